@@ -1,0 +1,22 @@
+//! Procedural macros for `trail`. Use them through `trail`'s `info!`, `warn!` and friends.
+//!
+//! The crate is thin: [`event`] parses its input ([`args`]), parses the message template
+//! ([`template`]) and generates the call site ([`expand`]). Mistakes become
+//! `compile_error!`s at the user's span.
+
+use proc_macro::TokenStream;
+
+mod args;
+mod expand;
+mod template;
+
+/// Expands one logging call. Called by `trail`'s `macro_rules!` wrappers as
+/// `event!($crate, (LEVEL); ARGS...)`, which is how the expansion names the `trail` crate
+/// reliably, whatever the user called it.
+#[proc_macro]
+pub fn event(input: TokenStream) -> TokenStream {
+    match syn::parse::<args::Call>(input).and_then(expand::expand) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}

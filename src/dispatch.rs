@@ -1,0 +1,178 @@
+//! Dispatch: the one global sink that enabled events go to, and the run-time level gate.
+//!
+//! With no sink installed the run-time level is `off`, so a call costs one relaxed load
+//! and a branch. Installing a sink raises the level; uninstalling lowers it again.
+
+use core::fmt;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+
+use crate::{Level, LevelFilter, Record};
+
+/// Where records go: the background writer, or any other implementation.
+///
+/// A sink is installed once per process with [`set_sink`]; the writer's builder does it
+/// for you.
+pub trait Sink: Send + Sync + 'static {
+    /// Takes one record. Called on the logging thread: keep it short.
+    fn submit(&self, record: Record);
+
+    /// Returns once every record submitted before this call has been written out.
+    fn flush(&self);
+}
+
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(LevelFilter::Off as u8);
+static SINK: AtomicPtr<Installed> = AtomicPtr::new(core::ptr::null_mut());
+static LOST: AtomicU64 = AtomicU64::new(0);
+
+struct Installed {
+    sink: &'static dyn Sink,
+}
+
+/// The run-time level filter.
+#[inline(always)]
+pub fn max_level() -> LevelFilter {
+    LevelFilter::from_u8(MAX_LEVEL.load(Ordering::Relaxed))
+}
+
+/// Whether an event at `level` passes the run-time filter: one relaxed load.
+#[inline(always)]
+pub(crate) fn level_enabled(level: Level) -> bool {
+    level as u8 >= MAX_LEVEL.load(Ordering::Relaxed)
+}
+
+/// Changes the run-time level filter. Has no effect while no sink is installed.
+pub fn set_max_level(filter: LevelFilter) {
+    if !SINK.load(Ordering::Acquire).is_null() {
+        MAX_LEVEL.store(filter as u8, Ordering::Relaxed);
+    }
+}
+
+/// The error from installing a sink while another one is installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadyInstalled;
+
+impl fmt::Display for AlreadyInstalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a trail sink is already installed in this process; drop its guard before installing another",
+        )
+    }
+}
+
+impl std::error::Error for AlreadyInstalled {}
+
+/// Installs the global sink and sets the run-time level.
+///
+/// Fails if a sink is already installed. The writer's builder calls this; call it yourself
+/// only for a sink of your own.
+///
+/// ```
+/// use trail::{LevelFilter, Record, Sink};
+///
+/// struct Stderr;
+///
+/// impl Sink for Stderr {
+///     fn submit(&self, record: Record) {
+///         eprintln!("{} {}", record.level(), record.decode().message());
+///     }
+///     fn flush(&self) {}
+/// }
+///
+/// trail::set_sink(Box::leak(Box::new(Stderr)), LevelFilter::Info).unwrap();
+/// trail::info!("to stderr");
+/// assert!(trail::set_sink(Box::leak(Box::new(Stderr)), LevelFilter::Info).is_err());
+/// trail::clear_sink();
+/// ```
+pub fn set_sink(sink: &'static dyn Sink, level: LevelFilter) -> Result<(), AlreadyInstalled> {
+    // A sink stays readable forever: a caller that loaded the pointer just before an
+    // uninstall may still be using it, so the small box is never freed.
+    let installed = Box::into_raw(Box::new(Installed { sink }));
+    match SINK.compare_exchange(
+        core::ptr::null_mut(),
+        installed,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => {
+            MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(_) => {
+            // SAFETY: `installed` came from Box::into_raw above and was never published.
+            drop(unsafe { Box::from_raw(installed) });
+            Err(AlreadyInstalled)
+        }
+    }
+}
+
+/// Uninstalls the global sink: later events are disabled until a sink is installed again.
+pub fn clear_sink() {
+    MAX_LEVEL.store(LevelFilter::Off as u8, Ordering::Relaxed);
+    SINK.store(core::ptr::null_mut(), Ordering::Release);
+}
+
+/// Uninstalls `sink` if it is the installed one; another sink is left alone.
+#[cfg(feature = "writer")]
+pub(crate) fn clear_sink_if(sink: &'static dyn Sink) {
+    let ptr = SINK.load(Ordering::Acquire);
+    // SAFETY: as in `current`.
+    let ours =
+        unsafe { ptr.as_ref() }.is_some_and(|installed| core::ptr::addr_eq(installed.sink, sink));
+    if ours {
+        MAX_LEVEL.store(LevelFilter::Off as u8, Ordering::Relaxed);
+        let _ = SINK.compare_exchange(
+            ptr,
+            core::ptr::null_mut(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+}
+
+/// Whether a sink is installed.
+pub fn is_installed() -> bool {
+    !SINK.load(Ordering::Acquire).is_null()
+}
+
+fn current() -> Option<&'static dyn Sink> {
+    let ptr = SINK.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer was published by `set_sink` from a leaked box, which is
+    // never freed, so it is valid for 'static.
+    unsafe { ptr.as_ref() }.map(|installed| installed.sink)
+}
+
+/// Hands a record to the installed sink, and flushes after a `fatal` event.
+#[inline(never)]
+pub(crate) fn submit(record: Record) {
+    let fatal = record.level() == Level::Fatal;
+    match current() {
+        Some(sink) => {
+            sink.submit(record);
+            if fatal {
+                sink.flush();
+            }
+        }
+        None => {
+            LOST.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Events that passed the level gate while the sink was being uninstalled, and so
+/// reached no sink. Zero unless events race with the guard's drop.
+pub fn lost_without_sink() -> u64 {
+    LOST.load(Ordering::Relaxed)
+}
+
+/// Returns once every event logged before this call is written out by the installed
+/// sink (for the writer: handed to the operating system). Does nothing with no sink.
+///
+/// ```
+/// trail::info!("about to hand over");
+/// trail::flush();
+/// ```
+pub fn flush() {
+    if let Some(sink) = current() {
+        sink.flush();
+    }
+}

@@ -1,0 +1,286 @@
+//! JSON lines: one object per record, canonical keys in a fixed order.
+//!
+//! `{"ts":…,"level":…,"seq":…,"actor":…,"target":…,"msg":…,"fields":{…},"file":…,"line":…,"thread":…}`
+//! followed by `\n`. Strings are escaped per RFC 8259 (control characters included);
+//! numbers stay numbers. `docs/FORMAT.md` is the contract.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::Encoder;
+use crate::record::{Nested, ValueRef};
+use crate::Record;
+
+/// How deep nested values are written before the rest is cut with a marker, so that a
+/// pathological value cannot exhaust the writer thread's stack.
+const MAX_DEPTH: usize = 64;
+
+pub(crate) struct JsonEncoder {
+    clock: TimestampCache,
+    threads: HashMap<u64, Option<Arc<str>>>,
+    message: String,
+}
+
+impl JsonEncoder {
+    pub(crate) fn new() -> Self {
+        JsonEncoder {
+            clock: TimestampCache::default(),
+            threads: HashMap::new(),
+            message: String::with_capacity(256),
+        }
+    }
+}
+
+impl Encoder for JsonEncoder {
+    fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        let meta = record.metadata();
+        let values = record.decode();
+
+        out.extend_from_slice(b"{\"ts\":\"");
+        self.clock.write(record.timestamp_nanos(), out);
+        out.extend_from_slice(b"\",\"level\":\"");
+        out.extend_from_slice(meta.level().as_str().as_bytes());
+        out.extend_from_slice(b"\",\"seq\":");
+        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        if let Some(actor) = values.actor() {
+            out.extend_from_slice(b",\"actor\":");
+            write_value(actor, out, 0);
+        }
+        out.extend_from_slice(b",\"target\":");
+        write_str(meta.target(), out);
+        out.extend_from_slice(b",\"msg\":");
+        match meta.pieces() {
+            [crate::Piece::Lit(text)] => write_str(text, out),
+            [] => write_str("", out),
+            _ => {
+                self.message.clear();
+                let _ = values.write_message(&mut self.message);
+                write_str(&self.message, out);
+            }
+        }
+        out.extend_from_slice(b",\"fields\":{");
+        for (i, (name, value)) in values.fields().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(name, out);
+            out.push(b':');
+            write_value(value, out, 0);
+        }
+        out.extend_from_slice(b"},\"file\":");
+        write_str(meta.file(), out);
+        out.extend_from_slice(b",\"line\":");
+        out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
+        out.extend_from_slice(b",\"thread\":");
+        let id = record.thread_id();
+        let name = self
+            .threads
+            .entry(id)
+            .or_insert_with(|| crate::thread_name(id));
+        match name {
+            Some(name) => write_str(name, out),
+            None => {
+                out.push(b'"');
+                out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+                out.push(b'"');
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+fn write_str(s: &str, out: &mut Vec<u8>) {
+    // serde_json escapes per RFC 8259; serializing a str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn write_int(v: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+fn write_float(v: impl ryu::Float, finite: bool, nan: bool, negative: bool, out: &mut Vec<u8>) {
+    if finite {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else if nan {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if negative {
+        out.extend_from_slice(b"\"-Infinity\"");
+    } else {
+        out.extend_from_slice(b"\"Infinity\"");
+    }
+}
+
+/// Writes one value as JSON. Types are kept: integers and finite floats are numbers,
+/// non-finite floats are the strings `"NaN"`, `"Infinity"` and `"-Infinity"`, bytes are
+/// an array of numbers, IP addresses are strings.
+fn write_value(value: ValueRef<'_>, out: &mut Vec<u8>, depth: usize) {
+    match value {
+        ValueRef::Null | ValueRef::Invalid => out.extend_from_slice(b"null"),
+        ValueRef::Bool(true) => out.extend_from_slice(b"true"),
+        ValueRef::Bool(false) => out.extend_from_slice(b"false"),
+        ValueRef::I64(v) => write_int(v, out),
+        ValueRef::U64(v) => write_int(v, out),
+        ValueRef::I128(v) => write_int(v, out),
+        ValueRef::U128(v) => write_int(v, out),
+        ValueRef::F64(v) => write_float(v, v.is_finite(), v.is_nan(), v.is_sign_negative(), out),
+        ValueRef::F32(v) => write_float(v, v.is_finite(), v.is_nan(), v.is_sign_negative(), out),
+        ValueRef::Char(c) => write_str(c.encode_utf8(&mut [0; 4]), out),
+        ValueRef::Str(s) => write_str(s, out),
+        ValueRef::Bytes(bytes) => {
+            out.push(b'[');
+            for (i, b) in bytes.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_int(*b, out);
+            }
+            out.push(b']');
+        }
+        ValueRef::Ip(ip) => {
+            let mut text = String::with_capacity(40);
+            let _ = write!(text, "{ip}");
+            write_str(&text, out);
+        }
+        ValueRef::Seq(nested) => write_nested(nested, false, out, depth),
+        ValueRef::Map(nested) => write_nested(nested, true, out, depth),
+    }
+}
+
+fn write_nested(nested: Nested<'_>, map: bool, out: &mut Vec<u8>, depth: usize) {
+    if depth >= MAX_DEPTH {
+        write_str("[nested deeper than 64 levels]", out);
+        return;
+    }
+    out.push(if map { b'{' } else { b'[' });
+    let mut items = nested.iter();
+    let mut first = true;
+    while let Some(item) = items.next() {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        if map {
+            write_key(item, out);
+            out.push(b':');
+            write_value(items.next().unwrap_or(ValueRef::Null), out, depth + 1);
+        } else {
+            write_value(item, out, depth + 1);
+        }
+    }
+    out.push(if map { b'}' } else { b']' });
+}
+
+/// Object keys must be strings; the serializer already made them so.
+fn write_key(key: ValueRef<'_>, out: &mut Vec<u8>) {
+    match key {
+        ValueRef::Str(s) => write_str(s, out),
+        other => write_str(&other.to_string(), out),
+    }
+}
+
+/// Formats RFC 3339 timestamps, reusing the text up to the seconds while the second
+/// stays the same.
+#[derive(Default)]
+struct TimestampCache {
+    second: Option<u64>,
+    prefix: String,
+}
+
+impl TimestampCache {
+    fn write(&mut self, nanos: u64, out: &mut Vec<u8>) {
+        let second = nanos / 1_000_000_000;
+        if self.second != Some(second) {
+            self.refresh(second);
+        }
+        out.extend_from_slice(self.prefix.as_bytes());
+        let mut fraction = (nanos % 1_000_000_000) as u32;
+        let mut digits = [b'0'; 9];
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (fraction % 10) as u8;
+            fraction /= 10;
+        }
+        out.extend_from_slice(&digits);
+        out.push(b'Z');
+    }
+
+    #[cold]
+    fn refresh(&mut self, second: u64) {
+        let t = time::OffsetDateTime::from_unix_timestamp(second as i64)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        self.prefix.clear();
+        let _ = write!(
+            self.prefix,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        self.second = Some(second);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(nanos: u64) -> String {
+        let mut out = Vec::new();
+        TimestampCache::default().write(nanos, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_nanoseconds() {
+        assert_eq!(ts(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            ts(1_795_471_572_000_000_007),
+            "2026-11-23T22:06:12.000000007Z"
+        );
+    }
+
+    #[test]
+    fn the_cached_prefix_follows_the_second() {
+        let mut cache = TimestampCache::default();
+        let mut out = Vec::new();
+        cache.write(1_999_999_999, &mut out);
+        out.push(b' ');
+        cache.write(2_000_000_000, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1970-01-01T00:00:01.999999999Z 1970-01-01T00:00:02.000000000Z"
+        );
+    }
+
+    fn json(value: ValueRef<'_>) -> String {
+        let mut out = Vec::new();
+        write_value(value, &mut out, 0);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn values_keep_their_types() {
+        assert_eq!(json(ValueRef::U64(u64::MAX)), "18446744073709551615");
+        assert_eq!(json(ValueRef::I64(-3)), "-3");
+        assert_eq!(json(ValueRef::F64(0.1)), "0.1");
+        assert_eq!(json(ValueRef::F32(0.1)), "0.1");
+        assert_eq!(json(ValueRef::F64(f64::NAN)), "\"NaN\"");
+        assert_eq!(json(ValueRef::F64(f64::NEG_INFINITY)), "\"-Infinity\"");
+        assert_eq!(json(ValueRef::Bool(true)), "true");
+        assert_eq!(json(ValueRef::Null), "null");
+        assert_eq!(json(ValueRef::Char('"')), "\"\\\"\"");
+        assert_eq!(json(ValueRef::Bytes(&[0, 255])), "[0,255]");
+        assert_eq!(json(ValueRef::Ip("::1".parse().unwrap())), "\"::1\"");
+    }
+
+    #[test]
+    fn strings_escape_quotes_backslashes_and_control_characters() {
+        assert_eq!(
+            json(ValueRef::Str("a\"b\\c\nd\u{1}\u{7f}é")),
+            "\"a\\\"b\\\\c\\nd\\u0001\u{7f}é\""
+        );
+    }
+}

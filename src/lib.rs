@@ -1,0 +1,226 @@
+//! Structured logging whose output is data: typed events, written in the background to
+//! append-only files that people and pipelines can read back.
+//!
+//! # Usage
+//!
+//! Log with `trace!`, `debug!`, `info!`, `warn!`, `error!`, `fatal!`, or `event!` with a
+//! level. A call names who acted, key-value fields with their types, and a message:
+//!
+//! ```
+//! # struct User { id: u64 }
+//! # let user = User { id: 7 };
+//! # let id = 1042_u32;
+//! trail::info!(actor = user.id, product_id = id, quantity = 3, "added {quantity} items to cart");
+//! ```
+//!
+//! With the JSON lines writer installed, that call becomes one line:
+//!
+//! ```text
+//! {"ts":"2026-11-23T22:06:12.123456789Z","level":"info","seq":1,"actor":7,"target":"shop::cart",
+//!  "msg":"added 3 items to cart","fields":{"product_id":1042,"quantity":3},"file":"src/cart.rs","line":12,"thread":"main"}
+//! ```
+//!
+//! # Fields, actors and messages
+//!
+//! The macro arguments are, in order: an optional `target: "..."`, then fields, then an
+//! optional message with its format arguments.
+//!
+//! - `key = value` logs a typed field: integers, floats, `bool`, `char`, strings, IP
+//!   addresses and `Option`s of them keep their types (see [`Value`]).
+//! - `key = %value` logs the `Display` rendering, `key = ?value` the `Debug` rendering, and
+//!   `key = #value` any `serde::Serialize` value as a typed, nested field.
+//! - Keys may be dotted (`user.id = 7`) or string literals (`"http.status" = 200`).
+//! - A bare name is shorthand: `info!(order_id, %path, "...")` is
+//!   `info!(order_id = order_id, path = %path, "...")`.
+//! - `actor = value` names who caused the event: a user id, an IP address, a service
+//!   account. It is a first-class part of the event, not one more field.
+//!
+//! The message is a format string, checked at compile time. `{name}` refers to a field
+//! of the event, else to a variable in scope; `{}` and `{0}` refer to arguments after the
+//! message; `name = value` after the message adds a named argument. Plain values are copied
+//! raw and formatted on the writer thread; values with a format spec (`{:>8.2}`) and types
+//! that are only `Display` are rendered on the caller.
+//!
+//! ```
+//! # let (order, total, who) = (81_u64, 12.5_f64, "ana");
+//! trail::warn!(target: "shop::billing", order, total, "order {order} for {who} is {:.1}% over budget", 12.345);
+//! trail::error!(actor = who, reason = %std::io::Error::other("disk full"), "cannot save order {}", order);
+//! trail::event!(trail::Level::Debug, step = "verify", "checking order {order}");
+//! ```
+//!
+//! A call whose level is disabled evaluates none of its arguments.
+//!
+//! # Libraries and applications
+//!
+//! A library depends on trail with `default-features = false`: it gets the macros and this
+//! facade, and none of the writer's dependencies. Until an application installs a writer,
+//! every call costs one relaxed load and a branch.
+//!
+//! ```toml
+//! [dependencies]
+//! trail = { version = "0.1", default-features = false }
+//! ```
+//!
+//! The application installs the writer once, and keeps the guard alive:
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! let _guard = trail::builder().dir(dir.path()).name("shop").install()?;
+//! trail::info!("ready");
+//! trail::flush(); // returns when everything logged so far is written
+//! # Ok::<(), trail::Error>(())
+//! ```
+//!
+//! # Compile-time filters
+//!
+//! The features `max_level_off`, `max_level_fatal`, `max_level_error`, `max_level_warn`,
+//! `max_level_info`, `max_level_debug` and `max_level_trace` set a ceiling for all builds,
+//! and the `release_max_level_*` features one for builds without debug assertions. Calls
+//! above the ceiling compile to nothing. See [`STATIC_MAX_LEVEL`].
+//!
+//! # Feature flags
+//!
+//! - `writer` (default): the background writer, its queue and encoders.
+//! - `serde` (default): the `#value` sigil and [`serde()`], for nested typed fields.
+//! - `max_level_*`, `release_max_level_*`: compile-time ceilings, above.
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod clock;
+mod dispatch;
+mod level;
+mod metadata;
+mod record;
+mod thread;
+mod value;
+
+#[cfg(feature = "serde")]
+mod serde_value;
+
+#[cfg(feature = "writer")]
+mod builder;
+#[cfg(feature = "writer")]
+mod encode;
+#[cfg(feature = "writer")]
+mod error;
+#[cfg(feature = "writer")]
+mod segment;
+#[cfg(feature = "writer")]
+mod writer;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use dispatch::{
+    clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
+    AlreadyInstalled, Sink,
+};
+pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
+pub use metadata::{Metadata, Piece};
+pub use record::{Decoded, Nested, Reader, Record, ValueRef};
+pub use thread::thread_name;
+pub use value::{
+    debug, display, Capture, Captured, DebugValue, DisplayValue, Value, INLINE_CAPACITY,
+};
+
+#[cfg(feature = "serde")]
+pub use value::{serde, SerdeValue};
+
+#[cfg(feature = "writer")]
+pub use builder::{builder, Builder, Guard};
+#[cfg(feature = "writer")]
+pub use encode::{Format, ParseFormatError};
+#[cfg(feature = "writer")]
+pub use error::{Error, ErrorKind};
+#[cfg(feature = "writer")]
+pub use writer::{Policy, Stats};
+
+/// Logs an event at a level given as a constant expression.
+///
+/// ```
+/// use trail::Level;
+/// trail::event!(Level::Warn, attempt = 3, "retrying");
+/// ```
+#[macro_export]
+macro_rules! event {
+    ($level:expr, $($arg:tt)*) => {
+        $crate::__private::event!($crate, ($level); $($arg)*)
+    };
+}
+
+/// Logs an event at the `trace` level. See the [crate docs](crate) for the syntax.
+///
+/// ```
+/// trail::trace!(bytes = 512_usize, "read a block");
+/// ```
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)*) => {
+        $crate::__private::event!($crate, ($crate::Level::Trace); $($arg)*)
+    };
+}
+
+/// Logs an event at the `debug` level. See the [crate docs](crate) for the syntax.
+///
+/// ```
+/// let key = "user:7";
+/// trail::debug!(key, hit = false, "cache lookup");
+/// ```
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        $crate::__private::event!($crate, ($crate::Level::Debug); $($arg)*)
+    };
+}
+
+/// Logs an event at the `info` level. See the [crate docs](crate) for the syntax.
+///
+/// ```
+/// trail::info!(actor = "svc-billing", invoices = 12_u32, "run finished");
+/// ```
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => {
+        $crate::__private::event!($crate, ($crate::Level::Info); $($arg)*)
+    };
+}
+
+/// Logs an event at the `warn` level. See the [crate docs](crate) for the syntax.
+///
+/// ```
+/// let free = 0.04_f64;
+/// trail::warn!(free, "disk almost full: {:.0}% free", free * 100.0);
+/// ```
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        $crate::__private::event!($crate, ($crate::Level::Warn); $($arg)*)
+    };
+}
+
+/// Logs an event at the `error` level. See the [crate docs](crate) for the syntax.
+///
+/// ```
+/// let err = std::io::Error::other("connection reset");
+/// trail::error!(error = %err, peer = "10.0.0.7", "request failed");
+/// ```
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => {
+        $crate::__private::event!($crate, ($crate::Level::Error); $($arg)*)
+    };
+}
+
+/// Logs an event at the `fatal` level, then flushes: when it returns, the event and
+/// everything before it are written.
+///
+/// ```
+/// trail::fatal!(code = 78, "configuration unreadable, exiting");
+/// ```
+#[macro_export]
+macro_rules! fatal {
+    ($($arg:tt)*) => {
+        $crate::__private::event!($crate, ($crate::Level::Fatal); $($arg)*)
+    };
+}

@@ -1,0 +1,428 @@
+//! Records: one owned event on its way from the caller to a sink.
+//!
+//! A record is a reference to its call site's static [`Metadata`], the timestamp, the
+//! thread, and the captured values in a compact payload. Sinks read the values back as
+//! [`ValueRef`]s, and render the message only when they need it.
+
+use core::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use smallvec::SmallVec;
+
+use crate::metadata::{Metadata, Piece};
+use crate::value::{tag, Payload};
+use crate::Level;
+
+const HAS_ACTOR: u8 = 1;
+
+/// One event, owned, as a sink receives it.
+pub struct Record {
+    meta: &'static Metadata,
+    timestamp: u64,
+    thread: u64,
+    flags: u8,
+    payload: Payload,
+}
+
+impl Record {
+    #[inline(always)]
+    pub(crate) fn new(meta: &'static Metadata, timestamp: u64, thread: u64) -> Record {
+        Record {
+            meta,
+            timestamp,
+            thread,
+            flags: 0,
+            payload: Payload::new(),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn payload_mut(&mut self) -> &mut Payload {
+        &mut self.payload
+    }
+
+    /// Marks the record as having an actor; the actor must be the first value captured.
+    #[inline(always)]
+    pub(crate) fn set_actor_flag(&mut self) {
+        self.flags |= HAS_ACTOR;
+    }
+
+    /// The call site's static metadata.
+    pub fn metadata(&self) -> &'static Metadata {
+        self.meta
+    }
+
+    /// The event's level.
+    pub fn level(&self) -> Level {
+        self.meta.level()
+    }
+
+    /// When the event was captured, in nanoseconds since the Unix epoch (UTC).
+    pub fn timestamp_nanos(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// When the event was captured.
+    pub fn timestamp(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.timestamp)
+    }
+
+    /// The logging thread's id; [`thread_name`](crate::thread_name) gives its name.
+    pub fn thread_id(&self) -> u64 {
+        self.thread
+    }
+
+    /// Whether the event names an actor.
+    pub fn has_actor(&self) -> bool {
+        self.flags & HAS_ACTOR != 0
+    }
+
+    /// Bytes of captured values held by this record.
+    pub fn payload_len(&self) -> usize {
+        self.payload.len()
+    }
+
+    /// Whether the captured values spilled to the heap.
+    pub fn spilled(&self) -> bool {
+        self.payload.spilled()
+    }
+
+    /// Decodes the captured values for reading.
+    pub fn decode(&self) -> Decoded<'_> {
+        let mut reader = Reader::new(&self.payload);
+        let actor = if self.has_actor() {
+            Some(reader.next().unwrap_or(ValueRef::Invalid))
+        } else {
+            None
+        };
+        let mut values = SmallVec::new();
+        for value in reader.by_ref() {
+            values.push(value);
+        }
+        Decoded {
+            meta: self.meta,
+            actor,
+            values,
+            damaged: reader.damaged,
+        }
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let decoded = self.decode();
+        f.debug_struct("Record")
+            .field("level", &self.level())
+            .field("target", &self.meta.target())
+            .field("timestamp", &self.timestamp)
+            .field("thread", &self.thread)
+            .field("actor", &decoded.actor)
+            .field("values", &decoded.values)
+            .finish()
+    }
+}
+
+/// A record's values, decoded: the actor, the fields and the message arguments.
+pub struct Decoded<'a> {
+    meta: &'static Metadata,
+    actor: Option<ValueRef<'a>>,
+    values: SmallVec<[ValueRef<'a>; 12]>,
+    damaged: bool,
+}
+
+impl<'a> Decoded<'a> {
+    /// The actor, when the event names one.
+    pub fn actor(&self) -> Option<ValueRef<'a>> {
+        self.actor
+    }
+
+    /// The key-value fields, in the order the call gave them.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&'static str, ValueRef<'a>)> + '_ {
+        let names = self.meta.fields();
+        (0..names.len()).map(move |i| {
+            (
+                names[i],
+                self.values.get(i).copied().unwrap_or(ValueRef::Invalid),
+            )
+        })
+    }
+
+    /// Every captured value: the fields, then the message-only arguments.
+    pub fn values(&self) -> &[ValueRef<'a>] {
+        &self.values
+    }
+
+    /// Whether the payload was malformed. It never is unless a bug slipped in; sinks
+    /// still write what could be read, with [`ValueRef::Invalid`] in the gaps.
+    pub fn is_damaged(&self) -> bool {
+        self.damaged
+    }
+
+    /// Renders the message from the template and the captured values.
+    pub fn write_message<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        for piece in self.meta.pieces() {
+            match *piece {
+                Piece::Lit(text) => out.write_str(text)?,
+                Piece::Display(i) => {
+                    let value = self
+                        .values
+                        .get(usize::from(i))
+                        .copied()
+                        .unwrap_or(ValueRef::Invalid);
+                    write!(out, "{value}")?;
+                }
+                Piece::Debug(i) => {
+                    let value = self
+                        .values
+                        .get(usize::from(i))
+                        .copied()
+                        .unwrap_or(ValueRef::Invalid);
+                    write!(out, "{value:?}")?;
+                }
+                Piece::Actor => {
+                    write!(out, "{}", self.actor.unwrap_or(ValueRef::Invalid))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rendered message as a new string.
+    pub fn message(&self) -> String {
+        let mut out = String::new();
+        let _ = self.write_message(&mut out);
+        out
+    }
+}
+
+/// A captured value, borrowed from its record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// An absent value, such as `None`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A 128-bit signed integer.
+    I128(i128),
+    /// A 128-bit unsigned integer.
+    U128(u128),
+    /// A 32-bit float.
+    F32(f32),
+    /// A 64-bit float.
+    F64(f64),
+    /// A character.
+    Char(char),
+    /// A string.
+    Str(&'a str),
+    /// Raw bytes.
+    Bytes(&'a [u8]),
+    /// An IP address.
+    Ip(IpAddr),
+    /// A sequence of values (from a `serde` field).
+    Seq(Nested<'a>),
+    /// A map of string keys to values (from a `serde` field).
+    Map(Nested<'a>),
+    /// Bytes that could not be decoded; see [`Decoded::is_damaged`].
+    Invalid,
+}
+
+impl fmt::Display for ValueRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ValueRef::Null => f.write_str("null"),
+            ValueRef::Bool(v) => fmt::Display::fmt(&v, f),
+            ValueRef::I64(v) => fmt::Display::fmt(&v, f),
+            ValueRef::U64(v) => fmt::Display::fmt(&v, f),
+            ValueRef::I128(v) => fmt::Display::fmt(&v, f),
+            ValueRef::U128(v) => fmt::Display::fmt(&v, f),
+            ValueRef::F32(v) => fmt::Display::fmt(&v, f),
+            ValueRef::F64(v) => fmt::Display::fmt(&v, f),
+            ValueRef::Char(v) => fmt::Display::fmt(&v, f),
+            ValueRef::Str(v) => f.write_str(v),
+            ValueRef::Bytes(v) => v.iter().try_for_each(|b| write!(f, "{b:02x}")),
+            ValueRef::Ip(v) => fmt::Display::fmt(&v, f),
+            ValueRef::Seq(nested) => {
+                f.write_str("[")?;
+                for (i, item) in nested.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    item.fmt_nested(f)?;
+                }
+                f.write_str("]")
+            }
+            ValueRef::Map(nested) => {
+                f.write_str("{")?;
+                for (i, (key, value)) in nested.entries().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    key.fmt_nested(f)?;
+                    f.write_str(": ")?;
+                    value.fmt_nested(f)?;
+                }
+                f.write_str("}")
+            }
+            ValueRef::Invalid => f.write_str("<invalid>"),
+        }
+    }
+}
+
+impl ValueRef<'_> {
+    /// Inside a nested value, strings are quoted so that structure stays visible.
+    fn fmt_nested(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueRef::Str(s) => write!(f, "{s:?}"),
+            ValueRef::Char(c) => write!(f, "{:?}", c.to_string()),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
+}
+
+/// The content of a nested sequence or map.
+#[derive(Clone, Copy, PartialEq)]
+pub struct Nested<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Nested<'a> {
+    /// The elements in order; for a map, keys and values alternate.
+    pub fn iter(&self) -> Reader<'a> {
+        Reader::new(self.bytes)
+    }
+
+    /// The key-value pairs of a map.
+    pub fn entries(&self) -> impl Iterator<Item = (ValueRef<'a>, ValueRef<'a>)> {
+        let mut reader = self.iter();
+        core::iter::from_fn(move || {
+            let key = reader.next()?;
+            Some((key, reader.next().unwrap_or(ValueRef::Invalid)))
+        })
+    }
+}
+
+impl fmt::Debug for Nested<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Reads values one after another from a payload; stops at the first malformed byte.
+#[derive(Clone)]
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    damaged: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Reader {
+            bytes,
+            pos: 0,
+            damaged: false,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn len_prefixed(&mut self) -> Option<&'a [u8]> {
+        let n = u32::from_le_bytes(self.array()?);
+        self.take(n as usize)
+    }
+
+    /// Skips one value's bytes, nested ones included, without recursion.
+    fn skip_nested(&mut self) -> Option<()> {
+        let mut depth = 1usize;
+        while depth > 0 {
+            match *self.take(1)?.first()? {
+                tag::SEQ | tag::MAP => depth += 1,
+                tag::END => depth -= 1,
+                t => self.skip_scalar(t)?,
+            }
+        }
+        Some(())
+    }
+
+    fn skip_scalar(&mut self, t: u8) -> Option<()> {
+        match t {
+            tag::NULL | tag::FALSE | tag::TRUE => {}
+            tag::I64 | tag::U64 | tag::F64 => {
+                self.take(8)?;
+            }
+            tag::F32 | tag::CHAR | tag::IPV4 => {
+                self.take(4)?;
+            }
+            tag::I128 | tag::U128 | tag::IPV6 => {
+                self.take(16)?;
+            }
+            tag::STR | tag::BYTES => {
+                self.len_prefixed()?;
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    fn read(&mut self) -> Option<ValueRef<'a>> {
+        let t = *self.take(1)?.first()?;
+        Some(match t {
+            tag::NULL => ValueRef::Null,
+            tag::FALSE => ValueRef::Bool(false),
+            tag::TRUE => ValueRef::Bool(true),
+            tag::I64 => ValueRef::I64(i64::from_le_bytes(self.array()?)),
+            tag::U64 => ValueRef::U64(u64::from_le_bytes(self.array()?)),
+            tag::F64 => ValueRef::F64(f64::from_le_bytes(self.array()?)),
+            tag::F32 => ValueRef::F32(f32::from_le_bytes(self.array()?)),
+            tag::CHAR => ValueRef::Char(char::from_u32(u32::from_le_bytes(self.array()?))?),
+            tag::I128 => ValueRef::I128(i128::from_le_bytes(self.array()?)),
+            tag::U128 => ValueRef::U128(u128::from_le_bytes(self.array()?)),
+            tag::STR => ValueRef::Str(core::str::from_utf8(self.len_prefixed()?).ok()?),
+            tag::BYTES => ValueRef::Bytes(self.len_prefixed()?),
+            tag::IPV4 => ValueRef::Ip(IpAddr::V4(Ipv4Addr::from(self.array::<4>()?))),
+            tag::IPV6 => ValueRef::Ip(IpAddr::V6(Ipv6Addr::from(self.array::<16>()?))),
+            tag::SEQ | tag::MAP => {
+                let start = self.pos;
+                self.skip_nested()?;
+                let nested = Nested {
+                    bytes: &self.bytes[start..self.pos - 1],
+                };
+                if t == tag::SEQ {
+                    ValueRef::Seq(nested)
+                } else {
+                    ValueRef::Map(nested)
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl<'a> Iterator for Reader<'a> {
+    type Item = ValueRef<'a>;
+
+    fn next(&mut self) -> Option<ValueRef<'a>> {
+        if self.damaged || self.pos >= self.bytes.len() {
+            return None;
+        }
+        let value = self.read();
+        if value.is_none() {
+            self.damaged = true;
+        }
+        value
+    }
+}

@@ -1,0 +1,410 @@
+//! Values: how a caller's data is copied into an event, and read back by a sink.
+//!
+//! The caller copies raw values into a compact byte payload owned by the record. Numbers,
+//! booleans, short strings and IP addresses are copied as they are, with no formatting and
+//! no heap allocation while the payload fits its inline capacity. Only values that cannot
+//! be copied raw (`%value` for `Display`, `?value` for `Debug`) are rendered on the caller,
+//! straight into the payload.
+//!
+//! The payload layout is private to this process: one tag byte per value, then the
+//! value's bytes. The on-disk formats are specified separately in `docs/FORMAT.md`.
+
+use core::fmt;
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+/// Bytes of captured values a record holds without a heap allocation.
+///
+/// Sized for an actor and a handful of numeric and short string fields.
+pub const INLINE_CAPACITY: usize = 96;
+
+pub(crate) type Payload = SmallVec<[u8; INLINE_CAPACITY]>;
+
+pub(crate) mod tag {
+    pub const NULL: u8 = 0;
+    pub const FALSE: u8 = 1;
+    pub const TRUE: u8 = 2;
+    pub const I64: u8 = 3;
+    pub const U64: u8 = 4;
+    pub const F64: u8 = 5;
+    pub const F32: u8 = 6;
+    pub const CHAR: u8 = 7;
+    pub const STR: u8 = 8;
+    pub const BYTES: u8 = 9;
+    pub const I128: u8 = 10;
+    pub const U128: u8 = 11;
+    pub const IPV4: u8 = 12;
+    pub const IPV6: u8 = 13;
+    pub const SEQ: u8 = 14;
+    pub const MAP: u8 = 15;
+    pub const END: u8 = 16;
+}
+
+/// A type that can be logged as a typed field.
+///
+/// Implemented for integers, floats, `bool`, `char`, strings, IP addresses, `Option` of
+/// those and references to them. Implement it for your own types by handing one value to
+/// the [`Capture`]: the type system makes sure exactly one value is captured.
+///
+/// ```
+/// use trail::{Capture, Captured, Value};
+///
+/// struct UserId(u64);
+///
+/// impl Value for UserId {
+///     fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+///         out.u64(self.0)
+///     }
+/// }
+///
+/// let user = UserId(42);
+/// trail::info!(actor = user, "signed in");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be logged as a typed trail field",
+    label = "not a trail::Value",
+    note = "prefix the value with `%` to log it with Display, `?` for Debug, or `#` for serde::Serialize"
+)]
+pub trait Value {
+    /// Copies this value into the event.
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a>;
+}
+
+/// The slot for one value of an event; consumed by capturing exactly one value.
+pub struct Capture<'a> {
+    buf: &'a mut Payload,
+}
+
+/// Proof that a [`Capture`] received its value. Only `Capture`'s methods make one.
+#[must_use]
+pub struct Captured<'a> {
+    _slot: core::marker::PhantomData<&'a mut Payload>,
+}
+
+impl<'a> Capture<'a> {
+    #[inline(always)]
+    pub(crate) fn new(buf: &'a mut Payload) -> Self {
+        Capture { buf }
+    }
+
+    #[inline(always)]
+    fn done(self) -> Captured<'a> {
+        Captured {
+            _slot: core::marker::PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn tagged(self, tag: u8, bytes: &[u8]) -> Captured<'a> {
+        self.buf.push(tag);
+        self.buf.extend_from_slice(bytes);
+        self.done()
+    }
+
+    /// Captures a null (an absent value, such as `None`).
+    #[inline]
+    pub fn null(self) -> Captured<'a> {
+        self.buf.push(tag::NULL);
+        self.done()
+    }
+
+    /// Captures a boolean.
+    #[inline]
+    pub fn bool(self, v: bool) -> Captured<'a> {
+        self.buf.push(if v { tag::TRUE } else { tag::FALSE });
+        self.done()
+    }
+
+    /// Captures a signed integer.
+    #[inline]
+    pub fn i64(self, v: i64) -> Captured<'a> {
+        self.tagged(tag::I64, &v.to_le_bytes())
+    }
+
+    /// Captures an unsigned integer.
+    #[inline]
+    pub fn u64(self, v: u64) -> Captured<'a> {
+        self.tagged(tag::U64, &v.to_le_bytes())
+    }
+
+    /// Captures a 128-bit signed integer.
+    #[inline]
+    pub fn i128(self, v: i128) -> Captured<'a> {
+        self.tagged(tag::I128, &v.to_le_bytes())
+    }
+
+    /// Captures a 128-bit unsigned integer.
+    #[inline]
+    pub fn u128(self, v: u128) -> Captured<'a> {
+        self.tagged(tag::U128, &v.to_le_bytes())
+    }
+
+    /// Captures a 32-bit float, kept as such so it prints without widening noise.
+    #[inline]
+    pub fn f32(self, v: f32) -> Captured<'a> {
+        self.tagged(tag::F32, &v.to_le_bytes())
+    }
+
+    /// Captures a 64-bit float.
+    #[inline]
+    pub fn f64(self, v: f64) -> Captured<'a> {
+        self.tagged(tag::F64, &v.to_le_bytes())
+    }
+
+    /// Captures a character.
+    #[inline]
+    pub fn char(self, v: char) -> Captured<'a> {
+        self.tagged(tag::CHAR, &u32::from(v).to_le_bytes())
+    }
+
+    /// Captures a string.
+    #[inline]
+    pub fn str(self, v: &str) -> Captured<'a> {
+        put_len_prefixed(self.buf, tag::STR, v.as_bytes());
+        self.done()
+    }
+
+    /// Captures raw bytes.
+    #[inline]
+    pub fn bytes(self, v: &[u8]) -> Captured<'a> {
+        put_len_prefixed(self.buf, tag::BYTES, v);
+        self.done()
+    }
+
+    /// Captures an IP address in its 4 or 16 raw bytes; it is formatted on the writer.
+    #[inline]
+    pub fn ip(self, v: IpAddr) -> Captured<'a> {
+        match v {
+            IpAddr::V4(v4) => self.tagged(tag::IPV4, &v4.octets()),
+            IpAddr::V6(v6) => self.tagged(tag::IPV6, &v6.octets()),
+        }
+    }
+
+    /// Captures the `Display` rendering of a value as a string, rendered now.
+    pub fn display(self, v: &dyn fmt::Display) -> Captured<'a> {
+        self.rendered(format_args!("{v}"))
+    }
+
+    /// Captures the `Debug` rendering of a value as a string, rendered now.
+    pub fn debug(self, v: &dyn fmt::Debug) -> Captured<'a> {
+        self.rendered(format_args!("{v:?}"))
+    }
+
+    /// Captures formatted text as a string, rendered now.
+    pub fn args(self, args: fmt::Arguments<'_>) -> Captured<'a> {
+        if let Some(s) = args.as_str() {
+            return self.str(s);
+        }
+        self.rendered(args)
+    }
+
+    fn rendered(self, args: fmt::Arguments<'_>) -> Captured<'a> {
+        self.buf.push(tag::STR);
+        let len_at = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
+        // A failing Display impl leaves what it wrote so far; the record stays well formed.
+        let _ = fmt::Write::write_fmt(&mut PayloadText(self.buf), args);
+        let len = len_u32(self.buf.len() - len_at - 4);
+        self.buf[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+        self.done()
+    }
+
+    #[cfg(feature = "serde")]
+    pub(crate) fn serde<T: serde::Serialize + ?Sized>(self, v: &T) -> Captured<'a> {
+        crate::serde_value::capture(self.buf, v);
+        self.done()
+    }
+}
+
+/// Lengths are stored as `u32`; nothing near 4 GiB fits a log record.
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[inline]
+pub(crate) fn put_len_prefixed(buf: &mut Payload, tag: u8, bytes: &[u8]) {
+    let n = bytes.len().min(u32::MAX as usize);
+    buf.push(tag);
+    buf.extend_from_slice(&(n as u32).to_le_bytes());
+    buf.extend_from_slice(&bytes[..n]);
+}
+
+struct PayloadText<'a>(&'a mut Payload);
+
+impl fmt::Write for PayloadText<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+macro_rules! value_via {
+    ($method:ident as $conv:ty: $($t:ty),*) => {$(
+        impl Value for $t {
+            #[inline]
+            fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+                out.$method(*self as $conv)
+            }
+        }
+    )*};
+}
+
+value_via!(u64 as u64: u8, u16, u32, u64, usize);
+value_via!(i64 as i64: i8, i16, i32, i64, isize);
+value_via!(i128 as i128: i128);
+value_via!(u128 as u128: u128);
+value_via!(f32 as f32: f32);
+value_via!(f64 as f64: f64);
+value_via!(bool as bool: bool);
+value_via!(char as char: char);
+
+impl Value for str {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.str(self)
+    }
+}
+
+impl Value for String {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.str(self)
+    }
+}
+
+impl Value for Cow<'_, str> {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.str(self)
+    }
+}
+
+impl Value for IpAddr {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.ip(*self)
+    }
+}
+
+impl Value for Ipv4Addr {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.ip(IpAddr::V4(*self))
+    }
+}
+
+impl Value for Ipv6Addr {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.ip(IpAddr::V6(*self))
+    }
+}
+
+impl Value for SocketAddr {
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.display(self)
+    }
+}
+
+impl Value for fmt::Arguments<'_> {
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.args(*self)
+    }
+}
+
+impl<T: Value> Value for Option<T> {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        match self {
+            Some(v) => v.capture(out),
+            None => out.null(),
+        }
+    }
+}
+
+macro_rules! value_through_pointer {
+    ($($ptr:ty),*) => {$(
+        impl<T: Value + ?Sized> Value for $ptr {
+            #[inline]
+            fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+                (**self).capture(out)
+            }
+        }
+    )*};
+}
+
+value_through_pointer!(&T, &mut T, Box<T>, Arc<T>, Rc<T>);
+
+/// Logs a value with its `Display` rendering; what the `%value` sigil expands to.
+///
+/// ```
+/// let path = std::path::Path::new("/srv/data");
+/// trail::info!(path = trail::display(path.display()), "opened");
+/// ```
+pub fn display<T: fmt::Display>(value: T) -> DisplayValue<T> {
+    DisplayValue(value)
+}
+
+/// Logs a value with its `Debug` rendering; what the `?value` sigil expands to.
+///
+/// ```
+/// trail::info!(ids = trail::debug(vec![1, 2, 3]), "batch");
+/// ```
+pub fn debug<T: fmt::Debug>(value: T) -> DebugValue<T> {
+    DebugValue(value)
+}
+
+/// A value logged through its `Display` rendering. See [`display`].
+#[derive(Clone, Copy, Debug)]
+pub struct DisplayValue<T>(pub T);
+
+impl<T: fmt::Display> Value for DisplayValue<T> {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.display(&self.0)
+    }
+}
+
+/// A value logged through its `Debug` rendering. See [`debug`].
+#[derive(Clone, Copy, Debug)]
+pub struct DebugValue<T>(pub T);
+
+impl<T: fmt::Debug> Value for DebugValue<T> {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.debug(&self.0)
+    }
+}
+
+/// A value logged as a typed, nested field through `serde::Serialize`; what the
+/// `#value` sigil expands to (feature `serde`).
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct Cart { items: u32, total: f64 }
+///
+/// let cart = Cart { items: 3, total: 9.5 };
+/// trail::info!(cart = #cart, "checked out");
+/// trail::info!(cart = trail::serde(&cart), "the same, spelled as a function");
+/// ```
+#[cfg(feature = "serde")]
+pub fn serde<T: serde::Serialize>(value: T) -> SerdeValue<T> {
+    SerdeValue(value)
+}
+
+/// A value logged through `serde::Serialize`. See [`serde()`].
+#[cfg(feature = "serde")]
+#[derive(Clone, Copy, Debug)]
+pub struct SerdeValue<T>(pub T);
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize> Value for SerdeValue<T> {
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.serde(&self.0)
+    }
+}

@@ -1,0 +1,280 @@
+//! The background writer: the queue's consumer, the encoder's driver, the file's only writer.
+//!
+//! Callers put records on a bounded lock-free queue. One thread takes them off in batches,
+//! numbers them (`seq`), encodes them into one reused buffer and appends that buffer to the
+//! segment file in large writes that hold whole records only.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::encode::Encoder;
+use crate::segment::Segment;
+use crate::{Record, Sink};
+
+/// What a full queue does to the caller.
+///
+/// ```
+/// let policy: trail::Policy = "drop".parse().unwrap();
+/// assert_eq!(policy, trail::Policy::Drop);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Policy {
+    /// Wait for room: nothing is lost, the caller slows down to the writer's pace.
+    #[default]
+    Block,
+    /// Drop the event and count it (see [`Stats::dropped`]); the caller never waits.
+    Drop,
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "block" => Ok(Policy::Block),
+            "drop" => Ok(Policy::Drop),
+            _ => Err(format!("unknown policy {s:?}: expected block or drop")),
+        }
+    }
+}
+
+/// Counters of a running writer. See [`Guard::stats`](crate::Guard::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records written to the file.
+    pub written: u64,
+    /// Records dropped because the queue was full (policy `Drop`).
+    pub dropped: u64,
+    /// Bytes written to the file.
+    pub bytes: u64,
+    /// Failed write attempts (each was retried).
+    pub io_errors: u64,
+}
+
+pub(crate) enum Msg {
+    Record(Record),
+    /// Write out everything before this message, then answer.
+    Flush(Sender<()>),
+    /// Write out everything queued, answer, and stop.
+    Shutdown(Sender<()>),
+}
+
+/// The caller-facing half: installed as the global sink.
+pub(crate) struct Shared {
+    sender: Sender<Msg>,
+    policy: Policy,
+    pub(crate) counters: Counters,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    written: AtomicU64,
+    dropped: AtomicU64,
+    bytes: AtomicU64,
+    io_errors: AtomicU64,
+    /// Records the writer could not hand over at all (the writer had stopped).
+    pub(crate) lost: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            written: self.written.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            io_errors: self.io_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(sender: Sender<Msg>, policy: Policy) -> Self {
+        Shared {
+            sender,
+            policy,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Sends a control message and waits for the writer's answer.
+    pub(crate) fn request(&self, make: fn(Sender<()>) -> Msg) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if self.sender.send(make(tx)).is_ok() {
+            // An error means the writer thread is gone; there is nothing left to wait for.
+            let _ = rx.recv();
+        }
+    }
+}
+
+impl Sink for Shared {
+    #[inline]
+    fn submit(&self, record: Record) {
+        let sent = match self.policy {
+            Policy::Block => self.sender.send(Msg::Record(record)).is_ok(),
+            Policy::Drop => match self.sender.try_send(Msg::Record(record)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            },
+        };
+        if !sent {
+            self.counters.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn flush(&self) {
+        self.request(Msg::Flush);
+    }
+}
+
+/// Records taken off the queue per batch before the buffer is written out.
+const MAX_BATCH: usize = 4096;
+/// Buffered bytes that trigger a write in the middle of a batch.
+const WRITE_AT: usize = 256 * 1024;
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    pub(crate) receiver: Receiver<Msg>,
+    pub(crate) encoder: Box<dyn Encoder>,
+    pub(crate) segment: Segment,
+    pub(crate) shared: &'static Shared,
+    pub(crate) next_seq: u64,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) buffered_records: u64,
+    pub(crate) reporter: ErrorReporter,
+}
+
+impl Writer {
+    /// The thread's body: runs until a shutdown message.
+    pub(crate) fn run(mut self) {
+        while let Ok(first) = self.receiver.recv() {
+            let mut next = Some(first);
+            let mut taken = 0;
+            while let Some(msg) = next.take() {
+                if !self.handle(msg) {
+                    return;
+                }
+                taken += 1;
+                if taken < MAX_BATCH {
+                    next = self.receiver.try_recv().ok();
+                }
+            }
+            self.write_out();
+        }
+        self.write_out();
+    }
+
+    /// Handles one message; false once the writer should stop.
+    fn handle(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Record(record) => {
+                self.encoder.encode(&record, self.next_seq, &mut self.buf);
+                self.next_seq += 1;
+                self.buffered_records += 1;
+                if self.buf.len() >= WRITE_AT {
+                    self.write_out();
+                }
+                true
+            }
+            Msg::Flush(done) => {
+                self.write_out();
+                let _ = done.send(());
+                true
+            }
+            Msg::Shutdown(done) => {
+                // Records that raced with the shutdown are still written.
+                while let Ok(msg) = self.receiver.try_recv() {
+                    match msg {
+                        Msg::Record(_) => {
+                            self.handle(msg);
+                        }
+                        Msg::Flush(other) | Msg::Shutdown(other) => {
+                            let _ = other.send(());
+                        }
+                    }
+                }
+                self.write_out();
+                let _ = done.send(());
+                false
+            }
+        }
+    }
+
+    /// Appends the buffer to the file, retrying failed writes. Bytes already written are
+    /// never written twice, so a record interrupted by an error is completed, not repeated.
+    fn write_out(&mut self) {
+        let mut done = 0;
+        let mut backoff = Duration::from_millis(1);
+        while done < self.buf.len() {
+            match self.segment.file.write(&self.buf[done..]) {
+                Ok(0) => self.failed(io::ErrorKind::WriteZero.into(), &mut backoff),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.failed(e, &mut backoff),
+            }
+        }
+        let c = &self.shared.counters;
+        c.bytes.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
+        c.written
+            .fetch_add(self.buffered_records, Ordering::Relaxed);
+        self.buf.clear();
+        self.buffered_records = 0;
+    }
+
+    #[cold]
+    fn failed(&mut self, error: io::Error, backoff: &mut Duration) {
+        self.shared
+            .counters
+            .io_errors
+            .fetch_add(1, Ordering::Relaxed);
+        self.reporter.report(&self.segment.path, &error);
+        std::thread::sleep(*backoff);
+        *backoff = (*backoff * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Reports write errors on standard error, at most once per interval, with a count of
+/// the ones in between.
+pub(crate) struct ErrorReporter {
+    last: Option<Instant>,
+    suppressed: u64,
+    interval: Duration,
+}
+
+impl ErrorReporter {
+    pub(crate) fn new(interval: Duration) -> Self {
+        ErrorReporter {
+            last: None,
+            suppressed: 0,
+            interval,
+        }
+    }
+
+    fn report(&mut self, path: &std::path::Path, error: &io::Error) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.interval)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        let more = match self.suppressed {
+            0 => String::new(),
+            n => format!(" ({n} more errors since the last report)"),
+        };
+        eprintln!(
+            "trail: cannot write {}: {error}; retrying, nothing is dropped{more}",
+            path.display()
+        );
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+}

@@ -60,7 +60,8 @@ impl Parse for Call {
         input.parse::<Token![;]>()?;
 
         if input.is_empty() {
-            return Err(input.error(
+            return Err(syn::Error::new(
+                Span::call_site(),
                 "a logging call needs a message or at least one field, as in `info!(\"started\")`",
             ));
         }

@@ -266,7 +266,7 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
         quote!(#event.value(#value);)
     });
     let capture_slots = slots.iter().map(|slot| match slot {
-        SlotCapture::Auto(b) => quote_spanned! {mixed=>
+        SlotCapture::Auto(b) => quote_spanned! {b.span()=>
             {
                 use #private::{CaptureRaw as _, CaptureDisplay as _};
                 (&#private::Arg(#b)).capture_arg(&mut #event);

@@ -1,0 +1,241 @@
+//! Installing, flushing and stopping the writer.
+
+use std::sync::{Mutex, MutexGuard};
+
+use trail::{ErrorKind, LevelFilter, Policy};
+
+/// The writer is global: the tests of this file take turns.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Whether a thread named `trail-writer` runs in this process.
+#[cfg(target_os = "linux")]
+fn writer_thread_running() -> bool {
+    std::fs::read_dir("/proc/self/task").unwrap().any(|task| {
+        let comm = task.unwrap().path().join("comm");
+        std::fs::read_to_string(comm).is_ok_and(|name| name.trim() == "trail-writer")
+    })
+}
+
+fn install(dir: &std::path::Path) -> trail::Guard {
+    trail::builder()
+        .dir(dir)
+        .name("t")
+        .level(LevelFilter::Trace)
+        .install()
+        .unwrap()
+}
+
+#[test]
+fn flush_returns_after_everything_logged_before_it_is_written() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = install(dir.path());
+    for round in 1..=20_u64 {
+        for i in 0..500_u64 {
+            trail::info!(round, i, "x");
+        }
+        trail::flush();
+        assert_eq!(lines(guard.path()).len() as u64, round * 500);
+    }
+    trail::info!("via the guard");
+    guard.flush();
+    assert_eq!(lines(guard.path()).len(), 10_001);
+    assert_eq!(guard.stats().written, 10_001);
+}
+
+#[test]
+fn fatal_flushes_before_it_returns() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = install(dir.path());
+    for i in 0..100 {
+        trail::info!(i, "before");
+    }
+    trail::fatal!(code = 2, "giving up");
+    let written = lines(guard.path());
+    assert_eq!(written.len(), 101);
+    assert_eq!(written[100]["level"], "fatal");
+    assert_eq!(written[100]["msg"], "giving up");
+}
+
+#[test]
+fn dropping_the_guard_writes_everything_and_joins_the_writer() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .name("t")
+        .capacity(64)
+        .install()
+        .unwrap();
+    let path = guard.path().to_owned();
+    #[cfg(target_os = "linux")]
+    assert!(writer_thread_running());
+    std::thread::scope(|s| {
+        for t in 0..2_u32 {
+            s.spawn(move || {
+                for i in 0..20_000_u32 {
+                    trail::info!(t, i, "burst");
+                }
+            });
+        }
+    });
+    drop(guard);
+    assert_eq!(lines(&path).len(), 40_000);
+    assert!(!trail::is_installed());
+    assert_eq!(trail::max_level(), LevelFilter::Off);
+    #[cfg(target_os = "linux")]
+    assert!(
+        !writer_thread_running(),
+        "the writer thread was joined by drop"
+    );
+    trail::info!("after the guard: nowhere to go, costs a load");
+    assert_eq!(lines(&path).len(), 40_000);
+}
+
+#[test]
+fn installing_twice_is_a_clear_error_and_the_first_writer_carries_on() {
+    let _s = serial();
+    let first_dir = tempfile::tempdir().unwrap();
+    let second_dir = tempfile::tempdir().unwrap();
+    let guard = install(first_dir.path());
+    let err = trail::builder()
+        .dir(second_dir.path())
+        .install()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyInstalled);
+    assert_eq!(
+        err.to_string(),
+        "a trail sink is already installed in this process; drop its guard before installing another"
+    );
+    assert_eq!(
+        std::fs::read_dir(second_dir.path()).unwrap().count(),
+        0,
+        "the refused install created no file"
+    );
+    trail::info!("still here");
+    guard.flush();
+    assert_eq!(lines(guard.path()).len(), 1);
+}
+
+#[test]
+fn a_new_writer_can_be_installed_after_the_guard_is_dropped() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let first = install(dir.path());
+    trail::info!("one");
+    let first_path = first.path().to_owned();
+    drop(first);
+    let second = install(dir.path());
+    trail::info!("two");
+    let second_path = second.path().to_owned();
+    drop(second);
+    assert_ne!(
+        first_path, second_path,
+        "a closed segment is never reopened"
+    );
+    assert_eq!(lines(&first_path)[0]["msg"], "one");
+    assert_eq!(lines(&second_path)[0]["msg"], "two");
+}
+
+#[test]
+fn a_disabled_level_evaluates_no_argument_with_the_writer_installed() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .level(LevelFilter::Warn)
+        .install()
+        .unwrap();
+    let calls = std::cell::Cell::new(0);
+    let costly = || {
+        calls.set(calls.get() + 1);
+        1
+    };
+    trail::info!(a = costly(), "{}", costly());
+    trail::debug!(a = costly());
+    assert_eq!(calls.get(), 0);
+    trail::warn!(a = costly());
+    assert_eq!(calls.get(), 1);
+    guard.flush();
+    assert_eq!(lines(guard.path()).len(), 1);
+}
+
+#[test]
+fn the_drop_policy_counts_every_event_it_does_not_write() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .capacity(4)
+        .policy(Policy::Drop)
+        .install()
+        .unwrap();
+    const N: u64 = 50_000;
+    for i in 0..N {
+        trail::info!(i, "flood");
+    }
+    let path = guard.path().to_owned();
+    let stats = {
+        guard.flush();
+        guard.stats()
+    };
+    drop(guard);
+    let written = lines(&path);
+    assert_eq!(stats.written + stats.dropped, N);
+    assert_eq!(written.len() as u64, stats.written);
+    let seqs: Vec<u64> = written.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert!(
+        seqs.iter().copied().eq(1..=stats.written),
+        "seq stays gapless among written records"
+    );
+}
+
+#[test]
+fn bad_settings_and_paths_are_errors_that_name_them() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let err = trail::builder()
+        .dir(file.join("logs"))
+        .install()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(
+        err.to_string().starts_with("cannot create log directory "),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not-a-dir/logs"), "{err}");
+    assert_eq!(err.path(), Some(file.join("logs").as_path()));
+
+    let err = trail::builder()
+        .dir(dir.path())
+        .capacity(0)
+        .install()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("capacity"), "{err}");
+
+    let err = trail::builder()
+        .dir(dir.path())
+        .name("a b")
+        .install()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("invalid stream name \"a b\""),
+        "{err}"
+    );
+    assert!(!trail::is_installed());
+}

@@ -1,0 +1,3 @@
+fn main() {
+    trail::info!(a = 1 b = 2);
+}

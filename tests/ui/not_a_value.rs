@@ -1,0 +1,5 @@
+struct Order;
+
+fn main() {
+    trail::info!(order = Order, "placed");
+}

@@ -1,0 +1,5 @@
+struct Opaque;
+
+fn main() {
+    trail::info!("{}", Opaque);
+}

@@ -1,0 +1,4 @@
+fn main() {
+    let level = trail::Level::Info;
+    trail::event!(level, "m");
+}

@@ -1,0 +1,4 @@
+fn main() {
+    let b = 1;
+    trail::info!(%a = b, "m");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    trail::info!("hello {nobody}");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    trail::info!("done", count = 3);
+}

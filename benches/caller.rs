@@ -1,1 +1,111 @@
-fn main() {}
+//! The caller's cost of one logging call.
+//!
+//! - `disabled/empty_loop`: the harness alone, for reference.
+//! - `disabled/no_sink`: a call before any writer is installed.
+//! - `disabled/below_level`: a `debug!` call while the writer's filter is `info`.
+//! - `capture/actor_4_fields_null_sink`: the standard event (an actor and four fields:
+//!   u64, u32, f64, &str) into a sink that drops it: timestamp, thread, captured values,
+//!   no queue.
+//! - `enabled/actor_4_fields`: the standard event with the background writer, timed in
+//!   bursts that fit the queue, with a flush between bursts outside the timing, so that
+//!   the figure is the caller's own cost and not the writer's pace.
+//!
+//! Run with `cargo bench --bench caller`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const CAPACITY: usize = 1 << 16;
+const BURST: u64 = 8_192;
+
+#[inline(always)]
+fn standard_event(user: u64, order_id: u64, quantity: u32, price: f64, sku: &str) {
+    trail::info!(
+        actor = user,
+        order_id,
+        quantity,
+        price,
+        sku,
+        "added {quantity} x {sku}"
+    );
+}
+
+/// Drops every record: what capture costs without the queue.
+struct NullSink;
+
+impl trail::Sink for NullSink {
+    fn submit(&self, record: trail::Record) {
+        black_box(record);
+    }
+    fn flush(&self) {}
+}
+
+/// The standard event at a disabled level, written inline so that the arguments sit
+/// behind the gate, as they do in real code.
+fn disabled(c: &mut Criterion, name: &str) {
+    c.benchmark_group("disabled").bench_function(name, |b| {
+        b.iter(|| {
+            trail::debug!(
+                actor = 42_u64,
+                order_id = black_box(7_u64),
+                quantity = 3_u32,
+                price = 9.5_f64,
+                sku = "A-1001",
+                "added {quantity} x {sku}"
+            )
+        })
+    });
+}
+
+fn bench(c: &mut Criterion) {
+    c.benchmark_group("disabled")
+        .bench_function("empty_loop", |b| b.iter(|| black_box(7_u64)));
+    disabled(c, "no_sink");
+
+    trail::set_sink(&NullSink, trail::LevelFilter::Info).expect("no sink yet");
+    c.benchmark_group("capture")
+        .bench_function("actor_4_fields_null_sink", |b| {
+            b.iter(|| standard_event(42, black_box(7), 3, 9.5, "A-1001"))
+        });
+    trail::clear_sink();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let guard = trail::builder()
+        .dir(dir.path())
+        .name("bench")
+        .capacity(CAPACITY)
+        .level(trail::LevelFilter::Info)
+        .install()
+        .expect("install the writer");
+    disabled(c, "below_level");
+
+    c.benchmark_group("enabled")
+        .bench_function("actor_4_fields", |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(BURST);
+                    let start = Instant::now();
+                    for i in 0..n {
+                        standard_event(42, black_box(i), 3, 9.5, "A-1001");
+                    }
+                    timed += start.elapsed();
+                    trail::flush();
+                    left -= n;
+                }
+                timed
+            })
+        });
+
+    let stats = guard.shutdown();
+    eprintln!(
+        "writer: {} records, {} bytes, {} dropped",
+        stats.written, stats.bytes, stats.dropped
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,7 +1,8 @@
 //! What the macros expand to. Not public API: names here may change in any release.
 //!
-//! The expansion is: a `static` [`Metadata`], the level gate ([`enabled`]), then an
-//! [`Event`] that captures each value and is submitted through one non-generic function.
+//! The expansion is: a `static` [`Metadata`], the level gate ([`enabled`]), then the
+//! arguments, evaluated once, and a closure that captures them, passed to [`emit`], which
+//! builds the record out of line.
 
 use core::fmt;
 
@@ -25,20 +26,24 @@ pub fn enabled(level: Level) -> bool {
     STATIC_MAX_LEVEL.enables(level) && crate::dispatch::level_enabled(level)
 }
 
-/// An event being captured.
+/// Builds the record, lets `capture` fill in the values, and hands the record to the
+/// sink. Out of line, so that the caller's disabled path is only the gate; generic over
+/// the call site's closure, so that each value is captured by code made for its type.
+#[inline(never)]
+pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
+    let mut event = Event {
+        record: Record::new(meta, crate::clock::now_nanos(), crate::thread::current_id()),
+    };
+    capture(&mut event);
+    crate::dispatch::submit(event.record);
+}
+
+/// An event being captured, inside [`emit`].
 pub struct Event {
     record: Record,
 }
 
 impl Event {
-    /// Starts an event: takes the timestamp and the thread.
-    #[inline(always)]
-    pub fn new(meta: &'static Metadata) -> Event {
-        Event {
-            record: Record::new(meta, crate::clock::now_nanos(), crate::thread::current_id()),
-        }
-    }
-
     /// Captures the actor; called first, if at all.
     #[inline(always)]
     pub fn actor<T: Value + ?Sized>(&mut self, value: &T) {
@@ -51,16 +56,10 @@ impl Event {
     pub fn value<T: Value + ?Sized>(&mut self, value: &T) {
         let _ = value.capture(Capture::new(self.record.payload_mut()));
     }
-
-    /// Hands the event to the sink.
-    #[inline(always)]
-    pub fn submit(self) {
-        crate::dispatch::submit(self.record)
-    }
 }
 
-/// A message argument, captured raw when it is a [`Value`] and rendered with `Display`
-/// otherwise (the method call picks [`CaptureRaw`] first, through auto-ref).
+/// A message argument: captured raw when it is a [`Value`] and rendered with `Display`
+/// otherwise. `(&Arg(x)).capture_arg(..)` picks [`CaptureRaw`] first, through auto-ref.
 pub struct Arg<'a, T: ?Sized>(pub &'a T);
 
 /// Message arguments that are [`Value`]s: copied raw, formatted on the writer.
@@ -78,12 +77,12 @@ impl<T: Value + ?Sized> CaptureRaw for Arg<'_, T> {
 
 /// Message arguments that are only `Display`: rendered on the caller.
 pub trait CaptureDisplay {
-    /// Captures the argument.
+    /// Captures the argument's `Display` rendering.
     fn capture_arg(&self, event: &mut Event);
 }
 
 impl<T: fmt::Display + ?Sized> CaptureDisplay for &Arg<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn capture_arg(&self, event: &mut Event) {
         event.value(&DisplayValue(self.0))
     }

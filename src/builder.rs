@@ -188,6 +188,14 @@ impl Guard {
         &self.path
     }
 
+    /// Writes everything queued, stops the writer thread and returns the final counters.
+    /// The same as dropping the guard, with the figures.
+    pub fn shutdown(mut self) -> Stats {
+        crate::dispatch::clear_sink_if(self.shared);
+        self.stop();
+        self.stats()
+    }
+
     fn stop(&mut self) {
         if let Some(thread) = self.thread.take() {
             self.shared.request(Msg::Shutdown);

@@ -142,7 +142,7 @@ fn current() -> Option<&'static dyn Sink> {
 }
 
 /// Hands a record to the installed sink, and flushes after a `fatal` event.
-#[inline(never)]
+#[inline]
 pub(crate) fn submit(record: Record) {
     let fatal = record.level() == Level::Fatal;
     match current() {

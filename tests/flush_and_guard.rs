@@ -80,6 +80,7 @@ fn dropping_the_guard_writes_everything_and_joins_the_writer() {
         .install()
         .unwrap();
     let path = guard.path().to_owned();
+    guard.flush(); // the writer thread has started and named itself
     #[cfg(target_os = "linux")]
     assert!(writer_thread_running());
     std::thread::scope(|s| {

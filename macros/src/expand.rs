@@ -256,11 +256,14 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
     });
 
     let event = Ident::new("__trail_event", mixed);
-    let capture_actor = call.actor.as_ref().map(|actor| {
-        let b = actor_bind.as_ref().expect("actor is bound");
-        let value = wrap(&private, actor, b);
-        quote!(#event.actor(#value);)
-    });
+    let capture_actor = call
+        .actor
+        .as_ref()
+        .zip(actor_bind.as_ref())
+        .map(|(actor, b)| {
+            let value = wrap(&private, actor, b);
+            quote!(#event.actor(#value);)
+        });
     let capture_fields = call.fields.iter().zip(&field_binds).map(|(field, b)| {
         let value = wrap(&private, field, b);
         quote!(#event.value(#value);)
@@ -269,7 +272,7 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
         SlotCapture::Auto(b) => quote_spanned! {b.span()=>
             {
                 use #private::{CaptureRaw as _, CaptureDisplay as _};
-                (&#private::Arg(#b)).capture_arg(&mut #event);
+                (&#private::Arg(#b)).capture_arg(#event);
             }
         },
         SlotCapture::Spec(b, spec) => {
@@ -295,13 +298,11 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
             );
             if #private::enabled(#level_const) {
                 match (#(#exprs,)*) {
-                    (#(#binds,)*) => {
-                        let mut #event = #private::Event::new(&#meta);
+                    (#(#binds,)*) => #private::emit(&#meta, move |#event: &mut #private::Event| {
                         #capture_actor
                         #(#capture_fields)*
                         #(#capture_slots)*
-                        #event.submit();
-                    }
+                    }),
                 }
             }
         }

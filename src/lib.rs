@@ -112,6 +112,11 @@ mod writer;
 #[doc(hidden)]
 pub mod __private;
 
+/// The README's Rust examples, compiled and run as documentation tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use dispatch::{
     clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
     AlreadyInstalled, Sink,

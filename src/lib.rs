@@ -91,6 +91,7 @@ mod clock;
 mod dispatch;
 mod level;
 mod metadata;
+mod payload;
 mod record;
 mod thread;
 mod value;
@@ -123,11 +124,10 @@ pub use dispatch::{
 };
 pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
+pub use payload::INLINE_CAPACITY;
 pub use record::{Decoded, Nested, Reader, Record, ValueRef};
 pub use thread::thread_name;
-pub use value::{
-    debug, display, Capture, Captured, DebugValue, DisplayValue, Value, INLINE_CAPACITY,
-};
+pub use value::{debug, display, Capture, Captured, DebugValue, DisplayValue, Value};
 
 #[cfg(feature = "serde")]
 pub use value::{serde, SerdeValue};

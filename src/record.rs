@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use smallvec::SmallVec;
 
 use crate::metadata::{Metadata, Piece};
-use crate::value::{tag, Payload};
+use crate::payload::Payload;
+use crate::value::tag;
 use crate::Level;
 
 const HAS_ACTOR: u8 = 1;
@@ -90,7 +91,7 @@ impl Record {
 
     /// Decodes the captured values for reading.
     pub fn decode(&self) -> Decoded<'_> {
-        let mut reader = Reader::new(&self.payload);
+        let mut reader = Reader::new(self.payload.as_slice());
         let actor = if self.has_actor() {
             Some(reader.next().unwrap_or(ValueRef::Invalid))
         } else {

@@ -8,7 +8,8 @@ use core::fmt;
 
 use serde::ser::{self, Serialize};
 
-use crate::value::{put_len_prefixed, tag, Payload};
+use crate::payload::Payload;
+use crate::value::tag;
 
 /// Serializes `value` into `buf`. A `Serialize` impl that fails leaves a string that
 /// says why, never half a value.
@@ -17,7 +18,7 @@ pub(crate) fn capture<T: Serialize + ?Sized>(buf: &mut Payload, value: &T) {
     if let Err(err) = value.serialize(ValueSerializer { buf: &mut *buf }) {
         buf.truncate(start);
         let text = format!("[unserializable: {}]", err.0);
-        put_len_prefixed(buf, tag::STR, text.as_bytes());
+        buf.put_len_prefixed(tag::STR, text.as_bytes());
     }
 }
 
@@ -52,7 +53,7 @@ impl<'b> ValueSerializer<'b> {
     fn open(self, tag: u8, variant: Option<&str>) -> Compound<'b> {
         if let Some(name) = variant {
             self.buf.push(tag::MAP);
-            put_len_prefixed(self.buf, tag::STR, name.as_bytes());
+            self.buf.put_len_prefixed(tag::STR, name.as_bytes());
         }
         self.buf.push(tag);
         Compound {
@@ -116,11 +117,11 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         self.tagged(tag::CHAR, &u32::from(v).to_le_bytes())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        put_len_prefixed(self.buf, tag::STR, v.as_bytes());
+        self.buf.put_len_prefixed(tag::STR, v.as_bytes());
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        put_len_prefixed(self.buf, tag::BYTES, v);
+        self.buf.put_len_prefixed(tag::BYTES, v);
         Ok(())
     }
     fn serialize_none(self) -> Result<(), Error> {
@@ -158,7 +159,7 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         value: &T,
     ) -> Result<(), Error> {
         self.buf.push(tag::MAP);
-        put_len_prefixed(self.buf, tag::STR, variant.as_bytes());
+        self.buf.put_len_prefixed(tag::STR, variant.as_bytes());
         value.serialize(ValueSerializer {
             buf: &mut *self.buf,
         })?;
@@ -219,7 +220,7 @@ impl Compound<'_> {
     }
 
     fn key(&mut self, key: &str) {
-        put_len_prefixed(self.buf, tag::STR, key.as_bytes());
+        self.buf.put_len_prefixed(tag::STR, key.as_bytes());
     }
 
     fn close(self) -> Result<(), Error> {
@@ -302,7 +303,7 @@ struct KeySerializer<'b> {
 
 impl KeySerializer<'_> {
     fn text(self, key: &str) -> Result<(), Error> {
-        put_len_prefixed(self.buf, tag::STR, key.as_bytes());
+        self.buf.put_len_prefixed(tag::STR, key.as_bytes());
         Ok(())
     }
 

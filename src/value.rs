@@ -15,14 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
-/// Bytes of captured values a record holds without a heap allocation.
-///
-/// Sized for an actor and a handful of numeric and short string fields.
-pub const INLINE_CAPACITY: usize = 96;
-
-pub(crate) type Payload = SmallVec<[u8; INLINE_CAPACITY]>;
+use crate::payload::Payload;
 
 pub(crate) mod tag {
     pub const NULL: u8 = 0;
@@ -99,79 +92,76 @@ impl<'a> Capture<'a> {
     }
 
     #[inline(always)]
-    fn tagged(self, tag: u8, bytes: &[u8]) -> Captured<'a> {
-        self.buf.push(tag);
-        self.buf.extend_from_slice(bytes);
+    fn tagged<const N: usize>(self, tag: u8, bytes: [u8; N]) -> Captured<'a> {
+        self.buf.put(tag, bytes);
         self.done()
     }
 
     /// Captures a null (an absent value, such as `None`).
     #[inline]
     pub fn null(self) -> Captured<'a> {
-        self.buf.push(tag::NULL);
-        self.done()
+        self.tagged(tag::NULL, [])
     }
 
     /// Captures a boolean.
     #[inline]
     pub fn bool(self, v: bool) -> Captured<'a> {
-        self.buf.push(if v { tag::TRUE } else { tag::FALSE });
-        self.done()
+        self.tagged(if v { tag::TRUE } else { tag::FALSE }, [])
     }
 
     /// Captures a signed integer.
     #[inline]
     pub fn i64(self, v: i64) -> Captured<'a> {
-        self.tagged(tag::I64, &v.to_le_bytes())
+        self.tagged(tag::I64, v.to_le_bytes())
     }
 
     /// Captures an unsigned integer.
     #[inline]
     pub fn u64(self, v: u64) -> Captured<'a> {
-        self.tagged(tag::U64, &v.to_le_bytes())
+        self.tagged(tag::U64, v.to_le_bytes())
     }
 
     /// Captures a 128-bit signed integer.
     #[inline]
     pub fn i128(self, v: i128) -> Captured<'a> {
-        self.tagged(tag::I128, &v.to_le_bytes())
+        self.tagged(tag::I128, v.to_le_bytes())
     }
 
     /// Captures a 128-bit unsigned integer.
     #[inline]
     pub fn u128(self, v: u128) -> Captured<'a> {
-        self.tagged(tag::U128, &v.to_le_bytes())
+        self.tagged(tag::U128, v.to_le_bytes())
     }
 
     /// Captures a 32-bit float, kept as such so it prints without widening noise.
     #[inline]
     pub fn f32(self, v: f32) -> Captured<'a> {
-        self.tagged(tag::F32, &v.to_le_bytes())
+        self.tagged(tag::F32, v.to_le_bytes())
     }
 
     /// Captures a 64-bit float.
     #[inline]
     pub fn f64(self, v: f64) -> Captured<'a> {
-        self.tagged(tag::F64, &v.to_le_bytes())
+        self.tagged(tag::F64, v.to_le_bytes())
     }
 
     /// Captures a character.
     #[inline]
     pub fn char(self, v: char) -> Captured<'a> {
-        self.tagged(tag::CHAR, &u32::from(v).to_le_bytes())
+        self.tagged(tag::CHAR, u32::from(v).to_le_bytes())
     }
 
     /// Captures a string.
     #[inline]
     pub fn str(self, v: &str) -> Captured<'a> {
-        put_len_prefixed(self.buf, tag::STR, v.as_bytes());
+        self.buf.put_len_prefixed(tag::STR, v.as_bytes());
         self.done()
     }
 
     /// Captures raw bytes.
     #[inline]
     pub fn bytes(self, v: &[u8]) -> Captured<'a> {
-        put_len_prefixed(self.buf, tag::BYTES, v);
+        self.buf.put_len_prefixed(tag::BYTES, v);
         self.done()
     }
 
@@ -179,8 +169,8 @@ impl<'a> Capture<'a> {
     #[inline]
     pub fn ip(self, v: IpAddr) -> Captured<'a> {
         match v {
-            IpAddr::V4(v4) => self.tagged(tag::IPV4, &v4.octets()),
-            IpAddr::V6(v6) => self.tagged(tag::IPV6, &v6.octets()),
+            IpAddr::V4(v4) => self.tagged(tag::IPV4, v4.octets()),
+            IpAddr::V6(v6) => self.tagged(tag::IPV6, v6.octets()),
         }
     }
 
@@ -203,13 +193,12 @@ impl<'a> Capture<'a> {
     }
 
     fn rendered(self, args: fmt::Arguments<'_>) -> Captured<'a> {
-        self.buf.push(tag::STR);
-        let len_at = self.buf.len();
-        self.buf.extend_from_slice(&[0; 4]);
+        self.buf.put(tag::STR, [0; 4]);
+        let len_at = self.buf.len() - 4;
         // A failing Display impl leaves what it wrote so far; the record stays well formed.
         let _ = fmt::Write::write_fmt(&mut PayloadText(self.buf), args);
         let len = len_u32(self.buf.len() - len_at - 4);
-        self.buf[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+        self.buf.patch_u32(len_at, len);
         self.done()
     }
 
@@ -223,14 +212,6 @@ impl<'a> Capture<'a> {
 /// Lengths are stored as `u32`; nothing near 4 GiB fits a log record.
 fn len_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-#[inline]
-pub(crate) fn put_len_prefixed(buf: &mut Payload, tag: u8, bytes: &[u8]) {
-    let n = bytes.len().min(u32::MAX as usize);
-    buf.push(tag);
-    buf.extend_from_slice(&(n as u32).to_le_bytes());
-    buf.extend_from_slice(&bytes[..n]);
 }
 
 struct PayloadText<'a>(&'a mut Payload);

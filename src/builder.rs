@@ -1,13 +1,17 @@
 //! Installing the writer: the builder, and the guard that stops it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::retention::Retention;
+use crate::rotation::Rotation;
 use crate::segment;
+use crate::stream::{StreamConfig, StreamFiles};
 use crate::writer::{ErrorReporter, Msg, Shared, Writer};
-use crate::{Error, Format, LevelFilter, Policy, Stats};
+use crate::{Clock, Error, Format, LevelFilter, Period, Policy, Stats, SystemClock};
 
 /// Starts configuring the writer. See [`Builder`].
 pub fn builder() -> Builder {
@@ -30,7 +34,7 @@ pub fn builder() -> Builder {
 /// drop(guard); // writes everything and stops the writer thread
 /// # Ok::<(), trail::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Builder {
     dir: PathBuf,
     name: String,
@@ -39,6 +43,27 @@ pub struct Builder {
     level: LevelFilter,
     policy: Policy,
     file_mode: u32,
+    rotation: Rotation,
+    retention: Retention,
+    compress: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("dir", &self.dir)
+            .field("name", &self.name)
+            .field("format", &self.format)
+            .field("capacity", &self.capacity)
+            .field("level", &self.level)
+            .field("policy", &self.policy)
+            .field("file_mode", &format_args!("{:o}", self.file_mode))
+            .field("rotation", &self.rotation)
+            .field("retention", &self.retention)
+            .field("compress", &self.compress)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Builder {
@@ -51,6 +76,10 @@ impl Default for Builder {
             level: LevelFilter::Info,
             policy: Policy::Block,
             file_mode: 0o640,
+            rotation: Rotation::default(),
+            retention: Retention::default(),
+            compress: false,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -99,11 +128,66 @@ impl Builder {
         self
     }
 
-    /// Opens the first segment, starts the writer thread and installs it as the global
-    /// sink.
+    /// Starts a new segment when the active one would exceed this many bytes. A record is
+    /// never split: one larger than the limit gets a segment of its own.
+    pub fn rotate_bytes(mut self, bytes: u64) -> Self {
+        self.rotation.max_bytes = Some(bytes);
+        self
+    }
+
+    /// Starts a new segment at every period boundary (with records in the old one).
+    /// Combined with [`rotate_bytes`](Builder::rotate_bytes), whichever comes first.
+    pub fn rotate_every(mut self, period: Period) -> Self {
+        self.rotation.every = Some(period);
+        self
+    }
+
+    /// Aligns period boundaries to this fixed offset from UTC, in seconds east (for
+    /// example `3600` for daily segments that start at midnight UTC+01:00). File names stay
+    /// in UTC, so a change of daylight-saving time never makes two names collide.
+    pub fn rotate_utc_offset(mut self, seconds: i32) -> Self {
+        self.rotation.utc_offset = seconds;
+        self
+    }
+
+    /// Keeps at most this many segments, the active one included, deleting the oldest.
+    pub fn keep_segments(mut self, segments: usize) -> Self {
+        self.retention.max_segments = Some(segments);
+        self
+    }
+
+    /// Keeps at most this many bytes of segments on disk, deleting the oldest; the active
+    /// segment is never deleted.
+    pub fn keep_bytes(mut self, bytes: u64) -> Self {
+        self.retention.max_bytes = Some(bytes);
+        self
+    }
+
+    /// Deletes segments sealed longer ago than this.
+    pub fn keep_age(mut self, age: Duration) -> Self {
+        self.retention.max_age = Some(age);
+        self
+    }
+
+    /// Compresses sealed segments with gzip on a helper thread (feature `gzip`).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// The clock that decides rotation and names segments. Default: the system clock.
+    /// Events keep the timestamps their callers took.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Locks the stream, continues it from the previous run (recovering from a crash),
+    /// opens a new segment, starts the writer thread and installs it as the global sink.
     ///
-    /// Fails with a clear error if a sink is already installed, if a setting is invalid,
-    /// or if the directory or file cannot be created (the error names the path).
+    /// Fails with a clear error if a sink is already installed, if another process writes
+    /// the stream, if a setting is invalid, or if the directory or a file cannot be created
+    /// (the error names the path).
     pub fn install(self) -> Result<Guard, Error> {
         segment::validate_name(&self.name)?;
         if self.capacity == 0 {
@@ -111,30 +195,49 @@ impl Builder {
                 "invalid capacity 0: the queue needs room for at least one event",
             ));
         }
+        if self.rotation.max_bytes == Some(0) {
+            return Err(Error::config(
+                "invalid rotate_bytes 0: a segment needs room for at least one record",
+            ));
+        }
+        if self.rotation.utc_offset.unsigned_abs() >= 86_400 {
+            return Err(Error::config(format!(
+                "invalid rotate_utc_offset {}: an offset is less than a day",
+                self.rotation.utc_offset
+            )));
+        }
         if crate::dispatch::is_installed() {
             return Err(Error::already_installed());
         }
-        let segment = segment::create(
-            &self.dir,
-            &self.name,
-            self.format.extension(),
-            self.file_mode,
-            crate::clock::now_nanos(),
-        )?;
-        let path = segment.path.clone();
+        let opened = StreamFiles::open(StreamConfig {
+            dir: self.dir.clone(),
+            name: self.name.clone(),
+            format: self.format,
+            file_mode: self.file_mode,
+            rotation: self.rotation,
+            retention: self.retention,
+            compress: self.compress,
+            clock: Arc::clone(&self.clock),
+        })?;
+        let path = opened.files.path().to_owned();
 
         let (sender, receiver) = crossbeam_channel::bounded(self.capacity);
         // The shared half outlives the guard: a caller may still hold it after the
         // uninstall. It is a sender and a few counters.
         let shared: &'static Shared = Box::leak(Box::new(Shared::new(sender, self.policy)));
+        *shared
+            .counters
+            .path
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = path.clone();
         let writer = Writer {
             receiver,
             encoder: self.format.encoder(),
-            segment,
+            files: opened.files,
             shared,
-            next_seq: 1,
+            next_seq: opened.next_seq,
             buf: Vec::with_capacity(512 * 1024),
-            buffered_records: 0,
+            buffered: None,
             reporter: ErrorReporter::new(Duration::from_secs(10)),
         };
         let thread = std::thread::Builder::new()
@@ -144,12 +247,10 @@ impl Builder {
         let mut guard = Guard {
             shared,
             thread: Some(thread),
-            path,
         };
         if crate::dispatch::set_sink(shared, self.level).is_err() {
+            // Stopping seals nothing: the segment holds no record and is removed.
             guard.stop();
-            // The segment was created empty a moment ago by this call and holds nothing.
-            let _ = std::fs::remove_file(&guard.path);
             return Err(Error::already_installed());
         }
         Ok(guard)
@@ -163,7 +264,6 @@ impl Builder {
 pub struct Guard {
     shared: &'static Shared,
     thread: Option<JoinHandle<()>>,
-    path: PathBuf,
 }
 
 impl Guard {
@@ -183,9 +283,20 @@ impl Guard {
         self.shared.counters.lost.load(Ordering::Relaxed)
     }
 
-    /// The segment file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The segment file being written now.
+    pub fn path(&self) -> PathBuf {
+        self.shared
+            .counters
+            .path
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Seals the active segment and starts a new one, after writing everything logged
+    /// before this call. Does nothing while the active segment holds no record.
+    pub fn rotate(&self) {
+        self.shared.request(Msg::Rotate);
     }
 
     /// Writes everything queued, stops the writer thread and returns the final counters.
@@ -214,7 +325,7 @@ impl Drop for Guard {
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Guard")
-            .field("path", &self.path)
+            .field("path", &self.path())
             .field("stats", &self.stats())
             .finish()
     }

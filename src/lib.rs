@@ -101,12 +101,22 @@ mod serde_value;
 
 #[cfg(feature = "writer")]
 mod builder;
+#[cfg(feature = "gzip")]
+mod compress;
 #[cfg(feature = "writer")]
 mod encode;
 #[cfg(feature = "writer")]
 mod error;
 #[cfg(feature = "writer")]
+mod manifest;
+#[cfg(feature = "writer")]
+mod retention;
+#[cfg(feature = "writer")]
+mod rotation;
+#[cfg(feature = "writer")]
 mod segment;
+#[cfg(feature = "writer")]
+mod stream;
 #[cfg(feature = "writer")]
 mod writer;
 
@@ -135,9 +145,13 @@ pub use value::{serde, SerdeValue};
 #[cfg(feature = "writer")]
 pub use builder::{builder, Builder, Guard};
 #[cfg(feature = "writer")]
+pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "writer")]
 pub use encode::{Format, ParseFormatError};
 #[cfg(feature = "writer")]
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "writer")]
+pub use rotation::Period;
 #[cfg(feature = "writer")]
 pub use writer::{Policy, Stats};
 

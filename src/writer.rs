@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::encode::Encoder;
-use crate::segment::Segment;
+use crate::stream::StreamFiles;
 use crate::{Record, Sink};
 
 /// What a full queue does to the caller.
@@ -53,13 +53,17 @@ pub struct Stats {
     pub bytes: u64,
     /// Failed write attempts (each was retried).
     pub io_errors: u64,
+    /// Segments sealed and replaced by a new one.
+    pub rotations: u64,
 }
 
 pub(crate) enum Msg {
     Record(Record),
     /// Write out everything before this message, then answer.
     Flush(Sender<()>),
-    /// Write out everything queued, answer, and stop.
+    /// Write out everything before this message, start a new segment, then answer.
+    Rotate(Sender<()>),
+    /// Write out everything queued, seal the segment, answer, and stop.
     Shutdown(Sender<()>),
 }
 
@@ -76,8 +80,11 @@ pub(crate) struct Counters {
     dropped: AtomicU64,
     bytes: AtomicU64,
     io_errors: AtomicU64,
+    rotations: AtomicU64,
     /// Records the writer could not hand over at all (the writer had stopped).
     pub(crate) lost: AtomicU64,
+    /// The active segment's path, for [`Guard::path`](crate::Guard::path).
+    pub(crate) path: std::sync::Mutex<std::path::PathBuf>,
 }
 
 impl Counters {
@@ -87,6 +94,7 @@ impl Counters {
             dropped: self.dropped.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             io_errors: self.io_errors.load(Ordering::Relaxed),
+            rotations: self.rotations.load(Ordering::Relaxed),
         }
     }
 }
@@ -143,23 +151,32 @@ const WRITE_AT: usize = 256 * 1024;
 pub(crate) struct Writer {
     pub(crate) receiver: Receiver<Msg>,
     pub(crate) encoder: Box<dyn Encoder>,
-    pub(crate) segment: Segment,
+    pub(crate) files: StreamFiles,
     pub(crate) shared: &'static Shared,
     pub(crate) next_seq: u64,
+    /// Encoded records (and a segment header) not yet written.
     pub(crate) buf: Vec<u8>,
-    pub(crate) buffered_records: u64,
+    /// The `seq` range of the records in `buf`.
+    pub(crate) buffered: Option<(u64, u64)>,
     pub(crate) reporter: ErrorReporter,
 }
 
 impl Writer {
-    /// The thread's body: runs until a shutdown message.
+    /// The thread's body: runs until a shutdown message, then seals the segment.
     pub(crate) fn run(mut self) {
+        self.encoder.begin_segment(&mut self.buf);
+        let mut stopped = None;
         while let Ok(first) = self.receiver.recv() {
+            if self.files.period_over() {
+                self.write_out();
+                self.rotate();
+            }
             let mut next = Some(first);
             let mut taken = 0;
             while let Some(msg) = next.take() {
-                if !self.handle(msg) {
-                    return;
+                if let Some(done) = self.handle(msg) {
+                    stopped = Some(done);
+                    break;
                 }
                 taken += 1;
                 if taken < MAX_BATCH {
@@ -167,65 +184,126 @@ impl Writer {
                 }
             }
             self.write_out();
+            if stopped.is_some() {
+                break;
+            }
         }
         self.write_out();
+        let Writer { files, .. } = self;
+        files.close();
+        if let Some(done) = stopped {
+            let _ = done.send(());
+        }
     }
 
-    /// Handles one message; false once the writer should stop.
-    fn handle(&mut self, msg: Msg) -> bool {
+    /// Handles one message; returns the shutdown's answer channel once the writer should
+    /// stop.
+    fn handle(&mut self, msg: Msg) -> Option<Sender<()>> {
         match msg {
-            Msg::Record(record) => {
-                self.encoder.encode(&record, self.next_seq, &mut self.buf);
-                self.next_seq += 1;
-                self.buffered_records += 1;
-                if self.buf.len() >= WRITE_AT {
-                    self.write_out();
-                }
-                true
-            }
+            Msg::Record(record) => self.record(&record),
             Msg::Flush(done) => {
                 self.write_out();
                 let _ = done.send(());
-                true
+            }
+            Msg::Rotate(done) => {
+                self.write_out();
+                self.rotate();
+                let _ = done.send(());
             }
             Msg::Shutdown(done) => {
                 // Records that raced with the shutdown are still written.
                 while let Ok(msg) = self.receiver.try_recv() {
                     match msg {
-                        Msg::Record(_) => {
-                            self.handle(msg);
-                        }
-                        Msg::Flush(other) | Msg::Shutdown(other) => {
+                        Msg::Record(record) => self.record(&record),
+                        Msg::Flush(other) | Msg::Rotate(other) | Msg::Shutdown(other) => {
                             let _ = other.send(());
                         }
                     }
                 }
-                self.write_out();
-                let _ = done.send(());
-                false
+                return Some(done);
+            }
+        }
+        None
+    }
+
+    /// Encodes one record; if it would overflow the segment, it goes to a new one instead,
+    /// encoded again there (a format may refer to what its segment already holds).
+    fn record(&mut self, record: &Record) {
+        let seq = self.next_seq;
+        let mark = self.buf.len();
+        self.encoder.encode(record, seq, &mut self.buf);
+        let len = (self.buf.len() - mark) as u64;
+        if self
+            .files
+            .overflows(mark as u64, self.buffered.is_some(), len)
+        {
+            self.buf.truncate(mark);
+            self.write_out();
+            self.rotate();
+            self.encoder.encode(record, seq, &mut self.buf);
+        }
+        self.buffered = Some((self.buffered.map_or(seq, |(first, _)| first), seq));
+        self.next_seq += 1;
+        if self.buf.len() >= WRITE_AT {
+            self.write_out();
+        }
+    }
+
+    /// Seals the segment and opens the next; on failure, reports and carries on in the
+    /// current one, so that nothing is lost.
+    fn rotate(&mut self) {
+        match self.files.rotate() {
+            Ok(true) => {
+                self.encoder.begin_segment(&mut self.buf);
+                self.shared
+                    .counters
+                    .rotations
+                    .fetch_add(1, Ordering::Relaxed);
+                *self
+                    .shared
+                    .counters
+                    .path
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = self.files.path().to_owned();
+            }
+            Ok(false) => {}
+            Err(e) => {
+                self.shared
+                    .counters
+                    .io_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "trail: cannot rotate: {e}; writing on in {}",
+                    self.files.path().display()
+                );
             }
         }
     }
 
-    /// Appends the buffer to the file, retrying failed writes. Bytes already written are
-    /// never written twice, so a record interrupted by an error is completed, not repeated.
+    /// Appends the buffer to the active segment, retrying failed writes. Bytes already
+    /// written are never written twice, so a record interrupted by an error is completed,
+    /// not repeated.
     fn write_out(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
         let mut done = 0;
         let mut backoff = Duration::from_millis(1);
         while done < self.buf.len() {
-            match self.segment.file.write(&self.buf[done..]) {
+            match self.files.file().write(&self.buf[done..]) {
                 Ok(0) => self.failed(io::ErrorKind::WriteZero.into(), &mut backoff),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => self.failed(e, &mut backoff),
             }
         }
+        let records = self.buffered.map_or(0, |(first, last)| last - first + 1);
+        self.files.wrote(&self.buf, self.buffered, records);
         let c = &self.shared.counters;
         c.bytes.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
-        c.written
-            .fetch_add(self.buffered_records, Ordering::Relaxed);
+        c.written.fetch_add(records, Ordering::Relaxed);
         self.buf.clear();
-        self.buffered_records = 0;
+        self.buffered = None;
     }
 
     #[cold]
@@ -234,7 +312,7 @@ impl Writer {
             .counters
             .io_errors
             .fetch_add(1, Ordering::Relaxed);
-        self.reporter.report(&self.segment.path, &error);
+        self.reporter.report(self.files.path(), &error);
         std::thread::sleep(*backoff);
         *backoff = (*backoff * 2).min(Duration::from_secs(1));
     }

@@ -10,7 +10,7 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+fn lines(path: impl AsRef<std::path::Path>) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()

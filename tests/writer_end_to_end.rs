@@ -30,7 +30,7 @@ fn events_from_several_threads_become_exactly_as_many_json_lines() {
                     for i in 0..PER_THREAD {
                         let user = format!("user-{t}");
                         let ratio = i as f64 / 4.0;
-                        if i % 10 == 0 {
+                        if i.is_multiple_of(10) {
                             trail::warn!(
                                 actor = user,
                                 t,
@@ -87,7 +87,7 @@ fn events_from_several_threads_become_exactly_as_many_json_lines() {
         assert_eq!(record["seq"], n as u64 + 1, "seq is gapless in file order");
         let t = record["fields"]["t"].as_u64().unwrap();
         let i = record["fields"]["i"].as_u64().unwrap();
-        let expected_level = if i % 10 == 0 { "warn" } else { "info" };
+        let expected_level = if i.is_multiple_of(10) { "warn" } else { "info" };
         assert_eq!(record["level"], expected_level);
         assert_eq!(record["actor"], format!("user-{t}"));
         assert_eq!(record["msg"], format!("event {i} of {t}"));

@@ -223,9 +223,52 @@ impl TimestampCache {
     }
 }
 
+/// What a JSON lines segment holds, read back for recovery after a restart.
+pub(crate) fn scan(bytes: &[u8]) -> super::Scan {
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        seq: u64,
+    }
+    let seq_of = |line: &[u8]| serde_json::from_slice::<Seq>(line).ok().map(|r| r.seq);
+
+    let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &bytes[..=end],
+        None => &bytes[..0],
+    };
+    let torn = (complete.len() < bytes.len()).then(|| crate::manifest::TornTail {
+        offset: complete.len() as u64,
+        bytes: (bytes.len() - complete.len()) as u64,
+    });
+    let lines = || complete.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    super::Scan {
+        records: lines().count() as u64,
+        first_seq: lines().find_map(seq_of),
+        last_seq: lines()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .find_map(seq_of),
+        torn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_finds_the_seq_range_and_a_torn_tail() {
+        let text = b"{\"seq\":7,\"x\":1}\n{\"seq\":8}\n{\"seq\":9";
+        let scan = scan(text);
+        assert_eq!(scan.records, 2);
+        assert_eq!(scan.first_seq, Some(7));
+        assert_eq!(scan.last_seq, Some(8));
+        let torn = scan.torn.unwrap();
+        assert_eq!((torn.offset, torn.bytes), (26, 8));
+        let whole = super::scan(b"{\"seq\":1}\n");
+        assert!(whole.torn.is_none());
+        assert_eq!(super::scan(b"").records, 0);
+    }
 
     fn ts(nanos: u64) -> String {
         let mut out = Vec::new();

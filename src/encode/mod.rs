@@ -37,6 +37,21 @@ impl Format {
         }
     }
 
+    /// Reads back what a segment of this format holds.
+    pub(crate) fn scan(self, bytes: &[u8]) -> Scan {
+        match self {
+            Format::Json => json::scan(bytes),
+        }
+    }
+
+    /// The format whose segments have this extension.
+    pub(crate) fn from_extension(extension: &str) -> Option<Format> {
+        match extension {
+            "jsonl" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
     pub(crate) fn encoder(self) -> Box<dyn Encoder> {
         match self {
             Format::Json => Box::new(json::JsonEncoder::new()),
@@ -80,8 +95,21 @@ impl FromStr for Format {
     }
 }
 
+/// A segment's records, as found by reading it back.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) records: u64,
+    pub(crate) first_seq: Option<u64>,
+    pub(crate) last_seq: Option<u64>,
+    /// An incomplete final record, left by a crash.
+    pub(crate) torn: Option<crate::manifest::TornTail>,
+}
+
 /// Turns records into bytes of one format.
 pub(crate) trait Encoder: Send {
+    /// Writes what every segment of this format starts with (a header); nothing by default.
+    fn begin_segment(&mut self, _out: &mut Vec<u8>) {}
+
     /// Appends one whole record, with its sequence number.
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>);
 }

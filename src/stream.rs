@@ -1,0 +1,455 @@
+//! A stream's files: the lock, recovery after a restart, the active segment, sealing,
+//! rotation, retention, compression and the manifest.
+//!
+//! The writer thread owns a [`StreamFiles`] and calls it between batches; nothing here
+//! knows how records are encoded beyond [`Format::scan`], which reads a segment back.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::manifest::{ManifestStore, SegmentEntry, SCHEMA_VERSION};
+use crate::retention::Retention;
+use crate::rotation::Rotation;
+use crate::segment::{self, Found, Segment};
+use crate::{Clock, Error, Format};
+
+#[cfg(feature = "gzip")]
+use crate::compress::Compressor;
+
+/// Without the `gzip` feature there is never a compressor.
+#[cfg(not(feature = "gzip"))]
+enum Compressor {}
+
+#[cfg(not(feature = "gzip"))]
+impl Compressor {
+    fn submit(&self, _path: PathBuf) {
+        match *self {}
+    }
+    fn finish(&mut self) {
+        match *self {}
+    }
+}
+
+/// Everything the file layer needs to know about a stream.
+pub(crate) struct StreamConfig {
+    pub(crate) dir: PathBuf,
+    pub(crate) name: String,
+    pub(crate) format: Format,
+    pub(crate) file_mode: u32,
+    pub(crate) rotation: Rotation,
+    pub(crate) retention: Retention,
+    pub(crate) compress: bool,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// The segment being written.
+struct Active {
+    segment: Segment,
+    opened_at: u64,
+    bytes: u64,
+    records: u64,
+    first_seq: Option<u64>,
+    last_seq: Option<u64>,
+    crc: crc32fast::Hasher,
+    rotate_at: Option<u64>,
+}
+
+pub(crate) struct StreamFiles {
+    config: StreamConfig,
+    _lock: File,
+    manifest: Arc<ManifestStore>,
+    compressor: Option<Compressor>,
+    active: Active,
+    /// Rotations since install.
+    pub(crate) rotations: u64,
+}
+
+/// What [`StreamFiles::open`] found and did.
+pub(crate) struct Opened {
+    pub(crate) files: StreamFiles,
+    pub(crate) next_seq: u64,
+}
+
+impl StreamFiles {
+    /// Locks the stream, recovers from the previous run, applies retention and opens a
+    /// new segment.
+    pub(crate) fn open(config: StreamConfig) -> Result<Opened, Error> {
+        let dir = config.dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create log directory", &dir, e))?;
+        let lock = lock(&dir, &config.name, config.file_mode)?;
+
+        let manifest = match ManifestStore::load(&dir, &config.name, config.file_mode) {
+            Ok(store) => store,
+            Err((path, why)) => {
+                eprintln!(
+                    "trail: cannot read the manifest {}: {why}; rebuilding it from the segments",
+                    path.display()
+                );
+                ManifestStore::empty(&dir, &config.name, config.file_mode)
+            }
+        };
+        let manifest = Arc::new(manifest);
+        let found = segment::list(&dir, &config.name)
+            .map_err(|e| Error::io("list the stream directory", &dir, e))?;
+        recover(&config, &manifest, &found)?;
+        let next_seq = manifest.snapshot().last_seq().map_or(1, |s| s + 1);
+
+        // A new segment sorts after every existing one, even if the clock went back.
+        let newest = found.iter().map(|f| f.opened_at).max();
+        let active = open_segment(&config, newest)?;
+
+        #[cfg(feature = "gzip")]
+        let compressor = if config.compress {
+            let compressor = Compressor::start(Arc::clone(&manifest))
+                .map_err(|e| Error::io("start the compression thread for", &dir, e))?;
+            // Sealed segments a previous run did not get to compress.
+            for f in &found {
+                if !f.compressed && !found.iter().any(|g| g.compressed && g.base == f.base) {
+                    compressor.submit(f.path.clone());
+                }
+            }
+            Some(compressor)
+        } else {
+            None
+        };
+        #[cfg(not(feature = "gzip"))]
+        let compressor: Option<Compressor> = if config.compress {
+            return Err(Error::config(
+                "compression needs trail's `gzip` feature, which this build does not have",
+            ));
+        } else {
+            None
+        };
+
+        let mut files = StreamFiles {
+            config,
+            _lock: lock,
+            manifest,
+            compressor,
+            active,
+            rotations: 0,
+        };
+        files.apply_retention();
+        Ok(Opened { files, next_seq })
+    }
+
+    /// The active segment's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.active.segment.path
+    }
+
+    /// The active segment's file, for appending.
+    pub(crate) fn file(&mut self) -> &mut File {
+        &mut self.active.segment.file
+    }
+
+    /// Records that `bytes` were appended to the active segment.
+    pub(crate) fn wrote(&mut self, bytes: &[u8], seqs: Option<(u64, u64)>, records: u64) {
+        let a = &mut self.active;
+        a.crc.update(bytes);
+        a.bytes += bytes.len() as u64;
+        a.records += records;
+        if let Some((first, last)) = seqs {
+            a.first_seq.get_or_insert(first);
+            a.last_seq = Some(last);
+        }
+    }
+
+    /// Whether a record of `len` bytes, after `buffered` bytes not yet written, needs a
+    /// new segment.
+    pub(crate) fn overflows(&self, buffered: u64, buffered_records: bool, len: u64) -> bool {
+        let a = &self.active;
+        self.config
+            .rotation
+            .overflows(a.bytes + buffered, a.records > 0 || buffered_records, len)
+    }
+
+    /// Whether the period of the active segment is over.
+    pub(crate) fn period_over(&self) -> bool {
+        self.active
+            .rotate_at
+            .is_some_and(|at| self.config.clock.now_nanos() >= at)
+    }
+
+    /// Seals the active segment and opens the next one; true if it did. A segment
+    /// without records is not sealed: its period is extended instead.
+    pub(crate) fn rotate(&mut self) -> Result<bool, Error> {
+        if self.active.records == 0 {
+            let now = self.config.clock.now_nanos();
+            self.active.rotate_at = self.config.rotation.next_boundary(now);
+            return Ok(false);
+        }
+        let next = open_segment(&self.config, Some(self.active.opened_at))?;
+        let sealed = std::mem::replace(&mut self.active, next);
+        self.rotations += 1;
+        seal(
+            &self.config,
+            &self.manifest,
+            self.compressor.as_ref(),
+            sealed,
+        );
+        self.apply_retention();
+        Ok(true)
+    }
+
+    /// Seals the active segment at shutdown; one without records is removed. Waits for
+    /// the compressor to finish.
+    pub(crate) fn close(self) {
+        let StreamFiles {
+            config,
+            manifest,
+            mut compressor,
+            active,
+            ..
+        } = self;
+        if active.records == 0 {
+            let path = active.segment.path;
+            drop(active.segment.file);
+            let _ = std::fs::remove_file(&path);
+        } else {
+            seal(&config, &manifest, compressor.as_ref(), active);
+        }
+        if let Some(compressor) = &mut compressor {
+            compressor.finish();
+        }
+    }
+
+    /// Deletes the sealed segments that the retention rules no longer keep.
+    fn apply_retention(&mut self) {
+        let retention = self.config.retention;
+        if retention.is_unlimited() {
+            return;
+        }
+        let Ok(found) = segment::list(&self.config.dir, &self.config.name) else {
+            return;
+        };
+        let active_base = file_name(&self.active.segment.path);
+        // One entry per segment (a segment caught mid-compression has two files), with
+        // the active segment last.
+        let mut segments: Vec<(Found, u64)> = Vec::new();
+        for f in found.into_iter().filter(|f| f.base != active_base) {
+            let len = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+            match segments.last_mut() {
+                Some((last, last_len)) if last.base == f.base => *last_len += len,
+                _ => segments.push((f, len)),
+            }
+        }
+        segments.push((
+            Found {
+                path: self.active.segment.path.clone(),
+                base: active_base,
+                opened_at: self.active.opened_at,
+                extension: self.config.format.extension(),
+                compressed: false,
+            },
+            self.active.bytes,
+        ));
+        let doomed: Vec<Found> = retention
+            .select(&segments, self.config.clock.now_nanos())
+            .into_iter()
+            .cloned()
+            .collect();
+        if doomed.is_empty() {
+            return;
+        }
+        for f in &doomed {
+            for path in [
+                f.path.clone(),
+                self.config.dir.join(format!("{}.gz", f.base)),
+                self.config.dir.join(&f.base),
+            ] {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => eprintln!("trail: retention cannot delete {}: {e}", path.display()),
+                }
+            }
+        }
+        let result = self.manifest.update(|m| {
+            m.segments
+                .retain(|s| !doomed.iter().any(|f| f.base == s.base()));
+        });
+        if let Err(e) = result {
+            report_manifest_error(&self.manifest, &e);
+        }
+    }
+}
+
+/// Lists a finished segment in the manifest and hands it to the compressor.
+fn seal(
+    config: &StreamConfig,
+    manifest: &ManifestStore,
+    compressor: Option<&Compressor>,
+    segment: Active,
+) {
+    let entry = SegmentEntry {
+        file: file_name(&segment.segment.path),
+        format: config.format.as_str().to_owned(),
+        schema_version: SCHEMA_VERSION,
+        first_seq: segment.first_seq,
+        last_seq: segment.last_seq,
+        records: segment.records,
+        bytes: segment.bytes,
+        crc32: segment.crc.finalize(),
+        compressed_bytes: None,
+        torn_tail: None,
+        sealed_at: rfc3339(config.clock.now_nanos()),
+    };
+    drop(segment.segment.file);
+    if let Err(e) = manifest.update(|m| m.segments.push(entry)) {
+        report_manifest_error(manifest, &e);
+    }
+    if let Some(compressor) = compressor {
+        compressor.submit(segment.segment.path);
+    }
+}
+
+/// Takes the stream's advisory lock, so that two processes never write one stream.
+fn lock(dir: &Path, name: &str, mode: u32) -> Result<File, Error> {
+    let path = dir.join(format!("{name}.lock"));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    let file = segment::with_mode(&mut options, mode)
+        .open(&path)
+        .map_err(|e| Error::io("open the lock file", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::config(format!(
+            "stream {name:?} in {} is already being written by another process (lock {} is held)",
+            dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+/// Brings the manifest in line with the files: segments missing from it (left by a
+/// crash, or sealed just before one) are read back and listed, a torn final record is
+/// noted, and entries whose files are gone are dropped.
+fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> Result<(), Error> {
+    let listed = manifest.snapshot();
+    let mut missing = Vec::new();
+    for f in found {
+        if listed.segments.iter().any(|s| s.base() == f.base)
+            || missing.iter().any(|e: &SegmentEntry| e.base() == f.base)
+        {
+            continue;
+        }
+        let Some(format) = Format::from_extension(f.extension) else {
+            continue;
+        };
+        let bytes = read_segment(f).map_err(|e| Error::io("read back the segment", &f.path, e))?;
+        let scan = format.scan(&bytes);
+        if let Some(torn) = scan.torn {
+            eprintln!(
+                "trail: {} ends with an incomplete record at offset {} ({} bytes), left by a crash; \
+                 the segment is sealed as it is and writing continues in a new segment",
+                f.path.display(),
+                torn.offset,
+                torn.bytes
+            );
+        }
+        missing.push(SegmentEntry {
+            file: file_name(&f.path),
+            format: format.as_str().to_owned(),
+            schema_version: SCHEMA_VERSION,
+            first_seq: scan.first_seq,
+            last_seq: scan.last_seq,
+            records: scan.records,
+            bytes: bytes.len() as u64,
+            crc32: crc32fast::hash(&bytes),
+            compressed_bytes: f
+                .compressed
+                .then(|| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)),
+            torn_tail: scan.torn,
+            sealed_at: rfc3339(config.clock.now_nanos()),
+        });
+    }
+    let present = |s: &SegmentEntry| found.iter().any(|f| f.base == s.base());
+    let stale = listed.segments.iter().any(|s| !present(s));
+    if missing.is_empty() && !stale && manifest.path().exists() {
+        return Ok(());
+    }
+    manifest
+        .update(|m| {
+            m.segments.retain(present);
+            m.segments.extend(missing);
+            m.segments.sort_by(|a, b| a.base().cmp(b.base()));
+        })
+        .map_err(|e| Error::io("write the manifest", manifest.path(), e))
+}
+
+/// A segment's bytes, decompressed if needed.
+fn read_segment(f: &Found) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut file = File::open(&f.path)?;
+    if f.compressed {
+        #[cfg(feature = "gzip")]
+        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes)?;
+        #[cfg(not(feature = "gzip"))]
+        return Err(io::Error::other(
+            "compressed segment, and this build has no `gzip` feature",
+        ));
+    } else {
+        file.read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
+}
+
+fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<Active, Error> {
+    let now = config.clock.now_nanos();
+    let opened_at = match after {
+        Some(prev) if prev >= now => prev + 1,
+        _ => now,
+    };
+    let segment = segment::create(
+        &config.dir,
+        &config.name,
+        config.format.extension(),
+        config.file_mode,
+        opened_at,
+    )?;
+    let opened_at = segment::parse_name(&config.name, &file_name(&segment.path))
+        .map_or(opened_at, |(t, _, _)| t);
+    Ok(Active {
+        segment,
+        opened_at,
+        bytes: 0,
+        records: 0,
+        first_seq: None,
+        last_seq: None,
+        crc: crc32fast::Hasher::new(),
+        rotate_at: config.rotation.next_boundary(now),
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn report_manifest_error(manifest: &ManifestStore, e: &io::Error) {
+    eprintln!(
+        "trail: cannot write the manifest {}: {e}; it is brought up to date at the next start",
+        manifest.path().display()
+    );
+}
+
+/// RFC 3339 UTC with nanoseconds, as in the records.
+pub(crate) fn rfc3339(nanos: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond()
+    )
+}

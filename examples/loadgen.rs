@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use trail::{Format, LevelFilter, Policy};
+use trail::{Format, LevelFilter, Period, Policy};
 
 #[derive(Parser, Debug)]
 #[command(about = "Log structured events into a trail stream and report the throughput")]
@@ -31,9 +31,18 @@ struct Args {
     /// Number of producer threads.
     #[arg(long, default_value_t = 4)]
     threads: u64,
-    /// Rotate to a new segment after this many bytes (not supported yet).
+    /// Start a new segment when the active one would exceed this many bytes.
     #[arg(long)]
     rotate_bytes: Option<u64>,
+    /// Start a new segment every minute, hour or day (UTC).
+    #[arg(long)]
+    rotate_every: Option<String>,
+    /// Keep at most this many segments, deleting the oldest.
+    #[arg(long)]
+    keep: Option<usize>,
+    /// Compress sealed segments with gzip.
+    #[arg(long)]
+    compress: bool,
     /// What a full queue does: block (lose nothing) or drop (count losses).
     #[arg(long, default_value = "block")]
     policy: String,
@@ -64,25 +73,32 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<(), String> {
     let format: Format = args.format.parse().map_err(|e| format!("--format: {e}"))?;
     let policy: Policy = args.policy.parse().map_err(|e| format!("--policy: {e}"))?;
-    if args.rotate_bytes.is_some() {
-        return Err(
-            "--rotate-bytes is not supported yet: segments do not rotate in this version".into(),
-        );
-    }
+    let period: Option<Period> = match &args.rotate_every {
+        Some(p) => Some(p.parse().map_err(|e| format!("--rotate-every: {e}"))?),
+        None => None,
+    };
     if args.threads == 0 {
         return Err("--threads must be at least 1".into());
     }
 
-    let guard = trail::builder()
+    let mut builder = trail::builder()
         .dir(&args.dir)
         .name(&args.name)
         .format(format)
         .capacity(args.capacity)
         .policy(policy)
-        .level(LevelFilter::Info)
-        .install()
-        .map_err(|e| e.to_string())?;
-    let path = guard.path().to_owned();
+        .compress(args.compress)
+        .level(LevelFilter::Info);
+    if let Some(bytes) = args.rotate_bytes {
+        builder = builder.rotate_bytes(bytes);
+    }
+    if let Some(period) = period {
+        builder = builder.rotate_every(period);
+    }
+    if let Some(keep) = args.keep {
+        builder = builder.keep_segments(keep);
+    }
+    let guard = builder.install().map_err(|e| e.to_string())?;
 
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -98,19 +114,20 @@ fn run(args: &Args) -> Result<(), String> {
     let stats = guard.shutdown();
     let seconds = start.elapsed().as_secs_f64();
 
-    show(&args.dir, &path, args.show);
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    show(&args.dir, args.show);
     println!(
         "{{\"events\":{},\"written\":{},\"dropped\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\
-         \"logging_seconds\":{:.6},\"bytes\":{},\"mb_per_sec\":{:.1},\"format\":\"{}\",\"threads\":{},\"policy\":\"{}\"}}",
+         \"logging_seconds\":{:.6},\"bytes\":{},\"mb_per_sec\":{:.1},\"rotations\":{},\"format\":\"{}\",\
+         \"threads\":{},\"policy\":\"{}\"}}",
         args.events,
         stats.written,
         stats.dropped,
         seconds,
         args.events as f64 / seconds,
         logged.as_secs_f64(),
-        bytes,
-        bytes as f64 / seconds / 1e6,
+        stats.bytes,
+        stats.bytes as f64 / seconds / 1e6,
+        stats.rotations,
         format,
         args.threads,
         args.policy.to_ascii_lowercase(),
@@ -155,27 +172,34 @@ fn produce(thread: u64, count: u64) {
     }
 }
 
-/// Prints the stream's files and the first lines of the segment written.
-fn show(dir: &Path, path: &Path, lines: usize) {
+/// Prints the stream's files and the first lines of the oldest segment kept.
+fn show(dir: &Path, lines: usize) {
     println!("files in {}:", dir.display());
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(Result::ok).collect())
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-        println!("  {:>12} bytes  {}", size, entry.path().display());
+    entries.sort();
+    for path in &entries {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!("  {:>12} bytes  {}", size, path.display());
     }
-    if lines > 0 {
-        println!("first {lines} lines of {}:", path.display());
-        if let Ok(file) = std::fs::File::open(path) {
-            for line in BufReader::new(file)
-                .lines()
-                .take(lines)
-                .map_while(Result::ok)
-            {
-                println!("  {line}");
-            }
-        }
+    let segment = entries.iter().find(|p| {
+        let name = p.to_string_lossy();
+        name.ends_with(".jsonl") || name.ends_with(".jsonl.gz")
+    });
+    let (Some(segment), true) = (segment, lines > 0) else {
+        return;
+    };
+    println!("first {lines} lines of {}:", segment.display());
+    let Ok(file) = std::fs::File::open(segment) else {
+        return;
+    };
+    let reader: Box<dyn BufRead> = if segment.extension().is_some_and(|e| e == "gz") {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    };
+    for line in reader.lines().take(lines).map_while(Result::ok) {
+        println!("  {line}");
     }
 }

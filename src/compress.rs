@@ -70,32 +70,40 @@ fn gz_path(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Compresses one segment. Retention may delete the segment at any point meanwhile; a
+/// file found missing means exactly that, and is not an error.
 fn compress(path: &Path, manifest: &ManifestStore) -> io::Result<()> {
+    let tmp = gz_path(path, ".gz.tmp");
+    match compress_steps(path, &tmp, manifest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let _ = std::fs::remove_file(&tmp);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+fn compress_steps(path: &Path, tmp: &Path, manifest: &ManifestStore) -> io::Result<()> {
     let Some(base) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
         return Ok(());
     };
-    let source = match File::open(path) {
-        Ok(file) => file,
-        // Retention may have removed it first; then there is nothing to do.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    let tmp = gz_path(path, ".gz.tmp");
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let source = File::open(path)?;
+    let out = crate::segment::create_temp(tmp, manifest.mode())?;
+    let mut encoder = GzEncoder::new(BufWriter::new(out), Compression::default());
+    io::copy(&mut BufReader::new(source), &mut encoder)?;
+    let mut out = encoder.finish()?;
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    drop(out);
+
     let done = gz_path(path, ".gz");
-    let result = (|| {
-        let out = crate::segment::create_temp(&tmp, manifest.mode())?;
-        let mut encoder = GzEncoder::new(BufWriter::new(out), Compression::default());
-        io::copy(&mut BufReader::new(source), &mut encoder)?;
-        let mut out = encoder.finish()?;
-        out.flush()?;
-        out.get_ref().sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, &done)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+    std::fs::rename(tmp, &done)?;
+    sync_dir(dir)?;
     let compressed_bytes = std::fs::metadata(&done)?.len();
     let listed = manifest.update(|m| match m.find_mut(&base) {
         Some(entry) => {
@@ -111,5 +119,5 @@ fn compress(path: &Path, manifest: &ManifestStore) -> io::Result<()> {
         // Retention dropped the segment meanwhile: drop the copy too.
         std::fs::remove_file(&done)?;
     }
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    sync_dir(dir)
 }

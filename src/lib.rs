@@ -115,10 +115,15 @@ mod retention;
 mod rotation;
 #[cfg(feature = "writer")]
 mod segment;
+#[cfg(any(feature = "writer", feature = "read"))]
+mod segment_name;
 #[cfg(feature = "writer")]
 mod stream;
 #[cfg(feature = "writer")]
 mod writer;
+
+#[cfg(feature = "read")]
+pub mod read;
 
 #[doc(hidden)]
 pub mod __private;

@@ -9,6 +9,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::encode::json::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, SCHEMA_VERSION};
 use crate::retention::Retention;
 use crate::rotation::Rotation;
@@ -436,20 +437,4 @@ fn report_manifest_error(manifest: &ManifestStore, e: &io::Error) {
         "trail: cannot write the manifest {}: {e}; it is brought up to date at the next start",
         manifest.path().display()
     );
-}
-
-/// RFC 3339 UTC with nanoseconds, as in the records.
-pub(crate) fn rfc3339(nanos: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    )
 }

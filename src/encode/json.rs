@@ -179,6 +179,13 @@ fn write_key(key: ValueRef<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// A timestamp as the records write it: RFC 3339, UTC, nine fraction digits.
+pub(crate) fn rfc3339(nanos: u64) -> String {
+    let mut out = Vec::with_capacity(30);
+    TimestampCache::default().write(nanos, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Formats RFC 3339 timestamps, reusing the text up to the seconds while the second
 /// stays the same.
 #[derive(Default)]

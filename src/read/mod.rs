@@ -1,0 +1,516 @@
+//! Reading records back: a segment file, or a whole stream directory, in `seq` order.
+//!
+//! Works without the writer (feature `read` alone). Every format is read into one owned
+//! [`LogRecord`]; compressed segments are decompressed on the fly.
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! # {
+//! #     let _g = trail::builder().dir(dir.path()).name("shop").install().unwrap();
+//! #     trail::info!(actor = 7_u64, items = 3, "checkout");
+//! # }
+//! for record in trail::read::open(dir.path())? {
+//!     let record = record?;
+//!     println!("{} {} {} {:?}", record.seq, record.level, record.msg, record.actor);
+//! }
+//! # Ok::<(), trail::read::ReadError>(())
+//! ```
+//!
+//! Damage is reported, never papered over: a record that does not decode, an incomplete
+//! record at the end of a segment (left by a crash), or one longer than the limit, is an
+//! error that names the file and the byte offset. By default the reader reports it and
+//! goes on with the next record; [`Reader::on_error`] makes it stop instead.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+mod json;
+mod record;
+
+pub use record::{FieldValue, LogRecord};
+
+use crate::segment_name::{self, Found};
+
+/// The default limit on one record's length, beyond which it is reported and skipped.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Opens a segment file, or a directory that holds one stream, for reading.
+///
+/// A directory with several streams is an error that names them; use [`open_stream`].
+pub fn open(path: impl AsRef<Path>) -> Result<Reader, ReadError> {
+    let path = path.as_ref();
+    let meta = std::fs::metadata(path).map_err(|e| ReadError::io(path, None, e))?;
+    if !meta.is_dir() {
+        let format = SegmentFormat::of(path).ok_or_else(|| {
+            ReadError::new(
+                path,
+                None,
+                ReadErrorKind::Unsupported,
+                "not a segment file: expected a name ending in .jsonl or .jsonl.gz".into(),
+            )
+        })?;
+        let base = file_name(path);
+        let base = base.strip_suffix(".gz").unwrap_or(&base).to_owned();
+        return Ok(Reader::new(vec![Source {
+            path: path.to_owned(),
+            base,
+            format,
+        }]));
+    }
+    let streams = segment_name::streams(path).map_err(|e| ReadError::io(path, None, e))?;
+    match streams.as_slice() {
+        [one] => open_stream(path, one),
+        [] => Err(ReadError::new(
+            path,
+            None,
+            ReadErrorKind::Unsupported,
+            "no trail segments in this directory".into(),
+        )),
+        many => Err(ReadError::new(
+            path,
+            None,
+            ReadErrorKind::Unsupported,
+            format!(
+                "this directory holds {} streams ({}); open one by name",
+                many.len(),
+                many.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Opens the stream `name` in `dir`: every segment, oldest first.
+pub fn open_stream(dir: impl AsRef<Path>, name: &str) -> Result<Reader, ReadError> {
+    let dir = dir.as_ref();
+    let found = segment_name::list(dir, name).map_err(|e| ReadError::io(dir, None, e))?;
+    let mut sources: Vec<Source> = Vec::new();
+    for f in found {
+        // While a segment is being compressed both files exist; read the original.
+        if sources.last().is_some_and(|s| s.base == f.base) {
+            continue;
+        }
+        sources.push(Source::from_found(f));
+    }
+    Ok(Reader::new(sources))
+}
+
+/// What the reader does after reporting a damaged record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Report it, then go on with the next record (the default).
+    #[default]
+    Skip,
+    /// Report it, then end the iteration.
+    Stop,
+}
+
+/// Where a reader stands: the segment, the byte offset after the last record read (in
+/// uncompressed bytes), and that record's `seq`. [`Reader::resume`] starts right after it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Checkpoint {
+    /// The segment's file name, without `.gz`.
+    pub segment: String,
+    /// The offset just past the last record read.
+    pub offset: u64,
+    /// The `seq` of the last record read.
+    pub seq: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SegmentFormat {
+    Json,
+}
+
+impl SegmentFormat {
+    fn of(path: &Path) -> Option<SegmentFormat> {
+        let name = file_name(path);
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        name.ends_with(".jsonl").then_some(SegmentFormat::Json)
+    }
+
+    fn decode(self, line: &[u8]) -> Result<LogRecord, String> {
+        match self {
+            SegmentFormat::Json => json::decode(line),
+        }
+    }
+}
+
+struct Source {
+    path: PathBuf,
+    base: String,
+    format: SegmentFormat,
+}
+
+impl Source {
+    fn from_found(f: Found) -> Source {
+        Source {
+            format: SegmentFormat::of(&f.path).unwrap_or(SegmentFormat::Json),
+            path: f.path,
+            base: f.base,
+        }
+    }
+
+    fn compressed(&self) -> bool {
+        self.path.extension().is_some_and(|e| e == "gz")
+    }
+}
+
+struct Open {
+    source: usize,
+    input: Box<dyn BufRead + Send>,
+    offset: u64,
+}
+
+/// An iterator over the records of a segment or a stream.
+pub struct Reader {
+    sources: Vec<Source>,
+    next_source: usize,
+    /// Bytes to skip in the next source opened (when resuming).
+    skip: u64,
+    current: Option<Open>,
+    on_error: OnError,
+    max_record: usize,
+    stopped: bool,
+    line: Vec<u8>,
+    checkpoint: Option<Checkpoint>,
+}
+
+impl Reader {
+    fn new(sources: Vec<Source>) -> Reader {
+        Reader {
+            sources,
+            next_source: 0,
+            skip: 0,
+            current: None,
+            on_error: OnError::Skip,
+            max_record: DEFAULT_MAX_RECORD_BYTES,
+            stopped: false,
+            line: Vec::new(),
+            checkpoint: None,
+        }
+    }
+
+    /// Chooses what happens after a damaged record is reported.
+    pub fn on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// Sets the longest record accepted; a longer one is reported and skipped, and never
+    /// held in memory whole.
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record = bytes.max(1);
+        self
+    }
+
+    /// Starts right after `checkpoint`. If its segment is gone (deleted by retention), the
+    /// reader starts at the first segment after it; the `seq` of what it reads then shows
+    /// whether anything was missed.
+    pub fn resume(mut self, checkpoint: &Checkpoint) -> Self {
+        match self
+            .sources
+            .iter()
+            .position(|s| s.base == checkpoint.segment)
+        {
+            Some(i) => {
+                self.next_source = i;
+                self.skip = checkpoint.offset;
+            }
+            None => {
+                self.next_source = self
+                    .sources
+                    .iter()
+                    .position(|s| s.base > checkpoint.segment)
+                    .unwrap_or(self.sources.len());
+                self.skip = 0;
+            }
+        }
+        self.current = None;
+        self.checkpoint = Some(checkpoint.clone());
+        self
+    }
+
+    /// Where the reader stands after the last record it returned.
+    pub fn checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoint.as_ref()
+    }
+
+    /// The files this reader goes through, in order.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.sources.iter().map(|s| s.path.as_path())
+    }
+
+    fn open_next(&mut self) -> Option<Result<(), ReadError>> {
+        let index = self.next_source;
+        let source = self.sources.get(index)?;
+        self.next_source += 1;
+        let skip = std::mem::take(&mut self.skip);
+        Some(open_source(source, skip).map(|input| {
+            self.current = Some(Open {
+                source: index,
+                input,
+                offset: skip,
+            });
+        }))
+    }
+
+    fn fail(&mut self, error: ReadError) -> Option<Result<LogRecord, ReadError>> {
+        if self.on_error == OnError::Stop {
+            self.stopped = true;
+        }
+        Some(Err(error))
+    }
+}
+
+fn open_source(source: &Source, skip: u64) -> Result<Box<dyn BufRead + Send>, ReadError> {
+    let file = File::open(&source.path).map_err(|e| ReadError::io(&source.path, None, e))?;
+    if source.compressed() {
+        let mut input = BufReader::with_capacity(
+            256 * 1024,
+            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+        );
+        let skipped = io::copy(&mut io::Read::take(&mut input, skip), &mut io::sink())
+            .map_err(|e| ReadError::io(&source.path, Some(0), e))?;
+        if skipped < skip {
+            return Err(short_resume(source, skip));
+        }
+        Ok(Box::new(input))
+    } else {
+        let mut file = file;
+        let len = file
+            .metadata()
+            .map_err(|e| ReadError::io(&source.path, None, e))?
+            .len();
+        if skip > len {
+            return Err(short_resume(source, skip));
+        }
+        file.seek(SeekFrom::Start(skip))
+            .map_err(|e| ReadError::io(&source.path, Some(skip), e))?;
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+    }
+}
+
+fn short_resume(source: &Source, skip: u64) -> ReadError {
+    ReadError::new(
+        &source.path,
+        Some(skip),
+        ReadErrorKind::Corrupt,
+        "the checkpoint lies past the end of this segment".into(),
+    )
+}
+
+impl Iterator for Reader {
+    type Item = Result<LogRecord, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.stopped {
+                return None;
+            }
+            let Some(open) = self.current.as_mut() else {
+                match self.open_next()? {
+                    Ok(()) => continue,
+                    Err(e) => return self.fail(e),
+                }
+            };
+            let start = open.offset;
+            let outcome = read_line(&mut *open.input, &mut self.line, self.max_record);
+            let source = &self.sources[open.source];
+            let error = match outcome {
+                Err(e) => {
+                    self.current = None;
+                    ReadError::io(&source.path, Some(start), e)
+                }
+                Ok((Line::End, _)) => {
+                    self.current = None;
+                    continue;
+                }
+                Ok((Line::Whole, consumed)) => {
+                    open.offset += consumed;
+                    match source.format.decode(&self.line) {
+                        Ok(record) => {
+                            self.checkpoint = Some(Checkpoint {
+                                segment: source.base.clone(),
+                                offset: open.offset,
+                                seq: record.seq,
+                            });
+                            return Some(Ok(record));
+                        }
+                        Err(detail) => ReadError::new(
+                            &source.path,
+                            Some(start),
+                            ReadErrorKind::Corrupt,
+                            detail,
+                        ),
+                    }
+                }
+                Ok((Line::Torn, consumed)) => {
+                    self.current = None;
+                    ReadError::new(
+                        &source.path,
+                        Some(start),
+                        ReadErrorKind::Torn,
+                        format!("incomplete record at the end of the segment ({consumed} bytes)"),
+                    )
+                }
+                Ok((Line::TooLong, consumed)) => {
+                    open.offset += consumed;
+                    ReadError::new(
+                        &source.path,
+                        Some(start),
+                        ReadErrorKind::TooLong,
+                        format!(
+                            "record of {consumed} bytes is longer than the limit of {} bytes",
+                            self.max_record
+                        ),
+                    )
+                }
+            };
+            return self.fail(error);
+        }
+    }
+}
+
+enum Line {
+    /// A whole line is in the buffer, without its newline.
+    Whole,
+    /// The input ended in the middle of a line.
+    Torn,
+    /// The line was longer than the limit; it was consumed, not kept.
+    TooLong,
+    /// No more input.
+    End,
+}
+
+/// Reads one `\n`-terminated line into `line`, keeping at most `max` bytes of it.
+/// Returns what was found and how many bytes were consumed.
+fn read_line(input: &mut dyn BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<(Line, u64)> {
+    line.clear();
+    let mut consumed = 0u64;
+    let mut too_long = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            let what = match (consumed, too_long) {
+                (0, _) => Line::End,
+                (_, true) => Line::TooLong,
+                _ => Line::Torn,
+            };
+            return Ok((what, consumed));
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], i + 1),
+            None => (available, available.len()),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > max {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let newline = done > chunk.len();
+        input.consume(done);
+        consumed += done as u64;
+        if newline {
+            return Ok((if too_long { Line::TooLong } else { Line::Whole }, consumed));
+        }
+    }
+}
+
+/// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch.
+fn parse_ts(ts: &str) -> Result<u64, String> {
+    let t = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("bad timestamp {ts:?}: {e}"))?;
+    u64::try_from(t.unix_timestamp_nanos()).map_err(|_| format!("timestamp {ts:?} is before 1970"))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// What kind of damage or failure a [`ReadError`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadErrorKind {
+    /// Reading the file failed.
+    Io,
+    /// A record that does not decode.
+    Corrupt,
+    /// An incomplete record at the end of a segment, as a crash leaves.
+    Torn,
+    /// A record longer than the limit.
+    TooLong,
+    /// Not a segment, or a directory without exactly one stream.
+    Unsupported,
+}
+
+/// A failure while reading, with the file and the byte offset where it happened.
+#[derive(Debug)]
+pub struct ReadError {
+    path: PathBuf,
+    offset: Option<u64>,
+    kind: ReadErrorKind,
+    detail: String,
+    source: Option<io::Error>,
+}
+
+impl ReadError {
+    fn new(path: &Path, offset: Option<u64>, kind: ReadErrorKind, detail: String) -> ReadError {
+        ReadError {
+            path: path.to_owned(),
+            offset,
+            kind,
+            detail,
+            source: None,
+        }
+    }
+
+    fn io(path: &Path, offset: Option<u64>, error: io::Error) -> ReadError {
+        ReadError {
+            detail: error.to_string(),
+            source: Some(error),
+            ..ReadError::new(path, offset, ReadErrorKind::Io, String::new())
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ReadErrorKind {
+        self.kind
+    }
+
+    /// The file it went wrong in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The byte offset (in uncompressed bytes) where the damaged record starts.
+    pub fn offset(&self) -> Option<u64> {
+        self.offset
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(offset) = self.offset {
+            write!(f, ": at byte {offset}")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}

@@ -1,0 +1,243 @@
+//! The owned record every format is read back into.
+
+use std::fmt;
+
+use crate::record::ValueRef;
+use crate::Level;
+
+/// One record read back from a segment, whatever its format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRecord {
+    /// When the event was captured, in nanoseconds since the Unix epoch (UTC).
+    pub ts: u64,
+    /// The event's level.
+    pub level: Level,
+    /// The record's sequence number in its stream.
+    pub seq: u64,
+    /// Who caused the event, if the event names anyone.
+    pub actor: Option<FieldValue>,
+    /// The target: the call's `target:` or its module path.
+    pub target: String,
+    /// The rendered message.
+    pub msg: String,
+    /// The key-value fields, in the order the call gave them.
+    pub fields: Vec<(String, FieldValue)>,
+    /// The source file of the call.
+    pub file: String,
+    /// The source line of the call.
+    pub line: u32,
+    /// The logging thread's name, or its number.
+    pub thread: String,
+}
+
+impl LogRecord {
+    /// The value of the field named `key`.
+    pub fn field(&self, key: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The timestamp as the files write it: RFC 3339, UTC, nine fraction digits.
+    pub fn ts_rfc3339(&self) -> String {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.ts))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond()
+        )
+    }
+}
+
+/// A field or actor value read back.
+///
+/// Numbers are normalised the same way for every format, so records compare equal
+/// whichever format they went through: a non-negative integer is always `U64` (or `U128`
+/// when larger), a negative one `I64` (or `I128`), and every float `F64` (a 32-bit float
+/// becomes the `f64` with the same shortest decimal form, `0.1_f32` becoming `0.1`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// An absent value.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A negative integer.
+    I64(i64),
+    /// A non-negative integer.
+    U64(u64),
+    /// A negative integer below `i64::MIN`.
+    I128(i128),
+    /// A non-negative integer above `u64::MAX`.
+    U128(u128),
+    /// A float.
+    F64(f64),
+    /// A string (characters and IP addresses too).
+    Str(String),
+    /// Raw bytes (formats that cannot tell them apart read them as a sequence of numbers).
+    Bytes(Vec<u8>),
+    /// A sequence.
+    Seq(Vec<FieldValue>),
+    /// A map, in its order.
+    Map(Vec<(String, FieldValue)>),
+}
+
+impl FieldValue {
+    /// An integer in its normal form.
+    pub fn int(v: i128) -> FieldValue {
+        if v < 0 {
+            i64::try_from(v).map_or(FieldValue::I128(v), FieldValue::I64)
+        } else {
+            u64::try_from(v).map_or(FieldValue::U128(v as u128), FieldValue::U64)
+        }
+    }
+
+    /// The value a captured [`ValueRef`] reads back as.
+    pub fn from_captured(value: ValueRef<'_>) -> FieldValue {
+        match value {
+            ValueRef::Null | ValueRef::Invalid => FieldValue::Null,
+            ValueRef::Bool(b) => FieldValue::Bool(b),
+            ValueRef::I64(v) => FieldValue::int(v.into()),
+            ValueRef::U64(v) => FieldValue::int(v.into()),
+            ValueRef::I128(v) => FieldValue::int(v),
+            ValueRef::U128(v) => i128::try_from(v).map_or(FieldValue::U128(v), FieldValue::int),
+            ValueRef::F32(v) => FieldValue::F64(f32_as_f64(v)),
+            ValueRef::F64(v) => FieldValue::F64(v),
+            ValueRef::Char(c) => FieldValue::Str(c.to_string()),
+            ValueRef::Str(s) => FieldValue::Str(s.to_owned()),
+            ValueRef::Bytes(b) => FieldValue::Bytes(b.to_vec()),
+            ValueRef::Ip(ip) => FieldValue::Str(ip.to_string()),
+            ValueRef::Seq(nested) => {
+                FieldValue::Seq(nested.iter().map(FieldValue::from_captured).collect())
+            }
+            ValueRef::Map(nested) => FieldValue::Map(
+                nested
+                    .entries()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            ValueRef::Str(s) => s.to_owned(),
+                            other => other.to_string(),
+                        };
+                        (key, FieldValue::from_captured(v))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The `f64` with the same shortest decimal form as `v`.
+fn f32_as_f64(v: f32) -> f64 {
+    if v.is_finite() {
+        v.to_string().parse().unwrap_or(f64::from(v))
+    } else {
+        f64::from(v)
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Null => f.write_str("null"),
+            FieldValue::Bool(v) => write!(f, "{v}"),
+            FieldValue::I64(v) => write!(f, "{v}"),
+            FieldValue::U64(v) => write!(f, "{v}"),
+            FieldValue::I128(v) => write!(f, "{v}"),
+            FieldValue::U128(v) => write!(f, "{v}"),
+            FieldValue::F64(v) => write!(f, "{v}"),
+            FieldValue::Str(s) => f.write_str(s),
+            FieldValue::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
+            FieldValue::Seq(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            FieldValue::Map(entries) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// Reads any self-describing serde format (JSON here) into a `FieldValue`, keeping the
+/// order of map entries and normalising numbers.
+impl<'de> serde::Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(FieldValueVisitor)
+    }
+}
+
+struct FieldValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FieldValueVisitor {
+    type Value = FieldValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value")
+    }
+    fn visit_unit<E>(self) -> Result<FieldValue, E> {
+        Ok(FieldValue::Null)
+    }
+    fn visit_none<E>(self) -> Result<FieldValue, E> {
+        Ok(FieldValue::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<FieldValue, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<FieldValue, E> {
+        Ok(FieldValue::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<FieldValue, E> {
+        Ok(FieldValue::int(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<FieldValue, E> {
+        Ok(FieldValue::U64(v))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<FieldValue, E> {
+        Ok(FieldValue::int(v))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<FieldValue, E> {
+        Ok(i128::try_from(v).map_or(FieldValue::U128(v), FieldValue::int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<FieldValue, E> {
+        Ok(FieldValue::F64(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<FieldValue, E> {
+        Ok(FieldValue::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<FieldValue, E> {
+        Ok(FieldValue::Str(v))
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<FieldValue, E> {
+        Ok(FieldValue::Bytes(v.to_vec()))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<FieldValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(FieldValue::Seq(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<FieldValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<String, FieldValue>()? {
+            entries.push(entry);
+        }
+        Ok(FieldValue::Map(entries))
+    }
+}

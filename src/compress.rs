@@ -1,8 +1,10 @@
 //! Compression of sealed segments, on a helper thread so that the writer never waits.
 //!
-//! For each sealed segment: gzip it to `FILE.gz.tmp`, sync, rename to `FILE.gz` (so the
+//! For each sealed segment: gzip it to `.FILE.gz.tmp`, sync, rename to `FILE.gz` (so the
 //! `.gz` appears whole, at once), point the manifest at it, and only then delete the
-//! original. A crash at any step leaves either the original or both, never neither.
+//! original. A crash at any step leaves either the original or both, never neither. The
+//! temporary name starts with a dot so that no glob for the stream's segments
+//! (`NAME.*.jsonl*`) ever matches a half-written file.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -64,16 +66,25 @@ impl Drop for Compressor {
     }
 }
 
-fn gz_path(path: &Path, suffix: &str) -> PathBuf {
+fn gz_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
+    name.push(".gz");
     PathBuf::from(name)
+}
+
+/// `.FILE.gz.tmp` beside `FILE`.
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.gz.tmp"))
 }
 
 /// Compresses one segment. Retention may delete the segment at any point meanwhile; a
 /// file found missing means exactly that, and is not an error.
 fn compress(path: &Path, manifest: &ManifestStore) -> io::Result<()> {
-    let tmp = gz_path(path, ".gz.tmp");
+    let tmp = temp_path(path);
     match compress_steps(path, &tmp, manifest) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let _ = std::fs::remove_file(&tmp);
@@ -101,7 +112,7 @@ fn compress_steps(path: &Path, tmp: &Path, manifest: &ManifestStore) -> io::Resu
     out.get_ref().sync_all()?;
     drop(out);
 
-    let done = gz_path(path, ".gz");
+    let done = gz_path(path);
     std::fs::rename(tmp, &done)?;
     sync_dir(dir)?;
     let compressed_bytes = std::fs::metadata(&done)?.len();

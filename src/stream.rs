@@ -95,6 +95,7 @@ impl StreamFiles {
         let found = segment::list(&dir, &config.name)
             .map_err(|e| Error::io("list the stream directory", &dir, e))?;
         recover(&config, &manifest, &found)?;
+        remove_stale_temporaries(&dir, &config.name);
         let next_seq = manifest.snapshot().last_seq().map_or(1, |s| s + 1);
 
         // A new segment sorts after every existing one, even if the clock went back.
@@ -380,6 +381,24 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
             m.segments.sort_by(|a, b| a.base().cmp(b.base()));
         })
         .map_err(|e| Error::io("write the manifest", manifest.path(), e))
+}
+
+/// Removes `.SEGMENT.gz.tmp` files a crash left behind in the middle of a compression
+/// (the original segment is still there and is compressed again).
+fn remove_stale_temporaries(dir: &Path, stream: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let segment = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".gz.tmp"));
+        if segment.is_some_and(|s| segment::parse_name(stream, s).is_some()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A segment's bytes, decompressed if needed.

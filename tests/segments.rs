@@ -537,6 +537,42 @@ fn compression_replaces_sealed_segments_atomically() {
 }
 
 #[test]
+fn a_compression_cut_short_by_a_crash_is_cleaned_up_and_redone() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let guard = builder(dir.path(), &clock).install().unwrap();
+    trail::info!("sealed but never compressed");
+    let sealed = guard.path();
+    guard.rotate();
+    trail::info!("active");
+    drop(guard);
+    // A crash in the middle of compressing `sealed` leaves a half-written temporary file.
+    let name = sealed.file_name().unwrap().to_str().unwrap();
+    let stale = dir.path().join(format!(".{name}.gz.tmp"));
+    std::fs::write(&stale, b"\x1f\x8b half a gzip").unwrap();
+    // Consumers' globs never see it.
+    assert!(!segments(dir.path()).contains(&stale));
+
+    let guard = builder(dir.path(), &clock)
+        .compress(true)
+        .install()
+        .unwrap();
+    drop(guard);
+    assert!(
+        !stale.exists(),
+        "the stale temporary file is removed at start"
+    );
+    let files = segments(dir.path());
+    assert!(
+        files.iter().all(|p| p.extension().unwrap() == "gz"),
+        "{files:?}"
+    );
+    assert_eq!(seqs(&records(dir.path())), [1, 2]);
+    assert_manifest_agrees(dir.path(), None);
+}
+
+#[test]
 fn files_get_the_configured_mode() {
     use std::os::unix::fs::PermissionsExt;
     let _s = serial();

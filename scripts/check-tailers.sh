@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Feed trail's rotating JSON segments to real consumers and check that every record
 # arrives exactly once:
-#   1. rsyslog imfile (inotify) tails DIR/loadgen.*.jsonl while loadgen writes and rotates;
+#   1. rsyslog imfile (inotify unless IMFILE_MODE=polling) tails DIR/loadgen.*.jsonl while loadgen writes and rotates;
 #   2. DuckDB reads a compressed stream (.jsonl + .jsonl.gz) after the fact.
-# Usage: scripts/check-tailers.sh   (root, Debian)
-# Env: EVENTS THREADS ROTATE SETTLE TIMEOUT IMFILE_MODE LOADGEN KEEP=1 (keep the work dir)
+# Usage: [EVENTS= THREADS= ROTATE= IMFILE_MODE= LOADGEN= KEEP=1] scripts/check-tailers.sh
 set -euo pipefail
 
 EVENTS=${EVENTS:-200000}
@@ -116,10 +115,10 @@ print(f"rsyslog: lines={lines} distinct_seq={len(seqs)} missing={len(missing)} "
 for b in (seg_bad + bad)[:10]: print("  bad line", b)
 for label, xs in (("missing", missing), ("duplicated", dups)):
     hit = collections.defaultdict(list)  # segment -> affected seqs
-    for s in xs: hit[where.get(s, ["nowhere@"])[0].split("@")[0]].append(s)
+    for s in xs: hit[where.get(s, ["nowhere"])[0].split("@")[0]].append(s)
     for f, ss in list(hit.items())[:10]:
-        print(f"  {label}: {len(ss)} records, seq {ss[0]}..{ss[-1]}, first at {where.get(ss[0], ['nowhere'])[0]}")
-    if len(hit) > 10: print(f"  {label}: ... {len(hit)} segments affected in all")
+        print(f"  {label}: {len(ss)} records, seq {ss[0]}..{ss[-1]}, first at {where.get(ss[0])}")
+    if hit: print(f"  {label}: {len(hit)} segments affected in all")
 ok = seg_ok and not (bad or missing or dups or extra or altered) and lines == n == stats["written"]
 sys.exit(0 if ok else 1)
 PY
@@ -131,12 +130,12 @@ rc1=$?
 STATS2=$(tail -n1 "$WORK/run2.out")
 echo "loadgen run 2: $STATS2"
 python3 - "$DIR2" "$EVENTS" <<'PY'
-import glob, os, sys, duckdb
+import os, sys, duckdb
 d, n = sys.argv[1], int(sys.argv[2])
-files = sorted(os.path.basename(p) for p in glob.glob(os.path.join(d, "loadgen.*")))
+files = sorted(os.listdir(d))  # dot files too: .SEGMENT.gz.tmp is a compression in progress
 gz = sum(f.endswith(".jsonl.gz") for f in files)
 plain = sum(f.endswith(".jsonl") for f in files)
-tmp = [f for f in files if f.endswith(".tmp")]
+tmp = [f for f in files if f.endswith(".tmp")]  # must be gone after shutdown
 src = f"read_json_auto('{d}/loadgen.*.jsonl*')"
 db = duckdb.connect()
 cnt, distinct, lo, hi = db.execute(

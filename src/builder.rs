@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::encode::EncoderOptions;
 use crate::retention::Retention;
 use crate::rotation::Rotation;
 use crate::segment;
@@ -47,6 +48,7 @@ pub struct Builder {
     retention: Retention,
     compress: bool,
     clock: Arc<dyn Clock>,
+    encoder_options: EncoderOptions,
 }
 
 impl std::fmt::Debug for Builder {
@@ -62,6 +64,7 @@ impl std::fmt::Debug for Builder {
             .field("rotation", &self.rotation)
             .field("retention", &self.retention)
             .field("compress", &self.compress)
+            .field("encoder_options", &self.encoder_options)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +83,7 @@ impl Default for Builder {
             retention: Retention::default(),
             compress: false,
             clock: Arc::new(SystemClock),
+            encoder_options: EncoderOptions::default(),
         }
     }
 }
@@ -169,6 +173,15 @@ impl Builder {
         self
     }
 
+    /// For CSV files meant for spreadsheets: a text cell that a spreadsheet would run as a
+    /// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) is written
+    /// with a leading `'`, which spreadsheets show as text. Off by default, because the
+    /// cell then no longer holds the original text.
+    pub fn csv_escape_formulas(mut self, escape: bool) -> Self {
+        self.encoder_options.csv_escape_formulas = escape;
+        self
+    }
+
     /// Compresses sealed segments with gzip on a helper thread (feature `gzip`).
     pub fn compress(mut self, compress: bool) -> Self {
         self.compress = compress;
@@ -232,7 +245,7 @@ impl Builder {
             .unwrap_or_else(|p| p.into_inner()) = path.clone();
         let writer = Writer {
             receiver,
-            encoder: self.format.encoder(),
+            encoder: self.format.encoder(&self.encoder_options),
             files: opened.files,
             shared,
             next_seq: opened.next_seq,

@@ -160,6 +160,12 @@ impl<'a> Decoded<'a> {
         self.damaged
     }
 
+    /// The message template's pieces.
+    #[cfg(feature = "writer")]
+    pub(crate) fn pieces(&self) -> &'static [Piece] {
+        self.meta.pieces()
+    }
+
     /// Renders the message from the template and the captured values.
     pub fn write_message<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
         for piece in self.meta.pieces() {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::encode::json::rfc3339;
-use crate::manifest::{ManifestStore, SegmentEntry, SCHEMA_VERSION};
+use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::retention::Retention;
 use crate::rotation::Rotation;
 use crate::segment::{self, Found, Segment};
@@ -343,8 +343,9 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
             continue;
         };
         let bytes = read_segment(f).map_err(|e| Error::io("read back the segment", &f.path, e))?;
-        let scan = format.scan(&bytes);
-        if let Some(torn) = scan.torn {
+        let scan = crate::read::scan(format.segment_format(), &bytes);
+        let torn = scan.torn.map(|(offset, bytes)| TornTail { offset, bytes });
+        if let Some(torn) = torn {
             eprintln!(
                 "trail: {} ends with an incomplete record at offset {} ({} bytes), left by a crash; \
                  the segment is sealed as it is and writing continues in a new segment",
@@ -365,7 +366,7 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
             compressed_bytes: f
                 .compressed
                 .then(|| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)),
-            torn_tail: scan.torn,
+            torn_tail: torn,
             sealed_at: rfc3339(config.clock.now_nanos()),
         });
     }

@@ -344,7 +344,7 @@ fn retention_by_count_keeps_the_newest_and_leaves_foreign_files() {
         "app-eu.20261123T220612.123456789Z.jsonl",
         "other.20261123T220612.123456789Z.jsonl",
         "app.20261123T220612.123456789Z.jsonl.bak",
-        "app.20261123T220612.123456789Z.csv",
+        "app.20261123T220612.123456789Z.parquet",
     ];
     for name in foreign {
         std::fs::write(dir.path().join(name), "keep me\n").unwrap();
@@ -641,4 +641,62 @@ fn lock_child() {
     };
     let err = trail::builder().dir(dir).name("app").install().unwrap_err();
     println!("child: {err}");
+}
+
+#[test]
+fn csv_segments_each_start_with_the_header_and_the_stream_continues() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let csv = |b: trail::Builder| b.format(trail::Format::Csv).rotate_bytes(2048);
+    let guard = csv(builder(dir.path(), &clock)).install().unwrap();
+    for i in 0..40_u32 {
+        trail::info!(i, note = "comma, \"quote\" and\nline break", "row {i}");
+    }
+    let last = guard.path();
+    drop(guard);
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    assert!(files.len() > 2);
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.starts_with("ts,level,seq,actor,target,msg,fields,file,line,thread\r\n"),
+            "{}",
+            path.display()
+        );
+        assert!(text.ends_with("\r\n"));
+    }
+    // A crash leaves half a row, cut inside a quoted cell.
+    let mut bytes = std::fs::read(&last).unwrap();
+    let cut = bytes.len() as u64;
+    bytes.extend_from_slice(b"2026-11-23T22:59:59.000000000Z,info,41,,t,\"half a quoted\ncell");
+    std::fs::write(&last, &bytes).unwrap();
+    std::fs::remove_file(dir.path().join("app.manifest.json")).unwrap();
+
+    let guard = csv(builder(dir.path(), &clock)).install().unwrap();
+    trail::info!("after the restart");
+    drop(guard);
+    let manifest = manifest(dir.path());
+    let torn: Vec<&Json> = manifest["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| !s["torn_tail"].is_null())
+        .collect();
+    assert_eq!(torn.len(), 1);
+    assert_eq!(torn[0]["torn_tail"]["offset"], cut);
+    let seqs: Vec<u64> = trail::read::open(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=41).collect::<Vec<_>>(),
+        "40 rows, then the one after the restart"
+    );
 }

@@ -4,11 +4,9 @@
 //! followed by `\n`. Strings are escaped per RFC 8259 (control characters included);
 //! numbers stay numbers. `docs/FORMAT.md` is the contract.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use super::Encoder;
+use super::{Encoder, Text};
 use crate::record::{Nested, ValueRef};
 use crate::Record;
 
@@ -16,20 +14,9 @@ use crate::Record;
 /// pathological value cannot exhaust the writer thread's stack.
 const MAX_DEPTH: usize = 64;
 
+#[derive(Default)]
 pub(crate) struct JsonEncoder {
-    clock: TimestampCache,
-    threads: HashMap<u64, Option<Arc<str>>>,
-    message: String,
-}
-
-impl JsonEncoder {
-    pub(crate) fn new() -> Self {
-        JsonEncoder {
-            clock: TimestampCache::default(),
-            threads: HashMap::new(),
-            message: String::with_capacity(256),
-        }
-    }
+    text: Text,
 }
 
 impl Encoder for JsonEncoder {
@@ -38,7 +25,7 @@ impl Encoder for JsonEncoder {
         let values = record.decode();
 
         out.extend_from_slice(b"{\"ts\":\"");
-        self.clock.write(record.timestamp_nanos(), out);
+        self.text.clock.write(record.timestamp_nanos(), out);
         out.extend_from_slice(b"\",\"level\":\"");
         out.extend_from_slice(meta.level().as_str().as_bytes());
         out.extend_from_slice(b"\",\"seq\":");
@@ -50,15 +37,7 @@ impl Encoder for JsonEncoder {
         out.extend_from_slice(b",\"target\":");
         write_str(meta.target(), out);
         out.extend_from_slice(b",\"msg\":");
-        match meta.pieces() {
-            [crate::Piece::Lit(text)] => write_str(text, out),
-            [] => write_str("", out),
-            _ => {
-                self.message.clear();
-                let _ = values.write_message(&mut self.message);
-                write_str(&self.message, out);
-            }
-        }
+        write_str(self.text.message(&values), out);
         out.extend_from_slice(b",\"fields\":{");
         for (i, (name, value)) in values.fields().enumerate() {
             if i > 0 {
@@ -73,24 +52,12 @@ impl Encoder for JsonEncoder {
         out.extend_from_slice(b",\"line\":");
         out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
         out.extend_from_slice(b",\"thread\":");
-        let id = record.thread_id();
-        let name = self
-            .threads
-            .entry(id)
-            .or_insert_with(|| crate::thread_name(id));
-        match name {
-            Some(name) => write_str(name, out),
-            None => {
-                out.push(b'"');
-                out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
-                out.push(b'"');
-            }
-        }
+        write_str(self.text.thread(record.thread_id()), out);
         out.extend_from_slice(b"}\n");
     }
 }
 
-fn write_str(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) {
     // serde_json escapes per RFC 8259; serializing a str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -114,7 +81,7 @@ fn write_float(v: impl ryu::Float, finite: bool, nan: bool, negative: bool, out:
 /// Writes one value as JSON. Types are kept: integers and finite floats are numbers,
 /// non-finite floats are the strings `"NaN"`, `"Infinity"` and `"-Infinity"`, bytes are
 /// an array of numbers, IP addresses are strings.
-fn write_value(value: ValueRef<'_>, out: &mut Vec<u8>, depth: usize) {
+pub(crate) fn write_value(value: ValueRef<'_>, out: &mut Vec<u8>, depth: usize) {
     match value {
         ValueRef::Null | ValueRef::Invalid => out.extend_from_slice(b"null"),
         ValueRef::Bool(true) => out.extend_from_slice(b"true"),
@@ -189,13 +156,13 @@ pub(crate) fn rfc3339(nanos: u64) -> String {
 /// Formats RFC 3339 timestamps, reusing the text up to the seconds while the second
 /// stays the same.
 #[derive(Default)]
-struct TimestampCache {
+pub(crate) struct TimestampCache {
     second: Option<u64>,
     prefix: String,
 }
 
 impl TimestampCache {
-    fn write(&mut self, nanos: u64, out: &mut Vec<u8>) {
+    pub(crate) fn write(&mut self, nanos: u64, out: &mut Vec<u8>) {
         let second = nanos / 1_000_000_000;
         if self.second != Some(second) {
             self.refresh(second);
@@ -230,52 +197,9 @@ impl TimestampCache {
     }
 }
 
-/// What a JSON lines segment holds, read back for recovery after a restart.
-pub(crate) fn scan(bytes: &[u8]) -> super::Scan {
-    #[derive(serde::Deserialize)]
-    struct Seq {
-        seq: u64,
-    }
-    let seq_of = |line: &[u8]| serde_json::from_slice::<Seq>(line).ok().map(|r| r.seq);
-
-    let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-        Some(end) => &bytes[..=end],
-        None => &bytes[..0],
-    };
-    let torn = (complete.len() < bytes.len()).then(|| crate::manifest::TornTail {
-        offset: complete.len() as u64,
-        bytes: (bytes.len() - complete.len()) as u64,
-    });
-    let lines = || complete.split(|&b| b == b'\n').filter(|l| !l.is_empty());
-    super::Scan {
-        records: lines().count() as u64,
-        first_seq: lines().find_map(seq_of),
-        last_seq: lines()
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .find_map(seq_of),
-        torn,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scan_finds_the_seq_range_and_a_torn_tail() {
-        let text = b"{\"seq\":7,\"x\":1}\n{\"seq\":8}\n{\"seq\":9";
-        let scan = scan(text);
-        assert_eq!(scan.records, 2);
-        assert_eq!(scan.first_seq, Some(7));
-        assert_eq!(scan.last_seq, Some(8));
-        let torn = scan.torn.unwrap();
-        assert_eq!((torn.offset, torn.bytes), (26, 8));
-        let whole = super::scan(b"{\"seq\":1}\n");
-        assert!(whole.torn.is_none());
-        assert_eq!(super::scan(b"").records, 0);
-    }
 
     fn ts(nanos: u64) -> String {
         let mut out = Vec::new();

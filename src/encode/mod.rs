@@ -2,9 +2,13 @@
 
 use core::fmt;
 use core::str::FromStr;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::Record;
+use crate::record::Decoded;
+use crate::{Piece, Record};
 
+pub(crate) mod csv;
 pub(crate) mod json;
 
 /// The on-disk format of a stream's segments.
@@ -20,6 +24,8 @@ pub enum Format {
     /// JSON lines: one object per line, with the canonical keys of `docs/FORMAT.md`.
     #[default]
     Json,
+    /// CSV (RFC 4180) with a header row in every segment; `actor` and `fields` as JSON.
+    Csv,
 }
 
 impl Format {
@@ -27,6 +33,7 @@ impl Format {
     pub fn extension(self) -> &'static str {
         match self {
             Format::Json => "jsonl",
+            Format::Csv => "csv",
         }
     }
 
@@ -34,13 +41,15 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
+            Format::Csv => "csv",
         }
     }
 
-    /// Reads back what a segment of this format holds.
-    pub(crate) fn scan(self, bytes: &[u8]) -> Scan {
+    /// How the reader frames and decodes this format.
+    pub(crate) fn segment_format(self) -> crate::read::SegmentFormat {
         match self {
-            Format::Json => json::scan(bytes),
+            Format::Json => crate::read::SegmentFormat::Json,
+            Format::Csv => crate::read::SegmentFormat::Csv,
         }
     }
 
@@ -48,13 +57,15 @@ impl Format {
     pub(crate) fn from_extension(extension: &str) -> Option<Format> {
         match extension {
             "jsonl" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
             _ => None,
         }
     }
 
-    pub(crate) fn encoder(self) -> Box<dyn Encoder> {
+    pub(crate) fn encoder(self, options: &EncoderOptions) -> Box<dyn Encoder> {
         match self {
-            Format::Json => Box::new(json::JsonEncoder::new()),
+            Format::Json => Box::<json::JsonEncoder>::default(),
+            Format::Csv => Box::new(csv::CsvEncoder::new(options.csv_escape_formulas)),
         }
     }
 }
@@ -80,29 +91,56 @@ impl std::error::Error for ParseFormatError {}
 impl FromStr for Format {
     type Err = ParseFormatError;
 
-    /// Parses `json`. `csv`, `bincode` and `text` are named in the design but not yet
+    /// Parses `json` and `csv`. `bincode` and `text` are named in the design but not yet
     /// built, and are refused with a message that says so.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "json" | "jsonl" => Ok(Format::Json),
-            "csv" | "bincode" | "text" => Err(ParseFormatError(format!(
-                "format {s:?} is not supported yet: supported formats are json"
+            "csv" => Ok(Format::Csv),
+            "bincode" | "text" => Err(ParseFormatError(format!(
+                "format {s:?} is not supported yet: supported formats are json and csv"
             ))),
             _ => Err(ParseFormatError(format!(
-                "unknown format {s:?}: expected json"
+                "unknown format {s:?}: expected json or csv"
             ))),
         }
     }
 }
 
-/// A segment's records, as found by reading it back.
-#[derive(Debug, Default)]
-pub(crate) struct Scan {
-    pub(crate) records: u64,
-    pub(crate) first_seq: Option<u64>,
-    pub(crate) last_seq: Option<u64>,
-    /// An incomplete final record, left by a crash.
-    pub(crate) torn: Option<crate::manifest::TornTail>,
+/// Settings that shape an encoder's output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EncoderOptions {
+    pub(crate) csv_escape_formulas: bool,
+}
+
+/// What every text encoder renders the same way: timestamps, thread names, messages.
+#[derive(Default)]
+pub(crate) struct Text {
+    pub(crate) clock: json::TimestampCache,
+    threads: HashMap<u64, Arc<str>>,
+    message: String,
+}
+
+impl Text {
+    /// The thread's name, or its number when it has none.
+    pub(crate) fn thread(&mut self, id: u64) -> &str {
+        self.threads
+            .entry(id)
+            .or_insert_with(|| crate::thread_name(id).unwrap_or_else(|| Arc::from(id.to_string())))
+    }
+
+    /// The rendered message.
+    pub(crate) fn message<'a>(&'a mut self, values: &'a Decoded<'_>) -> &'a str {
+        match values.pieces() {
+            [Piece::Lit(text)] => text,
+            [] => "",
+            _ => {
+                self.message.clear();
+                let _ = values.write_message(&mut self.message);
+                &self.message
+            }
+        }
+    }
 }
 
 /// Turns records into bytes of one format.

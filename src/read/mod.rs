@@ -26,10 +26,14 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+mod csv;
 mod json;
 mod record;
 
 pub use record::{FieldValue, LogRecord};
+
+#[cfg(feature = "writer")]
+pub(crate) use csv::HEADER as CSV_HEADER;
 
 use crate::segment_name::{self, Found};
 
@@ -48,7 +52,8 @@ pub fn open(path: impl AsRef<Path>) -> Result<Reader, ReadError> {
                 path,
                 None,
                 ReadErrorKind::Unsupported,
-                "not a segment file: expected a name ending in .jsonl or .jsonl.gz".into(),
+                "not a segment file: expected a name ending in .jsonl or .csv, optionally .gz"
+                    .into(),
             )
         })?;
         let base = file_name(path);
@@ -118,23 +123,90 @@ pub struct Checkpoint {
     pub seq: u64,
 }
 
+/// How a segment's bytes are framed into records and decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SegmentFormat {
+pub(crate) enum SegmentFormat {
     Json,
+    Csv,
 }
 
 impl SegmentFormat {
     fn of(path: &Path) -> Option<SegmentFormat> {
         let name = file_name(path);
         let name = name.strip_suffix(".gz").unwrap_or(&name);
-        name.ends_with(".jsonl").then_some(SegmentFormat::Json)
+        let (_, extension) = name.rsplit_once('.')?;
+        SegmentFormat::from_extension(extension)
     }
 
-    fn decode(self, line: &[u8]) -> Result<LogRecord, String> {
-        match self {
-            SegmentFormat::Json => json::decode(line),
+    pub(crate) fn from_extension(extension: &str) -> Option<SegmentFormat> {
+        match extension {
+            "jsonl" => Some(SegmentFormat::Json),
+            "csv" => Some(SegmentFormat::Csv),
+            _ => None,
         }
     }
+
+    /// Reads the next record's bytes: a line, or for CSV a line that may hold line breaks
+    /// inside quotes.
+    fn next(
+        self,
+        input: &mut dyn BufRead,
+        record: &mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<(Line, u64)> {
+        read_record(input, record, max, self == SegmentFormat::Csv)
+    }
+
+    /// Decodes one record; `None` for a header row, which is not a record.
+    fn decode(self, record: &[u8]) -> Result<Option<LogRecord>, String> {
+        match self {
+            SegmentFormat::Json => json::decode(record).map(Some),
+            SegmentFormat::Csv => csv::decode(record),
+        }
+    }
+}
+
+/// A segment's records, as found by reading it back (for recovery after a restart).
+#[cfg(feature = "writer")]
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Whole records, decodable or not.
+    pub(crate) records: u64,
+    pub(crate) first_seq: Option<u64>,
+    pub(crate) last_seq: Option<u64>,
+    /// An incomplete final record, left by a crash: its offset and length.
+    pub(crate) torn: Option<(u64, u64)>,
+}
+
+/// Reads back what a segment of this format holds.
+#[cfg(feature = "writer")]
+pub(crate) fn scan(format: SegmentFormat, bytes: &[u8]) -> Scan {
+    let mut input = io::Cursor::new(bytes);
+    let mut record = Vec::new();
+    let mut scan = Scan::default();
+    let mut offset = 0;
+    while let Ok((what, consumed)) = format.next(&mut input, &mut record, DEFAULT_MAX_RECORD_BYTES)
+    {
+        match what {
+            Line::End => break,
+            Line::Torn => {
+                scan.torn = Some((offset, consumed));
+                break;
+            }
+            Line::TooLong => scan.records += 1,
+            Line::Whole => match format.decode(&record) {
+                Ok(None) => {}
+                Ok(Some(r)) => {
+                    scan.records += 1;
+                    scan.first_seq.get_or_insert(r.seq);
+                    scan.last_seq = Some(r.seq);
+                }
+                Err(_) => scan.records += 1,
+            },
+        }
+        offset += consumed;
+    }
+    scan
 }
 
 struct Source {
@@ -316,8 +388,10 @@ impl Iterator for Reader {
                 }
             };
             let start = open.offset;
-            let outcome = read_line(&mut *open.input, &mut self.line, self.max_record);
             let source = &self.sources[open.source];
+            let outcome = source
+                .format
+                .next(&mut *open.input, &mut self.line, self.max_record);
             let error = match outcome {
                 Err(e) => {
                     self.current = None;
@@ -330,7 +404,8 @@ impl Iterator for Reader {
                 Ok((Line::Whole, consumed)) => {
                     open.offset += consumed;
                     match source.format.decode(&self.line) {
-                        Ok(record) => {
+                        Ok(None) => continue,
+                        Ok(Some(record)) => {
                             self.checkpoint = Some(Checkpoint {
                                 segment: source.base.clone(),
                                 offset: open.offset,
@@ -384,12 +459,19 @@ enum Line {
     End,
 }
 
-/// Reads one `\n`-terminated line into `line`, keeping at most `max` bytes of it.
-/// Returns what was found and how many bytes were consumed.
-fn read_line(input: &mut dyn BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<(Line, u64)> {
+/// Reads one `\n`-terminated record into `line`, keeping at most `max` bytes of it. With
+/// `quoted`, a `\n` inside double quotes (CSV) does not end the record. Returns what was
+/// found and how many bytes were consumed.
+fn read_record(
+    input: &mut dyn BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+    quoted: bool,
+) -> io::Result<(Line, u64)> {
     line.clear();
     let mut consumed = 0u64;
     let mut too_long = false;
+    let mut in_quotes = false;
     loop {
         let available = match input.fill_buf() {
             Ok(bytes) => bytes,
@@ -404,7 +486,17 @@ fn read_line(input: &mut dyn BufRead, line: &mut Vec<u8>, max: usize) -> io::Res
             };
             return Ok((what, consumed));
         }
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+        let end = if quoted {
+            available.iter().position(|&b| {
+                if b == b'"' {
+                    in_quotes = !in_quotes;
+                }
+                b == b'\n' && !in_quotes
+            })
+        } else {
+            available.iter().position(|&b| b == b'\n')
+        };
+        let (chunk, done) = match end {
             Some(i) => (&available[..i], i + 1),
             None => (available, available.len()),
         };

@@ -58,7 +58,8 @@ impl LogRecord {
 /// Numbers are normalised the same way for every format, so records compare equal
 /// whichever format they went through: a non-negative integer is always `U64` (or `U128`
 /// when larger), a negative one `I64` (or `I128`), and every float `F64` (a 32-bit float
-/// becomes the `f64` with the same shortest decimal form, `0.1_f32` becoming `0.1`).
+/// becomes the `f64` with the same shortest decimal form, `0.1_f32` becoming `0.1`; see
+/// [`FieldValue::from_f32`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldValue {
     /// An absent value.
@@ -95,6 +96,12 @@ impl FieldValue {
         }
     }
 
+    /// The value a 32-bit float reads back as: the `f64` with the same shortest decimal
+    /// form as the writers print it.
+    pub fn from_f32(v: f32) -> FieldValue {
+        FieldValue::F64(f32_as_f64(v))
+    }
+
     /// The value a captured [`ValueRef`] reads back as.
     pub fn from_captured(value: ValueRef<'_>) -> FieldValue {
         match value {
@@ -129,10 +136,14 @@ impl FieldValue {
     }
 }
 
-/// The `f64` with the same shortest decimal form as `v`.
-fn f32_as_f64(v: f32) -> f64 {
+/// The `f64` with the same shortest decimal form as `v`, as the writers print it (with
+/// ryu: where two forms are equally short, the one the writers chose).
+pub(crate) fn f32_as_f64(v: f32) -> f64 {
     if v.is_finite() {
-        v.to_string().parse().unwrap_or(f64::from(v))
+        ryu::Buffer::new()
+            .format_finite(v)
+            .parse()
+            .unwrap_or(f64::from(v))
     } else {
         f64::from(v)
     }

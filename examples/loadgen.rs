@@ -22,7 +22,7 @@ struct Args {
     /// Directory for the stream's files (created when missing).
     #[arg(long)]
     dir: PathBuf,
-    /// File format: json or csv (bincode and text are not supported yet).
+    /// File format: json, csv or text (bincode is not supported yet).
     #[arg(long, default_value = "json")]
     format: String,
     /// Number of events to log, in total.
@@ -186,7 +186,7 @@ fn show(dir: &Path, lines: usize) {
     let segment = entries.iter().find(|p| {
         let name = p.to_string_lossy();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
-        name.ends_with(".jsonl") || name.ends_with(".csv")
+        name.ends_with(".jsonl") || name.ends_with(".csv") || name.ends_with(".log")
     });
     let (Some(segment), true) = (segment, lines > 0) else {
         return;

@@ -39,8 +39,10 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// The writer is global: the tests of this file take turns.
+static ONE_WRITER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn round_trip(format: Format) {
-    static ONE_WRITER_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_WRITER_AT_A_TIME
         .lock()
         .unwrap_or_else(|p| p.into_inner());
@@ -119,4 +121,71 @@ fn json_lines_read_back_equal() {
 #[test]
 fn csv_reads_back_equal() {
     round_trip(Format::Csv);
+}
+
+#[test]
+fn text_reads_back_equal() {
+    round_trip(Format::Text);
+}
+
+/// Names and values chosen to trip each format's quoting: a target with `: ` and spaces,
+/// keys with spaces, `=` and a leading `@`, actors that close brackets or look like
+/// numbers, empty and `=`-laden messages.
+#[test]
+fn awkward_names_and_values_read_back_in_every_format() {
+    let _turn = ONE_WRITER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for format in [Format::Json, Format::Csv, Format::Text] {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .format(format)
+            .level(trail::LevelFilter::Trace)
+            .install()
+            .unwrap();
+        trail::info!(target: "odd target: with spaces", actor = "ana]", "two words" = 1, "@at" = "x", "a=b" = "c d", "");
+        trail::warn!(actor = "42", "=" = "=", "x = y, \"quoted\"");
+        trail::error!(actor = "-7", "path" = "/tmp/a b", "tab\there");
+        drop(guard);
+        let records: Vec<LogRecord> = trail::read::open(dir.path())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(records.len(), 3, "{format}");
+        assert_eq!(records[0].target, "odd target: with spaces", "{format}");
+        assert_eq!(
+            records[0].actor,
+            Some(FieldValue::Str("ana]".into())),
+            "{format}"
+        );
+        assert_eq!(records[0].msg, "", "{format}");
+        assert_eq!(
+            records[0].fields,
+            [
+                ("two words".to_owned(), FieldValue::U64(1)),
+                ("@at".to_owned(), FieldValue::Str("x".into())),
+                ("a=b".to_owned(), FieldValue::Str("c d".into())),
+            ],
+            "{format}"
+        );
+        assert_eq!(
+            records[1].actor,
+            Some(FieldValue::Str("42".into())),
+            "{format}"
+        );
+        assert_eq!(records[1].msg, "x = y, \"quoted\"", "{format}");
+        assert_eq!(
+            records[1].fields,
+            [("=".to_owned(), FieldValue::Str("=".into()))],
+            "{format}"
+        );
+        assert_eq!(
+            records[2].actor,
+            Some(FieldValue::Str("-7".into())),
+            "{format}"
+        );
+        assert_eq!(records[2].msg, "tab\there", "{format}");
+        assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    }
 }

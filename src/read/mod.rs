@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 mod csv;
 mod json;
 mod record;
+mod text;
 
 pub use record::{FieldValue, LogRecord};
 
@@ -128,6 +129,7 @@ pub struct Checkpoint {
 pub(crate) enum SegmentFormat {
     Json,
     Csv,
+    Text,
 }
 
 impl SegmentFormat {
@@ -142,6 +144,7 @@ impl SegmentFormat {
         match extension {
             "jsonl" => Some(SegmentFormat::Json),
             "csv" => Some(SegmentFormat::Csv),
+            "log" => Some(SegmentFormat::Text),
             _ => None,
         }
     }
@@ -162,6 +165,7 @@ impl SegmentFormat {
         match self {
             SegmentFormat::Json => json::decode(record).map(Some),
             SegmentFormat::Csv => csv::decode(record),
+            SegmentFormat::Text => text::decode(record).map(Some),
         }
     }
 }

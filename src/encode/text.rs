@@ -1,0 +1,153 @@
+//! Plain text for people: one line per record, readable with `less`, and parsed back
+//! exactly by the reader.
+//!
+//! ```text
+//! 2026-11-23T22:06:12.123456789Z INFO  [42] shop::cart: added 3 items to cart product_id=1042 sku=A-1001 @seq=1 @src=src/cart.rs:12 @thread=main
+//! ```
+//!
+//! Timestamp, level (upper case, padded to five), the actor in brackets when there is one,
+//! the target and a colon, the message, the fields as `key=value`, then `@seq`, `@src`
+//! and `@thread`. A string is written bare when nothing could mistake it (`A-1001`), and as
+//! a JSON string otherwise; every other value is JSON, so types survive. A bare message has
+//! no `=` in it, which is how a reader finds where the fields begin.
+
+use super::json::{write_str, write_value};
+use super::{Encoder, Text};
+use crate::record::ValueRef;
+use crate::Record;
+
+#[derive(Default)]
+pub(crate) struct TextEncoder {
+    text: Text,
+}
+
+impl Encoder for TextEncoder {
+    fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        let meta = record.metadata();
+        let values = record.decode();
+        self.text.clock.write(record.timestamp_nanos(), out);
+        out.push(b' ');
+        let level = meta.level().as_str().to_ascii_uppercase();
+        out.extend_from_slice(format!("{level:<5}").as_bytes());
+        out.push(b' ');
+        if let Some(actor) = values.actor() {
+            out.push(b'[');
+            write_text_value(actor, |s| bare_value(s) && !s.contains(']'), out);
+            out.extend_from_slice(b"] ");
+        }
+        let target = meta.target();
+        if bare_target(target) {
+            out.extend_from_slice(target.as_bytes());
+        } else {
+            write_str(target, out);
+        }
+        out.extend_from_slice(b": ");
+        let message = self.text.message(&values);
+        if bare_message(message) {
+            out.extend_from_slice(message.as_bytes());
+        } else {
+            write_str(message, out);
+        }
+        for (key, value) in values.fields() {
+            out.push(b' ');
+            if bare_key(key) {
+                out.extend_from_slice(key.as_bytes());
+            } else {
+                write_str(key, out);
+            }
+            out.push(b'=');
+            write_text_value(value, bare_value, out);
+        }
+        out.extend_from_slice(b" @seq=");
+        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        out.extend_from_slice(b" @src=");
+        let src = format!("{}:{}", meta.file(), meta.line());
+        write_text_value(ValueRef::Str(&src), bare_value, out);
+        out.extend_from_slice(b" @thread=");
+        let thread = self.text.thread(record.thread_id());
+        write_text_value(ValueRef::Str(thread), bare_value, out);
+        out.push(b'\n');
+    }
+}
+
+/// A string bare if `bare` allows it, anything else as JSON.
+fn write_text_value(value: ValueRef<'_>, bare: impl Fn(&str) -> bool, out: &mut Vec<u8>) {
+    match value {
+        ValueRef::Str(s) if bare(s) => out.extend_from_slice(s.as_bytes()),
+        other => write_value(other, out, 0),
+    }
+}
+
+/// A string that reads back as itself, unquoted: made of plain characters, and not
+/// starting the way a JSON value or a quoted string would.
+pub(crate) fn bare_value(s: &str) -> bool {
+    let plain = |c: char| c.is_alphanumeric() || "_-./:+@#%&*~^!?<>()".contains(c);
+    !s.is_empty()
+        && s.chars().all(plain)
+        && !s.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '"')
+        && !matches!(s, "true" | "false" | "null")
+}
+
+/// A key written without quotes: no space, `=`, quote or control character, not empty,
+/// and not starting with `@`, which marks the record's own keys.
+pub(crate) fn bare_key(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('@')
+        && !s.starts_with('"')
+        && !s
+            .chars()
+            .any(|c| c == ' ' || c == '=' || c == '"' || c.is_control())
+}
+
+fn bare_target(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(['[', '"'])
+        && !s.contains(": ")
+        && !s.ends_with(':')
+        && !s.chars().any(|c| c == ' ' || c.is_control())
+}
+
+/// A message written without quotes: no `=` or `"` (so that the first field, or a quoted
+/// key, is where the message ends), no backslash or control character, no space at
+/// either end.
+fn bare_message(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && !s
+            .chars()
+            .any(|c| c == '=' || c == '"' || c == '\\' || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_only_when_nothing_could_mistake_it() {
+        for s in ["A-1001", "ana", "shop::cart", "/srv/data.bin", "é"] {
+            assert!(bare_value(s), "{s}");
+        }
+        for s in [
+            "",
+            "42",
+            "-1",
+            "true",
+            "null",
+            "two words",
+            "a=b",
+            "\"q",
+            "x\ny",
+            "{}",
+            "[1]",
+        ] {
+            assert!(!bare_value(s), "{s:?}");
+        }
+        assert!(bare_message("added 3 items to cart"));
+        assert!(!bare_message("a=b"));
+        assert!(!bare_message(" padded"));
+        assert!(!bare_message("say \"hi\""));
+        assert!(!bare_key("@seq"));
+        assert!(!bare_key("two words"));
+    }
+}

@@ -1,0 +1,135 @@
+//! Parsing one line of the plain text format back into a [`LogRecord`].
+//!
+//! `TS LEVEL [ACTOR] TARGET: MESSAGE key=value ... @seq=N @src=FILE:LINE @thread=NAME`;
+//! see the writer's module and `docs/FORMAT.md` for when a part is quoted.
+
+use super::record::{FieldValue, LogRecord};
+use crate::Level;
+
+/// Decodes one line (without its newline).
+pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
+    let line = std::str::from_utf8(line).map_err(|_| "not UTF-8 text".to_owned())?;
+    let (ts, rest) = line.split_once(' ').ok_or("no timestamp")?;
+    let (level, rest) = rest.split_once(' ').ok_or("no level")?;
+    let level = Level::from_name(level).ok_or_else(|| format!("unknown level {level:?}"))?;
+    let mut rest = rest.trim_start_matches(' ');
+
+    let actor = match rest.strip_prefix('[') {
+        Some(inner) => {
+            let (value, after) = value(inner, ']')?;
+            rest = after.strip_prefix("] ").ok_or("actor not closed by `] `")?;
+            Some(value)
+        }
+        None => None,
+    };
+
+    let (target, after) = if rest.starts_with('"') {
+        json_string(rest)?
+    } else {
+        let end = rest.find(": ").ok_or("no `: ` after the target")?;
+        (rest[..end].to_owned(), &rest[end..])
+    };
+    rest = after.strip_prefix(": ").ok_or("no `: ` after the target")?;
+
+    let (msg, after) = if rest.starts_with('"') {
+        json_string(rest)?
+    } else {
+        // A bare message has no `=` or `"`: the first token with either starts the fields.
+        let end = rest
+            .match_indices(' ')
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let token = rest[i + 1..].split(' ').next().unwrap_or("");
+                token.contains('=') || token.starts_with('"')
+            })
+            .ok_or("no fields after the message")?;
+        (rest[..end].to_owned(), &rest[end..])
+    };
+    rest = after;
+
+    let mut fields = Vec::new();
+    let (mut seq, mut src, mut thread) = (None, None, None);
+    while !rest.is_empty() {
+        rest = rest
+            .strip_prefix(' ')
+            .ok_or_else(|| format!("expected a space before {rest:?}"))?;
+        let (key, after) = if rest.starts_with('"') {
+            json_string(rest)?
+        } else {
+            let end = rest
+                .find('=')
+                .ok_or_else(|| format!("no `=` in {rest:?}"))?;
+            (rest[..end].to_owned(), &rest[end..])
+        };
+        let after = after
+            .strip_prefix('=')
+            .ok_or_else(|| format!("no `=` after the key {key:?}"))?;
+        let (value, after) = value(after, ' ')?;
+        rest = after;
+        match key.as_str() {
+            "@seq" => seq = Some(value),
+            "@src" => src = Some(value),
+            "@thread" => thread = Some(value),
+            _ => fields.push((key, value)),
+        }
+    }
+    let seq = match seq {
+        Some(FieldValue::U64(n)) => n,
+        _ => return Err("no `@seq=` number".into()),
+    };
+    let (file, line) = match src {
+        Some(FieldValue::Str(s)) => {
+            let (file, line) = s.rsplit_once(':').ok_or("`@src` has no `:LINE`")?;
+            (
+                file.to_owned(),
+                line.parse()
+                    .map_err(|_| format!("bad line in `@src={s}`"))?,
+            )
+        }
+        _ => return Err("no `@src=`".into()),
+    };
+    let thread = match thread {
+        Some(FieldValue::Str(s)) => s,
+        _ => return Err("no `@thread=`".into()),
+    };
+    Ok(LogRecord {
+        ts: super::parse_ts(ts)?,
+        level,
+        seq,
+        actor,
+        target,
+        msg,
+        fields,
+        file,
+        line,
+        thread,
+    })
+}
+
+/// Parses a value that ends at `end` (or the end of the text): JSON if it starts like
+/// JSON or is `true`, `false` or `null`, a bare string otherwise.
+fn value(text: &str, end: char) -> Result<(FieldValue, &str), String> {
+    let token = &text[..text.find(end).unwrap_or(text.len())];
+    let json = text
+        .starts_with(|c: char| c == '"' || c == '{' || c == '[' || c == '-' || c.is_ascii_digit())
+        || matches!(token, "true" | "false" | "null");
+    if !json {
+        if token.is_empty() {
+            return Err("an empty value".into());
+        }
+        return Ok((FieldValue::Str(token.to_owned()), &text[token.len()..]));
+    }
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<FieldValue>();
+    match values.next() {
+        Some(Ok(value)) => Ok((value, &text[values.byte_offset()..])),
+        Some(Err(e)) => Err(format!("bad value {token:?}: {e}")),
+        None => Err("a missing value".into()),
+    }
+}
+
+fn json_string(text: &str) -> Result<(String, &str), String> {
+    match value(text, ' ')? {
+        (FieldValue::Str(s), rest) => Ok((s, rest)),
+        (other, _) => Err(format!("expected a quoted string, found {other}")),
+    }
+}

@@ -22,7 +22,7 @@ struct Args {
     /// Directory for the stream's files (created when missing).
     #[arg(long)]
     dir: PathBuf,
-    /// File format: json, csv or text (bincode is not supported yet).
+    /// File format: json, csv, text or bincode.
     #[arg(long, default_value = "json")]
     format: String,
     /// Number of events to log, in total.

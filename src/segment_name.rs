@@ -22,7 +22,7 @@ pub(crate) fn file_name(stream: &str, nanos: u64, extension: &str) -> String {
 }
 
 /// Extensions of every segment format, so that a stream is found whatever format wrote it.
-pub(crate) const EXTENSIONS: [&str; 3] = ["jsonl", "csv", "log"];
+pub(crate) const EXTENSIONS: [&str; 4] = ["jsonl", "csv", "log", "bin"];
 
 /// A segment file found in a directory.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -124,6 +124,11 @@ fn csv_reads_back_equal() {
 }
 
 #[test]
+fn binary_reads_back_equal() {
+    round_trip(Format::Bincode);
+}
+
+#[test]
 fn text_reads_back_equal() {
     round_trip(Format::Text);
 }
@@ -136,7 +141,7 @@ fn awkward_names_and_values_read_back_in_every_format() {
     let _turn = ONE_WRITER_AT_A_TIME
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    for format in [Format::Json, Format::Csv, Format::Text] {
+    for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
         let dir = tempfile::tempdir().unwrap();
         let guard = trail::builder()
             .dir(dir.path())

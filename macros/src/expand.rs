@@ -184,10 +184,11 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
                 }
             };
 
-            // A field or the actor already captured as text or a typed value is reused
-            // when the placeholder asks for plain Display.
-            let reusable =
-                |kind: Kind| spec.is_empty() && matches!(kind, Kind::Value | Kind::Display);
+            // A field or the actor already captured as a typed value, as text, or as a
+            // nested serde value is reused when the placeholder asks for plain Display.
+            let reusable = |kind: Kind| {
+                spec.is_empty() && matches!(kind, Kind::Value | Kind::Display | Kind::Serde)
+            };
             match source {
                 Source::Field(i) if reusable(call.fields[i].kind) => {
                     pieces.push(PieceTokens::Display(i));

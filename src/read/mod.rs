@@ -23,9 +23,10 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+pub(crate) mod binary;
 mod csv;
 mod json;
 mod record;
@@ -130,6 +131,7 @@ pub(crate) enum SegmentFormat {
     Json,
     Csv,
     Text,
+    Binary,
 }
 
 impl SegmentFormat {
@@ -145,27 +147,50 @@ impl SegmentFormat {
             "jsonl" => Some(SegmentFormat::Json),
             "csv" => Some(SegmentFormat::Csv),
             "log" => Some(SegmentFormat::Text),
+            "bin" => Some(SegmentFormat::Binary),
             _ => None,
         }
     }
 
-    /// Reads the next record's bytes: a line, or for CSV a line that may hold line breaks
-    /// inside quotes.
+    /// Reads the next record's bytes at `offset` in the segment: a line; for CSV, a line
+    /// that may hold line breaks inside quotes; for binary, the header or a checked frame.
     fn next(
         self,
         input: &mut dyn BufRead,
+        offset: u64,
         record: &mut Vec<u8>,
         max: usize,
     ) -> io::Result<(Line, u64)> {
-        read_record(input, record, max, self == SegmentFormat::Csv)
+        match self {
+            SegmentFormat::Binary => read_frame(input, offset, record, max),
+            SegmentFormat::Csv => read_record(input, record, max, true),
+            SegmentFormat::Json | SegmentFormat::Text => read_record(input, record, max, false),
+        }
+    }
+}
+
+/// A segment being decoded: its format and what it has defined so far.
+struct Decoder {
+    format: SegmentFormat,
+    dictionary: binary::Dictionary,
+}
+
+impl Decoder {
+    fn new(format: SegmentFormat) -> Decoder {
+        Decoder {
+            format,
+            dictionary: binary::Dictionary::default(),
+        }
     }
 
-    /// Decodes one record; `None` for a header row, which is not a record.
-    fn decode(self, record: &[u8]) -> Result<Option<LogRecord>, String> {
-        match self {
+    /// Decodes one record; `None` for what is not a record (a header, a definition).
+    fn decode(&mut self, offset: u64, record: &[u8]) -> Result<Option<LogRecord>, String> {
+        match self.format {
             SegmentFormat::Json => json::decode(record).map(Some),
             SegmentFormat::Csv => csv::decode(record),
             SegmentFormat::Text => text::decode(record).map(Some),
+            SegmentFormat::Binary if offset == 0 => binary::check_header(record).map(|()| None),
+            SegmentFormat::Binary => binary::decode(&mut self.dictionary, record),
         }
     }
 }
@@ -187,18 +212,20 @@ pub(crate) struct Scan {
 pub(crate) fn scan(format: SegmentFormat, bytes: &[u8]) -> Scan {
     let mut input = io::Cursor::new(bytes);
     let mut record = Vec::new();
+    let mut decoder = Decoder::new(format);
     let mut scan = Scan::default();
     let mut offset = 0;
-    while let Ok((what, consumed)) = format.next(&mut input, &mut record, DEFAULT_MAX_RECORD_BYTES)
+    while let Ok((what, consumed)) =
+        format.next(&mut input, offset, &mut record, DEFAULT_MAX_RECORD_BYTES)
     {
         match what {
-            Line::End => break,
+            Line::End | Line::Unframable(_) => break,
             Line::Torn => {
                 scan.torn = Some((offset, consumed));
                 break;
             }
-            Line::TooLong => scan.records += 1,
-            Line::Whole => match format.decode(&record) {
+            Line::TooLong | Line::Damaged(_) => scan.records += 1,
+            Line::Whole => match decoder.decode(offset, &record) {
                 Ok(None) => {}
                 Ok(Some(r)) => {
                     scan.records += 1;
@@ -237,6 +264,7 @@ struct Open {
     source: usize,
     input: Box<dyn BufRead + Send>,
     offset: u64,
+    decoder: Decoder,
 }
 
 /// An iterator over the records of a segment or a stream.
@@ -320,16 +348,69 @@ impl Reader {
 
     fn open_next(&mut self) -> Option<Result<(), ReadError>> {
         let index = self.next_source;
-        let source = self.sources.get(index)?;
+        if index >= self.sources.len() {
+            return None;
+        }
         self.next_source += 1;
         let skip = std::mem::take(&mut self.skip);
-        Some(open_source(source, skip).map(|input| {
-            self.current = Some(Open {
-                source: index,
-                input,
-                offset: skip,
-            });
-        }))
+        Some(self.open_source(index, skip))
+    }
+
+    fn open_source(&mut self, index: usize, skip: u64) -> Result<(), ReadError> {
+        let source = &self.sources[index];
+        let path = source.path.clone();
+        let format = source.format;
+        let file = File::open(&path).map_err(|e| ReadError::io(&path, None, e))?;
+        let mut open = Open {
+            source: index,
+            input: if source.compressed() {
+                Box::new(BufReader::with_capacity(
+                    256 * 1024,
+                    flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+                ))
+            } else {
+                Box::new(BufReader::with_capacity(256 * 1024, file))
+            },
+            offset: 0,
+            decoder: Decoder::new(format),
+        };
+        if skip > 0 {
+            if format == SegmentFormat::Binary {
+                // Records refer to definitions made earlier in the segment: read them again.
+                while open.offset < skip {
+                    let (what, consumed) = format
+                        .next(
+                            &mut *open.input,
+                            open.offset,
+                            &mut self.line,
+                            self.max_record,
+                        )
+                        .map_err(|e| ReadError::io(&path, Some(open.offset), e))?;
+                    match what {
+                        Line::Whole => {
+                            let _ = open.decoder.decode(open.offset, &self.line);
+                        }
+                        Line::TooLong | Line::Damaged(_) => {}
+                        Line::End | Line::Torn | Line::Unframable(_) => break,
+                    }
+                    open.offset += consumed;
+                }
+            } else {
+                let skipped = io::copy(&mut io::Read::take(&mut open.input, skip), &mut io::sink())
+                    .map_err(|e| ReadError::io(&path, Some(0), e))?;
+                open.offset = skipped;
+            }
+            if open.offset != skip {
+                return Err(ReadError::new(
+                    &path,
+                    Some(skip),
+                    ReadErrorKind::Corrupt,
+                    "the checkpoint is not at a record boundary of this segment".into(),
+                ));
+            }
+        }
+        self.current = Some(open);
+        Ok(())
     }
 
     fn fail(&mut self, error: ReadError) -> Option<Result<LogRecord, ReadError>> {
@@ -338,43 +419,6 @@ impl Reader {
         }
         Some(Err(error))
     }
-}
-
-fn open_source(source: &Source, skip: u64) -> Result<Box<dyn BufRead + Send>, ReadError> {
-    let file = File::open(&source.path).map_err(|e| ReadError::io(&source.path, None, e))?;
-    if source.compressed() {
-        let mut input = BufReader::with_capacity(
-            256 * 1024,
-            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-        );
-        let skipped = io::copy(&mut io::Read::take(&mut input, skip), &mut io::sink())
-            .map_err(|e| ReadError::io(&source.path, Some(0), e))?;
-        if skipped < skip {
-            return Err(short_resume(source, skip));
-        }
-        Ok(Box::new(input))
-    } else {
-        let mut file = file;
-        let len = file
-            .metadata()
-            .map_err(|e| ReadError::io(&source.path, None, e))?
-            .len();
-        if skip > len {
-            return Err(short_resume(source, skip));
-        }
-        file.seek(SeekFrom::Start(skip))
-            .map_err(|e| ReadError::io(&source.path, Some(skip), e))?;
-        Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
-    }
-}
-
-fn short_resume(source: &Source, skip: u64) -> ReadError {
-    ReadError::new(
-        &source.path,
-        Some(skip),
-        ReadErrorKind::Corrupt,
-        "the checkpoint lies past the end of this segment".into(),
-    )
 }
 
 impl Iterator for Reader {
@@ -391,11 +435,12 @@ impl Iterator for Reader {
                     Err(e) => return self.fail(e),
                 }
             };
-            let start = open.offset;
             let source = &self.sources[open.source];
-            let outcome = source
-                .format
-                .next(&mut *open.input, &mut self.line, self.max_record);
+            let start = open.offset;
+            let outcome =
+                source
+                    .format
+                    .next(&mut *open.input, start, &mut self.line, self.max_record);
             let error = match outcome {
                 Err(e) => {
                     self.current = None;
@@ -407,7 +452,7 @@ impl Iterator for Reader {
                 }
                 Ok((Line::Whole, consumed)) => {
                     open.offset += consumed;
-                    match source.format.decode(&self.line) {
+                    match open.decoder.decode(start, &self.line) {
                         Ok(None) => continue,
                         Ok(Some(record)) => {
                             self.checkpoint = Some(Checkpoint {
@@ -417,12 +462,18 @@ impl Iterator for Reader {
                             });
                             return Some(Ok(record));
                         }
-                        Err(detail) => ReadError::new(
-                            &source.path,
-                            Some(start),
-                            ReadErrorKind::Corrupt,
-                            detail,
-                        ),
+                        Err(detail) => {
+                            // A binary segment without its header cannot be read on.
+                            if start == 0 && source.format == SegmentFormat::Binary {
+                                self.current = None;
+                            }
+                            ReadError::new(
+                                &source.path,
+                                Some(start),
+                                ReadErrorKind::Corrupt,
+                                detail,
+                            )
+                        }
                     }
                 }
                 Ok((Line::Torn, consumed)) => {
@@ -446,6 +497,14 @@ impl Iterator for Reader {
                         ),
                     )
                 }
+                Ok((Line::Damaged(detail), consumed)) => {
+                    open.offset += consumed;
+                    ReadError::new(&source.path, Some(start), ReadErrorKind::Corrupt, detail)
+                }
+                Ok((Line::Unframable(detail), _)) => {
+                    self.current = None;
+                    ReadError::new(&source.path, Some(start), ReadErrorKind::Corrupt, detail)
+                }
             };
             return self.fail(error);
         }
@@ -453,14 +512,76 @@ impl Iterator for Reader {
 }
 
 enum Line {
-    /// A whole line is in the buffer, without its newline.
+    /// A whole record is in the buffer (a line without its newline, or a frame payload).
     Whole,
-    /// The input ended in the middle of a line.
+    /// The input ended in the middle of a record.
     Torn,
-    /// The line was longer than the limit; it was consumed, not kept.
+    /// The record was longer than the limit; it was consumed, not kept.
     TooLong,
+    /// The record was consumed but is damaged (a checksum mismatch).
+    Damaged(String),
+    /// The segment cannot be framed any further (a frame length past the limit).
+    Unframable(String),
     /// No more input.
     End,
+}
+
+/// Reads one binary header (at offset 0) or frame: `u32` length, `u32` CRC-32, payload.
+fn read_frame(
+    input: &mut dyn BufRead,
+    offset: u64,
+    payload: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<(Line, u64)> {
+    payload.clear();
+    if offset == 0 {
+        let got = read_up_to(input, payload, binary::HEADER_LEN)?;
+        return Ok(match got {
+            0 => (Line::End, 0),
+            n if n < binary::HEADER_LEN => (Line::Torn, n as u64),
+            n => (Line::Whole, n as u64),
+        });
+    }
+    let mut prefix = Vec::with_capacity(binary::FRAME_PREFIX);
+    let got = read_up_to(input, &mut prefix, binary::FRAME_PREFIX)?;
+    if got == 0 {
+        return Ok((Line::End, 0));
+    }
+    if got < binary::FRAME_PREFIX {
+        return Ok((Line::Torn, got as u64));
+    }
+    let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+    let crc = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
+    if len > max {
+        return Ok((
+            Line::Unframable(format!(
+                "frame length {len} is larger than the limit of {max} bytes; the rest of the segment cannot be framed"
+            )),
+            got as u64,
+        ));
+    }
+    let body = read_up_to(input, payload, len)?;
+    let consumed = (got + body) as u64;
+    if body < len {
+        return Ok((Line::Torn, consumed));
+    }
+    let actual = crc32fast::hash(payload);
+    if actual != crc {
+        return Ok((
+            Line::Damaged(format!(
+                "frame checksum {actual:#010x} does not match {crc:#010x}"
+            )),
+            consumed,
+        ));
+    }
+    Ok((Line::Whole, consumed))
+}
+
+/// Reads up to `n` bytes into `out`, fewer only at the end of the input.
+fn read_up_to(input: &mut dyn BufRead, out: &mut Vec<u8>, n: usize) -> io::Result<usize> {
+    let start = out.len();
+    io::Read::take(input, n as u64).read_to_end(out)?;
+    Ok(out.len() - start)
 }
 
 /// Reads one `\n`-terminated record into `line`, keeping at most `max` bytes of it. With

@@ -1,0 +1,232 @@
+//! The binary format: a header, then checksummed frames of bincode-encoded definitions
+//! and records (see `read::binary` for the model and `docs/FORMAT.md` for the bytes).
+//!
+//! Each segment defines the call sites and threads its records use, once, before their
+//! first use, so it stands alone. Values keep their types.
+
+use std::collections::HashMap;
+
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+
+use super::{Encoder, Text};
+use crate::read::binary::{config, header, FRAME_PREFIX};
+use crate::record::{Nested, ValueRef};
+use crate::{Metadata, Piece, Record};
+
+/// How deep nested values are written before the rest is cut with a marker.
+const MAX_DEPTH: usize = 64;
+
+#[derive(Default)]
+pub(crate) struct BincodeEncoder {
+    text: Text,
+    callsites: HashMap<usize, u32>,
+    threads: HashMap<u64, u32>,
+}
+
+/// The borrowed twin of `read::binary::Frame`: the same variants in the same order.
+#[derive(Serialize)]
+enum FrameRef<'a> {
+    Callsite(CallsiteRef<'a>),
+    Thread { id: u32, name: &'a str },
+    Record(RecordRef<'a>),
+}
+
+#[derive(Serialize)]
+struct CallsiteRef<'a> {
+    id: u32,
+    level: u8,
+    target: &'a str,
+    module: &'a str,
+    file: &'a str,
+    line: u32,
+    template: &'a str,
+    fields: &'a [&'static str],
+    pieces: Pieces,
+}
+
+#[derive(Serialize)]
+enum PieceRef<'a> {
+    Lit(&'a str),
+    Arg(u32),
+    Actor,
+}
+
+struct Pieces(&'static [Piece]);
+
+impl Serialize for Pieces {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|p| match *p {
+            Piece::Lit(text) => PieceRef::Lit(text),
+            Piece::Display(i) | Piece::Debug(i) => PieceRef::Arg(i.into()),
+            Piece::Actor => PieceRef::Actor,
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct RecordRef<'a> {
+    callsite: u32,
+    thread: u32,
+    seq: u64,
+    ts: u64,
+    actor: Option<Val<'a>>,
+    values: Vals<'a>,
+}
+
+struct Vals<'a>(&'a [ValueRef<'a>]);
+
+impl Serialize for Vals<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| Val(*v, 0)))
+    }
+}
+
+/// A value in the layout of `read::binary::Value` (variant indexes are the format's).
+struct Val<'a>(ValueRef<'a>, usize);
+
+impl Serialize for Val<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const NAME: &str = "Value";
+        match self.0 {
+            ValueRef::Null | ValueRef::Invalid => s.serialize_unit_variant(NAME, 0, "Null"),
+            ValueRef::Bool(v) => s.serialize_newtype_variant(NAME, 1, "Bool", &v),
+            ValueRef::I64(v) => s.serialize_newtype_variant(NAME, 2, "I64", &v),
+            ValueRef::U64(v) => s.serialize_newtype_variant(NAME, 3, "U64", &v),
+            ValueRef::I128(v) => s.serialize_newtype_variant(NAME, 4, "I128", &v),
+            ValueRef::U128(v) => s.serialize_newtype_variant(NAME, 5, "U128", &v),
+            ValueRef::F32(v) => s.serialize_newtype_variant(NAME, 6, "F32", &v),
+            ValueRef::F64(v) => s.serialize_newtype_variant(NAME, 7, "F64", &v),
+            ValueRef::Char(c) => s.serialize_newtype_variant(NAME, 8, "Char", &u32::from(c)),
+            ValueRef::Str(v) => s.serialize_newtype_variant(NAME, 9, "Str", v),
+            ValueRef::Bytes(v) => s.serialize_newtype_variant(NAME, 10, "Bytes", &Bytes(v)),
+            ValueRef::Ip(std::net::IpAddr::V4(ip)) => {
+                s.serialize_newtype_variant(NAME, 11, "Ipv4", &ip.octets())
+            }
+            ValueRef::Ip(std::net::IpAddr::V6(ip)) => {
+                s.serialize_newtype_variant(NAME, 12, "Ipv6", &ip.octets())
+            }
+            ValueRef::Seq(_) | ValueRef::Map(_) if self.1 >= MAX_DEPTH => {
+                s.serialize_newtype_variant(NAME, 9, "Str", "[nested deeper than 64 levels]")
+            }
+            ValueRef::Seq(nested) => {
+                s.serialize_newtype_variant(NAME, 13, "Seq", &SeqOf(nested, self.1 + 1))
+            }
+            ValueRef::Map(nested) => {
+                s.serialize_newtype_variant(NAME, 14, "Map", &MapOf(nested, self.1 + 1))
+            }
+        }
+    }
+}
+
+/// Bytes as a length-prefixed sequence of `u8`, as `Vec<u8>` is.
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0)
+    }
+}
+
+struct SeqOf<'a>(Nested<'a>, usize);
+
+impl Serialize for SeqOf<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let items: Vec<ValueRef<'_>> = self.0.iter().collect();
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            seq.serialize_element(&Val(item, self.1))?;
+        }
+        seq.end()
+    }
+}
+
+struct MapOf<'a>(Nested<'a>, usize);
+
+impl Serialize for MapOf<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let entries: Vec<(ValueRef<'_>, ValueRef<'_>)> = self.0.entries().collect();
+        let mut seq = s.serialize_seq(Some(entries.len()))?;
+        for (key, value) in entries {
+            let key = match key {
+                ValueRef::Str(k) => k.to_owned(),
+                other => other.to_string(),
+            };
+            seq.serialize_element(&(key, Val(value, self.1)))?;
+        }
+        seq.end()
+    }
+}
+
+impl BincodeEncoder {
+    fn frame(out: &mut Vec<u8>, frame: &FrameRef<'_>) {
+        let start = out.len();
+        out.extend_from_slice(&[0; FRAME_PREFIX]);
+        if bincode::serde::encode_into_std_write(frame, out, config()).is_err() {
+            // Writing into a Vec fails only if serialization does, which ours does not.
+            out.truncate(start);
+            return;
+        }
+        let payload = start + FRAME_PREFIX;
+        let len = (out.len() - payload) as u32;
+        let crc = crc32fast::hash(&out[payload..]);
+        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    fn callsite(&mut self, meta: &'static Metadata, out: &mut Vec<u8>) -> u32 {
+        let key = meta as *const Metadata as usize;
+        if let Some(&id) = self.callsites.get(&key) {
+            return id;
+        }
+        let id = self.callsites.len() as u32;
+        self.callsites.insert(key, id);
+        let frame = FrameRef::Callsite(CallsiteRef {
+            id,
+            level: meta.level() as u8,
+            target: meta.target(),
+            module: meta.module_path(),
+            file: meta.file(),
+            line: meta.line(),
+            template: meta.template(),
+            fields: meta.fields(),
+            pieces: Pieces(meta.pieces()),
+        });
+        Self::frame(out, &frame);
+        id
+    }
+
+    fn thread(&mut self, thread: u64, out: &mut Vec<u8>) -> u32 {
+        if let Some(&id) = self.threads.get(&thread) {
+            return id;
+        }
+        let id = self.threads.len() as u32;
+        self.threads.insert(thread, id);
+        let name = self.text.thread(thread);
+        Self::frame(out, &FrameRef::Thread { id, name });
+        id
+    }
+}
+
+impl Encoder for BincodeEncoder {
+    fn begin_segment(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&header());
+        self.callsites.clear();
+        self.threads.clear();
+    }
+
+    fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        let callsite = self.callsite(record.metadata(), out);
+        let thread = self.thread(record.thread_id(), out);
+        let values = record.decode();
+        let frame = FrameRef::Record(RecordRef {
+            callsite,
+            thread,
+            seq,
+            ts: record.timestamp_nanos(),
+            actor: values.actor().map(|a| Val(a, 0)),
+            values: Vals(values.values()),
+        });
+        Self::frame(out, &frame);
+    }
+}

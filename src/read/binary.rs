@@ -288,3 +288,79 @@ pub(crate) fn decode(
         thread: thread.clone(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(value: &impl Serialize) -> Vec<u8> {
+        bincode::serde::encode_to_vec(value, config()).unwrap()
+    }
+
+    /// Pins the encoding that docs/FORMAT.md specifies, so that replacing or upgrading
+    /// bincode cannot change the format unnoticed.
+    #[test]
+    fn values_encode_as_the_format_document_says() {
+        assert_eq!(bytes(&Value::Null), [0]);
+        assert_eq!(bytes(&Value::Bool(true)), [1, 1]);
+        assert_eq!(bytes(&Value::I64(-1)), [2, 1]);
+        assert_eq!(bytes(&Value::I64(1)), [2, 2]);
+        assert_eq!(bytes(&Value::I64(-200)), [2, 251, 0x8f, 0x01]);
+        assert_eq!(bytes(&Value::U64(250)), [3, 250]);
+        assert_eq!(bytes(&Value::U64(251)), [3, 251, 251, 0]);
+        assert_eq!(bytes(&Value::U64(70_000)), [3, 252, 0x70, 0x11, 0x01, 0x00]);
+        assert_eq!(
+            bytes(&Value::U64(1 << 40)),
+            [3, 253, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
+        assert_eq!(bytes(&Value::U128(u128::from(u64::MAX) + 1))[..2], [5, 254]);
+        assert_eq!(bytes(&Value::F32(1.0)), [6, 0, 0, 0x80, 0x3f]);
+        assert_eq!(bytes(&Value::F64(-2.0)), [7, 0, 0, 0, 0, 0, 0, 0, 0xc0]);
+        assert_eq!(bytes(&Value::Char('é' as u32)), [8, 0xe9]);
+        assert_eq!(bytes(&Value::Str("hé".into())), [9, 3, b'h', 0xc3, 0xa9]);
+        assert_eq!(bytes(&Value::Bytes(vec![7, 8])), [10, 2, 7, 8]);
+        assert_eq!(bytes(&Value::Ipv4([10, 0, 0, 1])), [11, 10, 0, 0, 1]);
+        assert_eq!(bytes(&Value::Seq(vec![Value::Null])), [13, 1, 0]);
+        assert_eq!(
+            bytes(&Value::Map(vec![("k".into(), Value::Bool(false))])),
+            [14, 1, 1, b'k', 1, 0]
+        );
+    }
+
+    #[test]
+    fn frames_encode_as_the_format_document_says() {
+        let thread = Frame::Thread {
+            id: 0,
+            name: "main".into(),
+        };
+        assert_eq!(bytes(&thread), [1, 0, 4, b'm', b'a', b'i', b'n']);
+        let record = Frame::Record(Record {
+            callsite: 3,
+            thread: 0,
+            seq: 7,
+            ts: 1,
+            actor: Some(Value::U64(42)),
+            values: vec![Value::Bool(true)],
+        });
+        assert_eq!(bytes(&record), [2, 3, 0, 7, 1, 1, 3, 42, 1, 1, 1]);
+        let callsite = Frame::Callsite(Callsite {
+            id: 0,
+            level: 3,
+            target: "t".into(),
+            module: "m".into(),
+            file: "f".into(),
+            line: 9,
+            template: "x {}".into(),
+            fields: vec!["k".into()],
+            pieces: vec![Piece::Lit("x ".into()), Piece::Arg(1), Piece::Actor],
+        });
+        assert_eq!(
+            bytes(&callsite),
+            [
+                0, 0, 3, 1, b't', 1, b'm', 1, b'f', 9, 4, b'x', b' ', b'{', b'}', 1, 1, b'k', 3, 0,
+                2, b'x', b' ', 1, 1, 2
+            ]
+        );
+        assert_eq!(header(), *b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00");
+    }
+}

@@ -12,7 +12,7 @@ use crate::rotation::Rotation;
 use crate::segment;
 use crate::stream::{StreamConfig, StreamFiles};
 use crate::writer::{ErrorReporter, Msg, Shared, Writer};
-use crate::{Clock, Error, Format, LevelFilter, Period, Policy, Stats, SystemClock};
+use crate::{Clock, Error, Format, JsonProfile, LevelFilter, Period, Policy, Stats, SystemClock};
 
 /// Starts configuring the writer. See [`Builder`].
 pub fn builder() -> Builder {
@@ -179,6 +179,14 @@ impl Builder {
     /// cell then no longer holds the original text.
     pub fn csv_escape_formulas(mut self, escape: bool) -> Self {
         self.encoder_options.csv_escape_formulas = escape;
+        self
+    }
+
+    /// The field names of JSON lines: trail's canonical keys (the default), the
+    /// OpenTelemetry log data model's, or Elastic Common Schema's. The reader reads all
+    /// three back.
+    pub fn json_profile(mut self, profile: JsonProfile) -> Self {
+        self.encoder_options.json_profile = profile;
         self
     }
 

@@ -152,6 +152,8 @@ pub use builder::{builder, Builder, Guard};
 #[cfg(feature = "writer")]
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "writer")]
+pub use encode::json::JsonProfile;
+#[cfg(feature = "writer")]
 pub use encode::{Format, ParseFormatError};
 #[cfg(feature = "writer")]
 pub use error::{Error, ErrorKind};

@@ -43,6 +43,10 @@ fn text() -> impl Strategy<Value = String> {
 static ONE_WRITER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn round_trip(format: Format) {
+    round_trip_with(format, trail::JsonProfile::Canonical);
+}
+
+fn round_trip_with(format: Format, profile: trail::JsonProfile) {
     let _turn = ONE_WRITER_AT_A_TIME
         .lock()
         .unwrap_or_else(|p| p.into_inner());
@@ -51,6 +55,7 @@ fn round_trip(format: Format) {
         .dir(dir.path())
         .name("prop")
         .format(format)
+        .json_profile(profile)
         .level(trail::LevelFilter::Trace)
         .rotate_bytes(64 * 1024) // many segments, so that reading crosses them
         .install()
@@ -116,6 +121,16 @@ fn round_trip(format: Format) {
 #[test]
 fn json_lines_read_back_equal() {
     round_trip(Format::Json);
+}
+
+#[test]
+fn json_with_the_opentelemetry_profile_reads_back_equal() {
+    round_trip_with(Format::Json, trail::JsonProfile::OpenTelemetry);
+}
+
+#[test]
+fn json_with_the_ecs_profile_reads_back_equal() {
+    round_trip_with(Format::Json, trail::JsonProfile::Ecs);
 }
 
 #[test]

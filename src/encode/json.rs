@@ -14,13 +14,150 @@ use crate::Record;
 /// pathological value cannot exhaust the writer thread's stack.
 const MAX_DEPTH: usize = 64;
 
+/// Which field names a JSON line uses.
+///
+/// ```
+/// let profile: trail::JsonProfile = "otel".parse().unwrap();
+/// assert_eq!(profile, trail::JsonProfile::OpenTelemetry);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JsonProfile {
+    /// trail's canonical keys: `ts`, `level`, `seq`, `actor`, `target`, `msg`, `fields`, ...
+    #[default]
+    Canonical,
+    /// The OpenTelemetry log data model's names: `timeUnixNano`, `severityNumber`,
+    /// `severityText`, `body`, `attributes` (with `user.id`, `code.file.path`, ...).
+    OpenTelemetry,
+    /// Elastic Common Schema names: `@timestamp`, `log.level`, `message`, `user.id`,
+    /// `log.logger`, `log.origin.file.name`, `event.sequence`, ...
+    Ecs,
+}
+
+impl std::str::FromStr for JsonProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "canonical" | "trail" => Ok(JsonProfile::Canonical),
+            "otel" | "opentelemetry" => Ok(JsonProfile::OpenTelemetry),
+            "ecs" => Ok(JsonProfile::Ecs),
+            _ => Err(format!(
+                "unknown JSON profile {s:?}: expected canonical, otel or ecs"
+            )),
+        }
+    }
+}
+
+/// The ECS version the `Ecs` profile follows.
+pub(crate) const ECS_VERSION: &str = "8.11.0";
+
 #[derive(Default)]
 pub(crate) struct JsonEncoder {
     text: Text,
+    profile: JsonProfile,
+}
+
+impl JsonEncoder {
+    pub(crate) fn new(profile: JsonProfile) -> Self {
+        JsonEncoder {
+            text: Text::default(),
+            profile,
+        }
+    }
+
+    /// `{"k":v,...}` for the event's fields, without the braces.
+    fn fields(values: &crate::record::Decoded<'_>, out: &mut Vec<u8>) {
+        for (i, (name, value)) in values.fields().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(name, out);
+            out.push(b':');
+            write_value(value, out, 0);
+        }
+    }
+
+    fn otel(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        let meta = record.metadata();
+        let values = record.decode();
+        out.extend_from_slice(b"{\"timeUnixNano\":\"");
+        out.extend_from_slice(
+            itoa::Buffer::new()
+                .format(record.timestamp_nanos())
+                .as_bytes(),
+        );
+        out.extend_from_slice(b"\",\"severityNumber\":");
+        out.extend_from_slice(
+            itoa::Buffer::new()
+                .format(meta.level().severity_number())
+                .as_bytes(),
+        );
+        out.extend_from_slice(b",\"severityText\":\"");
+        out.extend_from_slice(meta.level().as_str().to_ascii_uppercase().as_bytes());
+        out.extend_from_slice(b"\",\"body\":");
+        write_str(self.text.message(&values), out);
+        out.extend_from_slice(b",\"attributes\":{");
+        if let Some(actor) = values.actor() {
+            out.extend_from_slice(b"\"user.id\":");
+            write_value(actor, out, 0);
+            out.push(b',');
+        }
+        Self::fields(&values, out);
+        if values.fields().len() > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"code.file.path\":");
+        write_str(meta.file(), out);
+        out.extend_from_slice(b",\"code.line.number\":");
+        out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
+        out.extend_from_slice(b",\"thread.name\":");
+        write_str(self.text.thread(record.thread_id()), out);
+        out.extend_from_slice(b",\"trail.seq\":");
+        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        out.extend_from_slice(b"},\"instrumentationScope\":{\"name\":");
+        write_str(meta.target(), out);
+        out.extend_from_slice(b"}}\n");
+    }
+
+    fn ecs(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        let meta = record.metadata();
+        let values = record.decode();
+        out.extend_from_slice(b"{\"@timestamp\":\"");
+        self.text.clock.write(record.timestamp_nanos(), out);
+        out.extend_from_slice(b"\",\"log.level\":\"");
+        out.extend_from_slice(meta.level().as_str().as_bytes());
+        out.extend_from_slice(b"\",\"message\":");
+        write_str(self.text.message(&values), out);
+        if let Some(actor) = values.actor() {
+            out.extend_from_slice(b",\"user.id\":");
+            write_value(actor, out, 0);
+        }
+        out.extend_from_slice(b",\"log.logger\":");
+        write_str(meta.target(), out);
+        out.extend_from_slice(b",\"fields\":{");
+        Self::fields(&values, out);
+        out.extend_from_slice(b"},\"log.origin.file.name\":");
+        write_str(meta.file(), out);
+        out.extend_from_slice(b",\"log.origin.file.line\":");
+        out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
+        out.extend_from_slice(b",\"process.thread.name\":");
+        write_str(self.text.thread(record.thread_id()), out);
+        out.extend_from_slice(b",\"event.sequence\":");
+        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        out.extend_from_slice(b",\"ecs.version\":\"");
+        out.extend_from_slice(ECS_VERSION.as_bytes());
+        out.extend_from_slice(b"\"}\n");
+    }
 }
 
 impl Encoder for JsonEncoder {
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        match self.profile {
+            JsonProfile::Canonical => {}
+            JsonProfile::OpenTelemetry => return self.otel(record, seq, out),
+            JsonProfile::Ecs => return self.ecs(record, seq, out),
+        }
         let meta = record.metadata();
         let values = record.decode();
 
@@ -39,14 +176,7 @@ impl Encoder for JsonEncoder {
         out.extend_from_slice(b",\"msg\":");
         write_str(self.text.message(&values), out);
         out.extend_from_slice(b",\"fields\":{");
-        for (i, (name, value)) in values.fields().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(name, out);
-            out.push(b':');
-            write_value(value, out, 0);
-        }
+        Self::fields(&values, out);
         out.extend_from_slice(b"},\"file\":");
         write_str(meta.file(), out);
         out.extend_from_slice(b",\"line\":");

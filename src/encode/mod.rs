@@ -78,7 +78,7 @@ impl Format {
 
     pub(crate) fn encoder(self, options: &EncoderOptions) -> Box<dyn Encoder> {
         match self {
-            Format::Json => Box::<json::JsonEncoder>::default(),
+            Format::Json => Box::new(json::JsonEncoder::new(options.json_profile)),
             Format::Csv => Box::new(csv::CsvEncoder::new(options.csv_escape_formulas)),
             Format::Text => Box::<text::TextEncoder>::default(),
             Format::Bincode => Box::<bincode::BincodeEncoder>::default(),
@@ -125,6 +125,7 @@ impl FromStr for Format {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EncoderOptions {
     pub(crate) csv_escape_formulas: bool,
+    pub(crate) json_profile: json::JsonProfile,
 }
 
 /// What every text encoder renders the same way: timestamps, thread names, messages.

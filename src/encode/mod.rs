@@ -56,12 +56,12 @@ impl Format {
     }
 
     /// How the reader frames and decodes this format.
-    pub(crate) fn segment_format(self) -> crate::read::SegmentFormat {
+    pub(crate) fn segment_format(self) -> crate::read::FileFormat {
         match self {
-            Format::Json => crate::read::SegmentFormat::Json,
-            Format::Csv => crate::read::SegmentFormat::Csv,
-            Format::Text => crate::read::SegmentFormat::Text,
-            Format::Bincode => crate::read::SegmentFormat::Binary,
+            Format::Json => crate::read::FileFormat::Json,
+            Format::Csv => crate::read::FileFormat::Csv,
+            Format::Text => crate::read::FileFormat::Text,
+            Format::Bincode => crate::read::FileFormat::Binary,
         }
     }
 

@@ -49,7 +49,7 @@ pub fn open(path: impl AsRef<Path>) -> Result<Reader, ReadError> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| ReadError::io(path, None, e))?;
     if !meta.is_dir() {
-        let format = SegmentFormat::of(path).ok_or_else(|| {
+        let format = FileFormat::of(path).ok_or_else(|| {
             ReadError::new(
                 path,
                 None,
@@ -64,6 +64,7 @@ pub fn open(path: impl AsRef<Path>) -> Result<Reader, ReadError> {
             path: path.to_owned(),
             base,
             format,
+            given: None,
         }]));
     }
     let streams = segment_name::streams(path).map_err(|e| ReadError::io(path, None, e))?;
@@ -103,6 +104,27 @@ pub fn open_stream(dir: impl AsRef<Path>, name: &str) -> Result<Reader, ReadErro
     Ok(Reader::new(sources))
 }
 
+/// Reads records of `format` from any input, such as standard input or bytes in memory.
+/// `label` names the input in errors, where a file would name its path.
+///
+/// ```
+/// use trail::read::{from_reader, FileFormat};
+///
+/// let line = r#"{"ts":"2026-11-23T22:06:12.000000001Z","level":"warn","seq":7,"target":"t","msg":"disk low","fields":{"free":0.04},"file":"src/d.rs","line":3,"thread":"main"}"#;
+/// let input = std::io::Cursor::new(format!("{line}\n"));
+/// let records: Vec<_> = from_reader(input, FileFormat::Json, "<memory>").collect::<Result<_, _>>()?;
+/// assert_eq!(records[0].msg, "disk low");
+/// # Ok::<(), trail::read::ReadError>(())
+/// ```
+pub fn from_reader(input: impl Read + Send + 'static, format: FileFormat, label: &str) -> Reader {
+    Reader::new(vec![Source {
+        path: PathBuf::from(label),
+        base: label.to_owned(),
+        format,
+        given: Some(Box::new(BufReader::with_capacity(256 * 1024, input))),
+    }])
+}
+
 /// What the reader does after reporting a damaged record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OnError {
@@ -125,29 +147,35 @@ pub struct Checkpoint {
     pub seq: u64,
 }
 
-/// How a segment's bytes are framed into records and decoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SegmentFormat {
+/// The format of a segment's bytes, for [`from_reader`]; files name theirs by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileFormat {
+    /// JSON lines (`.jsonl`), in the canonical keys or a profile.
     Json,
+    /// CSV (`.csv`).
     Csv,
+    /// Plain text (`.log`).
     Text,
+    /// Binary (`.bin`).
     Binary,
 }
 
-impl SegmentFormat {
-    fn of(path: &Path) -> Option<SegmentFormat> {
+impl FileFormat {
+    fn of(path: &Path) -> Option<FileFormat> {
         let name = file_name(path);
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         let (_, extension) = name.rsplit_once('.')?;
-        SegmentFormat::from_extension(extension)
+        FileFormat::from_extension(extension)
     }
 
-    pub(crate) fn from_extension(extension: &str) -> Option<SegmentFormat> {
+    /// The format whose files end in `extension` (`jsonl`, `csv`, `log` or `bin`).
+    pub fn from_extension(extension: &str) -> Option<FileFormat> {
         match extension {
-            "jsonl" => Some(SegmentFormat::Json),
-            "csv" => Some(SegmentFormat::Csv),
-            "log" => Some(SegmentFormat::Text),
-            "bin" => Some(SegmentFormat::Binary),
+            "jsonl" => Some(FileFormat::Json),
+            "csv" => Some(FileFormat::Csv),
+            "log" => Some(FileFormat::Text),
+            "bin" => Some(FileFormat::Binary),
             _ => None,
         }
     }
@@ -162,21 +190,21 @@ impl SegmentFormat {
         max: usize,
     ) -> io::Result<(Line, u64)> {
         match self {
-            SegmentFormat::Binary => read_frame(input, offset, record, max),
-            SegmentFormat::Csv => read_record(input, record, max, true),
-            SegmentFormat::Json | SegmentFormat::Text => read_record(input, record, max, false),
+            FileFormat::Binary => read_frame(input, offset, record, max),
+            FileFormat::Csv => read_record(input, record, max, true),
+            FileFormat::Json | FileFormat::Text => read_record(input, record, max, false),
         }
     }
 }
 
 /// A segment being decoded: its format and what it has defined so far.
 struct Decoder {
-    format: SegmentFormat,
+    format: FileFormat,
     dictionary: binary::Dictionary,
 }
 
 impl Decoder {
-    fn new(format: SegmentFormat) -> Decoder {
+    fn new(format: FileFormat) -> Decoder {
         Decoder {
             format,
             dictionary: binary::Dictionary::default(),
@@ -186,11 +214,11 @@ impl Decoder {
     /// Decodes one record; `None` for what is not a record (a header, a definition).
     fn decode(&mut self, offset: u64, record: &[u8]) -> Result<Option<LogRecord>, String> {
         match self.format {
-            SegmentFormat::Json => json::decode(record).map(Some),
-            SegmentFormat::Csv => csv::decode(record),
-            SegmentFormat::Text => text::decode(record).map(Some),
-            SegmentFormat::Binary if offset == 0 => binary::check_header(record).map(|()| None),
-            SegmentFormat::Binary => binary::decode(&mut self.dictionary, record),
+            FileFormat::Json => json::decode(record).map(Some),
+            FileFormat::Csv => csv::decode(record),
+            FileFormat::Text => text::decode(record).map(Some),
+            FileFormat::Binary if offset == 0 => binary::check_header(record).map(|()| None),
+            FileFormat::Binary => binary::decode(&mut self.dictionary, record),
         }
     }
 }
@@ -209,7 +237,7 @@ pub(crate) struct Scan {
 
 /// Reads back what a segment of this format holds.
 #[cfg(feature = "writer")]
-pub(crate) fn scan(format: SegmentFormat, bytes: &[u8]) -> Scan {
+pub(crate) fn scan(format: FileFormat, bytes: &[u8]) -> Scan {
     let mut input = io::Cursor::new(bytes);
     let mut record = Vec::new();
     let mut decoder = Decoder::new(format);
@@ -243,15 +271,18 @@ pub(crate) fn scan(format: SegmentFormat, bytes: &[u8]) -> Scan {
 struct Source {
     path: PathBuf,
     base: String,
-    format: SegmentFormat,
+    format: FileFormat,
+    /// An input given by the caller instead of a file.
+    given: Option<Box<dyn BufRead + Send>>,
 }
 
 impl Source {
     fn from_found(f: Found) -> Source {
         Source {
-            format: SegmentFormat::of(&f.path).unwrap_or(SegmentFormat::Json),
+            format: FileFormat::of(&f.path).unwrap_or(FileFormat::Json),
             path: f.path,
             base: f.base,
+            given: None,
         }
     }
 
@@ -357,25 +388,30 @@ impl Reader {
     }
 
     fn open_source(&mut self, index: usize, skip: u64) -> Result<(), ReadError> {
-        let source = &self.sources[index];
+        let source = &mut self.sources[index];
         let path = source.path.clone();
         let format = source.format;
-        let file = File::open(&path).map_err(|e| ReadError::io(&path, None, e))?;
+        let given = source.given.take();
+        let compressed = source.compressed();
         let mut open = Open {
             source: index,
-            input: if source.compressed() {
+            input: if let Some(input) = given {
+                input
+            } else if compressed {
+                let file = File::open(&path).map_err(|e| ReadError::io(&path, None, e))?;
                 Box::new(BufReader::with_capacity(
                     256 * 1024,
                     flate2::read::MultiGzDecoder::new(BufReader::new(file)),
                 ))
             } else {
+                let file = File::open(&path).map_err(|e| ReadError::io(&path, None, e))?;
                 Box::new(BufReader::with_capacity(256 * 1024, file))
             },
             offset: 0,
             decoder: Decoder::new(format),
         };
         if skip > 0 {
-            if format == SegmentFormat::Binary {
+            if format == FileFormat::Binary {
                 // Records refer to definitions made earlier in the segment: read them again.
                 while open.offset < skip {
                     let (what, consumed) = format
@@ -464,7 +500,7 @@ impl Iterator for Reader {
                         }
                         Err(detail) => {
                             // A binary segment without its header cannot be read on.
-                            if start == 0 && source.format == SegmentFormat::Binary {
+                            if start == 0 && source.format == FileFormat::Binary {
                                 self.current = None;
                             }
                             ReadError::new(

@@ -104,6 +104,8 @@ mod builder;
 #[cfg(feature = "gzip")]
 mod compress;
 #[cfg(feature = "writer")]
+pub mod convert;
+#[cfg(feature = "writer")]
 mod encode;
 #[cfg(feature = "writer")]
 mod error;

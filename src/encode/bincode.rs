@@ -10,7 +10,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
 use super::{Encoder, Text};
-use crate::read::binary::{config, header, FRAME_PREFIX};
+use crate::read::binary::header;
 use crate::record::{Nested, ValueRef};
 use crate::{Metadata, Piece, Record};
 
@@ -160,18 +160,7 @@ impl Serialize for MapOf<'_> {
 
 impl BincodeEncoder {
     fn frame(out: &mut Vec<u8>, frame: &FrameRef<'_>) {
-        let start = out.len();
-        out.extend_from_slice(&[0; FRAME_PREFIX]);
-        if bincode::serde::encode_into_std_write(frame, out, config()).is_err() {
-            // Writing into a Vec fails only if serialization does, which ours does not.
-            out.truncate(start);
-            return;
-        }
-        let payload = start + FRAME_PREFIX;
-        let len = (out.len() - payload) as u32;
-        let crc = crc32fast::hash(&out[payload..]);
-        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-        out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
+        crate::read::binary::write_frame(frame, out);
     }
 
     fn callsite(&mut self, meta: &'static Metadata, out: &mut Vec<u8>) -> u32 {

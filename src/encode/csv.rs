@@ -81,7 +81,7 @@ impl Encoder for CsvEncoder {
 /// Writes one cell, quoted when it must be. With `escape_formulas`, a text cell that a
 /// spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
 /// carriage return) gets a leading `'`, which spreadsheets show as text.
-fn cell(text: &[u8], escape_formulas: bool, out: &mut Vec<u8>) {
+pub(crate) fn cell(text: &[u8], escape_formulas: bool, out: &mut Vec<u8>) {
     let formula = escape_formulas
         && matches!(
             text.first(),

@@ -99,7 +99,7 @@ pub(crate) fn bare_key(s: &str) -> bool {
             .any(|c| c == ' ' || c == '=' || c == '"' || c.is_control())
 }
 
-fn bare_target(s: &str) -> bool {
+pub(crate) fn bare_target(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(['[', '"'])
         && !s.contains(": ")
@@ -110,7 +110,7 @@ fn bare_target(s: &str) -> bool {
 /// A message written without quotes: no `=` or `"` (so that the first field, or a quoted
 /// key, is where the message ends), no backslash or control character, no space at
 /// either end.
-fn bare_message(s: &str) -> bool {
+pub(crate) fn bare_message(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(' ')
         && !s.ends_with(' ')

@@ -393,20 +393,23 @@ impl Reader {
         let format = source.format;
         let given = source.given.take();
         let compressed = source.compressed();
+        let input: Box<dyn BufRead + Send> = match given {
+            Some(input) => input,
+            None => {
+                let (file, compressed) = open_segment(&path, compressed)?;
+                if compressed {
+                    Box::new(BufReader::with_capacity(
+                        256 * 1024,
+                        flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+                    ))
+                } else {
+                    Box::new(BufReader::with_capacity(256 * 1024, file))
+                }
+            }
+        };
         let mut open = Open {
             source: index,
-            input: if let Some(input) = given {
-                input
-            } else if compressed {
-                let file = File::open(&path).map_err(|e| ReadError::io(&path, None, e))?;
-                Box::new(BufReader::with_capacity(
-                    256 * 1024,
-                    flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-                ))
-            } else {
-                let file = File::open(&path).map_err(|e| ReadError::io(&path, None, e))?;
-                Box::new(BufReader::with_capacity(256 * 1024, file))
-            },
+            input,
             offset: 0,
             decoder: Decoder::new(format),
         };
@@ -675,6 +678,22 @@ fn read_record(
         if newline {
             return Ok((if too_long { Line::TooLong } else { Line::Whole }, consumed));
         }
+    }
+}
+
+/// Opens a segment. One found uncompressed may have been compressed since it was listed:
+/// then its `.gz` twin holds the same bytes (offsets count uncompressed bytes).
+fn open_segment(path: &Path, compressed: bool) -> Result<(File, bool), ReadError> {
+    match File::open(path) {
+        Ok(file) => Ok((file, compressed)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !compressed => {
+            let mut gz = path.as_os_str().to_owned();
+            gz.push(".gz");
+            File::open(&gz)
+                .map(|file| (file, true))
+                .map_err(|_| ReadError::io(path, None, e))
+        }
+        Err(e) => Err(ReadError::io(path, None, e)),
     }
 }
 

@@ -1,0 +1,404 @@
+//! `trail`: read, follow, convert, summarise and check trail log streams.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use trail::read::{Checkpoint, FileFormat, LogRecord, ReadError, ReadErrorKind, Reader};
+
+mod filter;
+mod render;
+mod stats;
+mod verify;
+
+use filter::Filter;
+use render::{Output, Printer};
+
+const EXAMPLES: &str = "\
+Examples:
+  trail cat logs/                          every record of the stream in logs/, as text
+  trail cat --level warn --since 10m logs/ warnings and worse from the last ten minutes
+  trail cat --actor 42 --output json logs/ one actor's records as JSON lines
+  trail cat - --input-format csv < x.csv   records from standard input
+  trail tail -f logs/                      follow the stream as it is written
+  trail convert --to csv logs/ all.csv     the whole stream as one CSV file
+  trail stats logs/                        counts, rates, busiest actors, gaps
+  trail verify logs/                       check every segment against the manifest
+
+Exit codes: 0 success; 1 damage found (verify) or records that could not be read;
+2 a usage error or an input that cannot be opened.";
+
+#[derive(Parser)]
+#[command(name = "trail", version, about = "Read, follow, convert and check trail log streams", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the records of segment files or stream directories.
+    Cat {
+        /// Segment files, stream directories, or `-` for standard input.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        filters: FilterArgs,
+        #[command(flatten)]
+        print: PrintArgs,
+        /// The format of standard input.
+        #[arg(long, value_enum, default_value = "json")]
+        input_format: InputFormat,
+    },
+    /// Print the last records of a stream, and with -f follow it as it grows and rotates.
+    Tail {
+        /// A stream directory (or a segment file).
+        path: PathBuf,
+        /// Keep printing new records until interrupted.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many records to print before following.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: usize,
+        #[command(flatten)]
+        filters: FilterArgs,
+        #[command(flatten)]
+        print: PrintArgs,
+    },
+    /// Write a segment or a whole stream into one file of another format.
+    Convert {
+        /// The output format.
+        #[arg(long, value_enum)]
+        to: ConvertFormat,
+        /// A segment file or a stream directory.
+        input: PathBuf,
+        /// The file to write; it must not exist.
+        output: PathBuf,
+    },
+    /// Count records per level, actor and target, draw the event rate, find gaps.
+    Stats {
+        /// A segment file or a stream directory.
+        path: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+    },
+    /// Check every segment: framing, checksums, the manifest and seq continuity.
+    Verify {
+        /// A stream directory.
+        path: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct FilterArgs {
+    /// Only this level and more severe (trace, debug, info, warn, error, fatal).
+    #[arg(long)]
+    level: Option<trail::Level>,
+    /// Only records whose actor is this (as text).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only this target and its submodules (shop matches shop and shop::cart).
+    #[arg(long)]
+    target: Option<String>,
+    /// Only records at or after this time: RFC 3339, or a duration ago (10m, 2h, 1d).
+    #[arg(long, value_parser = filter::parse_time)]
+    since: Option<u64>,
+    /// Only records before this time: RFC 3339, or a duration ago.
+    #[arg(long, value_parser = filter::parse_time)]
+    until: Option<u64>,
+    /// Only records whose message matches this regular expression.
+    #[arg(long)]
+    grep: Option<regex::Regex>,
+    /// Only records with this field value (key=value, compared as text); repeatable.
+    #[arg(long = "field", value_parser = filter::parse_field)]
+    fields: Vec<(String, String)>,
+}
+
+impl FilterArgs {
+    fn filter(self) -> Filter {
+        Filter {
+            level: self.level,
+            actor: self.actor,
+            target: self.target,
+            since: self.since,
+            until: self.until,
+            grep: self.grep,
+            fields: self.fields,
+        }
+    }
+}
+
+#[derive(Args)]
+struct PrintArgs {
+    /// How to print records.
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    /// Colour the text output: auto (when standard output is a terminal), always or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+impl PrintArgs {
+    fn printer(&self) -> Printer {
+        let color = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Printer::new(self.output, color)
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum InputFormat {
+    Json,
+    Csv,
+    Text,
+    Bincode,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ConvertFormat {
+    Json,
+    Csv,
+    Text,
+    Bincode,
+}
+
+/// A failure that ends the command, with its exit code.
+struct Fatal(u8, String);
+
+impl From<ReadError> for Fatal {
+    fn from(e: ReadError) -> Fatal {
+        Fatal(2, e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Cat {
+            paths,
+            filters,
+            print,
+            input_format,
+        } => cat(&paths, filters.filter(), print.printer(), input_format),
+        Command::Tail {
+            path,
+            follow,
+            lines,
+            filters,
+            print,
+        } => tail(&path, follow, lines, filters.filter(), print.printer()),
+        Command::Convert { to, input, output } => convert(to, &input, &output),
+        Command::Stats { path, filters } => stats::run(&path, &filters.filter()),
+        Command::Verify { path } => verify::run(&path),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Fatal(code, message)) => {
+            eprintln!("trail: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Writes to standard output; a closed pipe (`trail cat ... | head`) ends the program
+/// quietly, with success.
+fn emit(out: &mut Vec<u8>) -> Result<(), Fatal> {
+    let result = io::stdout().lock().write_all(out);
+    out.clear();
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Fatal(2, format!("cannot write to standard output: {e}"))),
+    }
+}
+
+fn flush_stdout() -> Result<(), Fatal> {
+    match io::stdout().lock().flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Fatal(2, format!("cannot write to standard output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn open(path: &Path, input_format: InputFormat) -> Result<Reader, Fatal> {
+    if path == Path::new("-") {
+        let format = match input_format {
+            InputFormat::Json => FileFormat::Json,
+            InputFormat::Csv => FileFormat::Csv,
+            InputFormat::Text => FileFormat::Text,
+            InputFormat::Bincode => FileFormat::Binary,
+        };
+        return Ok(trail::read::from_reader(io::stdin(), format, "<stdin>"));
+    }
+    Ok(trail::read::open(path)?)
+}
+
+fn cat(
+    paths: &[PathBuf],
+    filter: Filter,
+    mut printer: Printer,
+    input_format: InputFormat,
+) -> Result<u8, Fatal> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut damaged = 0;
+    for path in paths {
+        for record in open(path, input_format)? {
+            match record {
+                Ok(r) if filter.matches(&r) => printer.print(&r, &mut out),
+                Ok(_) => {}
+                Err(e) => {
+                    emit(&mut out)?;
+                    damaged += 1;
+                    eprintln!("trail: {e}");
+                }
+            }
+            if out.len() >= 64 * 1024 {
+                emit(&mut out)?;
+            }
+        }
+    }
+    emit(&mut out)?;
+    flush_stdout()?;
+    Ok(u8::from(damaged > 0))
+}
+
+/// Prints the last `lines` matching records, then with `follow` polls for new ones. The
+/// position is a checkpoint, so a rotation, a compression or a retention between two polls
+/// neither repeats nor skips a record.
+fn tail(
+    path: &Path,
+    follow: bool,
+    lines: usize,
+    filter: Filter,
+    mut printer: Printer,
+) -> Result<u8, Fatal> {
+    let mut out = Vec::new();
+    let mut last: std::collections::VecDeque<LogRecord> = std::collections::VecDeque::new();
+    let mut reader = trail::read::open(path)?;
+    let mut torn: Option<(PathBuf, u64)> = None;
+    for record in reader.by_ref() {
+        match record {
+            Ok(r) if filter.matches(&r) => {
+                last.push_back(r);
+                if last.len() > lines {
+                    last.pop_front();
+                }
+            }
+            Ok(_) => {}
+            Err(e) => report(e, &mut torn),
+        }
+    }
+    for r in &last {
+        printer.print(r, &mut out);
+    }
+    emit(&mut out)?;
+    flush_stdout()?;
+    if !follow {
+        return Ok(0);
+    }
+    let mut checkpoint: Option<Checkpoint> = reader.checkpoint().cloned();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let mut reader = match trail::read::open(path) {
+            Ok(r) => r,
+            Err(e) if e.kind() == ReadErrorKind::Unsupported => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(cp) = &checkpoint {
+            reader = reader.resume(cp);
+        }
+        for record in reader.by_ref() {
+            match record {
+                Ok(r) if filter.matches(&r) => printer.print(&r, &mut out),
+                Ok(_) => {}
+                Err(e) => report(e, &mut torn),
+            }
+        }
+        if let Some(cp) = reader.checkpoint() {
+            checkpoint = Some(cp.clone());
+        }
+        emit(&mut out)?;
+        flush_stdout()?;
+    }
+}
+
+/// Reports a damaged record on standard error. An incomplete record at the end of the
+/// stream may still be being written: it is reported only if it is still there, unchanged,
+/// at a later poll.
+fn report(e: ReadError, torn: &mut Option<(PathBuf, u64)>) {
+    if e.kind() == ReadErrorKind::Torn {
+        let here = (e.path().to_owned(), e.offset().unwrap_or(0));
+        if torn.as_ref() != Some(&here) {
+            *torn = Some(here);
+            return;
+        }
+    }
+    eprintln!("trail: {e}");
+}
+
+fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> {
+    let format = match to {
+        ConvertFormat::Json => trail::Format::Json,
+        ConvertFormat::Csv => trail::Format::Csv,
+        ConvertFormat::Text => trail::Format::Text,
+        ConvertFormat::Bincode => trail::Format::Bincode,
+    };
+    let reader = trail::read::open(input)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(output)
+        .map_err(|e| Fatal(2, format!("cannot create {}: {e}", output.display())))?;
+    let mut encoder = trail::convert::RecordEncoder::new(format);
+    let mut buf = Vec::with_capacity(256 * 1024);
+    encoder.begin_segment(&mut buf);
+    let (mut records, mut damaged) = (0u64, 0u64);
+    for record in reader {
+        match record {
+            Ok(r) => {
+                encoder.encode(&r, &mut buf);
+                records += 1;
+            }
+            Err(e) => {
+                damaged += 1;
+                eprintln!("trail: {e}");
+            }
+        }
+        if buf.len() >= 256 * 1024 {
+            file.write_all(&buf)
+                .map_err(|e| Fatal(2, format!("cannot write {}: {e}", output.display())))?;
+            buf.clear();
+        }
+    }
+    file.write_all(&buf)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Fatal(2, format!("cannot write {}: {e}", output.display())))?;
+    eprintln!("trail: wrote {records} records to {}", output.display());
+    Ok(u8::from(damaged > 0))
+}
+
+/// Reads a whole file, decompressing `.gz`.
+fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut file = std::fs::File::open(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes)?;
+    } else {
+        file.read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
+}

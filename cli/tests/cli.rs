@@ -1,0 +1,497 @@
+//! The `trail` binary, run on streams written by the library.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use trail::read::LogRecord;
+use trail::Format;
+
+const TRAIL: &str = env!("CARGO_BIN_EXE_trail");
+
+/// The writer is global: the tests that write streams take turns.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn trail(args: &[&str]) -> Output {
+    Command::new(TRAIL)
+        .args(args)
+        .output()
+        .expect("the trail binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// A stream of 60 records: levels cycle, actors alternate, two targets, rotation every
+/// 2 KB, sealed segments compressed.
+fn stream(dir: &Path, format: Format) -> Vec<LogRecord> {
+    let guard = trail::builder()
+        .dir(dir)
+        .name("app")
+        .format(format)
+        .level(trail::LevelFilter::Trace)
+        .rotate_bytes(2048)
+        .compress(true)
+        .install()
+        .unwrap();
+    for i in 0..60_u64 {
+        let actor = if i % 2 == 0 { "ana" } else { "bob" };
+        let sku = ["A-1", "B-2", "C-3"][(i % 3) as usize];
+        match i % 6 {
+            0 => trail::trace!(target: "shop::cart", actor, i, sku, "trace {i}"),
+            1 => trail::debug!(target: "shop::cart", actor, i, sku, "debug {i}"),
+            2 => trail::info!(target: "shop::billing", actor, i, sku, "paid order {i}"),
+            3 => trail::warn!(target: "shop::billing", actor, i, sku, "slow payment {i}"),
+            4 => trail::error!(target: "web", actor, i, sku, "failed request {i}"),
+            _ => trail::fatal!(target: "web", actor, i, sku, "gave up {i}"),
+        }
+    }
+    drop(guard);
+    trail::read::open(dir)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn seqs(text: &str) -> Vec<u64> {
+    text.lines()
+        .map(|l| {
+            let at = l.find("@seq=").expect("a text record") + 5;
+            l[at..].split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+fn dir_arg(dir: &Path) -> &str {
+    dir.to_str().unwrap()
+}
+
+#[test]
+fn cat_prints_every_record_as_text_json_or_csv() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let records = stream(dir.path(), Format::Json);
+    let d = dir_arg(dir.path());
+
+    let text = trail(&["cat", d]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert_eq!(seqs(&stdout(&text)), (1..=60).collect::<Vec<_>>());
+    assert!(
+        !stdout(&text).contains('\x1b'),
+        "no colour when not a terminal"
+    );
+
+    let json = trail(&["cat", "--output", "json", d]);
+    let lines: Vec<serde_json::Value> = stdout(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 60);
+    assert_eq!(lines[4]["msg"], records[4].msg.as_str());
+    assert_eq!(lines[4]["fields"]["sku"], "B-2");
+
+    let csv = trail(&["cat", "--output", "csv", d]);
+    let out = stdout(&csv);
+    assert!(out.starts_with("ts,level,seq,actor,target,msg,fields,file,line,thread\r\n"));
+    assert_eq!(out.lines().count(), 61);
+
+    let colored = trail(&["cat", "--color", "always", d]);
+    assert!(stdout(&colored).contains("\x1b["));
+}
+
+#[test]
+fn cat_reads_standard_input_in_the_format_given() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    stream(dir.path(), Format::Csv);
+    let convert = trail(&[
+        "convert",
+        "--to",
+        "csv",
+        dir_arg(dir.path()),
+        dir.path().join("all.csv").to_str().unwrap(),
+    ]);
+    assert!(convert.status.success(), "{}", stderr(&convert));
+    let csv = std::fs::read(dir.path().join("all.csv")).unwrap();
+    let mut child = Command::new(TRAIL)
+        .args(["cat", "-", "--input-format", "csv", "--level", "fatal"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&csv).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(seqs(&stdout(&out)), (6..=60).step_by(6).collect::<Vec<_>>());
+}
+
+#[test]
+fn filters_select_by_level_actor_target_time_message_and_field() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let records = stream(dir.path(), Format::Bincode);
+    let d = dir_arg(dir.path());
+    let pick = |args: &[&str]| -> Vec<u64> {
+        let mut all = vec!["cat"];
+        all.extend_from_slice(args);
+        all.push(d);
+        let out = trail(&all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        seqs(&stdout(&out))
+    };
+    let expect = |keep: &dyn Fn(&LogRecord) -> bool| -> Vec<u64> {
+        records.iter().filter(|r| keep(r)).map(|r| r.seq).collect()
+    };
+
+    assert_eq!(
+        pick(&["--level", "warn"]),
+        expect(&|r| r.level >= trail::Level::Warn)
+    );
+    assert_eq!(
+        pick(&["--level", "ERROR"]),
+        expect(&|r| r.level >= trail::Level::Error)
+    );
+    assert_eq!(pick(&["--actor", "bob"]), expect(&|r| r.seq % 2 == 0));
+    assert_eq!(
+        pick(&["--target", "shop"]),
+        expect(&|r| r.target.starts_with("shop::"))
+    );
+    assert_eq!(
+        pick(&["--target", "shop::billing"]),
+        expect(&|r| r.target == "shop::billing")
+    );
+    assert!(
+        pick(&["--target", "sho"]).is_empty(),
+        "a target matches whole path segments"
+    );
+    assert_eq!(
+        pick(&["--grep", "^(paid|gave) "]),
+        expect(&|r| r.msg.starts_with("paid") || r.msg.starts_with("gave"))
+    );
+    assert_eq!(pick(&["--field", "sku=B-2"]), expect(&|r| r.seq % 3 == 2));
+    assert_eq!(
+        pick(&["--field", "sku=B-2", "--field", "i=4"]),
+        expect(&|r| r.seq == 5)
+    );
+    let middle = records[30].ts_rfc3339();
+    assert_eq!(
+        pick(&["--since", &middle]),
+        expect(&|r| r.ts >= records[30].ts)
+    );
+    assert_eq!(
+        pick(&["--until", &middle]),
+        expect(&|r| r.ts < records[30].ts)
+    );
+    assert_eq!(
+        pick(&["--since", "1h"]).len(),
+        60,
+        "relative times count back from now"
+    );
+    assert!(pick(&["--until", "1h"]).is_empty());
+}
+
+#[test]
+fn bad_arguments_and_inputs_are_clear_errors_with_exit_code_2() {
+    let out = trail(&["cat", "--since", "yesterday-ish", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid time \"yesterday-ish\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = trail(&["cat", "/no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/no/such/dir"), "{}", stderr(&out));
+    let out = trail(&["cat", "--level", "loud", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let help = trail(&["--help"]);
+    assert!(stdout(&help).contains("Examples:") && stdout(&help).contains("trail tail -f logs/"));
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .name("app")
+        .install()
+        .unwrap();
+    for i in 0..100_000_u32 {
+        trail::info!(i, "many lines for a short reader");
+    }
+    drop(guard);
+    let mut child = Command::new(TRAIL)
+        .args(["cat", dir_arg(dir.path())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("@seq=1 "));
+    // The reading end is dropped here, like `| head -1`.
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}: {err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn convert_writes_every_format_and_never_overwrites() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let records = stream(dir.path(), Format::Text);
+    for (to, ext) in [
+        ("json", "jsonl"),
+        ("csv", "csv"),
+        ("text", "log"),
+        ("bincode", "bin"),
+    ] {
+        let out_path = dir.path().join(format!("converted.{ext}"));
+        let out = trail(&[
+            "convert",
+            "--to",
+            to,
+            dir_arg(dir.path()),
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains("wrote 60 records"));
+        let again: Vec<LogRecord> = trail::read::open(&out_path)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(again, records, "{to}");
+        let twice = trail(&[
+            "convert",
+            "--to",
+            to,
+            dir_arg(dir.path()),
+            out_path.to_str().unwrap(),
+        ]);
+        assert_eq!(twice.status.code(), Some(2));
+        assert!(
+            stderr(&twice).contains("cannot create"),
+            "{}",
+            stderr(&twice)
+        );
+    }
+}
+
+#[test]
+fn stats_counts_levels_actors_targets_and_finds_gaps_and_torn_records() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    stream(dir.path(), Format::Json);
+    let out = trail(&["stats", dir_arg(dir.path())]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("records: 60"), "{text}");
+    for level in ["trace", "debug", "info", "warn", "error", "fatal"] {
+        assert!(
+            text.contains(&format!("  {level:<6} {:>12}", 10)),
+            "{level}: {text}"
+        );
+    }
+    assert!(text.contains("busiest actors (top 10 of 2):"), "{text}");
+    assert!(text.contains("by target (top 10 of 3):"), "{text}");
+    assert!(text.contains("events per "), "{text}");
+    assert!(
+        text.contains("range 1..=60, 0 missing in 0 gaps, 0 repeated"),
+        "{text}"
+    );
+
+    // Remove a middle segment and cut the last one: a gap and a torn record.
+    let segments = segment_files(dir.path());
+    std::fs::remove_file(&segments[2]).unwrap();
+    let last = segments.last().unwrap();
+    let bytes = read_plain(last);
+    std::fs::write(last.with_extension(""), &bytes[..bytes.len() - 10]).unwrap();
+    std::fs::remove_file(last).unwrap();
+    let text = stdout(&trail(&["stats", dir_arg(dir.path())]));
+    assert!(text.contains("1 gaps"), "{text}");
+    assert!(text.contains("torn records: 1"), "{text}");
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("app.2")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn read_plain(path: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).unwrap();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2_read(file, &mut bytes);
+    } else {
+        BufReader::new(file).read_to_end(&mut bytes).unwrap();
+    }
+    bytes
+}
+
+fn flate2_read(file: std::fs::File, out: &mut Vec<u8>) {
+    // The CLI crate has flate2 as a dependency, not the tests; gunzip does the same.
+    let mut child = Command::new("gzip")
+        .args(["-dc"])
+        .stdin(file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdout.take().unwrap().read_to_end(out).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn verify_passes_a_sound_stream_and_reports_damage_with_exit_code_1() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    stream(dir.path(), Format::Bincode);
+    let d = dir_arg(dir.path());
+    let ok = trail(&["verify", d]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(
+        stdout(&ok).contains("ok: ") && stdout(&ok).contains("60 records, seq 1..=60"),
+        "{}",
+        stdout(&ok)
+    );
+
+    // A flipped byte inside a sealed, compressed segment: recompress it damaged.
+    let segments = segment_files(dir.path());
+    let victim = &segments[1];
+    let mut bytes = read_plain(victim);
+    let at = bytes.len() - 5;
+    bytes[at] ^= 0xff;
+    let plain = victim.with_extension("");
+    std::fs::write(&plain, &bytes).unwrap();
+    std::fs::remove_file(victim).unwrap();
+    let out = trail(&["verify", d]);
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("checksum"), "{report}");
+    assert!(report.contains("the CRC-32 is"), "{report}");
+    assert!(report.contains("FAILED: "), "{report}");
+}
+
+#[test]
+fn verify_reports_a_truncated_and_a_missing_segment() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    stream(dir.path(), Format::Json);
+    let d = dir_arg(dir.path());
+    let segments = segment_files(dir.path());
+
+    std::fs::remove_file(&segments[3]).unwrap();
+    let out = trail(&["verify", d]);
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("listed in the manifest but missing"),
+        "{report}"
+    );
+    assert!(report.contains("seq skips"), "{report}");
+
+    let victim = &segments[1];
+    let bytes = read_plain(victim);
+    std::fs::write(victim.with_extension(""), &bytes[..bytes.len() - 7]).unwrap();
+    std::fs::remove_file(victim).unwrap();
+    let report = stdout(&trail(&["verify", d]));
+    assert!(report.contains("incomplete record at Some("), "{report}");
+    assert!(report.contains("the length is"), "{report}");
+}
+
+#[test]
+fn tail_prints_the_last_records() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    stream(dir.path(), Format::Csv);
+    let out = trail(&["tail", "-n", "3", dir_arg(dir.path())]);
+    assert!(out.status.success());
+    assert_eq!(seqs(&stdout(&out)), [58, 59, 60]);
+    let out = trail(&["tail", "-n", "2", "--level", "fatal", dir_arg(dir.path())]);
+    assert_eq!(seqs(&stdout(&out)), [54, 60]);
+}
+
+#[test]
+fn tail_follow_sees_every_record_once_across_rotations() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .name("app")
+        .rotate_bytes(4096)
+        .compress(true)
+        .keep_segments(1000)
+        .install()
+        .unwrap();
+    trail::info!(n = 0_u32, "before the tail starts");
+    guard.flush();
+    let mut child = Command::new(TRAIL)
+        .args(["tail", "-f", "-n", "100", dir_arg(dir.path())])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(Mutex::new(Vec::<String>::new()));
+    let collected = std::sync::Arc::clone(&lines);
+    let out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            collected.lock().unwrap().push(line.unwrap());
+        }
+    });
+    const N: u32 = 3000;
+    for n in 1..N {
+        trail::info!(n, "followed while rotating");
+        if n % 300 == 0 {
+            guard.flush();
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+    let stats = guard.shutdown();
+    assert!(stats.rotations > 20, "{} rotations", stats.rotations);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lines.lock().unwrap().len() < N as usize && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300)); // anything extra would show up now
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let got = seqs(&lines.lock().unwrap().join("\n"));
+    let missing: Vec<u64> = (1..=u64::from(N)).filter(|s| !got.contains(s)).collect();
+    let repeated = got.len() - (u64::from(N) as usize - missing.len());
+    assert!(
+        missing.is_empty() && repeated == 0,
+        "missing {missing:?}, {repeated} repeated"
+    );
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
+}

@@ -121,6 +121,8 @@ mod segment;
 mod segment_name;
 #[cfg(feature = "writer")]
 mod stream;
+#[cfg(any(feature = "writer", feature = "read"))]
+mod timefmt;
 #[cfg(feature = "writer")]
 mod writer;
 

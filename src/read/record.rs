@@ -38,18 +38,7 @@ impl LogRecord {
 
     /// The timestamp as the files write it: RFC 3339, UTC, nine fraction digits.
     pub fn ts_rfc3339(&self) -> String {
-        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.ts))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.nanosecond()
-        )
+        crate::timefmt::rfc3339(self.ts)
     }
 }
 

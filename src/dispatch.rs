@@ -40,10 +40,13 @@ pub(crate) fn level_enabled(level: Level) -> bool {
     level as u8 >= MAX_LEVEL.load(Ordering::Relaxed)
 }
 
-/// Changes the run-time level filter. Has no effect while no sink is installed.
+/// Changes the run-time level filter (and the `log` crate's, when the bridge is
+/// installed). Has no effect while no sink is installed.
 pub fn set_max_level(filter: LevelFilter) {
     if !SINK.load(Ordering::Acquire).is_null() {
         MAX_LEVEL.store(filter as u8, Ordering::Relaxed);
+        #[cfg(feature = "log")]
+        crate::bridge::log::follow_max_level(filter);
     }
 }
 

@@ -129,6 +129,8 @@ mod writer;
 #[cfg(feature = "read")]
 pub mod read;
 
+pub mod bridge;
+
 #[doc(hidden)]
 pub mod __private;
 

@@ -1,0 +1,239 @@
+//! The `log` bridge (feature `log`): records of crates that log through the `log` crate
+//! become trail events, with their level, target, location and typed key-values.
+//!
+//! ```
+//! # let dir = tempfile::tempdir().unwrap();
+//! let _guard = trail::builder().dir(dir.path()).install()?;
+//! trail::bridge::log::install()?;
+//!
+//! log::info!(user = 7, items = 3; "cart updated");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A `log` record has no static call site, so the bridge makes one per distinct level,
+//! target, module, file, line and set of keys, the first time it is seen, and keeps it:
+//! as many as the program has `log` call sites. The message is rendered on the caller
+//! (`log` hands it over as formatting arguments); key-values keep their types.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use crate::__private::{emit, Event};
+use crate::{Capture, Captured, Level, LevelFilter, Metadata, Piece, Value};
+
+/// Installs the bridge as the `log` crate's logger, following trail's level filter.
+///
+/// Fails if another `log` logger is installed already.
+pub fn install() -> Result<(), log::SetLoggerError> {
+    log::set_logger(&BRIDGE)?;
+    INSTALLED.store(true, Ordering::Relaxed);
+    log::set_max_level(to_log_filter(crate::max_level()));
+    Ok(())
+}
+
+static BRIDGE: Bridge = Bridge;
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Keeps the `log` crate's filter in step with trail's, once the bridge is installed.
+pub(crate) fn follow_max_level(filter: LevelFilter) {
+    if INSTALLED.load(Ordering::Relaxed) {
+        log::set_max_level(to_log_filter(filter));
+    }
+}
+
+struct Bridge;
+
+fn to_level(level: log::Level) -> Level {
+    match level {
+        log::Level::Error => Level::Error,
+        log::Level::Warn => Level::Warn,
+        log::Level::Info => Level::Info,
+        log::Level::Debug => Level::Debug,
+        log::Level::Trace => Level::Trace,
+    }
+}
+
+fn to_log_filter(filter: LevelFilter) -> log::LevelFilter {
+    match filter {
+        LevelFilter::Trace => log::LevelFilter::Trace,
+        LevelFilter::Debug => log::LevelFilter::Debug,
+        LevelFilter::Info => log::LevelFilter::Info,
+        LevelFilter::Warn => log::LevelFilter::Warn,
+        LevelFilter::Error | LevelFilter::Fatal => log::LevelFilter::Error,
+        LevelFilter::Off => log::LevelFilter::Off,
+    }
+}
+
+impl log::Log for Bridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        crate::max_level().enables(to_level(metadata.level()))
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let mut values = KeyValues::default();
+        // A visitor that fails keeps what it collected; nothing else can go wrong here.
+        let _ = record.key_values().visit(&mut values);
+        let meta = callsite(record, &values.keys);
+        let message = record.args();
+        emit(meta, |event: &mut Event| {
+            for value in &values.values {
+                event.value(value);
+            }
+            event.value(message);
+        });
+    }
+
+    fn flush(&self) {
+        crate::flush();
+    }
+}
+
+/// The key-values of one record, in order, with their types.
+#[derive(Default)]
+struct KeyValues {
+    keys: Vec<String>,
+    values: Vec<KvValue>,
+}
+
+enum KvValue {
+    U64(u64),
+    I64(i64),
+    U128(u128),
+    I128(i128),
+    F64(f64),
+    Bool(bool),
+    Char(char),
+    Str(String),
+    Null,
+}
+
+impl Value for KvValue {
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        match self {
+            KvValue::U64(v) => out.u64(*v),
+            KvValue::I64(v) => out.i64(*v),
+            KvValue::U128(v) => out.u128(*v),
+            KvValue::I128(v) => out.i128(*v),
+            KvValue::F64(v) => out.f64(*v),
+            KvValue::Bool(v) => out.bool(*v),
+            KvValue::Char(v) => out.char(*v),
+            KvValue::Str(v) => out.str(v),
+            KvValue::Null => out.null(),
+        }
+    }
+}
+
+impl<'kvs> log::kv::VisitSource<'kvs> for KeyValues {
+    fn visit_pair(
+        &mut self,
+        key: log::kv::Key<'kvs>,
+        value: log::kv::Value<'kvs>,
+    ) -> Result<(), log::kv::Error> {
+        let mut typed = Typed(None);
+        let _ = value.visit(&mut typed);
+        self.keys.push(key.as_str().to_owned());
+        self.values
+            .push(typed.0.unwrap_or_else(|| KvValue::Str(value.to_string())));
+        Ok(())
+    }
+}
+
+/// Reads a `log` value with its type where `log` knows it.
+struct Typed(Option<KvValue>);
+
+impl<'v> log::kv::VisitValue<'v> for Typed {
+    fn visit_any(&mut self, value: log::kv::Value<'_>) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::Str(value.to_string()));
+        Ok(())
+    }
+    fn visit_null(&mut self) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::Null);
+        Ok(())
+    }
+    fn visit_u64(&mut self, v: u64) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::U64(v));
+        Ok(())
+    }
+    fn visit_i64(&mut self, v: i64) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::I64(v));
+        Ok(())
+    }
+    fn visit_u128(&mut self, v: u128) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::U128(v));
+        Ok(())
+    }
+    fn visit_i128(&mut self, v: i128) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::I128(v));
+        Ok(())
+    }
+    fn visit_f64(&mut self, v: f64) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::F64(v));
+        Ok(())
+    }
+    fn visit_bool(&mut self, v: bool) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::Bool(v));
+        Ok(())
+    }
+    fn visit_char(&mut self, v: char) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::Char(v));
+        Ok(())
+    }
+    fn visit_str(&mut self, v: &str) -> Result<(), log::kv::Error> {
+        self.0 = Some(KvValue::Str(v.to_owned()));
+        Ok(())
+    }
+}
+
+type CallsiteKey = (log::Level, String, String, String, u32, Vec<String>);
+
+/// The interned metadata of a `log` call site: made once, kept for the program's life.
+fn callsite(record: &log::Record<'_>, keys: &[String]) -> &'static Metadata {
+    static CALLSITES: OnceLock<Mutex<HashMap<CallsiteKey, &'static Metadata>>> = OnceLock::new();
+    let key: CallsiteKey = (
+        record.level(),
+        record.target().to_owned(),
+        record.module_path().unwrap_or_default().to_owned(),
+        record.file().unwrap_or_default().to_owned(),
+        record.line().unwrap_or(0),
+        keys.to_vec(),
+    );
+    let mut table = CALLSITES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(meta) = table.get(&key) {
+        return meta;
+    }
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+    let fields: &'static [&'static str] = Box::leak(
+        keys.iter()
+            .map(|k| leak(k))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    let message_slot = u16::try_from(keys.len()).unwrap_or(u16::MAX);
+    let pieces: &'static [Piece] = Box::leak(Box::new([Piece::Display(message_slot)]));
+    let meta: &'static Metadata = Box::leak(Box::new(Metadata::new(
+        to_level(key.0),
+        leak(&key.1),
+        leak(&key.2),
+        leak(&key.3),
+        key.4,
+        "{}",
+        fields,
+        pieces,
+    )));
+    table.insert(key, meta);
+    meta
+}
+
+impl fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("trail::bridge::log")
+    }
+}

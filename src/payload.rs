@@ -122,6 +122,7 @@ impl Payload {
     }
 
     /// Drops the bytes from `len` on.
+    #[cfg(any(feature = "serde", test))]
     pub(crate) fn truncate(&mut self, len: usize) {
         match self.len {
             SPILLED => self.heap.truncate(len),

@@ -111,6 +111,7 @@ impl ManifestStore {
     }
 
     /// The permission bits of the stream's files.
+    #[cfg(feature = "gzip")]
     pub(crate) fn mode(&self) -> u32 {
         self.mode
     }
@@ -159,6 +160,7 @@ impl Manifest {
         self.segments.iter().filter_map(|s| s.last_seq).max()
     }
 
+    #[cfg(feature = "gzip")]
     pub(crate) fn find_mut(&mut self, base: &str) -> Option<&mut SegmentEntry> {
         self.segments.iter_mut().find(|s| s.base() == base)
     }

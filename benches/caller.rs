@@ -3,6 +3,8 @@
 //! - `disabled/empty_loop`: the harness alone, for reference.
 //! - `disabled/no_sink`: a call before any writer is installed.
 //! - `disabled/below_level`: a `debug!` call while the writer's filter is `info`.
+//! - `disabled/filtered_out_by_directive`: an `info!` call whose target a directive turns
+//!   off (`info,quiet=off`).
 //! - `capture/actor_4_fields_null_sink`: the standard event (an actor and four fields:
 //!   u64, u32, f64, &str) into a sink that drops it: timestamp, thread, captured values,
 //!   no queue.
@@ -77,9 +79,21 @@ fn bench(c: &mut Criterion) {
         .name("bench")
         .capacity(CAPACITY)
         .level(trail::LevelFilter::Info)
+        .filter_from_env(false)
         .install()
         .expect("install the writer");
     disabled(c, "below_level");
+
+    // A call site that a directive turns off while its level passes the run-time gate: the
+    // gate's load, then the call site's cached interest.
+    guard
+        .set_filter("info,quiet=off")
+        .expect("valid directives");
+    c.benchmark_group("disabled")
+        .bench_function("filtered_out_by_directive", |b| {
+            b.iter(|| trail::info!(target: "quiet", order_id = black_box(7_u64), "muted"))
+        });
+    guard.set_filter("info").expect("valid directives");
 
     c.benchmark_group("enabled")
         .bench_function("actor_4_fields", |b| {

@@ -10,6 +10,7 @@ pub use core::{concat, file, format_args, line, module_path};
 
 pub use trail_macros::event;
 
+pub use crate::filter::Callsite;
 pub use crate::level::{Level, STATIC_MAX_LEVEL};
 pub use crate::metadata::{Metadata, Piece};
 pub use crate::value::{debug, display, DisplayValue, Value};

@@ -12,7 +12,9 @@ use crate::rotation::Rotation;
 use crate::segment;
 use crate::stream::{StreamConfig, StreamFiles};
 use crate::writer::{ErrorReporter, Msg, Shared, Writer};
-use crate::{Clock, Error, Format, JsonProfile, LevelFilter, Period, Policy, Stats, SystemClock};
+use crate::{
+    Clock, Directives, Error, Format, JsonProfile, LevelFilter, Period, Policy, Stats, SystemClock,
+};
 
 /// Starts configuring the writer. See [`Builder`].
 pub fn builder() -> Builder {
@@ -49,6 +51,8 @@ pub struct Builder {
     compress: bool,
     clock: Arc<dyn Clock>,
     encoder_options: EncoderOptions,
+    filter: Option<String>,
+    use_env: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -65,6 +69,7 @@ impl std::fmt::Debug for Builder {
             .field("retention", &self.retention)
             .field("compress", &self.compress)
             .field("encoder_options", &self.encoder_options)
+            .field("filter", &self.filter)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +89,8 @@ impl Default for Builder {
             compress: false,
             clock: Arc::new(SystemClock),
             encoder_options: EncoderOptions::default(),
+            filter: None,
+            use_env: true,
         }
     }
 }
@@ -117,6 +124,21 @@ impl Builder {
     /// The run-time level filter. Default `info`.
     pub fn level(mut self, level: LevelFilter) -> Self {
         self.level = level;
+        self
+    }
+
+    /// Filter directives, such as `info,shop::cart=debug,hyper=off`: a bare level is the
+    /// default, `target=level` applies to a target and its submodules. Without this, the
+    /// directives come from `TRAIL_LOG`, else `RUST_LOG`, else [`level`](Builder::level).
+    /// A malformed directive makes [`install`](Builder::install) fail, naming it.
+    pub fn filter(mut self, directives: impl Into<String>) -> Self {
+        self.filter = Some(directives.into());
+        self
+    }
+
+    /// Whether `TRAIL_LOG` and `RUST_LOG` are read. Default true.
+    pub fn filter_from_env(mut self, read: bool) -> Self {
+        self.use_env = read;
         self
     }
 
@@ -227,6 +249,24 @@ impl Builder {
                 self.rotation.utc_offset
             )));
         }
+        let env = |name: &str| {
+            self.use_env
+                .then(|| std::env::var(name).ok())
+                .flatten()
+                .filter(|v| !v.trim().is_empty())
+        };
+        let directives = match self
+            .filter
+            .clone()
+            .or_else(|| env("TRAIL_LOG"))
+            .or_else(|| env("RUST_LOG"))
+        {
+            Some(text) => Some(
+                text.parse::<Directives>()
+                    .map_err(|e| Error::config(e.to_string()))?,
+            ),
+            None => None,
+        };
         if crate::dispatch::is_installed() {
             return Err(Error::already_installed());
         }
@@ -269,7 +309,8 @@ impl Builder {
             shared,
             thread: Some(thread),
         };
-        if crate::dispatch::set_sink(shared, self.level).is_err() {
+        let level = crate::filter::set_directives(directives).unwrap_or(self.level);
+        if crate::dispatch::set_sink(shared, level).is_err() {
             // Stopping seals nothing: the segment holds no record and is removed.
             guard.stop();
             return Err(Error::already_installed());
@@ -312,6 +353,23 @@ impl Guard {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Replaces the filter directives while the program runs; every call site follows at
+    /// its next event.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let guard = trail::builder().dir(dir.path()).filter("warn").install()?;
+    /// guard.set_filter("info,chatty::module=off")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_filter(&self, directives: &str) -> Result<(), crate::ParseFilterError> {
+        let directives: Directives = directives.parse()?;
+        let level = directives.max_level();
+        crate::filter::set_directives(Some(directives));
+        crate::set_max_level(level);
+        Ok(())
     }
 
     /// Seals the active segment and starts a new one, after writing everything logged

@@ -89,6 +89,7 @@
 
 mod clock;
 mod dispatch;
+mod filter;
 mod level;
 mod metadata;
 mod payload;
@@ -143,6 +144,7 @@ pub use dispatch::{
     clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
     AlreadyInstalled, Sink,
 };
+pub use filter::{Directives, ParseFilterError};
 pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
 pub use payload::INLINE_CAPACITY;

@@ -284,6 +284,7 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
 
     let meta = format_ident!("__TRAIL_META", span = mixed);
     let level_const = format_ident!("__TRAIL_LEVEL", span = mixed);
+    let callsite = format_ident!("__TRAIL_CALLSITE", span = mixed);
     Ok(quote! {
         {
             const #level_const: #private::Level = #level;
@@ -297,7 +298,8 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
                 &[#(#field_names),*],
                 &[#(#piece_tokens),*],
             );
-            if #private::enabled(#level_const) {
+            static #callsite: #private::Callsite = #private::Callsite::new(&#meta);
+            if #private::enabled(#level_const) && #callsite.interested() {
                 match (#(#exprs,)*) {
                     (#(#binds,)*) => #private::emit(&#meta, move |#event: &mut #private::Event| {
                         #capture_actor

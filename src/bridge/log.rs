@@ -68,7 +68,9 @@ fn to_log_filter(filter: LevelFilter) -> log::LevelFilter {
 
 impl log::Log for Bridge {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        crate::max_level().enables(to_level(metadata.level()))
+        let level = to_level(metadata.level());
+        crate::max_level().enables(level)
+            && crate::filter::directives_allow(metadata.target(), level)
     }
 
     fn log(&self, record: &log::Record<'_>) {

@@ -1,0 +1,270 @@
+//! Filter directives: a level per target, in the syntax `RUST_LOG` users know, and the
+//! per-call-site cache that makes a filtered-out call cost one load.
+//!
+//! `info,shop::cart=debug,hyper=off`: a bare level is the default; `target=level` applies
+//! to that target and its submodules (`shop::cart` covers `shop::cart::pay`), the longest
+//! matching target winning. Each call site caches whether the current directives let it
+//! through; changing the directives recomputes every call site seen so far.
+
+use core::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use crate::{Level, LevelFilter, Metadata};
+
+/// Parsed filter directives.
+///
+/// ```
+/// use trail::{Directives, Level};
+///
+/// let d: Directives = "warn,shop=debug,shop::cart=trace,hyper=off".parse().unwrap();
+/// assert!(d.enabled("shop::cart::pay", Level::Trace));
+/// assert!(d.enabled("shop::billing", Level::Debug));
+/// assert!(!d.enabled("shop::billing", Level::Trace));
+/// assert!(!d.enabled("hyper::client", Level::Fatal));
+/// assert!(d.enabled("anything::else", Level::Warn));
+/// assert!(!d.enabled("anything::else", Level::Info));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Directives {
+    default: LevelFilter,
+    /// Targets with their levels, longest target first.
+    targets: Vec<(String, LevelFilter)>,
+}
+
+impl Directives {
+    /// Directives that only set one level for everything.
+    pub fn level(level: LevelFilter) -> Directives {
+        Directives {
+            default: level,
+            targets: Vec::new(),
+        }
+    }
+
+    /// Whether an event of `target` at `level` passes.
+    pub fn enabled(&self, target: &str, level: Level) -> bool {
+        self.filter_for(target).enables(level)
+    }
+
+    fn filter_for(&self, target: &str) -> LevelFilter {
+        self.targets
+            .iter()
+            .find(|(prefix, _)| {
+                target == prefix
+                    || (target.starts_with(prefix.as_str())
+                        && target[prefix.len()..].starts_with("::"))
+            })
+            .map_or(self.default, |(_, filter)| *filter)
+    }
+
+    /// The most verbose level any directive lets through.
+    pub fn max_level(&self) -> LevelFilter {
+        self.targets
+            .iter()
+            .map(|(_, f)| *f)
+            .chain([self.default])
+            .min()
+            .unwrap_or(LevelFilter::Off)
+    }
+}
+
+impl std::str::FromStr for Directives {
+    type Err = ParseFilterError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut directives = Directives::level(LevelFilter::Info);
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let bad = |why: String| ParseFilterError {
+                directive: part.to_owned(),
+                why,
+            };
+            match part.split_once('=') {
+                None => match part.parse::<LevelFilter>() {
+                    Ok(level) => directives.default = level,
+                    // A bare target, as in RUST_LOG: everything from it.
+                    Err(_) if is_target(part) => directives
+                        .targets
+                        .push((part.to_owned(), LevelFilter::Trace)),
+                    Err(e) => return Err(bad(e.to_string())),
+                },
+                Some((target, level)) => {
+                    let target = target.trim();
+                    if !is_target(target) {
+                        return Err(bad(format!(
+                            "{target:?} is not a target (a module path such as shop::cart)"
+                        )));
+                    }
+                    let level = level
+                        .trim()
+                        .parse::<LevelFilter>()
+                        .map_err(|e| bad(e.to_string()))?;
+                    directives.targets.retain(|(t, _)| t != target);
+                    directives.targets.push((target.to_owned(), level));
+                }
+            }
+        }
+        directives.targets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        Ok(directives)
+    }
+}
+
+fn is_target(s: &str) -> bool {
+    !s.is_empty()
+        && s.split("::").all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+        })
+}
+
+/// The error for a malformed directive; it names the directive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseFilterError {
+    directive: String,
+    why: String,
+}
+
+impl fmt::Display for ParseFilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid filter directive {:?}: {}",
+            self.directive, self.why
+        )
+    }
+}
+
+impl std::error::Error for ParseFilterError {}
+
+const UNKNOWN: u8 = 0;
+const NEVER: u8 = 1;
+const ALWAYS: u8 = 2;
+
+/// A call site's cached interest. One per macro call, as a `static`.
+#[doc(hidden)]
+pub struct Callsite {
+    meta: &'static Metadata,
+    interest: AtomicU8,
+}
+
+struct State {
+    directives: Option<Directives>,
+    callsites: Vec<&'static Callsite>,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    directives: None,
+    callsites: Vec::new(),
+});
+
+/// The current directives, for readers that are not call sites (the bridges).
+static CURRENT: RwLock<Option<Directives>> = RwLock::new(None);
+
+impl Callsite {
+    /// A call site not yet seen.
+    pub const fn new(meta: &'static Metadata) -> Callsite {
+        Callsite {
+            meta,
+            interest: AtomicU8::new(UNKNOWN),
+        }
+    }
+
+    /// Whether the directives let this call site through: one relaxed load once known.
+    #[inline(always)]
+    pub fn interested(&'static self) -> bool {
+        match self.interest.load(Ordering::Relaxed) {
+            ALWAYS => true,
+            NEVER => false,
+            _ => self.register(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> bool {
+        let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+        if self.interest.load(Ordering::Relaxed) == UNKNOWN {
+            state.callsites.push(self);
+        }
+        let interest = interest(state.directives.as_ref(), self.meta);
+        self.interest.store(interest, Ordering::Relaxed);
+        interest == ALWAYS
+    }
+}
+
+fn interest(directives: Option<&Directives>, meta: &Metadata) -> u8 {
+    match directives {
+        Some(d) if !d.enabled(meta.target(), meta.level()) => NEVER,
+        _ => ALWAYS,
+    }
+}
+
+/// Installs `directives` (or none: only the run-time level then) and recomputes every
+/// call site seen so far. Returns the level the run-time gate should let through.
+pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilter> {
+    let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+    for callsite in &state.callsites {
+        callsite.interest.store(
+            interest(directives.as_ref(), callsite.meta),
+            Ordering::Relaxed,
+        );
+    }
+    let max = directives.as_ref().map(Directives::max_level);
+    *CURRENT.write().unwrap_or_else(|p| p.into_inner()) = directives.clone();
+    state.directives = directives;
+    max
+}
+
+/// Whether the current directives let an event of `target` at `level` through.
+pub(crate) fn directives_allow(target: &str, level: Level) -> bool {
+    CURRENT
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .is_none_or(|d| d.enabled(target, level))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_familiar_syntax_parses() {
+        let d: Directives = "info,shop::cart=debug,hyper=off".parse().unwrap();
+        assert_eq!(d.default, LevelFilter::Info);
+        assert!(d.enabled("shop::cart", Level::Debug));
+        assert!(
+            !d.enabled("shop::carts", Level::Debug),
+            "shop::cart does not cover shop::carts"
+        );
+        assert!(!d.enabled("hyper", Level::Error));
+        assert_eq!(d.max_level(), LevelFilter::Debug);
+        let bare: Directives = "shop".parse().unwrap();
+        assert!(bare.enabled("shop::x", Level::Trace));
+        assert!(!bare.enabled("other", Level::Debug));
+        assert_eq!(
+            "".parse::<Directives>().unwrap(),
+            Directives::level(LevelFilter::Info)
+        );
+        assert_eq!(
+            " WARN , a=ERROR ".parse::<Directives>().unwrap().default,
+            LevelFilter::Warn
+        );
+    }
+
+    #[test]
+    fn a_malformed_directive_is_named() {
+        let err = "info,shop=loud".parse::<Directives>().unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "invalid filter directive \"shop=loud\": unknown level filter \"loud\""
+            ),
+            "{err}"
+        );
+        let err = "info,=debug".parse::<Directives>().unwrap_err();
+        assert_eq!(err.directive, "=debug");
+        let err = "info,sh op=debug".parse::<Directives>().unwrap_err();
+        assert!(err.to_string().contains("is not a target"), "{err}");
+    }
+}

@@ -1,0 +1,146 @@
+//! Filter directives: a level per target, from the builder or the environment, changed
+//! while the program runs; a filtered-out call evaluates nothing.
+
+use std::cell::Cell;
+use std::sync::{Mutex, MutexGuard};
+
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn messages(dir: &std::path::Path) -> Vec<String> {
+    trail::read::open(dir)
+        .unwrap()
+        .map(|r| r.unwrap().msg)
+        .collect()
+}
+
+/// One call site per target and level, so that each keeps its own cached interest.
+fn log_everywhere(touched: &Cell<u32>) {
+    let touch = || touched.set(touched.get() + 1);
+    trail::debug!(target: "shop::cart", "cart debug");
+    trail::trace!(target: "shop::cart::pay", "pay trace");
+    trail::debug!(target: "shop::billing", "billing debug");
+    trail::warn!(target: "shop::billing", "billing warn");
+    trail::error!(target: "noisy", a = { touch(); 1 }, "noisy error");
+    trail::error!(target: "noisy::deep", "noisy deep error");
+    trail::info!(target: "other", "other info");
+    trail::warn!(target: "other", "other warn");
+}
+
+#[test]
+fn directives_set_a_level_per_target_and_change_at_run_time() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .filter_from_env(false)
+        .filter("warn,shop::cart=debug,noisy=off")
+        .install()
+        .unwrap();
+    let touched = Cell::new(0);
+    log_everywhere(&touched);
+    assert_eq!(
+        touched.get(),
+        0,
+        "a filtered-out call evaluates none of its arguments"
+    );
+
+    guard.set_filter("info,shop=trace").unwrap();
+    log_everywhere(&touched);
+    assert_eq!(touched.get(), 1);
+
+    let err = guard.set_filter("info,shop=chatty").unwrap_err();
+    assert!(err.to_string().contains("\"shop=chatty\""), "{err}");
+    drop(guard);
+    assert_eq!(
+        messages(dir.path()),
+        [
+            // warn,shop::cart=debug,noisy=off
+            "cart debug",
+            "billing warn",
+            "other warn",
+            // info,shop=trace
+            "cart debug",
+            "pay trace",
+            "billing debug",
+            "billing warn",
+            "noisy error",
+            "noisy deep error",
+            "other info",
+            "other warn",
+        ]
+    );
+}
+
+#[test]
+fn a_malformed_directive_fails_the_install_and_names_it() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let err = trail::builder()
+        .dir(dir.path())
+        .filter("info,shop::=debug")
+        .install()
+        .unwrap_err();
+    assert_eq!(err.kind(), trail::ErrorKind::Config);
+    assert!(
+        err.to_string()
+            .starts_with("invalid filter directive \"shop::=debug\""),
+        "{err}"
+    );
+    assert!(!trail::is_installed());
+}
+
+#[test]
+fn trail_log_wins_over_rust_log_and_both_over_the_level() {
+    let _s = serial();
+    if std::env::var_os("FILTER_CHILD_DIR").is_some() {
+        return;
+    }
+    let run = |trail_log: Option<&str>, rust_log: Option<&str>| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args(["--exact", "filter_child", "--test-threads", "1"])
+            .env("FILTER_CHILD_DIR", dir.path())
+            .env_remove("TRAIL_LOG")
+            .env_remove("RUST_LOG");
+        if let Some(v) = trail_log {
+            child.env("TRAIL_LOG", v);
+        }
+        if let Some(v) = rust_log {
+            child.env("RUST_LOG", v);
+        }
+        let out = child.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        messages(dir.path())
+    };
+    assert_eq!(
+        run(None, None),
+        ["info", "error"],
+        "the builder's level, info"
+    );
+    assert_eq!(run(None, Some("error")), ["error"]);
+    assert_eq!(
+        run(Some("debug"), Some("error")),
+        ["debug", "info", "error"]
+    );
+}
+
+/// Runs only as the child process of the test above.
+#[test]
+fn filter_child() {
+    let Some(dir) = std::env::var_os("FILTER_CHILD_DIR") else {
+        return;
+    };
+    let guard = trail::builder().dir(dir).install().unwrap();
+    trail::debug!("debug");
+    trail::info!("info");
+    trail::error!("error");
+    drop(guard);
+}

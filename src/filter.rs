@@ -103,7 +103,9 @@ impl std::str::FromStr for Directives {
                 }
             }
         }
-        directives.targets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        directives
+            .targets
+            .sort_by_key(|t| std::cmp::Reverse(t.0.len()));
         Ok(directives)
     }
 }

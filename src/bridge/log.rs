@@ -15,13 +15,12 @@
 //! as many as the program has `log` call sites. The message is rendered on the caller
 //! (`log` hands it over as formatting arguments); key-values keep their types.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
 
+use super::{intern, KvValue};
 use crate::__private::{emit, Event};
-use crate::{Capture, Captured, Level, LevelFilter, Metadata, Piece, Value};
+use crate::{Level, LevelFilter, Metadata};
 
 /// Installs the bridge as the `log` crate's logger, following trail's level filter.
 ///
@@ -102,34 +101,6 @@ struct KeyValues {
     values: Vec<KvValue>,
 }
 
-enum KvValue {
-    U64(u64),
-    I64(i64),
-    U128(u128),
-    I128(i128),
-    F64(f64),
-    Bool(bool),
-    Char(char),
-    Str(String),
-    Null,
-}
-
-impl Value for KvValue {
-    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
-        match self {
-            KvValue::U64(v) => out.u64(*v),
-            KvValue::I64(v) => out.i64(*v),
-            KvValue::U128(v) => out.u128(*v),
-            KvValue::I128(v) => out.i128(*v),
-            KvValue::F64(v) => out.f64(*v),
-            KvValue::Bool(v) => out.bool(*v),
-            KvValue::Char(v) => out.char(*v),
-            KvValue::Str(v) => out.str(v),
-            KvValue::Null => out.null(),
-        }
-    }
-}
-
 impl<'kvs> log::kv::VisitSource<'kvs> for KeyValues {
     fn visit_pair(
         &mut self,
@@ -191,47 +162,16 @@ impl<'v> log::kv::VisitValue<'v> for Typed {
     }
 }
 
-type CallsiteKey = (log::Level, String, String, String, u32, Vec<String>);
-
-/// The interned metadata of a `log` call site: made once, kept for the program's life.
+/// The interned metadata of a `log` call site.
 fn callsite(record: &log::Record<'_>, keys: &[String]) -> &'static Metadata {
-    static CALLSITES: OnceLock<Mutex<HashMap<CallsiteKey, &'static Metadata>>> = OnceLock::new();
-    let key: CallsiteKey = (
-        record.level(),
-        record.target().to_owned(),
-        record.module_path().unwrap_or_default().to_owned(),
-        record.file().unwrap_or_default().to_owned(),
+    intern(
+        to_level(record.level()),
+        record.target(),
+        record.module_path().unwrap_or_default(),
+        record.file().unwrap_or_default(),
         record.line().unwrap_or(0),
-        keys.to_vec(),
-    );
-    let mut table = CALLSITES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(meta) = table.get(&key) {
-        return meta;
-    }
-    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
-    let fields: &'static [&'static str] = Box::leak(
-        keys.iter()
-            .map(|k| leak(k))
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
-    );
-    let message_slot = u16::try_from(keys.len()).unwrap_or(u16::MAX);
-    let pieces: &'static [Piece] = Box::leak(Box::new([Piece::Display(message_slot)]));
-    let meta: &'static Metadata = Box::leak(Box::new(Metadata::new(
-        to_level(key.0),
-        leak(&key.1),
-        leak(&key.2),
-        leak(&key.3),
-        key.4,
-        "{}",
-        fields,
-        pieces,
-    )));
-    table.insert(key, meta);
-    meta
+        keys,
+    )
 }
 
 impl fmt::Debug for Bridge {

@@ -53,6 +53,7 @@ pub struct Builder {
     encoder_options: EncoderOptions,
     filter: Option<String>,
     use_env: bool,
+    console: Option<LevelFilter>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -91,6 +92,7 @@ impl Default for Builder {
             encoder_options: EncoderOptions::default(),
             filter: None,
             use_env: true,
+            console: None,
         }
     }
 }
@@ -139,6 +141,24 @@ impl Builder {
     /// Whether `TRAIL_LOG` and `RUST_LOG` are read. Default true.
     pub fn filter_from_env(mut self, read: bool) -> Self {
         self.use_env = read;
+        self
+    }
+
+    /// Also prints records at or above `level` on standard error, as text lines (coloured
+    /// when standard error is a terminal), beside the files, which keep everything that
+    /// passes the filter. The writer thread prints them: callers never wait for a terminal.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let _guard = trail::builder()
+    ///     .dir(dir.path())
+    ///     .level(trail::LevelFilter::Debug)   // everything from debug to the files
+    ///     .console(trail::LevelFilter::Warn)  // warn and above to the terminal too
+    ///     .install()?;
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn console(mut self, level: LevelFilter) -> Self {
+        self.console = Some(level);
         self
     }
 
@@ -300,6 +320,7 @@ impl Builder {
             buf: Vec::with_capacity(512 * 1024),
             buffered: None,
             reporter: ErrorReporter::new(Duration::from_secs(10)),
+            console: self.console.map(crate::writer::Console::new),
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())

@@ -159,6 +159,57 @@ pub(crate) struct Writer {
     /// The `seq` range of the records in `buf`.
     pub(crate) buffered: Option<(u64, u64)>,
     pub(crate) reporter: ErrorReporter,
+    pub(crate) console: Option<Console>,
+}
+
+/// Human-readable lines on standard error for records at or above a level, beside the
+/// files; written by the writer thread, so that callers never wait for a terminal.
+pub(crate) struct Console {
+    level: crate::LevelFilter,
+    color: bool,
+    encoder: crate::encode::text::TextEncoder,
+    out: Vec<u8>,
+}
+
+impl Console {
+    pub(crate) fn new(level: crate::LevelFilter) -> Console {
+        use std::io::IsTerminal;
+        Console {
+            level,
+            color: io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            encoder: crate::encode::text::TextEncoder::default(),
+            out: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, record: &Record, seq: u64) {
+        let level = record.level();
+        if !self.level.enables(level) {
+            return;
+        }
+        let start = self.out.len();
+        self.encoder.encode(record, seq, &mut self.out);
+        // The level is the five bytes after the 30-byte timestamp and a space; colour it.
+        let at = start + 31;
+        if self.color && self.out.len() > at + 5 {
+            let color: &[u8] = match level {
+                crate::Level::Trace | crate::Level::Debug => b"\x1b[1;34m",
+                crate::Level::Info => b"\x1b[1;32m",
+                crate::Level::Warn => b"\x1b[1;33m",
+                crate::Level::Error | crate::Level::Fatal => b"\x1b[1;31m",
+            };
+            self.out.splice(at + 5..at + 5, b"\x1b[0m".iter().copied());
+            self.out.splice(at..at, color.iter().copied());
+        }
+    }
+
+    fn write_out(&mut self) {
+        if !self.out.is_empty() {
+            // The terminal is a courtesy: the files hold every record whatever happens here.
+            let _ = io::stderr().lock().write_all(&self.out);
+            self.out.clear();
+        }
+    }
 }
 
 impl Writer {
@@ -244,6 +295,9 @@ impl Writer {
         }
         self.buffered = Some((self.buffered.map_or(seq, |(first, _)| first), seq));
         self.next_seq += 1;
+        if let Some(console) = &mut self.console {
+            console.record(record, seq);
+        }
         if self.buf.len() >= WRITE_AT {
             self.write_out();
         }
@@ -284,6 +338,9 @@ impl Writer {
     /// written are never written twice, so a record interrupted by an error is completed,
     /// not repeated.
     fn write_out(&mut self) {
+        if let Some(console) = &mut self.console {
+            console.write_out();
+        }
         if self.buf.is_empty() {
             return;
         }

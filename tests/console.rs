@@ -1,0 +1,67 @@
+//! The console sink: warn and above on standard error, everything in the files; values
+//! cannot put terminal escape sequences on the console.
+
+#[test]
+fn the_console_shows_its_levels_and_the_files_keep_everything() {
+    if std::env::var_os("CONSOLE_CHILD_DIR").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "console_child",
+            "--test-threads",
+            "1",
+            "--nocapture",
+        ])
+        .env("CONSOLE_CHILD_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" console_child"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].contains(" WARN  ") && lines[0].contains("disk almost full"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains(" ERROR ") && lines[1].contains("\\u001b[2J"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no raw escape reaches the terminal: {stderr:?}"
+    );
+    let files: Vec<String> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap().msg)
+        .collect();
+    assert_eq!(
+        files,
+        ["starting", "disk almost full", "bad input \u{1b}[2J"]
+    );
+}
+
+/// Runs only as the child process of the test above; standard error is not a terminal.
+#[test]
+fn console_child() {
+    let Some(dir) = std::env::var_os("CONSOLE_CHILD_DIR") else {
+        return;
+    };
+    let guard = trail::builder()
+        .dir(dir)
+        .filter_from_env(false)
+        .level(trail::LevelFilter::Debug)
+        .console(trail::LevelFilter::Warn)
+        .install()
+        .unwrap();
+    trail::info!(target: "console_child", "starting");
+    trail::warn!(target: "console_child", free = 0.04, "disk almost full");
+    trail::error!(target: "console_child", "bad input {}", "\u{1b}[2J");
+    drop(guard);
+}

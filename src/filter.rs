@@ -219,6 +219,7 @@ pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilt
 }
 
 /// Whether the current directives let an event of `target` at `level` through.
+#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) fn directives_allow(target: &str, level: Level) -> bool {
     CURRENT
         .read()

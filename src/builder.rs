@@ -386,10 +386,7 @@ impl Guard {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_filter(&self, directives: &str) -> Result<(), crate::ParseFilterError> {
-        let directives: Directives = directives.parse()?;
-        let level = directives.max_level();
-        crate::filter::set_directives(Some(directives));
-        crate::set_max_level(level);
+        crate::set_filter(directives.parse()?);
         Ok(())
     }
 

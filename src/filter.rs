@@ -218,6 +218,25 @@ pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilt
     max
 }
 
+/// Installs filter directives for whatever sink is installed, and opens the run-time
+/// level gate to the most verbose level they allow. The writer's
+/// [`Guard::set_filter`](crate::Guard::set_filter) calls this; a custom [`Sink`](crate::Sink)
+/// can too.
+///
+/// ```
+/// # use trail::{LevelFilter, Record, Sink};
+/// # struct Quiet;
+/// # impl Sink for Quiet { fn submit(&self, _: Record) {} fn flush(&self) {} }
+/// trail::set_sink(&Quiet, LevelFilter::Info).unwrap();
+/// trail::set_filter("warn,shop::cart=debug".parse().unwrap());
+/// assert_eq!(trail::max_level(), LevelFilter::Debug);
+/// ```
+pub fn set_filter(directives: Directives) {
+    let level = directives.max_level();
+    set_directives(Some(directives));
+    crate::set_max_level(level);
+}
+
 /// Whether the current directives let an event of `target` at `level` through.
 #[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) fn directives_allow(target: &str, level: Level) -> bool {

@@ -144,7 +144,7 @@ pub use dispatch::{
     clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
     AlreadyInstalled, Sink,
 };
-pub use filter::{Directives, ParseFilterError};
+pub use filter::{set_filter, Directives, ParseFilterError};
 pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
 pub use payload::INLINE_CAPACITY;

@@ -8,7 +8,9 @@ use core::fmt;
 
 pub use core::{concat, file, format_args, line, module_path};
 
-pub use trail_macros::event;
+pub use trail_macros::{event, scope};
+
+pub use crate::scope::{enter as enter_scope, Frame};
 
 pub use crate::filter::Callsite;
 pub use crate::level::{Level, STATIC_MAX_LEVEL};
@@ -35,7 +37,14 @@ pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
     let mut event = Event {
         record: Record::new(meta, crate::clock::now_nanos(), crate::thread::current_id()),
     };
+    let scoped = crate::scope::active();
+    if scoped {
+        crate::scope::add_actor(&mut event.record, meta);
+    }
     capture(&mut event);
+    if scoped {
+        crate::scope::add_fields(&mut event.record, meta);
+    }
     crate::dispatch::submit(event.record);
 }
 

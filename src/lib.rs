@@ -94,6 +94,7 @@ mod level;
 mod metadata;
 mod payload;
 mod record;
+mod scope;
 mod thread;
 mod value;
 
@@ -149,6 +150,7 @@ pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
 pub use payload::INLINE_CAPACITY;
 pub use record::{Decoded, Nested, Reader, Record, ValueRef};
+pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use thread::thread_name;
 pub use value::{debug, display, Capture, Captured, DebugValue, DisplayValue, Value};
 
@@ -169,6 +171,22 @@ pub use error::{Error, ErrorKind};
 pub use rotation::Period;
 #[cfg(feature = "writer")]
 pub use writer::{Policy, Stats};
+
+/// Adds fields (and an actor) to every event on this thread while the returned guard
+/// lives; the event's own values win. Fields take the same forms as in [`info!`].
+///
+/// ```
+/// let uid = 42_u64;
+/// let rid = "r-81";
+/// let _scope = trail::scope!(actor = uid, request_id = rid);
+/// trail::info!("every event here carries actor 42 and request_id r-81");
+/// ```
+#[macro_export]
+macro_rules! scope {
+    ($($field:tt)*) => {
+        $crate::__private::scope!($crate; $($field)*)
+    };
+}
 
 /// Logs an event at a level given as a constant expression.
 ///

@@ -35,6 +35,7 @@ pub struct Metadata {
     template: &'static str,
     fields: &'static [&'static str],
     pieces: &'static [Piece],
+    has_actor: bool,
 }
 
 impl Metadata {
@@ -63,7 +64,20 @@ impl Metadata {
             template,
             fields,
             pieces,
+            has_actor: false,
         }
+    }
+
+    /// Marks the call site as naming an actor itself; the macros call this.
+    #[doc(hidden)]
+    pub const fn with_actor(mut self) -> Metadata {
+        self.has_actor = true;
+        self
+    }
+
+    /// Whether the call names an actor itself (else a scope's actor may stand in).
+    pub fn has_actor(&self) -> bool {
+        self.has_actor
     }
 
     /// The event's level.

@@ -98,13 +98,24 @@ impl Record {
             None
         };
         let mut values = SmallVec::new();
-        for value in reader.by_ref() {
-            values.push(value);
+        while !reader.at(tag::DYN) {
+            match reader.next() {
+                Some(value) => values.push(value),
+                None => break,
+            }
+        }
+        let mut dynamic = SmallVec::new();
+        if reader.at(tag::DYN) {
+            reader.pos += 1;
+            while let (Some(ValueRef::Str(name)), Some(value)) = (reader.next(), reader.next()) {
+                dynamic.push((name, value));
+            }
         }
         Decoded {
             meta: self.meta,
             actor,
             values,
+            dynamic,
             damaged: reader.damaged,
         }
     }
@@ -129,6 +140,8 @@ pub struct Decoded<'a> {
     meta: &'static Metadata,
     actor: Option<ValueRef<'a>>,
     values: SmallVec<[ValueRef<'a>; 12]>,
+    /// Fields a scope added: name and value.
+    dynamic: SmallVec<[(&'a str, ValueRef<'a>); 4]>,
     damaged: bool,
 }
 
@@ -138,15 +151,22 @@ impl<'a> Decoded<'a> {
         self.actor
     }
 
-    /// The key-value fields, in the order the call gave them.
-    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&'static str, ValueRef<'a>)> + '_ {
+    /// The key-value fields: the call's, in its order, then those its scopes added.
+    pub fn fields(&self) -> impl Iterator<Item = (&'a str, ValueRef<'a>)> + '_ {
         let names = self.meta.fields();
-        (0..names.len()).map(move |i| {
-            (
-                names[i],
-                self.values.get(i).copied().unwrap_or(ValueRef::Invalid),
-            )
-        })
+        (0..names.len())
+            .map(move |i| {
+                (
+                    names[i],
+                    self.values.get(i).copied().unwrap_or(ValueRef::Invalid),
+                )
+            })
+            .chain(self.dynamic.iter().copied())
+    }
+
+    /// The fields a scope added, which the call site's metadata does not name.
+    pub fn scoped_fields(&self) -> &[(&'a str, ValueRef<'a>)] {
+        &self.dynamic
     }
 
     /// Every captured value: the fields, then the message-only arguments.
@@ -334,6 +354,11 @@ impl<'a> Reader<'a> {
             pos: 0,
             damaged: false,
         }
+    }
+
+    /// Whether the next byte is `tag`.
+    fn at(&self, tag: u8) -> bool {
+        self.bytes.get(self.pos) == Some(&tag)
     }
 
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {

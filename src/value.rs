@@ -35,6 +35,8 @@ pub(crate) mod tag {
     pub const SEQ: u8 = 14;
     pub const MAP: u8 = 15;
     pub const END: u8 = 16;
+    /// Starts the fields a scope added: name and value pairs to the end.
+    pub const DYN: u8 = 17;
 }
 
 /// A type that can be logged as a typed field.

@@ -142,7 +142,7 @@ fn parse_sigil(input: ParseStream<'_>) -> syn::Result<Kind> {
     })
 }
 
-fn parse_field(input: ParseStream<'_>) -> syn::Result<Field> {
+pub fn parse_field(input: ParseStream<'_>) -> syn::Result<Field> {
     let shorthand_kind = parse_sigil(input)?;
 
     if input.peek(LitStr) {

@@ -285,6 +285,7 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
     let meta = format_ident!("__TRAIL_META", span = mixed);
     let level_const = format_ident!("__TRAIL_LEVEL", span = mixed);
     let callsite = format_ident!("__TRAIL_CALLSITE", span = mixed);
+    let with_actor = call.actor.is_some().then(|| quote!(.with_actor()));
     Ok(quote! {
         {
             const #level_const: #private::Level = #level;
@@ -297,7 +298,7 @@ pub fn expand(call: Call) -> syn::Result<TokenStream> {
                 #template_lit,
                 &[#(#field_names),*],
                 &[#(#piece_tokens),*],
-            );
+            )#with_actor;
             static #callsite: #private::Callsite = #private::Callsite::new(&#meta);
             if #private::enabled(#level_const) && #callsite.interested() {
                 match (#(#exprs,)*) {

@@ -8,6 +8,7 @@ use proc_macro::TokenStream;
 
 mod args;
 mod expand;
+mod scope;
 mod template;
 
 /// Expands one logging call. Called by `trail`'s `macro_rules!` wrappers as
@@ -16,6 +17,15 @@ mod template;
 #[proc_macro]
 pub fn event(input: TokenStream) -> TokenStream {
     match syn::parse::<args::Call>(input).and_then(expand::expand) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Expands `scope!`, called as `scope!($crate; FIELDS...)` by `trail`'s wrapper.
+#[proc_macro]
+pub fn scope(input: TokenStream) -> TokenStream {
+    match syn::parse::<scope::Scope>(input).and_then(scope::expand) {
         Ok(tokens) => tokens.into(),
         Err(err) => err.to_compile_error().into(),
     }

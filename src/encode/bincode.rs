@@ -20,7 +20,8 @@ const MAX_DEPTH: usize = 64;
 #[derive(Default)]
 pub(crate) struct BincodeEncoder {
     text: Text,
-    callsites: HashMap<usize, u32>,
+    /// Call site ids by metadata address and the names of any fields scopes added.
+    callsites: HashMap<(usize, Vec<String>), u32>,
     threads: HashMap<u64, u32>,
 }
 
@@ -41,8 +42,8 @@ struct CallsiteRef<'a> {
     file: &'a str,
     line: u32,
     template: &'a str,
-    fields: &'a [&'static str],
-    pieces: Pieces,
+    fields: Vec<&'a str>,
+    pieces: Vec<PieceRef<'a>>,
 }
 
 #[derive(Serialize)]
@@ -50,18 +51,6 @@ enum PieceRef<'a> {
     Lit(&'a str),
     Arg(u32),
     Actor,
-}
-
-struct Pieces(&'static [Piece]);
-
-impl Serialize for Pieces {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|p| match *p {
-            Piece::Lit(text) => PieceRef::Lit(text),
-            Piece::Display(i) | Piece::Debug(i) => PieceRef::Arg(i.into()),
-            Piece::Actor => PieceRef::Actor,
-        }))
-    }
 }
 
 #[derive(Serialize)]
@@ -163,13 +152,20 @@ impl BincodeEncoder {
         crate::read::binary::write_frame(frame, out);
     }
 
-    fn callsite(&mut self, meta: &'static Metadata, out: &mut Vec<u8>) -> u32 {
-        let key = meta as *const Metadata as usize;
+    /// The id of the call site, defining it first if this segment has not. Fields that
+    /// scopes added follow the call's own fields; message arguments move behind them.
+    fn callsite(&mut self, meta: &'static Metadata, scoped: &[&str], out: &mut Vec<u8>) -> u32 {
+        let key = (
+            meta as *const Metadata as usize,
+            scoped.iter().map(|s| (*s).to_owned()).collect(),
+        );
         if let Some(&id) = self.callsites.get(&key) {
             return id;
         }
         let id = self.callsites.len() as u32;
         self.callsites.insert(key, id);
+        let own = meta.fields().len() as u32;
+        let shift = scoped.len() as u32;
         let frame = FrameRef::Callsite(CallsiteRef {
             id,
             level: meta.level() as u8,
@@ -178,8 +174,24 @@ impl BincodeEncoder {
             file: meta.file(),
             line: meta.line(),
             template: meta.template(),
-            fields: meta.fields(),
-            pieces: Pieces(meta.pieces()),
+            fields: meta
+                .fields()
+                .iter()
+                .copied()
+                .chain(scoped.iter().copied())
+                .collect(),
+            pieces: meta
+                .pieces()
+                .iter()
+                .map(|p| match *p {
+                    Piece::Lit(text) => PieceRef::Lit(text),
+                    Piece::Display(i) | Piece::Debug(i) => {
+                        let i = u32::from(i);
+                        PieceRef::Arg(if i >= own { i + shift } else { i })
+                    }
+                    Piece::Actor => PieceRef::Actor,
+                })
+                .collect(),
         });
         Self::frame(out, &frame);
         id
@@ -205,16 +217,36 @@ impl Encoder for BincodeEncoder {
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
-        let callsite = self.callsite(record.metadata(), out);
-        let thread = self.thread(record.thread_id(), out);
+        let meta = record.metadata();
         let values = record.decode();
+        let scoped: Vec<&str> = values
+            .scoped_fields()
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        let callsite = self.callsite(meta, &scoped, out);
+        let thread = self.thread(record.thread_id(), out);
+        // The call's fields, then the scopes' fields, then the message arguments.
+        let own = meta.fields().len().min(values.values().len());
+        let all: Vec<ValueRef<'_>>;
+        let ordered = if scoped.is_empty() {
+            values.values()
+        } else {
+            all = values.values()[..own]
+                .iter()
+                .copied()
+                .chain(values.scoped_fields().iter().map(|(_, v)| *v))
+                .chain(values.values()[own..].iter().copied())
+                .collect();
+            &all
+        };
         let frame = FrameRef::Record(RecordRef {
             callsite,
             thread,
             seq,
             ts: record.timestamp_nanos(),
             actor: values.actor().map(|a| Val(a, 0)),
-            values: Vals(values.values()),
+            values: Vals(ordered),
         });
         Self::frame(out, &frame);
     }

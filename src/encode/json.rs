@@ -105,7 +105,7 @@ impl JsonEncoder {
             out.push(b',');
         }
         Self::fields(&values, out);
-        if values.fields().len() > 0 {
+        if values.fields().next().is_some() {
             out.push(b',');
         }
         out.extend_from_slice(b"\"code.file.path\":");

@@ -54,6 +54,7 @@ pub struct Builder {
     filter: Option<String>,
     use_env: bool,
     console: Option<LevelFilter>,
+    never_drop: LevelFilter,
 }
 
 impl std::fmt::Debug for Builder {
@@ -93,6 +94,7 @@ impl Default for Builder {
             filter: None,
             use_env: true,
             console: None,
+            never_drop: LevelFilter::Off,
         }
     }
 }
@@ -159,6 +161,14 @@ impl Builder {
     /// ```
     pub fn console(mut self, level: LevelFilter) -> Self {
         self.console = Some(level);
+        self
+    }
+
+    /// Events at `level` or above wait for room in a full queue whatever the
+    /// [`Policy`], so that, say, errors are never dropped. Default: off (the policy decides
+    /// for every event).
+    pub fn never_drop(mut self, level: LevelFilter) -> Self {
+        self.never_drop = level;
         self
     }
 
@@ -305,7 +315,8 @@ impl Builder {
         let (sender, receiver) = crossbeam_channel::bounded(self.capacity);
         // The shared half outlives the guard: a caller may still hold it after the
         // uninstall. It is a sender and a few counters.
-        let shared: &'static Shared = Box::leak(Box::new(Shared::new(sender, self.policy)));
+        let shared: &'static Shared =
+            Box::leak(Box::new(Shared::new(sender, self.policy, self.never_drop)));
         *shared
             .counters
             .path

@@ -28,6 +28,9 @@ pub enum Policy {
     Block,
     /// Drop the event and count it (see [`Stats::dropped`]); the caller never waits.
     Drop,
+    /// As `Drop`, and the stream itself gets a record saying how many events were
+    /// dropped, between when and when, at which levels (target `trail`, level `warn`).
+    DropAndReport,
 }
 
 impl std::str::FromStr for Policy {
@@ -37,7 +40,10 @@ impl std::str::FromStr for Policy {
         match s.to_ascii_lowercase().as_str() {
             "block" => Ok(Policy::Block),
             "drop" => Ok(Policy::Drop),
-            _ => Err(format!("unknown policy {s:?}: expected block or drop")),
+            "drop-and-report" | "report" => Ok(Policy::DropAndReport),
+            _ => Err(format!(
+                "unknown policy {s:?}: expected block, drop or drop-and-report"
+            )),
         }
     }
 }
@@ -71,7 +77,38 @@ pub(crate) enum Msg {
 pub(crate) struct Shared {
     sender: Sender<Msg>,
     policy: Policy,
+    /// Events at this level or above wait for room whatever the policy.
+    never_drop: crate::LevelFilter,
     pub(crate) counters: Counters,
+    /// Drops not yet reported in the stream (policy `DropAndReport`).
+    pub(crate) unreported: Unreported,
+}
+
+/// Drops since the last report: per level, and when the first and last happened.
+#[derive(Default)]
+pub(crate) struct Unreported {
+    by_level: [AtomicU64; 6],
+    first: AtomicU64,
+    last: AtomicU64,
+}
+
+impl Unreported {
+    #[cold]
+    fn note(&self, level: crate::Level, now: u64) {
+        self.by_level[level as usize - 1].fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .first
+            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Takes the counts so far, if there are any.
+    fn take(&self) -> Option<([u64; 6], u64, u64)> {
+        let counts: [u64; 6] = std::array::from_fn(|i| self.by_level[i].swap(0, Ordering::Relaxed));
+        let first = self.first.swap(0, Ordering::Relaxed);
+        let last = self.last.swap(0, Ordering::Relaxed);
+        (counts.iter().sum::<u64>() > 0).then_some((counts, first, last))
+    }
 }
 
 #[derive(Default)]
@@ -100,11 +137,13 @@ impl Counters {
 }
 
 impl Shared {
-    pub(crate) fn new(sender: Sender<Msg>, policy: Policy) -> Self {
+    pub(crate) fn new(sender: Sender<Msg>, policy: Policy, never_drop: crate::LevelFilter) -> Self {
         Shared {
             sender,
             policy,
+            never_drop,
             counters: Counters::default(),
+            unreported: Unreported::default(),
         }
     }
 
@@ -121,16 +160,22 @@ impl Shared {
 impl Sink for Shared {
     #[inline]
     fn submit(&self, record: Record) {
-        let sent = match self.policy {
-            Policy::Block => self.sender.send(Msg::Record(record)).is_ok(),
-            Policy::Drop => match self.sender.try_send(Msg::Record(record)) {
+        let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
+        let sent = if must_wait {
+            self.sender.send(Msg::Record(record)).is_ok()
+        } else {
+            match self.sender.try_send(Msg::Record(record)) {
                 Ok(()) => true,
-                Err(TrySendError::Full(_)) => {
+                Err(TrySendError::Full(Msg::Record(record))) => {
                     self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    if self.policy == Policy::DropAndReport {
+                        self.unreported
+                            .note(record.level(), record.timestamp_nanos());
+                    }
                     return;
                 }
-                Err(TrySendError::Disconnected(_)) => false,
-            },
+                Err(_) => false,
+            }
         };
         if !sent {
             self.counters.lost.fetch_add(1, Ordering::Relaxed);
@@ -141,6 +186,32 @@ impl Sink for Shared {
         self.request(Msg::Flush);
     }
 }
+
+/// The call site of the records that report drops.
+static DROP_REPORT: crate::Metadata = crate::Metadata::new(
+    crate::Level::Warn,
+    "trail",
+    "trail::writer",
+    file!(),
+    line!(),
+    "dropped {dropped} events: the queue was full",
+    &[
+        "dropped",
+        "dropped_trace",
+        "dropped_debug",
+        "dropped_info",
+        "dropped_warn",
+        "dropped_error",
+        "dropped_fatal",
+        "from",
+        "until",
+    ],
+    &[
+        crate::Piece::Lit("dropped "),
+        crate::Piece::Display(0),
+        crate::Piece::Lit(" events: the queue was full"),
+    ],
+);
 
 /// Records taken off the queue per batch before the buffer is written out.
 const MAX_BATCH: usize = 4096;
@@ -234,11 +305,13 @@ impl Writer {
                     next = self.receiver.try_recv().ok();
                 }
             }
+            self.report_drops();
             self.write_out();
             if stopped.is_some() {
                 break;
             }
         }
+        self.report_drops();
         self.write_out();
         let Writer { files, .. } = self;
         files.close();
@@ -301,6 +374,27 @@ impl Writer {
         if self.buf.len() >= WRITE_AT {
             self.write_out();
         }
+    }
+
+    /// Writes a record saying how many events were dropped since the last one, if any.
+    fn report_drops(&mut self) {
+        let Some((counts, first, last)) = self.shared.unreported.take() else {
+            return;
+        };
+        let total: u64 = counts.iter().sum();
+        let mut record = Record::new(
+            &DROP_REPORT,
+            crate::clock::now_nanos(),
+            crate::thread::current_id(),
+        );
+        let payload = record.payload_mut();
+        let _ = crate::Capture::new(payload).u64(total);
+        for n in counts {
+            let _ = crate::Capture::new(payload).u64(n);
+        }
+        let _ = crate::Capture::new(payload).str(&crate::timefmt::rfc3339(first));
+        let _ = crate::Capture::new(payload).str(&crate::timefmt::rfc3339(last));
+        self.record(&record);
     }
 
     /// Seals the segment and opens the next; on failure, reports and carries on in the

@@ -240,3 +240,89 @@ fn bad_settings_and_paths_are_errors_that_name_them() {
     );
     assert!(!trail::is_installed());
 }
+
+#[test]
+fn drop_and_report_writes_every_drop_into_the_stream() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .capacity(4)
+        .policy(Policy::DropAndReport)
+        .filter_from_env(false)
+        .level(LevelFilter::Trace)
+        .install()
+        .unwrap();
+    const N: u64 = 50_000;
+    for i in 0..N {
+        if i % 5 == 0 {
+            trail::warn!(i, "flood");
+        } else {
+            trail::info!(i, "flood");
+        }
+    }
+    let stats = guard.shutdown();
+    let records: Vec<trail::read::LogRecord> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let (reports, events): (Vec<_>, Vec<_>) = records.iter().partition(|r| r.target == "trail");
+    let u = |r: &trail::read::LogRecord, k: &str| match r.field(k) {
+        Some(trail::read::FieldValue::U64(n)) => *n,
+        other => panic!("{k}: {other:?}"),
+    };
+    let reported: u64 = reports.iter().map(|r| u(r, "dropped")).sum();
+    assert!(stats.dropped > 0, "the queue overflowed");
+    assert_eq!(reported, stats.dropped, "every drop is reported");
+    assert_eq!(
+        events.len() as u64 + reported,
+        N,
+        "written or reported, nothing else"
+    );
+    for r in &reports {
+        let by_level: u64 = ["trace", "debug", "info", "warn", "error", "fatal"]
+            .iter()
+            .map(|l| u(r, &format!("dropped_{l}")))
+            .sum();
+        assert_eq!(by_level, u(r, "dropped"));
+        assert_eq!(r.level, trail::Level::Warn);
+        assert_eq!(
+            r.msg,
+            format!("dropped {} events: the queue was full", u(r, "dropped"))
+        );
+        assert!(r.field("from").is_some() && r.field("until").is_some());
+    }
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    assert!(
+        seqs.iter().copied().eq(1..=records.len() as u64),
+        "reports take their place in seq"
+    );
+}
+
+#[test]
+fn never_drop_keeps_errors_whatever_the_policy() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .capacity(2)
+        .policy(Policy::Drop)
+        .never_drop(LevelFilter::Error)
+        .filter_from_env(false)
+        .install()
+        .unwrap();
+    for i in 0..20_000_u32 {
+        if i % 100 == 0 {
+            trail::error!(i, "must arrive");
+        } else {
+            trail::info!(i, "may be dropped");
+        }
+    }
+    let stats = guard.shutdown();
+    let errors = trail::read::open(dir.path())
+        .unwrap()
+        .filter(|r| r.as_ref().unwrap().level == trail::Level::Error)
+        .count();
+    assert!(stats.dropped > 0);
+    assert_eq!(errors, 200);
+}

@@ -55,6 +55,7 @@ pub struct Builder {
     use_env: bool,
     console: Option<LevelFilter>,
     never_drop: LevelFilter,
+    log_panics: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -95,6 +96,7 @@ impl Default for Builder {
             use_env: true,
             console: None,
             never_drop: LevelFilter::Off,
+            log_panics: false,
         }
     }
 }
@@ -169,6 +171,14 @@ impl Builder {
     /// for every event).
     pub fn never_drop(mut self, level: LevelFilter) -> Self {
         self.never_drop = level;
+        self
+    }
+
+    /// Logs every panic as a `fatal` event (message, location, thread, and a backtrace
+    /// when `RUST_BACKTRACE` asks for one), writes it out, then runs the panic hook that
+    /// was installed before. Default off.
+    pub fn log_panics(mut self, log: bool) -> Self {
+        self.log_panics = log;
         self
     }
 
@@ -347,8 +357,42 @@ impl Builder {
             guard.stop();
             return Err(Error::already_installed());
         }
+        if self.log_panics {
+            install_panic_hook();
+        }
         Ok(guard)
     }
+}
+
+/// Chains a hook in front of the current panic hook: the panic becomes a `fatal` event,
+/// which is written out before the previous hook runs. Installed once per process.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("a panic with a non-text payload");
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let thread = std::thread::current();
+            let thread = thread.name().unwrap_or("unnamed");
+            let backtrace = std::backtrace::Backtrace::capture();
+            let backtrace = match backtrace.status() {
+                std::backtrace::BacktraceStatus::Captured => Some(backtrace.to_string()),
+                _ => None,
+            };
+            // `fatal!` writes everything out before it returns.
+            crate::fatal!(target: "panic", location, thread, backtrace, "panicked: {message}");
+            previous(info);
+        }));
+    });
 }
 
 /// Keeps the writer running; dropping it writes every queued event and stops the thread.

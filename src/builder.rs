@@ -56,6 +56,7 @@ pub struct Builder {
     console: Option<LevelFilter>,
     never_drop: LevelFilter,
     log_panics: bool,
+    max_value_bytes: Option<usize>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -97,6 +98,7 @@ impl Default for Builder {
             console: None,
             never_drop: LevelFilter::Off,
             log_panics: false,
+            max_value_bytes: None,
         }
     }
 }
@@ -179,6 +181,13 @@ impl Builder {
     /// was installed before. Default off.
     pub fn log_panics(mut self, log: bool) -> Self {
         self.log_panics = log;
+        self
+    }
+
+    /// The longest string a captured value may hold (default 1 MiB); see
+    /// [`set_max_value_bytes`](crate::set_max_value_bytes). Applied at install.
+    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = Some(bytes);
         self
     }
 
@@ -359,6 +368,9 @@ impl Builder {
         }
         if self.log_panics {
             install_panic_hook();
+        }
+        if let Some(bytes) = self.max_value_bytes {
+            crate::set_max_value_bytes(bytes);
         }
         Ok(guard)
     }

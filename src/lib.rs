@@ -152,7 +152,9 @@ pub use payload::INLINE_CAPACITY;
 pub use record::{Decoded, Nested, Reader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use thread::thread_name;
-pub use value::{debug, display, Capture, Captured, DebugValue, DisplayValue, Value};
+pub use value::{
+    debug, display, set_max_value_bytes, Capture, Captured, DebugValue, DisplayValue, Value,
+};
 
 #[cfg(feature = "serde")]
 pub use value::{serde, SerdeValue};

@@ -117,7 +117,7 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         self.tagged(tag::CHAR, &u32::from(v).to_le_bytes())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.buf.put_len_prefixed(tag::STR, v.as_bytes());
+        crate::value::put_text(self.buf, v);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {

@@ -15,7 +15,49 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::payload::Payload;
+
+static MAX_VALUE_BYTES: AtomicUsize = AtomicUsize::new(1 << 20);
+
+/// Sets the longest string a value may capture, in bytes (default 1 MiB). A longer
+/// string, `Display` or `Debug` rendering is cut at a character boundary and ends with a
+/// marker, `…[cut N bytes]`; longer raw bytes are cut. Memory stays bounded however large a
+/// value is.
+///
+/// ```
+/// trail::set_max_value_bytes(64 * 1024);
+/// ```
+pub fn set_max_value_bytes(bytes: usize) {
+    MAX_VALUE_BYTES.store(bytes.max(16), Ordering::Relaxed);
+}
+
+#[inline(always)]
+fn max_value_bytes() -> usize {
+    MAX_VALUE_BYTES.load(Ordering::Relaxed)
+}
+
+/// Appends a string value, cut to the maximum with a marker when longer.
+#[inline]
+pub(crate) fn put_text(buf: &mut Payload, text: &str) {
+    let max = max_value_bytes();
+    if text.len() <= max {
+        buf.put_len_prefixed(tag::STR, text.as_bytes());
+    } else {
+        put_cut(buf, text, max);
+    }
+}
+
+#[cold]
+fn put_cut(buf: &mut Payload, text: &str, max: usize) {
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = format!("{}…[cut {} bytes]", &text[..end], text.len() - end);
+    buf.put_len_prefixed(tag::STR, cut.as_bytes());
+}
 
 pub(crate) mod tag {
     pub const NULL: u8 = 0;
@@ -156,14 +198,15 @@ impl<'a> Capture<'a> {
     /// Captures a string.
     #[inline]
     pub fn str(self, v: &str) -> Captured<'a> {
-        self.buf.put_len_prefixed(tag::STR, v.as_bytes());
+        put_text(self.buf, v);
         self.done()
     }
 
     /// Captures raw bytes.
     #[inline]
     pub fn bytes(self, v: &[u8]) -> Captured<'a> {
-        self.buf.put_len_prefixed(tag::BYTES, v);
+        self.buf
+            .put_len_prefixed(tag::BYTES, &v[..v.len().min(max_value_bytes())]);
         self.done()
     }
 
@@ -198,7 +241,16 @@ impl<'a> Capture<'a> {
         self.buf.put(tag::STR, [0; 4]);
         let len_at = self.buf.len() - 4;
         // A failing Display impl leaves what it wrote so far; the record stays well formed.
-        let _ = fmt::Write::write_fmt(&mut PayloadText(self.buf), args);
+        let mut text = PayloadText {
+            buf: &mut *self.buf,
+            room: max_value_bytes(),
+            cut: 0,
+        };
+        let _ = fmt::Write::write_fmt(&mut text, args);
+        if text.cut > 0 {
+            let marker = format!("…[cut {} bytes]", text.cut);
+            self.buf.extend_from_slice(marker.as_bytes());
+        }
         let len = len_u32(self.buf.len() - len_at - 4);
         self.buf.patch_u32(len_at, len);
         self.done()
@@ -216,12 +268,28 @@ fn len_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-struct PayloadText<'a>(&'a mut Payload);
+/// Rendered text going into the payload, up to `room` bytes; the rest is counted in `cut`.
+struct PayloadText<'a> {
+    buf: &'a mut Payload,
+    room: usize,
+    cut: usize,
+}
 
 impl fmt::Write for PayloadText<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
+        if s.len() <= self.room {
+            self.buf.extend_from_slice(s.as_bytes());
+            self.room -= s.len();
+        } else {
+            let mut end = self.room;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.buf.extend_from_slice(&s.as_bytes()[..end]);
+            self.room = 0;
+            self.cut += s.len() - end;
+        }
         Ok(())
     }
 }

@@ -191,6 +191,21 @@ impl Builder {
         self
     }
 
+    /// Writes the fields with these names (and the actor, if `"actor"` is among them) as
+    /// `"[REDACTED]"`, in every format and on the console, messages that show them
+    /// included.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let _guard = trail::builder().dir(dir.path()).redact(["password", "card_number"]).install()?;
+    /// trail::info!(user = "ana", password = "hunter2", "signed in");  // password: "[REDACTED]"
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn redact<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.encoder_options.secrets = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// What a full queue does to the caller. Default [`Policy::Block`].
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
@@ -350,7 +365,9 @@ impl Builder {
             buf: Vec::with_capacity(512 * 1024),
             buffered: None,
             reporter: ErrorReporter::new(Duration::from_secs(10)),
-            console: self.console.map(crate::writer::Console::new),
+            console: self.console.map(|level| {
+                crate::writer::Console::new(level, Arc::clone(&self.encoder_options.secrets))
+            }),
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())

@@ -164,6 +164,32 @@ impl<'a> Decoded<'a> {
             .chain(self.dynamic.iter().copied())
     }
 
+    /// Replaces the values of fields named in `secrets` (and the actor, if `"actor"` is
+    /// among them) with `"[REDACTED]"`, messages that show them included.
+    #[cfg(feature = "writer")]
+    pub(crate) fn redact(&mut self, secrets: &[String]) {
+        if secrets.is_empty() {
+            return;
+        }
+        let secret = |name: &str| secrets.iter().any(|s| s == name);
+        const REDACTED: ValueRef<'static> = ValueRef::Str("[REDACTED]");
+        for (i, name) in self.meta.fields().iter().enumerate() {
+            if secret(name) {
+                if let Some(value) = self.values.get_mut(i) {
+                    *value = REDACTED;
+                }
+            }
+        }
+        for (name, value) in self.dynamic.iter_mut() {
+            if secret(name) {
+                *value = REDACTED;
+            }
+        }
+        if self.actor.is_some() && secret("actor") {
+            self.actor = Some(REDACTED);
+        }
+    }
+
     /// The fields a scope added, which the call site's metadata does not name.
     pub fn scoped_fields(&self) -> &[(&'a str, ValueRef<'a>)] {
         &self.dynamic

@@ -243,12 +243,14 @@ pub(crate) struct Console {
 }
 
 impl Console {
-    pub(crate) fn new(level: crate::LevelFilter) -> Console {
+    pub(crate) fn new(level: crate::LevelFilter, secrets: std::sync::Arc<[String]>) -> Console {
         use std::io::IsTerminal;
+        let mut encoder = crate::encode::text::TextEncoder::default();
+        encoder.set_secrets(secrets);
         Console {
             level,
             color: io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            encoder: crate::encode::text::TextEncoder::default(),
+            encoder,
             out: Vec::new(),
         }
     }

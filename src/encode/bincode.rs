@@ -210,6 +210,10 @@ impl BincodeEncoder {
 }
 
 impl Encoder for BincodeEncoder {
+    fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
+        self.text.secrets = secrets;
+    }
+
     fn begin_segment(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(&header());
         self.callsites.clear();
@@ -218,7 +222,7 @@ impl Encoder for BincodeEncoder {
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = record.decode();
+        let values = self.text.decode(record);
         let scoped: Vec<&str> = values
             .scoped_fields()
             .iter()

@@ -26,6 +26,10 @@ impl CsvEncoder {
 }
 
 impl Encoder for CsvEncoder {
+    fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
+        self.text.secrets = secrets;
+    }
+
     fn begin_segment(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(crate::read::CSV_HEADER.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -33,7 +37,7 @@ impl Encoder for CsvEncoder {
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = record.decode();
+        let values = self.text.decode(record);
         let formulas = self.escape_formulas;
 
         self.text.clock.write(record.timestamp_nanos(), out);

@@ -81,7 +81,7 @@ impl JsonEncoder {
 
     fn otel(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = record.decode();
+        let values = self.text.decode(record);
         out.extend_from_slice(b"{\"timeUnixNano\":\"");
         out.extend_from_slice(
             itoa::Buffer::new()
@@ -123,7 +123,7 @@ impl JsonEncoder {
 
     fn ecs(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = record.decode();
+        let values = self.text.decode(record);
         out.extend_from_slice(b"{\"@timestamp\":\"");
         self.text.clock.write(record.timestamp_nanos(), out);
         out.extend_from_slice(b"\",\"log.level\":\"");
@@ -153,6 +153,10 @@ impl JsonEncoder {
 }
 
 impl Encoder for JsonEncoder {
+    fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
+        self.text.secrets = secrets;
+    }
+
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         match self.profile {
             JsonProfile::Canonical => {}
@@ -160,7 +164,7 @@ impl Encoder for JsonEncoder {
             JsonProfile::Ecs => return self.ecs(record, seq, out),
         }
         let meta = record.metadata();
-        let values = record.decode();
+        let values = self.text.decode(record);
 
         out.extend_from_slice(b"{\"ts\":\"");
         self.text.clock.write(record.timestamp_nanos(), out);

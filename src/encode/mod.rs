@@ -77,12 +77,14 @@ impl Format {
     }
 
     pub(crate) fn encoder(self, options: &EncoderOptions) -> Box<dyn Encoder> {
-        match self {
+        let mut encoder: Box<dyn Encoder> = match self {
             Format::Json => Box::new(json::JsonEncoder::new(options.json_profile)),
             Format::Csv => Box::new(csv::CsvEncoder::new(options.csv_escape_formulas)),
             Format::Text => Box::<text::TextEncoder>::default(),
             Format::Bincode => Box::<bincode::BincodeEncoder>::default(),
-        }
+        };
+        encoder.set_secrets(Arc::clone(&options.secrets));
+        encoder
     }
 }
 
@@ -122,10 +124,12 @@ impl FromStr for Format {
 }
 
 /// Settings that shape an encoder's output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EncoderOptions {
     pub(crate) csv_escape_formulas: bool,
     pub(crate) json_profile: json::JsonProfile,
+    /// Names of fields written as `"[REDACTED]"`.
+    pub(crate) secrets: Arc<[String]>,
 }
 
 /// What every text encoder renders the same way: timestamps, thread names, messages.
@@ -134,9 +138,18 @@ pub(crate) struct Text {
     pub(crate) clock: json::TimestampCache,
     threads: HashMap<u64, Arc<str>>,
     message: String,
+    /// Names of fields written as `"[REDACTED]"`.
+    pub(crate) secrets: Arc<[String]>,
 }
 
 impl Text {
+    /// The record's values, secrets redacted.
+    pub(crate) fn decode<'r>(&self, record: &'r Record) -> Decoded<'r> {
+        let mut values = record.decode();
+        values.redact(&self.secrets);
+        values
+    }
+
     /// The thread's name, or its number when it has none.
     pub(crate) fn thread(&mut self, id: u64) -> &str {
         self.threads
@@ -162,6 +175,9 @@ impl Text {
 pub(crate) trait Encoder: Send {
     /// Writes what every segment of this format starts with (a header); nothing by default.
     fn begin_segment(&mut self, _out: &mut Vec<u8>) {}
+
+    /// Names the fields to write as `"[REDACTED]"`.
+    fn set_secrets(&mut self, secrets: Arc<[String]>);
 
     /// Appends one whole record, with its sequence number.
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>);

@@ -22,9 +22,13 @@ pub(crate) struct TextEncoder {
 }
 
 impl Encoder for TextEncoder {
+    fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
+        self.text.secrets = secrets;
+    }
+
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = record.decode();
+        let values = self.text.decode(record);
         self.text.clock.write(record.timestamp_nanos(), out);
         out.push(b' ');
         let level = meta.level().as_str().to_ascii_uppercase();

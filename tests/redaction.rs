@@ -1,0 +1,57 @@
+//! Secret fields are written as "[REDACTED]" in every format, wherever they come from.
+
+use trail::read::FieldValue;
+use trail::Format;
+
+#[test]
+fn secrets_never_reach_the_files() {
+    for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .format(format)
+            .redact(["password", "token", "actor"])
+            .install()
+            .unwrap();
+        let password = "hunter2";
+        trail::info!(
+            actor = "ana",
+            user = "ana",
+            password,
+            "login with {password}"
+        );
+        {
+            let _scope = trail::scope!(token = "t-secret", request_id = "r-1");
+            trail::info!("scoped");
+        }
+        drop(guard);
+        let raw: Vec<u8> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        let raw = String::from_utf8_lossy(&raw);
+        assert!(
+            !raw.contains("hunter2") && !raw.contains("t-secret"),
+            "{format}: {raw}"
+        );
+        let records: Vec<_> = trail::read::open(dir.path())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let redacted = Some(FieldValue::Str("[REDACTED]".into()));
+        assert_eq!(records[0].field("password").cloned(), redacted, "{format}");
+        assert_eq!(
+            records[0].field("user"),
+            Some(&FieldValue::Str("ana".into())),
+            "{format}"
+        );
+        assert_eq!(records[0].actor, redacted, "{format}");
+        assert_eq!(records[0].msg, "login with [REDACTED]", "{format}");
+        assert_eq!(records[1].field("token").cloned(), redacted, "{format}");
+        assert_eq!(
+            records[1].field("request_id"),
+            Some(&FieldValue::Str("r-1".into())),
+            "{format}"
+        );
+    }
+}

@@ -14,10 +14,9 @@ pub enum Piece {
     /// Literal text, with `{{` and `}}` already unescaped.
     Lit(&'static str),
     /// The captured value at this index in the record (fields first, then message
-    /// arguments), rendered as with `{}`.
+    /// arguments), rendered as with `{}`. Placeholders with a format spec (`{:?}`,
+    /// `{:>8}`) are rendered on the caller into an argument of their own.
     Display(u16),
-    /// The captured value at this index, rendered as with `{:?}`.
-    Debug(u16),
     /// The event's actor, rendered as with `{}`.
     Actor,
 }

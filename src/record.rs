@@ -225,14 +225,6 @@ impl<'a> Decoded<'a> {
                         .unwrap_or(ValueRef::Invalid);
                     write!(out, "{value}")?;
                 }
-                Piece::Debug(i) => {
-                    let value = self
-                        .values
-                        .get(usize::from(i))
-                        .copied()
-                        .unwrap_or(ValueRef::Invalid);
-                    write!(out, "{value:?}")?;
-                }
                 Piece::Actor => {
                     write!(out, "{}", self.actor.unwrap_or(ValueRef::Invalid))?;
                 }
@@ -299,31 +291,52 @@ impl fmt::Display for ValueRef<'_> {
             ValueRef::Str(v) => f.write_str(v),
             ValueRef::Bytes(v) => v.iter().try_for_each(|b| write!(f, "{b:02x}")),
             ValueRef::Ip(v) => fmt::Display::fmt(&v, f),
-            ValueRef::Seq(nested) => {
-                f.write_str("[")?;
-                for (i, item) in nested.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    item.fmt_nested(f)?;
-                }
-                f.write_str("]")
-            }
-            ValueRef::Map(nested) => {
-                f.write_str("{")?;
-                for (i, (key, value)) in nested.entries().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    key.fmt_nested(f)?;
-                    f.write_str(": ")?;
-                    value.fmt_nested(f)?;
-                }
-                f.write_str("}")
-            }
+            ValueRef::Seq(nested) => fmt_seq(f, nested.iter(), |f, item| item.fmt_nested(f)),
+            ValueRef::Map(nested) => fmt_map(
+                f,
+                nested.entries(),
+                |f, key| key.fmt_nested(f),
+                |f, value| value.fmt_nested(f),
+            ),
             ValueRef::Invalid => f.write_str("<invalid>"),
         }
     }
+}
+
+/// Renders a sequence as messages show it: `[a, b]`. Shared by every value type whose
+/// rendering must match the writer's.
+pub(crate) fn fmt_seq<T>(
+    f: &mut fmt::Formatter<'_>,
+    items: impl Iterator<Item = T>,
+    item: impl Fn(&mut fmt::Formatter<'_>, T) -> fmt::Result,
+) -> fmt::Result {
+    f.write_str("[")?;
+    for (i, value) in items.enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        item(f, value)?;
+    }
+    f.write_str("]")
+}
+
+/// Renders a map as messages show it: `{"k": v}`.
+pub(crate) fn fmt_map<K, V>(
+    f: &mut fmt::Formatter<'_>,
+    entries: impl Iterator<Item = (K, V)>,
+    key: impl Fn(&mut fmt::Formatter<'_>, K) -> fmt::Result,
+    value: impl Fn(&mut fmt::Formatter<'_>, V) -> fmt::Result,
+) -> fmt::Result {
+    f.write_str("{")?;
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        key(f, k)?;
+        f.write_str(": ")?;
+        value(f, v)?;
+    }
+    f.write_str("}")
 }
 
 impl ValueRef<'_> {

@@ -185,7 +185,7 @@ impl BincodeEncoder {
                 .iter()
                 .map(|p| match *p {
                     Piece::Lit(text) => PieceRef::Lit(text),
-                    Piece::Display(i) | Piece::Debug(i) => {
+                    Piece::Display(i) => {
                         let i = u32::from(i);
                         PieceRef::Arg(if i >= own { i + shift } else { i })
                     }

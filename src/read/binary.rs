@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::record::{FieldValue, LogRecord};
+use crate::record::{fmt_map, fmt_seq};
 use crate::Level;
 
 /// The first eight bytes of every binary segment.
@@ -169,27 +170,13 @@ impl fmt::Display for Value {
             Value::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
             Value::Ipv4(o) => fmt::Display::fmt(&std::net::Ipv4Addr::from(*o), f),
             Value::Ipv6(o) => fmt::Display::fmt(&std::net::Ipv6Addr::from(*o), f),
-            Value::Seq(items) => {
-                f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    item.fmt_nested(f)?;
-                }
-                f.write_str("]")
-            }
-            Value::Map(entries) => {
-                f.write_str("{")?;
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{k:?}: ")?;
-                    v.fmt_nested(f)?;
-                }
-                f.write_str("}")
-            }
+            Value::Seq(items) => fmt_seq(f, items.iter(), |f, item| item.fmt_nested(f)),
+            Value::Map(entries) => fmt_map(
+                f,
+                entries.iter().map(|(k, v)| (k, v)),
+                |f, k| write!(f, "{k:?}"),
+                |f, v| v.fmt_nested(f),
+            ),
         }
     }
 }

@@ -43,7 +43,7 @@ struct Args {
     /// Compress sealed segments with gzip.
     #[arg(long)]
     compress: bool,
-    /// What a full queue does: block (lose nothing) or drop (count losses).
+    /// What a full queue does: block (lose nothing), drop (count losses) or drop-and-report.
     #[arg(long, default_value = "block")]
     policy: String,
     /// Queue capacity, in events.

@@ -57,6 +57,8 @@ pub struct Builder {
     never_drop: LevelFilter,
     log_panics: bool,
     max_value_bytes: Option<usize>,
+    flush_on_exit: bool,
+    flush_on_signals: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -99,6 +101,8 @@ impl Default for Builder {
             never_drop: LevelFilter::Off,
             log_panics: false,
             max_value_bytes: None,
+            flush_on_exit: false,
+            flush_on_signals: false,
         }
     }
 }
@@ -203,6 +207,21 @@ impl Builder {
     /// ```
     pub fn redact<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.encoder_options.secrets = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Writes out everything queued when the process exits without dropping the guard,
+    /// as `std::process::exit` does (an `atexit` hook). Default off.
+    pub fn flush_on_exit(mut self, flush: bool) -> Self {
+        self.flush_on_exit = flush;
+        self
+    }
+
+    /// On SIGTERM or SIGINT (Unix), writes out everything queued, then lets the signal take
+    /// its default action, ending the process as it would have. A thread waits for the
+    /// signals; nothing runs inside a signal handler. Default off.
+    pub fn flush_on_signals(mut self, flush: bool) -> Self {
+        self.flush_on_signals = flush;
         self
     }
 
@@ -389,8 +408,47 @@ impl Builder {
         if let Some(bytes) = self.max_value_bytes {
             crate::set_max_value_bytes(bytes);
         }
+        if self.flush_on_exit {
+            flush_at_exit();
+        }
+        if self.flush_on_signals {
+            flush_on_signals().map_err(|e| Error::io("watch signals for", &path, e))?;
+        }
         Ok(guard)
     }
+}
+
+/// Registers, once per process, an `atexit` hook that writes out whatever is queued.
+fn flush_at_exit() {
+    extern "C" fn at_exit() {
+        crate::flush();
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `at_exit` is a plain `extern "C" fn()` that lives as long as the program.
+        let _ = unsafe { libc::atexit(at_exit) };
+    });
+}
+
+/// Starts, once per process, a thread that waits for SIGTERM and SIGINT, writes out what
+/// is queued, then gives the signal its default action.
+fn flush_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if STARTED.get().is_some() {
+        return Ok(());
+    }
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("trail-signals".to_owned())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                crate::flush();
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+            }
+        })?;
+    let _ = STARTED.set(());
+    Ok(())
 }
 
 /// Chains a hook in front of the current panic hook: the panic becomes a `fatal` event,

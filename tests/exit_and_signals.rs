@@ -14,7 +14,11 @@ fn child(test: &str, dir: &std::path::Path) -> Command {
 }
 
 fn count(dir: &std::path::Path) -> usize {
-    trail::read::open(dir).unwrap().map(|r| r.unwrap()).count()
+    let records: Vec<trail::read::LogRecord> = trail::read::open(dir)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    records.len()
 }
 
 #[test]
@@ -40,8 +44,7 @@ fn sigterm_writes_out_what_is_queued_then_ends_the_process() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(proc.stdout.take().unwrap()).lines();
-    while let Some(line) = lines.next() {
+    for line in BufReader::new(proc.stdout.take().unwrap()).lines() {
         if line.unwrap().contains("logged") {
             break;
         }

@@ -43,6 +43,9 @@ struct Args {
     /// Compress sealed segments with gzip.
     #[arg(long)]
     compress: bool,
+    /// When to sync to the disk: never, every-batch, on-rotation, or a period such as 100ms.
+    #[arg(long, default_value = "never")]
+    fsync: String,
     /// What a full queue does: block (lose nothing), drop (count losses) or drop-and-report.
     #[arg(long, default_value = "block")]
     policy: String,
@@ -81,6 +84,7 @@ fn run(args: &Args) -> Result<(), String> {
         return Err("--threads must be at least 1".into());
     }
 
+    let fsync: trail::Fsync = args.fsync.parse().map_err(|e| format!("--fsync: {e}"))?;
     let mut builder = trail::builder()
         .dir(&args.dir)
         .name(&args.name)
@@ -88,6 +92,7 @@ fn run(args: &Args) -> Result<(), String> {
         .capacity(args.capacity)
         .policy(policy)
         .compress(args.compress)
+        .fsync(fsync)
         .level(LevelFilter::Info);
     if let Some(bytes) = args.rotate_bytes {
         builder = builder.rotate_bytes(bytes);
@@ -118,7 +123,7 @@ fn run(args: &Args) -> Result<(), String> {
     println!(
         "{{\"events\":{},\"written\":{},\"dropped\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\
          \"logging_seconds\":{:.6},\"bytes\":{},\"mb_per_sec\":{:.1},\"rotations\":{},\"format\":\"{}\",\
-         \"threads\":{},\"policy\":\"{}\"}}",
+         \"threads\":{},\"policy\":\"{}\",\"fsyncs\":{}}}",
         args.events,
         stats.written,
         stats.dropped,
@@ -131,6 +136,7 @@ fn run(args: &Args) -> Result<(), String> {
         format,
         args.threads,
         args.policy.to_ascii_lowercase(),
+        stats.fsyncs,
     );
     Ok(())
 }

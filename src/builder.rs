@@ -13,7 +13,8 @@ use crate::segment;
 use crate::stream::{StreamConfig, StreamFiles};
 use crate::writer::{ErrorReporter, Msg, Shared, Writer};
 use crate::{
-    Clock, Directives, Error, Format, JsonProfile, LevelFilter, Period, Policy, Stats, SystemClock,
+    Clock, Directives, Error, Format, Fsync, JsonProfile, LevelFilter, Period, Policy, Stats,
+    SystemClock,
 };
 
 /// Starts configuring the writer. See [`Builder`].
@@ -59,6 +60,7 @@ pub struct Builder {
     max_value_bytes: Option<usize>,
     flush_on_exit: bool,
     flush_on_signals: bool,
+    fsync: Fsync,
 }
 
 impl std::fmt::Debug for Builder {
@@ -103,6 +105,7 @@ impl Default for Builder {
             max_value_bytes: None,
             flush_on_exit: false,
             flush_on_signals: false,
+            fsync: Fsync::Never,
         }
     }
 }
@@ -222,6 +225,13 @@ impl Builder {
     /// signals; nothing runs inside a signal handler. Default off.
     pub fn flush_on_signals(mut self, flush: bool) -> Self {
         self.flush_on_signals = flush;
+        self
+    }
+
+    /// When written data is synced to the disk. Default [`Fsync::Never`]: the operating
+    /// system decides. Every policy but `Never` also syncs a segment when it is sealed.
+    pub fn fsync(mut self, fsync: Fsync) -> Self {
+        self.fsync = fsync;
         self
     }
 
@@ -362,6 +372,7 @@ impl Builder {
             retention: self.retention,
             compress: self.compress,
             clock: Arc::clone(&self.clock),
+            sync_on_seal: self.fsync != Fsync::Never,
         })?;
         let path = opened.files.path().to_owned();
 
@@ -387,6 +398,8 @@ impl Builder {
             console: self.console.map(|level| {
                 crate::writer::Console::new(level, Arc::clone(&self.encoder_options.secrets))
             }),
+            fsync: self.fsync,
+            last_sync: std::time::Instant::now(),
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())

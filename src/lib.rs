@@ -172,7 +172,7 @@ pub use error::{Error, ErrorKind};
 #[cfg(feature = "writer")]
 pub use rotation::Period;
 #[cfg(feature = "writer")]
-pub use writer::{Policy, Stats};
+pub use writer::{Fsync, Policy, Stats};
 
 /// Adds fields (and an actor) to every event on this thread while the returned guard
 /// lives; the event's own values win. Fields take the same forms as in [`info!`].

@@ -43,6 +43,8 @@ pub(crate) struct StreamConfig {
     pub(crate) retention: Retention,
     pub(crate) compress: bool,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Whether sealed segments are synced to the disk before they are listed.
+    pub(crate) sync_on_seal: bool,
 }
 
 /// The segment being written.
@@ -299,6 +301,11 @@ fn seal(
         torn_tail: None,
         sealed_at: rfc3339(config.clock.now_nanos()),
     };
+    if config.sync_on_seal {
+        if let Err(e) = segment.segment.file.sync_data() {
+            eprintln!("trail: cannot sync {}: {e}", segment.segment.path.display());
+        }
+    }
     drop(segment.segment.file);
     if let Err(e) = manifest.update(|m| m.segments.push(entry)) {
         report_manifest_error(manifest, &e);

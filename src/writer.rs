@@ -48,6 +48,50 @@ impl std::str::FromStr for Policy {
     }
 }
 
+/// When the writer asks the operating system to put written data on the disk (`fsync`).
+///
+/// Without it, a crash of the process loses nothing that was written, but a power failure
+/// or a kernel crash can lose what the system had not flushed yet.
+///
+/// ```
+/// use std::time::Duration;
+/// let sync: trail::Fsync = "every-batch".parse().unwrap();
+/// assert_eq!(sync, trail::Fsync::EveryBatch);
+/// assert_eq!("250ms".parse::<trail::Fsync>().unwrap(), trail::Fsync::Every(Duration::from_millis(250)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fsync {
+    /// Never; the operating system decides (the default).
+    #[default]
+    Never,
+    /// After every batch of records written.
+    EveryBatch,
+    /// At most this often, after a write.
+    Every(Duration),
+    /// When a segment is sealed (rotation and shutdown).
+    OnRotation,
+}
+
+impl std::str::FromStr for Fsync {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "never" => Ok(Fsync::Never),
+            "every-batch" | "batch" => Ok(Fsync::EveryBatch),
+            "on-rotation" | "rotation" => Ok(Fsync::OnRotation),
+            other => other
+                .strip_suffix("ms")
+                .and_then(|ms| ms.parse().ok())
+                .map(|ms| Fsync::Every(Duration::from_millis(ms)))
+                .ok_or_else(|| {
+                    format!("unknown fsync policy {s:?}: expected never, every-batch, on-rotation or a period such as 100ms")
+                }),
+        }
+    }
+}
+
 /// Counters of a running writer. See [`Guard::stats`](crate::Guard::stats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -61,6 +105,8 @@ pub struct Stats {
     pub io_errors: u64,
     /// Segments sealed and replaced by a new one.
     pub rotations: u64,
+    /// Syncs of the active segment to the disk requested by the [`Fsync`] policy.
+    pub fsyncs: u64,
 }
 
 pub(crate) enum Msg {
@@ -118,6 +164,7 @@ pub(crate) struct Counters {
     bytes: AtomicU64,
     io_errors: AtomicU64,
     rotations: AtomicU64,
+    fsyncs: AtomicU64,
     /// Records the writer could not hand over at all (the writer had stopped).
     pub(crate) lost: AtomicU64,
     /// The active segment's path, for [`Guard::path`](crate::Guard::path).
@@ -132,6 +179,7 @@ impl Counters {
             bytes: self.bytes.load(Ordering::Relaxed),
             io_errors: self.io_errors.load(Ordering::Relaxed),
             rotations: self.rotations.load(Ordering::Relaxed),
+            fsyncs: self.fsyncs.load(Ordering::Relaxed),
         }
     }
 }
@@ -231,6 +279,8 @@ pub(crate) struct Writer {
     pub(crate) buffered: Option<(u64, u64)>,
     pub(crate) reporter: ErrorReporter,
     pub(crate) console: Option<Console>,
+    pub(crate) fsync: Fsync,
+    pub(crate) last_sync: Instant,
 }
 
 /// Human-readable lines on standard error for records at or above a level, beside the
@@ -457,6 +507,26 @@ impl Writer {
         c.written.fetch_add(records, Ordering::Relaxed);
         self.buf.clear();
         self.buffered = None;
+        let due = match self.fsync {
+            Fsync::EveryBatch => true,
+            Fsync::Every(period) => self.last_sync.elapsed() >= period,
+            Fsync::Never | Fsync::OnRotation => false,
+        };
+        if due {
+            self.sync();
+        }
+    }
+
+    fn sync(&mut self) {
+        if let Err(e) = self.files.file().sync_data() {
+            self.shared
+                .counters
+                .io_errors
+                .fetch_add(1, Ordering::Relaxed);
+            self.reporter.report(self.files.path(), &e);
+        }
+        self.shared.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.last_sync = Instant::now();
     }
 
     #[cold]

@@ -326,3 +326,38 @@ fn never_drop_keeps_errors_whatever_the_policy() {
     assert!(stats.dropped > 0);
     assert_eq!(errors, 200);
 }
+
+#[test]
+fn the_fsync_policy_decides_when_data_is_synced() {
+    let _s = serial();
+    let run = |fsync: trail::Fsync| {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .fsync(fsync)
+            .install()
+            .unwrap();
+        for i in 0..10_u32 {
+            trail::info!(i, "synced?");
+            guard.flush();
+        }
+        let stats = guard.shutdown();
+        assert_eq!(stats.written, 10);
+        stats.fsyncs
+    };
+    assert_eq!(run(trail::Fsync::Never), 0);
+    assert!(
+        run(trail::Fsync::EveryBatch) >= 10,
+        "one per written batch at least"
+    );
+    assert_eq!(
+        run(trail::Fsync::Every(std::time::Duration::from_secs(3600))),
+        0,
+        "not due within an hour"
+    );
+    assert_eq!(
+        run(trail::Fsync::OnRotation),
+        0,
+        "only sealed segments are synced"
+    );
+}

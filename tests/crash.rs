@@ -56,7 +56,11 @@ fn sigkill_mid_flood_loses_at_most_the_torn_final_record() {
             }
         }
     }
-    assert!(seqs.len() > 1000, "the child wrote {} records", seqs.len());
+    assert!(
+        seqs.len() >= 300,
+        "the child wrote {} records, several segments",
+        seqs.len()
+    );
     assert_eq!(
         seqs,
         (1..=seqs.len() as u64).collect::<Vec<_>>(),

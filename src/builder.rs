@@ -61,6 +61,7 @@ pub struct Builder {
     flush_on_exit: bool,
     flush_on_signals: bool,
     fsync: Fsync,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -106,6 +107,7 @@ impl Default for Builder {
             flush_on_exit: false,
             flush_on_signals: false,
             fsync: Fsync::Never,
+            shutdown_timeout: None,
         }
     }
 }
@@ -232,6 +234,14 @@ impl Builder {
     /// system decides. Every policy but `Never` also syncs a segment when it is sealed.
     pub fn fsync(mut self, fsync: Fsync) -> Self {
         self.fsync = fsync;
+        self
+    }
+
+    /// How long dropping the guard may wait for writes that keep failing (a full disk)
+    /// before giving up on what is left, which is counted in [`Stats::abandoned`] and
+    /// reported on stderr. Default: no limit, nothing is given up.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
         self
     }
 
@@ -408,6 +418,7 @@ impl Builder {
         let mut guard = Guard {
             shared,
             thread: Some(thread),
+            shutdown_timeout: self.shutdown_timeout,
         };
         let level = crate::filter::set_directives(directives).unwrap_or(self.level);
         if crate::dispatch::set_sink(shared, level).is_err() {
@@ -502,6 +513,7 @@ fn install_panic_hook() {
 pub struct Guard {
     shared: &'static Shared,
     thread: Option<JoinHandle<()>>,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl Guard {
@@ -512,7 +524,7 @@ impl Guard {
 
     /// The writer's counters so far.
     pub fn stats(&self) -> Stats {
-        self.shared.counters.snapshot()
+        self.shared.stats()
     }
 
     /// Events that reached the writer after it had stopped. Always zero while the guard
@@ -561,6 +573,13 @@ impl Guard {
 
     fn stop(&mut self) {
         if let Some(thread) = self.thread.take() {
+            if let Some(timeout) = self.shutdown_timeout {
+                *self
+                    .shared
+                    .give_up
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now() + timeout);
+            }
             self.shared.request(Msg::Shutdown);
             let _ = thread.join();
         }

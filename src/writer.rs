@@ -107,6 +107,13 @@ pub struct Stats {
     pub rotations: u64,
     /// Syncs of the active segment to the disk requested by the [`Fsync`] policy.
     pub fsyncs: u64,
+    /// Records given up on because writes still failed at the shutdown deadline
+    /// ([`Builder::shutdown_timeout`](crate::Builder::shutdown_timeout)); reported on stderr.
+    pub abandoned: u64,
+    /// Events in the queue now.
+    pub queued: u64,
+    /// The most events the queue held at once, as the writer found it.
+    pub queue_high_water: u64,
 }
 
 pub(crate) enum Msg {
@@ -128,6 +135,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// Drops not yet reported in the stream (policy `DropAndReport`).
     pub(crate) unreported: Unreported,
+    /// When a shutdown stops retrying failed writes.
+    pub(crate) give_up: std::sync::Mutex<Option<Instant>>,
 }
 
 /// Drops since the last report: per level, and when the first and last happened.
@@ -165,6 +174,8 @@ pub(crate) struct Counters {
     io_errors: AtomicU64,
     rotations: AtomicU64,
     fsyncs: AtomicU64,
+    abandoned: AtomicU64,
+    queue_high_water: AtomicU64,
     /// Records the writer could not hand over at all (the writer had stopped).
     pub(crate) lost: AtomicU64,
     /// The active segment's path, for [`Guard::path`](crate::Guard::path).
@@ -180,6 +191,9 @@ impl Counters {
             io_errors: self.io_errors.load(Ordering::Relaxed),
             rotations: self.rotations.load(Ordering::Relaxed),
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
+            abandoned: self.abandoned.load(Ordering::Relaxed),
+            queued: 0,
+            queue_high_water: self.queue_high_water.load(Ordering::Relaxed),
         }
     }
 }
@@ -192,6 +206,15 @@ impl Shared {
             never_drop,
             counters: Counters::default(),
             unreported: Unreported::default(),
+            give_up: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The counters, with the queue's current length.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            queued: self.sender.len() as u64,
+            ..self.counters.snapshot()
         }
     }
 
@@ -341,6 +364,11 @@ impl Writer {
         self.encoder.begin_segment(&mut self.buf);
         let mut stopped = None;
         while let Ok(first) = self.receiver.recv() {
+            let depth = self.receiver.len() as u64 + 1;
+            self.shared
+                .counters
+                .queue_high_water
+                .fetch_max(depth, Ordering::Relaxed);
             if self.files.period_over() {
                 self.write_out();
                 self.rotate();
@@ -492,15 +520,22 @@ impl Writer {
         }
         let mut done = 0;
         let mut backoff = Duration::from_millis(1);
+        let records = self.buffered.map_or(0, |(first, last)| last - first + 1);
         while done < self.buf.len() {
-            match self.files.file().write(&self.buf[done..]) {
+            let retry = match self.files.file().write(&self.buf[done..]) {
                 Ok(0) => self.failed(io::ErrorKind::WriteZero.into(), &mut backoff),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(n) => {
+                    done += n;
+                    true
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
                 Err(e) => self.failed(e, &mut backoff),
+            };
+            if !retry {
+                self.abandon(records, done);
+                return;
             }
         }
-        let records = self.buffered.map_or(0, |(first, last)| last - first + 1);
         self.files.wrote(&self.buf, self.buffered, records);
         let c = &self.shared.counters;
         c.bytes.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
@@ -529,15 +564,47 @@ impl Writer {
         self.last_sync = Instant::now();
     }
 
+    /// Counts and reports a failed write, waits, and says whether to try again: always,
+    /// until a shutdown's deadline has passed.
     #[cold]
-    fn failed(&mut self, error: io::Error, backoff: &mut Duration) {
+    fn failed(&mut self, error: io::Error, backoff: &mut Duration) -> bool {
         self.shared
             .counters
             .io_errors
             .fetch_add(1, Ordering::Relaxed);
+        let give_up = *self
+            .shared
+            .give_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if give_up.is_some_and(|at| Instant::now() >= at) {
+            eprintln!(
+                "trail: cannot write {}: {error}; the shutdown deadline has passed",
+                self.files.path().display()
+            );
+            return false;
+        }
         self.reporter.report(self.files.path(), &error);
         std::thread::sleep(*backoff);
         *backoff = (*backoff * 2).min(Duration::from_secs(1));
+        true
+    }
+
+    /// Gives up on the buffered records at the shutdown deadline, saying how many.
+    #[cold]
+    fn abandon(&mut self, records: u64, written_bytes: usize) {
+        eprintln!(
+            "trail: gave up on {records} records ({} bytes) not written to {} by the shutdown deadline{}",
+            self.buf.len() - written_bytes,
+            self.files.path().display(),
+            if written_bytes > 0 { "; the last record there is incomplete" } else { "" }
+        );
+        self.shared
+            .counters
+            .abandoned
+            .fetch_add(records, Ordering::Relaxed);
+        self.buf.clear();
+        self.buffered = None;
     }
 }
 

@@ -13,10 +13,9 @@ impl Drop for Mount {
     }
 }
 
-#[test]
-fn the_writer_waits_out_a_full_disk_and_loses_nothing() {
-    let base = tempfile::tempdir().unwrap();
-    let mount_point = base.path().join("tiny");
+/// A 1 MiB tmpfs inside `base`, unmounted when the returned guard drops.
+fn tiny_disk(base: &std::path::Path) -> (std::path::PathBuf, Mount) {
+    let mount_point = base.join("tiny");
     std::fs::create_dir(&mount_point).unwrap();
     let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
@@ -27,7 +26,20 @@ fn the_writer_waits_out_a_full_disk_and_loses_nothing() {
         mounted.success(),
         "mounting a tmpfs needs root, which the test machines have"
     );
-    let _mount = Mount(mount_point.clone());
+    (mount_point.clone(), Mount(mount_point))
+}
+
+/// The two tests share the global writer: they take turns.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[test]
+fn the_writer_waits_out_a_full_disk_and_loses_nothing() {
+    let _s = serial();
+    let base = tempfile::tempdir().unwrap();
+    let (mount_point, _mount) = tiny_disk(base.path());
 
     // Leave about 200 KB free.
     let filler = mount_point.join("filler");
@@ -71,4 +83,54 @@ fn the_writer_waits_out_a_full_disk_and_loses_nothing() {
         records.iter().map(|r| r.seq).eq(1..=u64::from(N)),
         "each once, in order"
     );
+}
+
+#[test]
+fn a_shutdown_deadline_gives_up_on_a_disk_that_stays_full() {
+    let _s = serial();
+    let base = tempfile::tempdir().unwrap();
+    let (mount_point, _mount) = tiny_disk(base.path());
+    std::fs::write(mount_point.join("filler"), vec![0u8; 900 * 1024]).unwrap();
+    let dir = mount_point.join("logs");
+    let guard = trail::builder()
+        .dir(&dir)
+        .capacity(64)
+        .shutdown_timeout(Duration::from_millis(300))
+        .filter_from_env(false)
+        .install()
+        .unwrap();
+    let logger = std::thread::spawn(|| {
+        for i in 0..2_000_u32 {
+            trail::info!(i, pad = "p".repeat(200), "never fits");
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while guard.stats().io_errors == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = guard.stats();
+    assert!(stats.io_errors > 0);
+    assert!(
+        (1..=64).contains(&stats.queue_high_water),
+        "the queue filled up, within its capacity: {stats:?}"
+    );
+
+    let started = Instant::now();
+    let stats = guard.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the drop took {:?}",
+        started.elapsed()
+    );
+    assert!(stats.abandoned > 0, "{stats:?}");
+    logger.join().unwrap();
+    // What did reach the disk reads back; only the last record may be incomplete.
+    let mut torn = 0;
+    for record in trail::read::open(&dir).unwrap() {
+        if let Err(e) = record {
+            assert_eq!(e.kind(), trail::read::ReadErrorKind::Torn, "{e}");
+            torn += 1;
+        }
+    }
+    assert!(torn <= 1);
 }

@@ -208,7 +208,13 @@ impl StreamFiles {
             active,
             ..
         } = self;
-        if active.records == 0 {
+        let on_disk = active
+            .segment
+            .file
+            .metadata()
+            .map_or(active.bytes, |m| m.len());
+        if active.records == 0 && on_disk == 0 {
+            // Created for this run and never written: nothing to keep.
             let path = active.segment.path;
             drop(active.segment.file);
             let _ = std::fs::remove_file(&path);
@@ -288,6 +294,25 @@ fn seal(
     compressor: Option<&Compressor>,
     segment: Active,
 ) {
+    // Bytes on disk beyond those accounted for are the start of a record whose write was
+    // given up (a shutdown deadline on a full disk): a torn tail, listed as such.
+    let on_disk = segment
+        .segment
+        .file
+        .metadata()
+        .map_or(segment.bytes, |m| m.len());
+    let (bytes, crc32, torn_tail) = if on_disk > segment.bytes {
+        let crc = std::fs::read(&segment.segment.path)
+            .map(|all| crc32fast::hash(&all))
+            .unwrap_or_else(|_| segment.crc.clone().finalize());
+        let torn = TornTail {
+            offset: segment.bytes,
+            bytes: on_disk - segment.bytes,
+        };
+        (on_disk, crc, Some(torn))
+    } else {
+        (segment.bytes, segment.crc.finalize(), None)
+    };
     let entry = SegmentEntry {
         file: file_name(&segment.segment.path),
         format: config.format.as_str().to_owned(),
@@ -295,10 +320,10 @@ fn seal(
         first_seq: segment.first_seq,
         last_seq: segment.last_seq,
         records: segment.records,
-        bytes: segment.bytes,
-        crc32: segment.crc.finalize(),
+        bytes,
+        crc32,
         compressed_bytes: None,
-        torn_tail: None,
+        torn_tail,
         sealed_at: rfc3339(config.clock.now_nanos()),
     };
     if config.sync_on_seal {

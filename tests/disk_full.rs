@@ -124,7 +124,8 @@ fn a_shutdown_deadline_gives_up_on_a_disk_that_stays_full() {
     );
     assert!(stats.abandoned > 0, "{stats:?}");
     logger.join().unwrap();
-    // What did reach the disk reads back; only the last record may be incomplete.
+    // What did reach the disk is kept and reads back; only the last record may be
+    // incomplete.
     let mut torn = 0;
     for record in trail::read::open(&dir).unwrap() {
         if let Err(e) = record {
@@ -133,4 +134,17 @@ fn a_shutdown_deadline_gives_up_on_a_disk_that_stays_full() {
         }
     }
     assert!(torn <= 1);
+    // The manifest could not be written on the full disk either; the next start, with
+    // space back, lists the segment and its torn tail.
+    std::fs::remove_file(mount_point.join("filler")).unwrap();
+    drop(
+        trail::builder()
+            .dir(&dir)
+            .filter_from_env(false)
+            .install()
+            .unwrap(),
+    );
+    let manifest = std::fs::read_to_string(dir.join("app.manifest.json")).unwrap();
+    assert!(manifest.contains("\"file\""), "{manifest}");
+    assert_eq!(manifest.contains("torn_tail"), torn == 1, "{manifest}");
 }

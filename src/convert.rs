@@ -83,16 +83,7 @@ impl RecordEncoder {
     }
 
     fn fields_json(record: &LogRecord, out: &mut Vec<u8>) {
-        out.push(b'{');
-        for (i, (key, value)) in record.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(key, out);
-            out.push(b':');
-            write_field(value, out);
-        }
-        out.push(b'}');
+        write_map(&record.fields, out);
     }
 
     fn json(&mut self, r: &LogRecord, out: &mut Vec<u8>) {
@@ -300,19 +291,22 @@ fn write_field(v: &FieldValue, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        FieldValue::Map(entries) => {
-            out.push(b'{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(k, out);
-                out.push(b':');
-                write_field(item, out);
-            }
-            out.push(b'}');
-        }
+        FieldValue::Map(entries) => write_map(entries, out),
     }
+}
+
+/// A JSON object of key-values, in their order.
+fn write_map(entries: &[(String, FieldValue)], out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (key, value)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(key, out);
+        out.push(b':');
+        write_field(value, out);
+    }
+    out.push(b'}');
 }
 
 fn write_text_field(v: &FieldValue, bare: impl Fn(&str) -> bool, out: &mut Vec<u8>) {

@@ -458,6 +458,10 @@ impl Writer {
 
     /// Writes a record saying how many events were dropped since the last one, if any.
     fn report_drops(&mut self) {
+        // Only `DropAndReport` notes drops for a report.
+        if self.shared.policy != Policy::DropAndReport {
+            return;
+        }
         let Some((counts, first, last)) = self.shared.unreported.take() else {
             return;
         };

@@ -38,7 +38,7 @@ fn standard_event(user: u64, order_id: u64, quantity: u32, price: f64, sku: &str
 struct NullSink;
 
 impl trail::Sink for NullSink {
-    fn submit(&self, record: trail::Record) {
+    fn submit(&self, record: &trail::Record) {
         black_box(record);
     }
     fn flush(&self) {}

@@ -35,7 +35,7 @@ pub fn enabled(level: Level) -> bool {
 #[inline(never)]
 pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
     let mut event = Event {
-        record: Record::new(meta, crate::clock::now_nanos(), crate::thread::current_id()),
+        record: Record::new(meta, crate::clock::now_ticks(), crate::thread::current_id()),
     };
     let scoped = crate::scope::active();
     if scoped {
@@ -45,7 +45,7 @@ pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
     if scoped {
         crate::scope::add_fields(&mut event.record, meta);
     }
-    crate::dispatch::submit(event.record);
+    crate::dispatch::submit(&event.record);
 }
 
 /// An event being captured, inside [`emit`].

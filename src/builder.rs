@@ -1,7 +1,6 @@
 //! Installing the writer: the builder, and the guard that stops it.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -132,7 +131,13 @@ impl Builder {
         self
     }
 
-    /// How many events the queue holds before the [`Policy`] applies. Default 16384.
+    /// How many events each logging thread's queue holds before the [`Policy`] applies.
+    /// Default 16384.
+    ///
+    /// Every thread that logs gets its own queue at its first event, so that threads never
+    /// contend; a full queue holds about `capacity` times
+    /// [`Record`](crate::Record)'s size (under 200 bytes) per thread, and a thread's queue is
+    /// freed once the thread has ended and its events are written.
     pub fn capacity(mut self, events: usize) -> Self {
         self.capacity = events;
         self
@@ -386,11 +391,16 @@ impl Builder {
         })?;
         let path = opened.files.path().to_owned();
 
-        let (sender, receiver) = crossbeam_channel::bounded(self.capacity);
+        // Requests (flush, rotate, shutdown), and records from threads that are ending.
+        let (sender, receiver) = crossbeam_channel::bounded(1024);
         // The shared half outlives the guard: a caller may still hold it after the
-        // uninstall. It is a sender and a few counters.
-        let shared: &'static Shared =
-            Box::leak(Box::new(Shared::new(sender, self.policy, self.never_drop)));
+        // uninstall. It is the rings' registry, a sender and a few counters.
+        let shared: &'static Shared = Box::leak(Box::new(Shared::new(
+            self.capacity,
+            sender,
+            self.policy,
+            self.never_drop,
+        )));
         *shared
             .counters
             .path
@@ -398,6 +408,7 @@ impl Builder {
             .unwrap_or_else(|p| p.into_inner()) = path.clone();
         let writer = Writer {
             receiver,
+            merge: Default::default(),
             encoder: self.format.encoder(&self.encoder_options),
             files: opened.files,
             shared,
@@ -415,6 +426,7 @@ impl Builder {
             .name("trail-writer".to_owned())
             .spawn(move || writer.run())
             .map_err(|e| Error::io("start the writer thread for", &path, e))?;
+        shared.rings.set_writer(thread.thread().clone());
         let mut guard = Guard {
             shared,
             thread: Some(thread),
@@ -530,7 +542,7 @@ impl Guard {
     /// Events that reached the writer after it had stopped. Always zero while the guard
     /// is alive.
     pub fn lost(&self) -> u64 {
-        self.shared.counters.lost.load(Ordering::Relaxed)
+        self.shared.lost()
     }
 
     /// The segment file being written now.

@@ -13,8 +13,9 @@ use crate::{Level, LevelFilter, Record};
 /// A sink is installed once per process with [`set_sink`]; the writer's builder does it
 /// for you.
 pub trait Sink: Send + Sync + 'static {
-    /// Takes one record. Called on the logging thread: keep it short.
-    fn submit(&self, record: Record);
+    /// Takes one record, lent for the call: copy what you keep (`record.clone()`).
+    /// Called on the logging thread: keep it short.
+    fn submit(&self, record: &Record);
 
     /// Returns once every record submitted before this call has been written out.
     fn flush(&self);
@@ -75,7 +76,7 @@ impl std::error::Error for AlreadyInstalled {}
 /// struct Stderr;
 ///
 /// impl Sink for Stderr {
-///     fn submit(&self, record: Record) {
+///     fn submit(&self, record: &Record) {
 ///         eprintln!("{} {}", record.level(), record.decode().message());
 ///     }
 ///     fn flush(&self) {}
@@ -89,6 +90,7 @@ impl std::error::Error for AlreadyInstalled {}
 pub fn set_sink(sink: &'static dyn Sink, level: LevelFilter) -> Result<(), AlreadyInstalled> {
     // A sink stays readable forever: a caller that loaded the pointer just before an
     // uninstall may still be using it, so the small box is never freed.
+    crate::clock::init();
     let installed = Box::into_raw(Box::new(Installed { sink }));
     match SINK.compare_exchange(
         core::ptr::null_mut(),
@@ -146,7 +148,7 @@ fn current() -> Option<&'static dyn Sink> {
 
 /// Hands a record to the installed sink, and flushes after a `fatal` event.
 #[inline]
-pub(crate) fn submit(record: Record) {
+pub(crate) fn submit(record: &Record) {
     let fatal = record.level() == Level::Fatal;
     match current() {
         Some(sink) => {

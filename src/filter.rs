@@ -226,7 +226,7 @@ pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilt
 /// ```
 /// # use trail::{LevelFilter, Record, Sink};
 /// # struct Quiet;
-/// # impl Sink for Quiet { fn submit(&self, _: Record) {} fn flush(&self) {} }
+/// # impl Sink for Quiet { fn submit(&self, _: &Record) {} fn flush(&self) {} }
 /// trail::set_sink(&Quiet, LevelFilter::Info).unwrap();
 /// trail::set_filter("warn,shop::cart=debug".parse().unwrap());
 /// assert_eq!(trail::max_level(), LevelFilter::Debug);

@@ -114,6 +114,8 @@ mod error;
 #[cfg(feature = "writer")]
 mod manifest;
 #[cfg(feature = "writer")]
+mod queue;
+#[cfg(feature = "writer")]
 mod retention;
 #[cfg(feature = "writer")]
 mod rotation;

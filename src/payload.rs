@@ -14,6 +14,7 @@ pub const INLINE_CAPACITY: usize = 96;
 /// falls through to the spilled path without a second check.
 const SPILLED: u32 = u32::MAX;
 
+#[derive(Clone)]
 pub(crate) struct Payload {
     len: u32,
     inline: [u8; INLINE_CAPACITY],

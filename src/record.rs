@@ -17,10 +17,12 @@ use crate::Level;
 
 const HAS_ACTOR: u8 = 1;
 
-/// One event, owned, as a sink receives it.
+/// One event, as a sink receives it.
+#[derive(Clone)]
 pub struct Record {
     meta: &'static Metadata,
-    timestamp: u64,
+    /// When, in the caller's ticks (see `clock`): converted only when asked.
+    ticks: u64,
     thread: u64,
     flags: u8,
     payload: Payload,
@@ -28,10 +30,10 @@ pub struct Record {
 
 impl Record {
     #[inline(always)]
-    pub(crate) fn new(meta: &'static Metadata, timestamp: u64, thread: u64) -> Record {
+    pub(crate) fn new(meta: &'static Metadata, ticks: u64, thread: u64) -> Record {
         Record {
             meta,
-            timestamp,
+            ticks,
             thread,
             flags: 0,
             payload: Payload::new(),
@@ -49,6 +51,35 @@ impl Record {
         self.flags |= HAS_ACTOR;
     }
 
+    /// The fixed-size part of the record and its payload, for the queue.
+    #[cfg(feature = "writer")]
+    pub(crate) fn parts(&self) -> (&'static Metadata, u64, u64, u8, &[u8]) {
+        (
+            self.meta,
+            self.ticks,
+            self.thread,
+            self.flags,
+            self.payload.as_slice(),
+        )
+    }
+
+    /// Rebuilds a record from [`parts`](Record::parts).
+    #[cfg(feature = "writer")]
+    pub(crate) fn from_parts(
+        meta: &'static Metadata,
+        ticks: u64,
+        thread: u64,
+        flags: u8,
+        payload: &[&[u8]],
+    ) -> Record {
+        let mut record = Record::new(meta, ticks, thread);
+        record.flags = flags;
+        for part in payload {
+            record.payload.extend_from_slice(part);
+        }
+        record
+    }
+
     /// The call site's static metadata.
     pub fn metadata(&self) -> &'static Metadata {
         self.meta
@@ -61,12 +92,12 @@ impl Record {
 
     /// When the event was captured, in nanoseconds since the Unix epoch (UTC).
     pub fn timestamp_nanos(&self) -> u64 {
-        self.timestamp
+        crate::clock::ticks_to_nanos(self.ticks)
     }
 
     /// When the event was captured.
     pub fn timestamp(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_nanos(self.timestamp)
+        UNIX_EPOCH + Duration::from_nanos(self.timestamp_nanos())
     }
 
     /// The logging thread's id; [`thread_name`](crate::thread_name) gives its name.
@@ -127,7 +158,7 @@ impl fmt::Debug for Record {
         f.debug_struct("Record")
             .field("level", &self.level())
             .field("target", &self.meta.target())
-            .field("timestamp", &self.timestamp)
+            .field("timestamp", &self.timestamp_nanos())
             .field("thread", &self.thread)
             .field("actor", &decoded.actor)
             .field("values", &decoded.values)

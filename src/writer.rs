@@ -1,16 +1,19 @@
 //! The background writer: the queue's consumer, the encoder's driver, the file's only writer.
 //!
-//! Callers put records on a bounded lock-free queue. One thread takes them off in batches,
-//! numbers them (`seq`), encodes them into one reused buffer and appends that buffer to the
-//! segment file in large writes that hold whole records only.
+//! Callers put records into their thread's bounded lock-free ring (see `queue`). One
+//! thread takes them off all rings in rounds, in the order they happened, numbers them
+//! (`seq`), encodes them into one reused buffer and appends that buffer to the segment file
+//! in large writes that hold whole records only. Flushes, rotations and the shutdown reach
+//! it on a separate channel.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::encode::Encoder;
+use crate::queue::{Merge, Refused, Rings, Upto};
 use crate::stream::StreamFiles;
 use crate::{Record, Sink};
 
@@ -97,6 +100,8 @@ impl std::str::FromStr for Fsync {
 pub struct Stats {
     /// Records written to the file.
     pub written: u64,
+    /// Events handed to the writer: written, in the queue, or given up at the deadline.
+    pub enqueued: u64,
     /// Records dropped because the queue was full (policy `Drop`).
     pub dropped: u64,
     /// Bytes written to the file.
@@ -110,13 +115,14 @@ pub struct Stats {
     /// Records given up on because writes still failed at the shutdown deadline
     /// ([`Builder::shutdown_timeout`](crate::Builder::shutdown_timeout)); reported on stderr.
     pub abandoned: u64,
-    /// Events in the queue now.
+    /// Events in the queue, as the writer last counted them.
     pub queued: u64,
-    /// The most events the queue held at once, as the writer found it.
+    /// The most events the queue held at once (all threads' rings), as the writer found it.
     pub queue_high_water: u64,
 }
 
 pub(crate) enum Msg {
+    /// A record from a thread that could not use its ring (it was ending).
     Record(Record),
     /// Write out everything before this message, then answer.
     Flush(Sender<()>),
@@ -128,6 +134,9 @@ pub(crate) enum Msg {
 
 /// The caller-facing half: installed as the global sink.
 pub(crate) struct Shared {
+    /// Records, one ring per logging thread.
+    pub(crate) rings: Rings,
+    /// Requests to the writer, and the rare record that cannot use a ring.
     sender: Sender<Msg>,
     policy: Policy,
     /// Events at this level or above wait for room whatever the policy.
@@ -169,6 +178,12 @@ impl Unreported {
 #[derive(Default)]
 pub(crate) struct Counters {
     written: AtomicU64,
+    /// Records the writer took off the rings.
+    received: AtomicU64,
+    /// Records the writer took off the channel.
+    received_by_channel: AtomicU64,
+    /// Records sent on the channel instead of a ring.
+    by_channel: AtomicU64,
     dropped: AtomicU64,
     bytes: AtomicU64,
     io_errors: AtomicU64,
@@ -186,6 +201,8 @@ impl Counters {
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
             written: self.written.load(Ordering::Relaxed),
+            enqueued: self.received.load(Ordering::Relaxed)
+                + self.received_by_channel.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             io_errors: self.io_errors.load(Ordering::Relaxed),
@@ -199,8 +216,14 @@ impl Counters {
 }
 
 impl Shared {
-    pub(crate) fn new(sender: Sender<Msg>, policy: Policy, never_drop: crate::LevelFilter) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        sender: Sender<Msg>,
+        policy: Policy,
+        never_drop: crate::LevelFilter,
+    ) -> Self {
         Shared {
+            rings: Rings::new(capacity),
             sender,
             policy,
             never_drop,
@@ -212,44 +235,97 @@ impl Shared {
 
     /// The counters, with the queue's current length.
     pub(crate) fn stats(&self) -> Stats {
+        // The writer's count first: whatever it has taken was pushed before.
+        let stats = self.counters.snapshot();
+        let enqueued = self.rings.pushed() + self.counters.by_channel.load(Ordering::Relaxed);
         Stats {
-            queued: self.sender.len() as u64,
-            ..self.counters.snapshot()
+            enqueued,
+            queued: enqueued.saturating_sub(stats.enqueued),
+            ..stats
         }
     }
 
-    /// Sends a control message and waits for the writer's answer.
+    /// Records that reached the writer after it stopped, or no writer at all.
+    pub(crate) fn lost(&self) -> u64 {
+        self.counters.lost.load(Ordering::Relaxed) + self.rings.stranded()
+    }
+
+    /// Sends a control message and waits for the writer's answer. On the writer's own
+    /// thread (a bridge logging from inside the writer) there is nobody to answer: it
+    /// returns at once.
     pub(crate) fn request(&self, make: fn(Sender<()>) -> Msg) {
+        if crate::queue::on_writer_thread() {
+            return;
+        }
         let (tx, rx) = crossbeam_channel::bounded(1);
         if self.sender.send(make(tx)).is_ok() {
+            self.rings.wake_writer();
             // An error means the writer thread is gone; there is nothing left to wait for.
             let _ = rx.recv();
+        }
+    }
+
+    /// The queue is full: wait, or drop and count, as the policy says.
+    #[cold]
+    #[inline(never)]
+    fn full(&self, record: &Record) {
+        let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
+        if must_wait {
+            match self.rings.push_waiting(record) {
+                Ok(()) => return,
+                Err(Refused::NoRing | Refused::TooLarge) => return self.by_channel(record.clone()),
+                // The writer's own thread cannot wait for itself: its record is dropped.
+                Err(Refused::Full) if !self.rings.is_closed() => {}
+                Err(Refused::Full) => {
+                    self.counters.lost.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        } else if self.rings.is_closed() {
+            self.counters.lost.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        if self.policy == Policy::DropAndReport {
+            self.unreported
+                .note(record.level(), record.timestamp_nanos());
+        }
+        self.rings.wake_writer();
+    }
+
+    /// Sends a record on the control channel, for a thread that cannot use its ring.
+    #[cold]
+    #[inline(never)]
+    fn by_channel(&self, record: Record) {
+        let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
+        let sent = if must_wait && !crate::queue::on_writer_thread() {
+            self.sender.send(Msg::Record(record)).map_err(|_| ())
+        } else {
+            self.sender.try_send(Msg::Record(record)).map_err(|_| ())
+        };
+        match sent {
+            Ok(()) => {
+                self.counters.by_channel.fetch_add(1, Ordering::Relaxed);
+                self.rings.wake_writer();
+            }
+            Err(()) if self.rings.is_closed() => {
+                self.counters.lost.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(()) => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
 
 impl Sink for Shared {
     #[inline]
-    fn submit(&self, record: Record) {
-        let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
-        let sent = if must_wait {
-            self.sender.send(Msg::Record(record)).is_ok()
-        } else {
-            match self.sender.try_send(Msg::Record(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(Msg::Record(record))) => {
-                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    if self.policy == Policy::DropAndReport {
-                        self.unreported
-                            .note(record.level(), record.timestamp_nanos());
-                    }
-                    return;
-                }
-                Err(_) => false,
-            }
-        };
-        if !sent {
-            self.counters.lost.fetch_add(1, Ordering::Relaxed);
+    fn submit(&self, record: &Record) {
+        match self.rings.push(record) {
+            Ok(()) => {}
+            Err(Refused::Full) => self.full(record),
+            // A record larger than a ring, or a thread that is ending, takes the channel.
+            Err(Refused::TooLarge | Refused::NoRing) => self.by_channel(record.clone()),
         }
     }
 
@@ -284,14 +360,22 @@ static DROP_REPORT: crate::Metadata = crate::Metadata::new(
     ],
 );
 
-/// Records taken off the queue per batch before the buffer is written out.
+/// Records taken off the rings per round, before requests are looked at again.
 const MAX_BATCH: usize = 4096;
-/// Buffered bytes that trigger a write in the middle of a batch.
+/// Buffered bytes that trigger a write in the middle of a round.
 const WRITE_AT: usize = 256 * 1024;
+/// The longest a record waits in the buffer while records keep coming.
+const MAX_DELAY: Duration = Duration::from_millis(1);
+/// Empty rounds spent yielding before the writer writes out and starts to sleep.
+const IDLE_SPINS: u32 = 32;
+/// The longest sleep of an idle writer: how late, at worst, a record that ends a quiet
+/// period reaches the file. Full rings, flushes and the shutdown wake it at once.
+const MAX_SLEEP: Duration = Duration::from_millis(10);
 
 /// The writer thread's state.
 pub(crate) struct Writer {
     pub(crate) receiver: Receiver<Msg>,
+    pub(crate) merge: Merge,
     pub(crate) encoder: Box<dyn Encoder>,
     pub(crate) files: StreamFiles,
     pub(crate) shared: &'static Shared,
@@ -361,64 +445,127 @@ impl Console {
 impl Writer {
     /// The thread's body: runs until a shutdown message, then seals the segment.
     pub(crate) fn run(mut self) {
+        crate::queue::mark_writer_thread();
         self.encoder.begin_segment(&mut self.buf);
-        let mut stopped = None;
-        while let Ok(first) = self.receiver.recv() {
-            let depth = self.receiver.len() as u64 + 1;
-            self.shared
-                .counters
-                .queue_high_water
-                .fetch_max(depth, Ordering::Relaxed);
-            if self.files.period_over() {
-                self.write_out();
-                self.rotate();
-            }
-            let mut next = Some(first);
-            let mut taken = 0;
-            while let Some(msg) = next.take() {
+        let mut idle = 0u32;
+        let mut last_write = Instant::now();
+        let done = 'run: loop {
+            while let Ok(msg) = self.receiver.try_recv() {
                 if let Some(done) = self.handle(msg) {
-                    stopped = Some(done);
-                    break;
-                }
-                taken += 1;
-                if taken < MAX_BATCH {
-                    next = self.receiver.try_recv().ok();
+                    break 'run done;
                 }
             }
+            // Everything older than this reading of the clock is in the rings by now.
+            let cut = crate::clock::now_ticks();
+            let taken = self.take(Upto::Cut(cut), MAX_BATCH);
             self.report_drops();
-            self.write_out();
-            if stopped.is_some() {
-                break;
+            if taken > 0 {
+                idle = 0;
+                if last_write.elapsed() >= MAX_DELAY {
+                    self.write_out();
+                    last_write = Instant::now();
+                }
+                continue;
             }
-        }
+            idle = idle.saturating_add(1);
+            if idle <= IDLE_SPINS {
+                std::thread::yield_now();
+                continue;
+            }
+            self.write_out();
+            last_write = Instant::now();
+            // 20 us, doubling up to MAX_SLEEP while nothing comes.
+            let nap = Duration::from_micros(20 << (idle - IDLE_SPINS - 1).min(10));
+            std::thread::park_timeout(nap.min(MAX_SLEEP));
+        };
+        self.take(Upto::Quota, usize::MAX);
         self.report_drops();
         self.write_out();
-        let Writer { files, .. } = self;
+        let Writer {
+            files,
+            merge,
+            shared,
+            ..
+        } = self;
+        shared.rings.close(merge.into_rings());
         files.close();
-        if let Some(done) = stopped {
-            let _ = done.send(());
+        let _ = done.send(());
+    }
+
+    /// Takes up to `max` records off the rings, oldest first, those `upto` allows, and
+    /// encodes them. Returns how many it took.
+    fn take(&mut self, upto: Upto, max: usize) -> usize {
+        self.shared.rings.adopt(&mut self.merge.rings);
+        if let Upto::Quota = upto {
+            self.merge.set_quotas();
         }
+        if self.merge.waiting_bytes() == 0 {
+            return 0;
+        }
+        let c = &self.shared.counters;
+        // Events in the rings now: pushed (read first) less taken (by this thread only).
+        let waiting = self
+            .shared
+            .rings
+            .pushed()
+            .saturating_sub(c.received.load(Ordering::Relaxed));
+        c.queue_high_water.fetch_max(waiting, Ordering::Relaxed);
+        if self.files.period_over() {
+            self.write_out();
+            self.rotate();
+        }
+        let mut taken = 0;
+        while taken < max {
+            let Some(record) = self.merge.next(upto) else {
+                break;
+            };
+            self.record(&record);
+            taken += 1;
+        }
+        self.merge.end_round();
+        let c = &self.shared.counters;
+        c.received.fetch_add(taken as u64, Ordering::Relaxed);
+        taken
     }
 
     /// Handles one message; returns the shutdown's answer channel once the writer should
     /// stop.
     fn handle(&mut self, msg: Msg) -> Option<Sender<()>> {
         match msg {
-            Msg::Record(record) => self.record(&record),
+            Msg::Record(record) => {
+                // Its thread's earlier records, in its ring, come first.
+                self.take(Upto::Quota, usize::MAX);
+                self.shared
+                    .counters
+                    .received_by_channel
+                    .fetch_add(1, Ordering::Relaxed);
+                self.record(&record);
+            }
             Msg::Flush(done) => {
+                self.take(Upto::Quota, usize::MAX);
+                self.report_drops();
                 self.write_out();
                 let _ = done.send(());
             }
             Msg::Rotate(done) => {
+                self.take(Upto::Quota, usize::MAX);
+                self.report_drops();
                 self.write_out();
                 self.rotate();
                 let _ = done.send(());
             }
             Msg::Shutdown(done) => {
                 // Records that raced with the shutdown are still written.
+                self.take(Upto::Quota, usize::MAX);
                 while let Ok(msg) = self.receiver.try_recv() {
                     match msg {
-                        Msg::Record(record) => self.record(&record),
+                        Msg::Record(record) => {
+                            self.shared
+                                .counters
+                                .received_by_channel
+                                .fetch_add(1, Ordering::Relaxed);
+                            self.record(&record);
+                        }
                         Msg::Flush(other) | Msg::Rotate(other) | Msg::Shutdown(other) => {
                             let _ = other.send(());
                         }
@@ -468,7 +615,7 @@ impl Writer {
         let total: u64 = counts.iter().sum();
         let mut record = Record::new(
             &DROP_REPORT,
-            crate::clock::now_nanos(),
+            crate::clock::now_ticks(),
             crate::thread::current_id(),
         );
         let payload = record.payload_mut();

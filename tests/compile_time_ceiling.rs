@@ -15,7 +15,7 @@ static EVALUATED: AtomicU32 = AtomicU32::new(0);
 struct Count;
 
 impl trail::Sink for Count {
-    fn submit(&self, _record: trail::Record) {
+    fn submit(&self, _record: &trail::Record) {
         SEEN.fetch_add(1, SeqCst);
     }
     fn flush(&self) {}

@@ -9,8 +9,8 @@ use trail::{LevelFilter, Record, Sink};
 struct Collect(Mutex<Vec<Record>>);
 
 impl Sink for Collect {
-    fn submit(&self, record: Record) {
-        self.0.lock().unwrap().push(record);
+    fn submit(&self, record: &Record) {
+        self.0.lock().unwrap().push(record.clone());
     }
     fn flush(&self) {}
 }

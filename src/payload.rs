@@ -122,6 +122,13 @@ impl Payload {
         }
     }
 
+    /// Empties the payload, keeping any heap buffer for reuse.
+    #[cfg(feature = "writer")]
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.heap.clear();
+    }
+
     /// Drops the bytes from `len` on.
     #[cfg(any(feature = "serde", test))]
     pub(crate) fn truncate(&mut self, len: usize) {

@@ -51,6 +51,18 @@ pub(crate) struct Rings {
     leftover: Mutex<Vec<Ring>>,
 }
 
+/// Stands in for the call site of records taken out only to be counted.
+static STRANDED: Metadata = Metadata::new(
+    crate::Level::Info,
+    "trail",
+    "trail::queue",
+    file!(),
+    line!(),
+    "",
+    &[],
+    &[],
+);
+
 /// Why a push did not happen; the record stays with the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refused {
@@ -250,7 +262,8 @@ impl Rings {
                 .iter_mut()
                 .map(|ring| {
                     let mut n = 0;
-                    while ring.pop().is_some() {
+                    let mut scratch = Record::new(&STRANDED, 0, 0);
+                    while ring.pop(&mut scratch) {
                         n += 1;
                     }
                     n
@@ -352,22 +365,26 @@ impl Ring {
         self.head
     }
 
-    /// Takes the next record off the ring.
-    fn pop(&mut self) -> Option<Record> {
-        let head = self.head()?;
+    /// Takes the next record off the ring, into `into`.
+    fn pop(&mut self, into: &mut Record) -> bool {
+        let Some(head) = self.head() else {
+            return false;
+        };
         // A producer publishes a record whole, so its payload is there with its header.
-        let chunk = self.consumer.read_chunk(HEADER + head.len).ok()?;
+        let Ok(chunk) = self.consumer.read_chunk(HEADER + head.len) else {
+            return false;
+        };
         let (first, second) = chunk.as_slices();
         let (a, b) = if first.len() >= HEADER {
             (&first[HEADER..], second)
         } else {
             (&[][..], &second[HEADER - first.len()..])
         };
-        let record = Record::from_parts(head.meta, head.ticks, head.thread, head.flags, &[a, b]);
+        into.refill(head.meta, head.ticks, head.thread, head.flags, [a, b]);
         chunk.commit_all();
         self.head = None;
         self.quota = self.quota.saturating_sub(HEADER + head.len);
-        Some(record)
+        true
     }
 }
 
@@ -401,8 +418,9 @@ impl Merge {
         }
     }
 
-    /// Takes the oldest record among the rings' heads that `upto` allows, or `None`.
-    pub(crate) fn next(&mut self, upto: Upto) -> Option<Record> {
+    /// Takes the oldest record among the rings' heads that `upto` allows into `into`;
+    /// false if there is none.
+    pub(crate) fn next(&mut self, upto: Upto, into: &mut Record) -> bool {
         let mut best: Option<(usize, u64)> = None;
         for (i, ring) in self.rings.iter_mut().enumerate() {
             let Some(head) = ring.head() else {
@@ -418,8 +436,10 @@ impl Merge {
                 best = Some((i, head.ticks));
             }
         }
-        let (i, _) = best?;
-        self.rings[i].pop()
+        match best {
+            Some((i, _)) => self.rings[i].pop(into),
+            None => false,
+        }
     }
 
     /// After a round: notes which heads were left for the next one, and lets go of the
@@ -486,7 +506,8 @@ mod tests {
             rings.adopt(&mut merge.rings);
             merge.set_quotas();
             let mut seen = 0;
-            while let Some(r) = merge.next(Upto::Quota) {
+            let mut r = Record::new(&META, 0, 0);
+            while merge.next(Upto::Quota, &mut r) {
                 assert_eq!(value(&r), n - (round % 7 + 1) + seen);
                 assert_eq!(r.thread_id(), 7);
                 seen += 1;
@@ -525,14 +546,16 @@ mod tests {
         let mut merge = Merge::default();
         rings.adopt(&mut merge.rings);
         let mut order = Vec::new();
-        while let Some(r) = merge.next(Upto::Cut(10)) {
+        let mut r = Record::new(&META, 0, 0);
+        while merge.next(Upto::Cut(10), &mut r) {
             order.push(value(&r));
         }
         assert_eq!(order, [100, 200, 201, 101, 102]);
         merge.end_round();
         // The record at tick 20 was held back once; the next round takes it whatever the
         // cut, and then lets go of the ring, whose thread has ended.
-        assert_eq!(merge.next(Upto::Cut(10)).map(|r| value(&r)), Some(202));
+        assert!(merge.next(Upto::Cut(10), &mut r));
+        assert_eq!(value(&r), 202);
         merge.end_round();
         assert!(merge.rings.is_empty());
     }

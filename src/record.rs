@@ -16,6 +16,7 @@ use crate::value::tag;
 use crate::Level;
 
 const HAS_ACTOR: u8 = 1;
+const HAS_SCOPED: u8 = 2;
 
 /// One event, as a sink receives it.
 #[derive(Clone)]
@@ -51,6 +52,19 @@ impl Record {
         self.flags |= HAS_ACTOR;
     }
 
+    /// Marks the record as carrying fields that scopes added, after its own values.
+    #[inline]
+    pub(crate) fn set_scoped_flag(&mut self) {
+        self.flags |= HAS_SCOPED;
+    }
+
+    /// The captured values in order, the actor first when there is one, for encoders that
+    /// write them as they come. `None` when scopes added fields, which need reordering.
+    #[cfg(feature = "writer")]
+    pub(crate) fn plain_values(&self) -> Option<Reader<'_>> {
+        (self.flags & HAS_SCOPED == 0).then(|| Reader::new(self.payload.as_slice()))
+    }
+
     /// The fixed-size part of the record and its payload, for the queue.
     #[cfg(feature = "writer")]
     pub(crate) fn parts(&self) -> (&'static Metadata, u64, u64, u8, &[u8]) {
@@ -63,21 +77,24 @@ impl Record {
         )
     }
 
-    /// Rebuilds a record from [`parts`](Record::parts).
+    /// Makes this record the one [`parts`](Record::parts) describe, reusing its buffer.
     #[cfg(feature = "writer")]
-    pub(crate) fn from_parts(
+    pub(crate) fn refill(
+        &mut self,
         meta: &'static Metadata,
         ticks: u64,
         thread: u64,
         flags: u8,
-        payload: &[&[u8]],
-    ) -> Record {
-        let mut record = Record::new(meta, ticks, thread);
-        record.flags = flags;
+        payload: [&[u8]; 2],
+    ) {
+        self.meta = meta;
+        self.ticks = ticks;
+        self.thread = thread;
+        self.flags = flags;
+        self.payload.clear();
         for part in payload {
-            record.payload.extend_from_slice(part);
+            self.payload.extend_from_slice(part);
         }
-        record
     }
 
     /// The call site's static metadata.
@@ -424,6 +441,12 @@ impl<'a> Reader<'a> {
             pos: 0,
             damaged: false,
         }
+    }
+
+    /// Whether the reader stopped at a malformed byte.
+    #[cfg(feature = "writer")]
+    pub(crate) fn damaged(&self) -> bool {
+        self.damaged
     }
 
     /// Whether the next byte is `tag`.

@@ -126,6 +126,8 @@ pub(crate) fn add_fields(record: &mut Record, meta: &Metadata) {
                 if added.is_empty() {
                     payload.push(tag::DYN);
                 }
+                record.set_scoped_flag();
+                let payload = record.payload_mut();
                 payload.put_len_prefixed(tag::STR, name.as_bytes());
                 payload.extend_from_slice(value);
                 added.push(name);

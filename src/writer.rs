@@ -515,10 +515,9 @@ impl Writer {
             self.rotate();
         }
         let mut taken = 0;
-        while taken < max {
-            let Some(record) = self.merge.next(upto) else {
-                break;
-            };
+        // One record, refilled for each one taken.
+        let mut record = Record::new(&DROP_REPORT, 0, 0);
+        while taken < max && self.merge.next(upto, &mut record) {
             self.record(&record);
             taken += 1;
         }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
@@ -20,16 +21,23 @@ const MAX_DEPTH: usize = 64;
 #[derive(Default)]
 pub(crate) struct BincodeEncoder {
     text: Text,
-    /// Call site ids by metadata address and the names of any fields scopes added.
-    callsites: HashMap<(usize, Vec<String>), u32>,
-    threads: HashMap<u64, u32>,
+    /// Call site ids by metadata address, for records without scope fields.
+    plain: FxHashMap<usize, u32>,
+    /// Call site ids by metadata address and the names of the fields scopes added.
+    scoped: HashMap<(usize, Vec<String>), u32>,
+    threads: FxHashMap<u64, u32>,
 }
 
 /// The borrowed twin of `read::binary::Frame`: the same variants in the same order.
 #[derive(Serialize)]
 enum FrameRef<'a> {
     Callsite(CallsiteRef<'a>),
-    Thread { id: u32, name: &'a str },
+    Thread {
+        id: u32,
+        name: &'a str,
+    },
+    /// Written by `write_record`; serde's encoding of it is the reference in tests.
+    #[cfg(test)]
     Record(RecordRef<'a>),
 }
 
@@ -53,6 +61,7 @@ enum PieceRef<'a> {
     Actor,
 }
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct RecordRef<'a> {
     callsite: u32,
@@ -63,8 +72,10 @@ struct RecordRef<'a> {
     values: Vals<'a>,
 }
 
+#[cfg(test)]
 struct Vals<'a>(&'a [ValueRef<'a>]);
 
+#[cfg(test)]
 impl Serialize for Vals<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.0.iter().map(|v| Val(*v, 0)))
@@ -155,15 +166,20 @@ impl BincodeEncoder {
     /// The id of the call site, defining it first if this segment has not. Fields that
     /// scopes added follow the call's own fields; message arguments move behind them.
     fn callsite(&mut self, meta: &'static Metadata, scoped: &[&str], out: &mut Vec<u8>) -> u32 {
-        let key = (
-            meta as *const Metadata as usize,
-            scoped.iter().map(|s| (*s).to_owned()).collect(),
-        );
-        if let Some(&id) = self.callsites.get(&key) {
-            return id;
+        let address = meta as *const Metadata as usize;
+        let id = (self.plain.len() + self.scoped.len()) as u32;
+        if scoped.is_empty() {
+            if let Some(&id) = self.plain.get(&address) {
+                return id;
+            }
+            self.plain.insert(address, id);
+        } else {
+            let key = (address, scoped.iter().map(|s| (*s).to_owned()).collect());
+            if let Some(&id) = self.scoped.get(&key) {
+                return id;
+            }
+            self.scoped.insert(key, id);
         }
-        let id = self.callsites.len() as u32;
-        self.callsites.insert(key, id);
         let own = meta.fields().len() as u32;
         let shift = scoped.len() as u32;
         let frame = FrameRef::Callsite(CallsiteRef {
@@ -216,11 +232,31 @@ impl Encoder for BincodeEncoder {
 
     fn begin_segment(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(&header());
-        self.callsites.clear();
+        self.plain.clear();
+        self.scoped.clear();
         self.threads.clear();
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        // Most records: no secrets to hide and no scope fields to reorder, so the values
+        // go from the payload to the frame as they come.
+        if self.text.secrets.is_empty() {
+            if let Some(reader) = record.plain_values() {
+                let callsite = self.callsite(record.metadata(), &[], out);
+                let thread = self.thread(record.thread_id(), out);
+                let start = out.len();
+                if write_plain_record(
+                    out,
+                    [callsite, thread],
+                    [seq, record.timestamp_nanos()],
+                    record.has_actor(),
+                    reader,
+                ) {
+                    return;
+                }
+                out.truncate(start);
+            }
+        }
         let meta = record.metadata();
         let values = self.text.decode(record);
         let scoped: Vec<&str> = values
@@ -244,14 +280,239 @@ impl Encoder for BincodeEncoder {
                 .collect();
             &all
         };
-        let frame = FrameRef::Record(RecordRef {
-            callsite,
-            thread,
-            seq,
-            ts: record.timestamp_nanos(),
-            actor: values.actor().map(|a| Val(a, 0)),
-            values: Vals(ordered),
-        });
-        Self::frame(out, &frame);
+        write_record(
+            out,
+            [callsite, thread],
+            [seq, record.timestamp_nanos()],
+            values.actor(),
+            ordered,
+        );
+    }
+}
+
+/// Frame variant number of a record.
+const RECORD: u64 = 2;
+
+/// Writes a record frame, as `write_frame` would write `FrameRef::Record`, without going
+/// through serde: the writer's hot path. Nested values still take serde's path.
+fn write_record(
+    out: &mut Vec<u8>,
+    [callsite, thread]: [u32; 2],
+    [seq, ts]: [u64; 2],
+    actor: Option<ValueRef<'_>>,
+    values: &[ValueRef<'_>],
+) {
+    let start = out.len();
+    out.extend_from_slice(&[0; crate::read::binary::FRAME_PREFIX]);
+    let payload = out.len();
+    varint(out, RECORD);
+    varint(out, u64::from(callsite));
+    varint(out, u64::from(thread));
+    varint(out, seq);
+    varint(out, ts);
+    match actor {
+        None => out.push(0),
+        Some(actor) => {
+            out.push(1);
+            value(out, actor);
+        }
+    }
+    varint(out, values.len() as u64);
+    for v in values {
+        value(out, *v);
+    }
+    let len = (out.len() - payload) as u32;
+    let crc = crc32fast::hash(&out[payload..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// As [`write_record`], reading the values straight from a payload. Returns false, having
+/// written part of a frame, if the payload is damaged or holds 251 values or more.
+fn write_plain_record(
+    out: &mut Vec<u8>,
+    [callsite, thread]: [u32; 2],
+    [seq, ts]: [u64; 2],
+    has_actor: bool,
+    mut values: crate::record::Reader<'_>,
+) -> bool {
+    let start = out.len();
+    out.extend_from_slice(&[0; crate::read::binary::FRAME_PREFIX]);
+    let payload = out.len();
+    varint(out, RECORD);
+    varint(out, u64::from(callsite));
+    varint(out, u64::from(thread));
+    varint(out, seq);
+    varint(out, ts);
+    if has_actor {
+        let Some(actor) = values.next() else {
+            return false;
+        };
+        out.push(1);
+        value(out, actor);
+    } else {
+        out.push(0);
+    }
+    // The count comes first: one byte, patched once the values are written.
+    let count_at = out.len();
+    out.push(0);
+    let mut count = 0usize;
+    for v in values.by_ref() {
+        value(out, v);
+        count += 1;
+    }
+    if values.damaged() || count >= 251 {
+        return false;
+    }
+    out[count_at] = count as u8;
+    let len = (out.len() - payload) as u32;
+    let crc = crc32fast::hash(&out[payload..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
+    true
+}
+
+/// An unsigned integer in the format's variable length.
+#[inline(always)]
+fn varint(out: &mut Vec<u8>, n: u64) {
+    if n < 251 {
+        out.push(n as u8);
+    } else if let Ok(n) = u16::try_from(n) {
+        out.push(251);
+        out.extend_from_slice(&n.to_le_bytes());
+    } else if let Ok(n) = u32::try_from(n) {
+        out.push(252);
+        out.extend_from_slice(&n.to_le_bytes());
+    } else {
+        out.push(253);
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+}
+
+fn varint128(out: &mut Vec<u8>, n: u128) {
+    match u64::try_from(n) {
+        Ok(n) => varint(out, n),
+        Err(_) => {
+            out.push(254);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+}
+
+fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+    varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// One value, in the layout of `read::binary::Value`.
+fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null | ValueRef::Invalid => out.push(0),
+        ValueRef::Bool(b) => out.extend_from_slice(&[1, u8::from(b)]),
+        ValueRef::I64(n) => {
+            out.push(2);
+            varint(out, ((n << 1) ^ (n >> 63)) as u64);
+        }
+        ValueRef::U64(n) => {
+            out.push(3);
+            varint(out, n);
+        }
+        ValueRef::I128(n) => {
+            out.push(4);
+            varint128(out, ((n << 1) ^ (n >> 127)) as u128);
+        }
+        ValueRef::U128(n) => {
+            out.push(5);
+            varint128(out, n);
+        }
+        ValueRef::F32(f) => {
+            out.push(6);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        ValueRef::F64(f) => {
+            out.push(7);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        ValueRef::Char(c) => {
+            out.push(8);
+            varint(out, u64::from(u32::from(c)));
+        }
+        ValueRef::Str(text) => {
+            out.push(9);
+            bytes(out, text.as_bytes());
+        }
+        ValueRef::Bytes(b) => {
+            out.push(10);
+            bytes(out, b);
+        }
+        ValueRef::Ip(std::net::IpAddr::V4(ip)) => {
+            out.push(11);
+            out.extend_from_slice(&ip.octets());
+        }
+        ValueRef::Ip(std::net::IpAddr::V6(ip)) => {
+            out.push(12);
+            out.extend_from_slice(&ip.octets());
+        }
+        ValueRef::Seq(_) | ValueRef::Map(_) => {
+            // Writing into a Vec fails only if serialization does, which ours does not.
+            let _ = bincode::serde::encode_into_std_write(
+                Val(v, 0),
+                out,
+                crate::read::binary::config(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = ValueRef<'static>> {
+        prop_oneof![
+            Just(ValueRef::Null),
+            any::<bool>().prop_map(ValueRef::Bool),
+            any::<i64>().prop_map(ValueRef::I64),
+            any::<u64>().prop_map(ValueRef::U64),
+            any::<i128>().prop_map(ValueRef::I128),
+            any::<u128>().prop_map(ValueRef::U128),
+            any::<f32>().prop_map(ValueRef::F32),
+            any::<f64>().prop_map(ValueRef::F64),
+            any::<char>().prop_map(ValueRef::Char),
+            "[a-z\\u{e9}\\u{1f600}]{0,300}"
+                .prop_map(|s| ValueRef::Str(Box::leak(s.into_boxed_str()))),
+            proptest::collection::vec(any::<u8>(), 0..300)
+                .prop_map(|b| ValueRef::Bytes(Box::leak(b.into_boxed_slice()))),
+            any::<[u8; 4]>().prop_map(|o| ValueRef::Ip(std::net::Ipv4Addr::from(o).into())),
+            any::<[u8; 16]>().prop_map(|o| ValueRef::Ip(std::net::Ipv6Addr::from(o).into())),
+        ]
+    }
+
+    proptest! {
+        /// The hand-written record frame is byte for byte what serde and bincode write.
+        #[test]
+        fn record_frames_match_the_serde_encoding(
+            ids in any::<[u32; 2]>(),
+            stamps in any::<[u64; 2]>(),
+            actor in proptest::option::of(scalar()),
+            values in proptest::collection::vec(scalar(), 0..300),
+        ) {
+            let mut fast = Vec::new();
+            write_record(&mut fast, ids, stamps, actor, &values);
+            let mut slow = Vec::new();
+            crate::read::binary::write_frame(
+                &FrameRef::Record(RecordRef {
+                    callsite: ids[0],
+                    thread: ids[1],
+                    seq: stamps[0],
+                    ts: stamps[1],
+                    actor: actor.map(|a| Val(a, 0)),
+                    values: Vals(&values),
+                }),
+                &mut slow,
+            );
+            prop_assert_eq!(fast, slow);
+        }
     }
 }

@@ -2,7 +2,6 @@
 
 use core::fmt;
 use core::str::FromStr;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::record::Decoded;
@@ -136,7 +135,7 @@ pub(crate) struct EncoderOptions {
 #[derive(Default)]
 pub(crate) struct Text {
     pub(crate) clock: json::TimestampCache,
-    threads: HashMap<u64, Arc<str>>,
+    threads: rustc_hash::FxHashMap<u64, Arc<str>>,
     message: String,
     /// Names of fields written as `"[REDACTED]"`.
     pub(crate) secrets: Arc<[String]>,

@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 use std::sync::Arc;
 
-use crate::record::Decoded;
+use crate::record::{Decoded, ValueRef};
 use crate::{Piece, Record};
 
 pub(crate) mod bincode;
@@ -161,9 +161,33 @@ impl Text {
         match values.pieces() {
             [Piece::Lit(text)] => text,
             [] => "",
-            _ => {
+            pieces => {
                 self.message.clear();
-                let _ = values.write_message(&mut self.message);
+                // Strings and integers, the usual arguments, skip the formatting machinery;
+                // the result is what `Decoded::write_message` renders.
+                for piece in pieces {
+                    let value = match *piece {
+                        Piece::Lit(text) => {
+                            self.message.push_str(text);
+                            continue;
+                        }
+                        Piece::Display(i) => values
+                            .values()
+                            .get(usize::from(i))
+                            .copied()
+                            .unwrap_or(ValueRef::Invalid),
+                        Piece::Actor => values.actor().unwrap_or(ValueRef::Invalid),
+                    };
+                    match value {
+                        ValueRef::Str(text) => self.message.push_str(text),
+                        ValueRef::U64(n) => self.message.push_str(itoa::Buffer::new().format(n)),
+                        ValueRef::I64(n) => self.message.push_str(itoa::Buffer::new().format(n)),
+                        other => {
+                            use std::fmt::Write;
+                            let _ = write!(self.message, "{other}");
+                        }
+                    }
+                }
                 &self.message
             }
         }
@@ -180,4 +204,53 @@ pub(crate) trait Encoder: Send {
 
     /// Appends one whole record, with its sequence number.
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static META: crate::Metadata = crate::Metadata::new(
+        crate::Level::Info,
+        "t",
+        "trail::encode",
+        file!(),
+        line!(),
+        "{actor} {0} {1} {2} {3} {4}",
+        &[],
+        &[
+            Piece::Actor,
+            Piece::Lit(" paid "),
+            Piece::Display(0),
+            Piece::Lit(" / "),
+            Piece::Display(1),
+            Piece::Lit(" / "),
+            Piece::Display(2),
+            Piece::Lit(" / "),
+            Piece::Display(3),
+            Piece::Lit(" / "),
+            Piece::Display(4),
+            Piece::Display(9),
+        ],
+    );
+
+    #[test]
+    fn the_fast_message_is_the_formatted_one() {
+        let mut record = Record::new(&META, 0, 1);
+        record.set_actor_flag();
+        let payload = record.payload_mut();
+        let _ = crate::Capture::new(payload).str("ana \"b\"");
+        let _ = crate::Capture::new(payload).u64(u64::MAX);
+        let _ = crate::Capture::new(payload).i64(i64::MIN);
+        let _ = crate::Capture::new(payload).f64(0.1);
+        let _ = crate::Capture::new(payload).str("é\n");
+        let _ = crate::Capture::new(payload).bool(true);
+        let decoded = record.decode();
+        let mut text = Text::default();
+        assert_eq!(text.message(&decoded), decoded.message());
+        assert_eq!(
+            decoded.message(),
+            "ana \"b\" paid 18446744073709551615 / -9223372036854775808 / 0.1 / é\n / true<invalid>"
+        );
+    }
 }

@@ -200,7 +200,15 @@ impl Rings {
     /// A new ring for the calling thread; the writer adopts it at its next round.
     #[cold]
     fn register(&self) -> (Producer<u8>, Arc<AtomicU64>) {
-        let (producer, consumer) = RingBuffer::new(self.ring_bytes);
+        let (mut producer, consumer) = RingBuffer::new(self.ring_bytes);
+        // Touch every page now, so that no event pays for a page fault the first time
+        // round the ring. The chunk is dropped without being committed.
+        if let Ok(mut chunk) = producer.write_chunk_uninit(self.ring_bytes) {
+            let (first, second) = chunk.as_mut_slices();
+            for page in first.chunks_mut(4096).chain(second.chunks_mut(4096)) {
+                page[0].write(0);
+            }
+        }
         let pushed = Arc::new(AtomicU64::new(0));
         self.counts
             .lock()

@@ -152,7 +152,7 @@ impl Record {
                 None => break,
             }
         }
-        let mut dynamic = SmallVec::new();
+        let mut dynamic = Vec::new();
         if reader.at(tag::DYN) {
             reader.pos += 1;
             while let (Some(ValueRef::Str(name)), Some(value)) = (reader.next(), reader.next()) {
@@ -187,9 +187,9 @@ impl fmt::Debug for Record {
 pub struct Decoded<'a> {
     meta: &'static Metadata,
     actor: Option<ValueRef<'a>>,
-    values: SmallVec<[ValueRef<'a>; 12]>,
+    values: SmallVec<[ValueRef<'a>; 8]>,
     /// Fields a scope added: name and value.
-    dynamic: SmallVec<[(&'a str, ValueRef<'a>); 4]>,
+    dynamic: Vec<(&'a str, ValueRef<'a>)>,
     damaged: bool,
 }
 

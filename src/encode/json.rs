@@ -193,6 +193,14 @@ impl Encoder for JsonEncoder {
 }
 
 pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) {
+    // Most strings need no escape: copied between quotes, as serde_json would write them.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json escapes per RFC 8259; serializing a str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -312,5 +320,20 @@ mod tests {
             json(ValueRef::Str("a\"b\\c\nd\u{1}\u{7f}é")),
             "\"a\\\"b\\\\c\\nd\\u0001\u{7f}é\""
         );
+    }
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The copy-through path writes exactly what serde_json writes, escapes or not.
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(s in "(\\PC|[\"\\\\\\x00-\\x1f\\x7f\\u{2028}])*") {
+            let mut ours = Vec::new();
+            super::write_str(&s, &mut ours);
+            prop_assert_eq!(ours, serde_json::to_vec(&s).unwrap());
+        }
     }
 }

@@ -11,6 +11,14 @@
 //! - `enabled/actor_4_fields`: the standard event with the background writer, timed in
 //!   bursts that fit the queue, with a flush between bursts outside the timing, so that
 //!   the figure is the caller's own cost and not the writer's pace.
+//! - `enabled/str_200`: an event with one 200-byte string field (past the inline
+//!   capacity: it spills to the heap on the caller), the same way.
+//! - `enabled/display_value`: an event with a value that is only `Display`, rendered on
+//!   the caller, the same way.
+//! - `encode/{json,csv,text,bincode}`: the writer's cost of encoding the standard event in
+//!   each format (no file).
+//!
+//! The latency percentiles and the comparison with other loggers are in `perf/`.
 //!
 //! Run with `cargo bench --bench caller`.
 
@@ -19,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-const CAPACITY: usize = 1 << 16;
 const BURST: u64 = 8_192;
 
 #[inline(always)]
@@ -32,6 +39,46 @@ fn standard_event(user: u64, order_id: u64, quantity: u32, price: f64, sku: &str
         sku,
         "added {quantity} x {sku}"
     );
+}
+
+/// Keeps the last record, for the encoding benchmarks.
+struct Keep(std::sync::Mutex<Option<trail::Record>>);
+
+impl trail::Sink for Keep {
+    fn submit(&self, record: &trail::Record) {
+        *self.0.lock().unwrap() = Some(record.clone());
+    }
+    fn flush(&self) {}
+}
+
+/// A value that can only be displayed.
+struct Money(u64);
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:02} EUR", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// Times `event` in bursts that fit the queue, flushing between bursts untimed.
+fn in_bursts(c: &mut Criterion, name: &str, event: impl Fn(u64)) {
+    c.benchmark_group("enabled").bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(BURST);
+                let start = Instant::now();
+                for i in 0..n {
+                    event(i);
+                }
+                timed += start.elapsed();
+                trail::flush();
+                left -= n;
+            }
+            timed
+        })
+    });
 }
 
 /// Drops every record: what capture costs without the queue.
@@ -73,11 +120,35 @@ fn bench(c: &mut Criterion) {
         });
     trail::clear_sink();
 
+    let keep: &'static Keep = Box::leak(Box::new(Keep(std::sync::Mutex::new(None))));
+    trail::set_sink(keep, trail::LevelFilter::Info).expect("no sink now");
+    standard_event(42, 7, 3, 9.5, "A-1001");
+    trail::clear_sink();
+    let record = keep.0.lock().unwrap().take().expect("one record");
+    for (name, format) in [
+        ("json", trail::Format::Json),
+        ("csv", trail::Format::Csv),
+        ("text", trail::Format::Text),
+        ("bincode", trail::Format::Bincode),
+    ] {
+        let mut encode = trail::__private::encoder_for_bench(format);
+        let mut out = Vec::with_capacity(1 << 20);
+        let mut seq = 0;
+        c.benchmark_group("encode").bench_function(name, |b| {
+            b.iter(|| {
+                if out.len() > (1 << 19) {
+                    out.clear();
+                }
+                seq += 1;
+                encode(&record, seq, &mut out);
+            })
+        });
+    }
+
     let dir = tempfile::tempdir().expect("temp dir");
     let guard = trail::builder()
         .dir(dir.path())
         .name("bench")
-        .capacity(CAPACITY)
         .level(trail::LevelFilter::Info)
         .filter_from_env(false)
         .install()
@@ -95,24 +166,23 @@ fn bench(c: &mut Criterion) {
         });
     guard.set_filter("info").expect("valid directives");
 
-    c.benchmark_group("enabled")
-        .bench_function("actor_4_fields", |b| {
-            b.iter_custom(|iters| {
-                let mut timed = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BURST);
-                    let start = Instant::now();
-                    for i in 0..n {
-                        standard_event(42, black_box(i), 3, 9.5, "A-1001");
-                    }
-                    timed += start.elapsed();
-                    trail::flush();
-                    left -= n;
-                }
-                timed
-            })
-        });
+    in_bursts(c, "actor_4_fields", |i| {
+        standard_event(42, black_box(i), 3, 9.5, "A-1001")
+    });
+    let long = "x".repeat(200);
+    in_bursts(c, "str_200", |i| {
+        trail::info!(
+            actor = 42_u64,
+            i,
+            text = black_box(long.as_str()),
+            "long text"
+        )
+    });
+    in_bursts(
+        c,
+        "display_value",
+        |i| trail::info!(actor = 42_u64, amount = %Money(black_box(i)), "charged"),
+    );
 
     let stats = guard.shutdown();
     eprintln!(

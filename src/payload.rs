@@ -7,18 +7,33 @@
 
 /// Bytes of captured values a record holds without a heap allocation.
 ///
-/// Sized for an actor and a handful of numeric and short string fields.
-pub const INLINE_CAPACITY: usize = 96;
+/// Sized for an actor, a handful of numeric fields and a few hundred bytes of text.
+pub const INLINE_CAPACITY: usize = 256;
+
+use core::mem::MaybeUninit;
 
 /// `len` once the bytes live in `heap`: no inline range can fit, so every fast path
 /// falls through to the spilled path without a second check.
 const SPILLED: u32 = u32::MAX;
 
+/// Invariant: while not spilled, `inline[..len]` is initialized; the rest is never read,
+/// so a new payload costs no zeroing of its inline bytes.
 #[derive(Clone)]
 pub(crate) struct Payload {
     len: u32,
-    inline: [u8; INLINE_CAPACITY],
+    inline: [MaybeUninit<u8>; INLINE_CAPACITY],
     heap: Vec<u8>,
+}
+
+/// Copies `src` into `dst`, which has its length.
+#[inline(always)]
+fn write(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: both are valid for `src.len()` bytes and cannot overlap (one is borrowed
+    // mutably).
+    unsafe {
+        core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len())
+    }
 }
 
 impl Payload {
@@ -26,7 +41,7 @@ impl Payload {
     pub(crate) fn new() -> Self {
         Payload {
             len: 0,
-            inline: [0; INLINE_CAPACITY],
+            inline: [MaybeUninit::uninit(); INLINE_CAPACITY],
             heap: Vec::new(),
         }
     }
@@ -37,8 +52,8 @@ impl Payload {
         let at = self.len as usize;
         match self.inline.get_mut(at..at.wrapping_add(1 + N)) {
             Some(dst) => {
-                dst[0] = tag;
-                dst[1..].copy_from_slice(&value);
+                dst[0].write(tag);
+                write(&mut dst[1..], &value);
                 self.len += 1 + N as u32;
             }
             None => {
@@ -56,9 +71,9 @@ impl Payload {
         let at = self.len as usize;
         match self.inline.get_mut(at..at.wrapping_add(5 + n)) {
             Some(dst) => {
-                dst[0] = tag;
-                dst[1..5].copy_from_slice(&(n as u32).to_le_bytes());
-                dst[5..].copy_from_slice(bytes);
+                dst[0].write(tag);
+                write(&mut dst[1..5], &(n as u32).to_le_bytes());
+                write(&mut dst[5..], bytes);
                 self.len += 5 + n as u32;
             }
             None => {
@@ -77,7 +92,7 @@ impl Payload {
         let at = self.len as usize;
         match self.inline.get_mut(at..at.wrapping_add(bytes.len())) {
             Some(dst) => {
-                dst.copy_from_slice(bytes);
+                write(dst, bytes);
                 self.len += bytes.len() as u32;
             }
             None => self.spill().extend_from_slice(bytes),
@@ -88,9 +103,10 @@ impl Payload {
     #[inline(never)]
     fn spill(&mut self) -> &mut Vec<u8> {
         if self.len != SPILLED {
-            let used = &self.inline[..self.len as usize];
-            self.heap.reserve(used.len() * 2 + 64);
-            self.heap.extend_from_slice(used);
+            let used = self.len as usize;
+            self.heap.reserve(used * 2 + 64);
+            let Payload { inline, heap, .. } = self;
+            heap.extend_from_slice(initialized(&inline[..used]));
             self.len = SPILLED;
         }
         &mut self.heap
@@ -107,18 +123,23 @@ impl Payload {
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self.len {
             SPILLED => &self.heap,
-            len => &self.inline[..len as usize],
+            len => initialized(&self.inline[..len as usize]),
         }
     }
 
     /// Overwrites four bytes at `at`, which must be below `len()`.
     pub(crate) fn patch_u32(&mut self, at: usize, value: u32) {
-        let bytes = match self.len {
-            SPILLED => &mut self.heap[..],
-            len => &mut self.inline[..len as usize],
-        };
-        if let Some(dst) = bytes.get_mut(at..at + 4) {
-            dst.copy_from_slice(&value.to_le_bytes());
+        match self.len {
+            SPILLED => {
+                if let Some(dst) = self.heap.get_mut(at..at + 4) {
+                    dst.copy_from_slice(&value.to_le_bytes());
+                }
+            }
+            len => {
+                if let Some(dst) = self.inline[..len as usize].get_mut(at..at + 4) {
+                    write(dst, &value.to_le_bytes());
+                }
+            }
         }
     }
 
@@ -139,6 +160,14 @@ impl Payload {
     }
 }
 
+/// The bytes of an initialized part of the inline buffer.
+#[inline(always)]
+fn initialized(bytes: &[MaybeUninit<u8>]) -> &[u8] {
+    // SAFETY: callers pass only `inline[..len]`, which the invariant says is initialized;
+    // `MaybeUninit<u8>` has the layout of `u8`.
+    unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), bytes.len()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,9 +179,9 @@ mod tests {
         p.put_len_prefixed(2, b"abc");
         assert!(!p.spilled());
         assert_eq!(p.len(), 9 + 8);
-        p.put_len_prefixed(3, &[9; 200]);
+        p.put_len_prefixed(3, &[9; INLINE_CAPACITY]);
         assert!(p.spilled());
-        assert_eq!(p.len(), 9 + 8 + 205);
+        assert_eq!(p.len(), 9 + 8 + 5 + INLINE_CAPACITY);
         assert_eq!(&p.as_slice()[..9], &[1, 7, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(&p.as_slice()[9..17], &[2, 3, 0, 0, 0, b'a', b'b', b'c']);
         p.put(4, [5u8; 4]);

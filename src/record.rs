@@ -238,6 +238,20 @@ impl<'a> Decoded<'a> {
         }
     }
 
+    /// Calls `f` with each field's name and value, as [`fields`](Decoded::fields) yields
+    /// them, without building the pairs: the encoders' loop.
+    #[cfg(feature = "writer")]
+    #[inline]
+    pub(crate) fn each_field(&self, mut f: impl FnMut(usize, &'a str, &ValueRef<'a>)) {
+        let names = self.meta.fields();
+        for (i, name) in names.iter().enumerate() {
+            f(i, name, self.values.get(i).unwrap_or(&ValueRef::Invalid));
+        }
+        for (j, (name, value)) in self.dynamic.iter().enumerate() {
+            f(names.len() + j, name, value);
+        }
+    }
+
     /// The fields a scope added, which the call site's metadata does not name.
     pub fn scoped_fields(&self) -> &[(&'a str, ValueRef<'a>)] {
         &self.dynamic

@@ -1,4 +1,5 @@
-//! Segment files: their names, and opening them for appending.
+//! Segment files: their names, opening them for appending, and telling whether a
+//! segment's path still leads to the file being written.
 //!
 //! A stream is a directory and a name. Its records go to segment files named
 //! `NAME.YYYYMMDDTHHMMSS.NNNNNNNNNZ.EXT`, after the UTC time the segment was opened, to
@@ -34,6 +35,82 @@ pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
 pub(crate) struct Segment {
     pub(crate) path: PathBuf,
     pub(crate) file: File,
+    /// The identity of the file as created, to tell whether `path` still leads to it.
+    id: Option<FileId>,
+}
+
+/// What a segment's path leads to now, compared with the file the writer holds open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Whereabouts {
+    /// The path still leads to the open file, or it cannot be told.
+    Here,
+    /// Nothing is at the path: the file, or its directory, was removed or renamed.
+    Gone,
+    /// A different file is at the path.
+    Replaced,
+}
+
+/// A file's device and inode numbers, which no other file has while it exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of an open file (`fstat`); `None` where the platform cannot tell.
+    pub(crate) fn of(file: &File) -> Option<FileId> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            file.metadata().ok().map(|m| FileId {
+                dev: m.dev(),
+                ino: m.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = file;
+            None
+        }
+    }
+
+    /// Where `path` leads now, compared with this file: one `stat`.
+    pub(crate) fn whereabouts(self, path: &Path) -> Whereabouts {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            match std::fs::metadata(path) {
+                Ok(m) if m.dev() == self.dev && m.ino() == self.ino => Whereabouts::Here,
+                Ok(_) => Whereabouts::Replaced,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    Whereabouts::Gone
+                }
+                // Anything else (a path that cannot be searched, say) tells nothing.
+                Err(_) => Whereabouts::Here,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Whereabouts::Here
+        }
+    }
+}
+
+impl Segment {
+    /// Whether the segment's path still leads to the file being written. A file removed
+    /// (alone or with its directory) or replaced by another one takes whatever is written
+    /// to it out of the stream.
+    pub(crate) fn whereabouts(&self) -> Whereabouts {
+        self.id
+            .map_or(Whereabouts::Here, |id| id.whereabouts(&self.path))
+    }
 }
 
 /// Creates the directory if needed and opens a new segment in it.
@@ -48,7 +125,12 @@ pub(crate) fn create(
     loop {
         let path = dir.join(file_name(stream, nanos, extension));
         match open_append_new(&path, mode) {
-            Ok(file) => return Ok(Segment { path, file }),
+            Ok(file) => {
+                // A file system whose `stat` of the path and `fstat` of the file disagree
+                // from the start gives no usable identity: the segment is then not checked.
+                let id = FileId::of(&file).filter(|id| id.whereabouts(&path) == Whereabouts::Here);
+                return Ok(Segment { path, file, id });
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => nanos += 1,
             Err(e) => return Err(Error::io("create segment", &path, e)),
         }
@@ -153,6 +235,22 @@ mod tests {
         let mode = std::fs::metadata(&seg.path).unwrap().permissions().mode();
         // The umask may only remove bits.
         assert_eq!(mode & 0o777 & !0o640, 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_removed_or_replaced_segment_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
+        assert_eq!(seg.whereabouts(), Whereabouts::Here);
+        let aside = dir.path().join("aside");
+        std::fs::rename(&seg.path, &aside).unwrap();
+        assert_eq!(seg.whereabouts(), Whereabouts::Gone);
+        std::fs::write(&seg.path, b"someone else's\n").unwrap();
+        assert_eq!(seg.whereabouts(), Whereabouts::Replaced);
+        std::fs::remove_file(&seg.path).unwrap();
+        std::fs::rename(&aside, &seg.path).unwrap();
+        assert_eq!(seg.whereabouts(), Whereabouts::Here, "its own file, back");
     }
 
     #[test]

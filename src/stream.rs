@@ -8,13 +8,21 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::encode::json::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::retention::Retention;
 use crate::rotation::Rotation;
-use crate::segment::{self, Found, Segment};
+use crate::segment::{self, FileId, Found, Segment};
 use crate::{Clock, Error, Format};
+
+pub(crate) use crate::segment::Whereabouts;
+
+/// How long the size limit and the period stop asking for a new segment after one could
+/// not be created: the active segment grows past its limit meanwhile, and the attempt costs
+/// at most one failed `open` per interval.
+const ROTATION_RETRY: Duration = Duration::from_secs(1);
 
 #[cfg(feature = "gzip")]
 use crate::compress::Compressor;
@@ -61,12 +69,23 @@ struct Active {
 
 pub(crate) struct StreamFiles {
     config: StreamConfig,
-    _lock: File,
+    /// The lock file, held (`flock`) while the stream is being written.
+    lock: File,
     manifest: Arc<ManifestStore>,
     compressor: Option<Compressor>,
     active: Active,
     /// Rotations since install.
     pub(crate) rotations: u64,
+    /// Segments opened since install, counting those that replace a lost one.
+    generation: u64,
+    /// Until when the size limit and the period do not ask for a new segment, after one
+    /// could not be created.
+    rotation_held: Option<Instant>,
+    /// Whether the loss of the active segment's file was reported already.
+    loss_noted: bool,
+    /// Names of files found in place of segments this writer was writing: not the
+    /// stream's, so retention leaves them alone.
+    foreign: Vec<String>,
 }
 
 /// What [`StreamFiles::open`] found and did.
@@ -129,11 +148,15 @@ impl StreamFiles {
 
         let mut files = StreamFiles {
             config,
-            _lock: lock,
+            lock,
             manifest,
             compressor,
             active,
             rotations: 0,
+            generation: 0,
+            rotation_held: None,
+            loss_noted: false,
+            foreign: Vec::new(),
         };
         files.apply_retention();
         Ok(Opened { files, next_seq })
@@ -147,6 +170,99 @@ impl StreamFiles {
     /// The active segment's file, for appending.
     pub(crate) fn file(&mut self) -> &mut File {
         &mut self.active.segment.file
+    }
+
+    /// A number that changes whenever a new segment becomes the active one.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Bytes written to the active segment so far.
+    pub(crate) fn written_bytes(&self) -> u64 {
+        self.active.bytes
+    }
+
+    /// Whether the active segment's path still leads to the file being written: one
+    /// `stat`, compared with the identity the file had when it was created.
+    pub(crate) fn check(&self) -> Whereabouts {
+        self.active.segment.whereabouts()
+    }
+
+    /// True the first time it is called after the active segment's file was found lost,
+    /// so that one loss is reported and counted once, however often creating the next
+    /// segment has to be tried.
+    pub(crate) fn first_notice(&mut self) -> bool {
+        !std::mem::replace(&mut self.loss_noted, true)
+    }
+
+    /// Whether a record of this format means the same after the header of any segment.
+    /// True for the text formats; false for the binary one, whose records refer to call
+    /// sites and threads defined earlier in their segment.
+    pub(crate) fn records_stand_alone(&self) -> bool {
+        matches!(
+            self.config.format,
+            Format::Json | Format::Csv | Format::Text
+        )
+    }
+
+    /// Starts a new segment after the active one's file was found removed (alone or with
+    /// the directory) or replaced by another file: creates the directory again if needed,
+    /// takes the lock again if its file went too, opens the new segment and rewrites the
+    /// manifest without the segments that are gone. The lost segment is not sealed or
+    /// listed: whatever is at its path is not the stream's any more, and is never written,
+    /// truncated or deleted. Returns the lost segment's file, still open. On error the
+    /// lost segment stays the active one.
+    pub(crate) fn reopen(&mut self, lost: Whereabouts) -> Result<File, Error> {
+        let dir = &self.config.dir;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create log directory", dir, e))?;
+        self.relock();
+        let next = open_segment(&self.config, Some(self.active.opened_at))?;
+        let old = std::mem::replace(&mut self.active, next);
+        if lost == Whereabouts::Replaced {
+            self.foreign.push(file_name(&old.segment.path));
+        }
+        self.generation += 1;
+        self.loss_noted = false;
+        self.rotation_held = None;
+        self.forget_missing();
+        Ok(old.segment.file)
+    }
+
+    /// Takes the lock again if its file is no longer the one this writer holds (removed
+    /// with the directory), so that another process starting on the directory sees the
+    /// stream taken.
+    fn relock(&mut self) {
+        let path = lock_path(&self.config.dir, &self.config.name);
+        if FileId::of(&self.lock).is_some_and(|id| id.whereabouts(&path) == Whereabouts::Here) {
+            return;
+        }
+        match lock(&self.config.dir, &self.config.name, self.config.file_mode) {
+            Ok(file) => self.lock = file,
+            Err(e) => eprintln!(
+                "trail: {e}; this writer goes on in segments of its own, and `seq` may repeat"
+            ),
+        }
+    }
+
+    /// Drops from the manifest the segments whose files are gone and writes it, so that a
+    /// directory created again has its manifest at once.
+    fn forget_missing(&mut self) {
+        let Ok(found) = segment::list(&self.config.dir, &self.config.name) else {
+            return;
+        };
+        let result = self.manifest.update(|m| {
+            m.segments
+                .retain(|s| found.iter().any(|f| f.base == s.base()));
+        });
+        if let Err(e) = result {
+            report_manifest_error(&self.manifest, &e);
+        }
+    }
+
+    /// Whether the size limit and the period are not to ask for a new segment now.
+    fn rotation_held(&self) -> bool {
+        self.rotation_held
+            .is_some_and(|until| Instant::now() < until)
     }
 
     /// Records that `bytes` were appended to the active segment.
@@ -168,6 +284,7 @@ impl StreamFiles {
         self.config
             .rotation
             .overflows(a.bytes + buffered, a.records > 0 || buffered_records, len)
+            && !self.rotation_held()
     }
 
     /// Whether the period of the active segment is over.
@@ -175,19 +292,30 @@ impl StreamFiles {
         self.active
             .rotate_at
             .is_some_and(|at| self.config.clock.now_nanos() >= at)
+            && !self.rotation_held()
     }
 
     /// Seals the active segment and opens the next one; true if it did. A segment
-    /// without records is not sealed: its period is extended instead.
+    /// without records is not sealed: its period is extended instead. When the next
+    /// segment cannot be created, the active one stays, and the size limit and the period
+    /// stop asking for a while ([`ROTATION_RETRY`]).
     pub(crate) fn rotate(&mut self) -> Result<bool, Error> {
         if self.active.records == 0 {
             let now = self.config.clock.now_nanos();
             self.active.rotate_at = self.config.rotation.next_boundary(now);
             return Ok(false);
         }
-        let next = open_segment(&self.config, Some(self.active.opened_at))?;
+        let next = match open_segment(&self.config, Some(self.active.opened_at)) {
+            Ok(next) => next,
+            Err(e) => {
+                self.rotation_held = Some(Instant::now() + ROTATION_RETRY);
+                return Err(e);
+            }
+        };
+        self.rotation_held = None;
         let sealed = std::mem::replace(&mut self.active, next);
         self.rotations += 1;
+        self.generation += 1;
         seal(
             &self.config,
             &self.manifest,
@@ -214,10 +342,14 @@ impl StreamFiles {
             .metadata()
             .map_or(active.bytes, |m| m.len());
         if active.records == 0 && on_disk == 0 {
-            // Created for this run and never written: nothing to keep.
+            // Created for this run and never written: nothing to keep. A file found in its
+            // place is someone else's, and stays.
+            let ours = active.segment.whereabouts() == Whereabouts::Here;
             let path = active.segment.path;
             drop(active.segment.file);
-            let _ = std::fs::remove_file(&path);
+            if ours {
+                let _ = std::fs::remove_file(&path);
+            }
         } else {
             seal(&config, &manifest, compressor.as_ref(), active);
         }
@@ -239,7 +371,10 @@ impl StreamFiles {
         // One entry per segment (a segment caught mid-compression has two files), with
         // the active segment last.
         let mut segments: Vec<(Found, u64)> = Vec::new();
-        for f in found.into_iter().filter(|f| f.base != active_base) {
+        for f in found
+            .into_iter()
+            .filter(|f| f.base != active_base && !self.foreign.contains(&f.base))
+        {
             let len = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
             match segments.last_mut() {
                 Some((last, last_len)) if last.base == f.base => *last_len += len,
@@ -294,6 +429,22 @@ fn seal(
     compressor: Option<&Compressor>,
     segment: Active,
 ) {
+    // A segment whose file was removed or replaced meanwhile is not listed: its path is not
+    // the stream's any more (the writer checks before each write, so this is rare).
+    let whereabouts = segment.segment.whereabouts();
+    if whereabouts != Whereabouts::Here {
+        eprintln!(
+            "trail: {} {}; it is not listed in the manifest {}",
+            segment.segment.path.display(),
+            if whereabouts == Whereabouts::Gone {
+                "was removed before it was sealed"
+            } else {
+                "was replaced by another file before it was sealed"
+            },
+            manifest.path().display()
+        );
+        return;
+    }
     // Bytes on disk beyond those accounted for are the start of a record whose write was
     // given up (a shutdown deadline on a full disk): a torn tail, listed as such.
     let on_disk = segment
@@ -342,7 +493,7 @@ fn seal(
 
 /// Takes the stream's advisory lock, so that two processes never write one stream.
 fn lock(dir: &Path, name: &str, mode: u32) -> Result<File, Error> {
-    let path = dir.join(format!("{name}.lock"));
+    let path = lock_path(dir, name);
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).write(true);
     let file = segment::with_mode(&mut options, mode)
@@ -357,6 +508,10 @@ fn lock(dir: &Path, name: &str, mode: u32) -> Result<File, Error> {
         ))),
         Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
     }
+}
+
+fn lock_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.lock"))
 }
 
 /// Brings the manifest in line with the files: segments missing from it (left by a

@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::encode::Encoder;
 use crate::queue::{Merge, Refused, Rings, Upto};
-use crate::stream::StreamFiles;
+use crate::stream::{StreamFiles, Whereabouts};
 use crate::{Record, Sink};
 
 /// What a full queue does to the caller.
@@ -106,7 +106,8 @@ pub struct Stats {
     pub dropped: u64,
     /// Bytes written to the file.
     pub bytes: u64,
-    /// Failed write attempts (each was retried).
+    /// File errors: failed write attempts (each was retried), new segments that could
+    /// not be created, and segment files found removed or replaced while being written.
     pub io_errors: u64,
     /// Segments sealed and replaced by a new one.
     pub rotations: u64,
@@ -123,7 +124,7 @@ pub struct Stats {
 
 pub(crate) enum Msg {
     /// A record from a thread that could not use its ring (it was ending).
-    Record(Record),
+    Record(Box<Record>),
     /// Write out everything before this message, then answer.
     Flush(Sender<()>),
     /// Write out everything before this message, start a new segment, then answer.
@@ -299,9 +300,13 @@ impl Shared {
     fn by_channel(&self, record: Record) {
         let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
         let sent = if must_wait && !crate::queue::on_writer_thread() {
-            self.sender.send(Msg::Record(record)).map_err(|_| ())
+            self.sender
+                .send(Msg::Record(Box::new(record)))
+                .map_err(|_| ())
         } else {
-            self.sender.try_send(Msg::Record(record)).map_err(|_| ())
+            self.sender
+                .try_send(Msg::Record(Box::new(record)))
+                .map_err(|_| ())
         };
         match sent {
             Ok(()) => {
@@ -587,10 +592,17 @@ impl Writer {
             .files
             .overflows(mark as u64, self.buffered.is_some(), len)
         {
-            self.buf.truncate(mark);
+            // Encoded again in the new segment; if none could be started, the first
+            // encoding stands, in the segment it was made for.
+            let encoded = self.buf.split_off(mark);
+            let segment = self.files.generation();
             self.write_out();
             self.rotate();
-            self.encoder.encode(record, seq, &mut self.buf);
+            if self.files.generation() == segment {
+                self.buf.extend_from_slice(&encoded);
+            } else {
+                self.encoder.encode(record, seq, &mut self.buf);
+            }
         }
         self.buffered = Some((self.buffered.map_or(seq, |(first, _)| first), seq));
         self.next_seq += 1;
@@ -627,40 +639,80 @@ impl Writer {
         self.record(&record);
     }
 
-    /// Seals the segment and opens the next; on failure, reports and carries on in the
-    /// current one, so that nothing is lost.
-    fn rotate(&mut self) {
+    /// Seals the segment and opens the next; returns whether a new segment was started.
+    /// A segment whose file was found removed or replaced is not sealed: a new one takes
+    /// its place. On failure it reports, counts, and carries on in the current segment, so
+    /// that nothing is lost.
+    fn rotate(&mut self) -> bool {
+        let lost = self.files.check();
+        if lost != Whereabouts::Here {
+            self.notice_loss(lost);
+            return match self.files.reopen(lost) {
+                Ok(_lost_file) => {
+                    self.encoder.begin_segment(&mut self.buf);
+                    self.publish_path();
+                    true
+                }
+                Err(e) => {
+                    // The next write tries again, and waits until it can.
+                    self.shared
+                        .counters
+                        .io_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.reporter.report(Trouble::Write, || {
+                        format!("{e}; retrying, nothing is dropped")
+                    });
+                    false
+                }
+            };
+        }
         match self.files.rotate() {
             Ok(true) => {
-                self.encoder.begin_segment(&mut self.buf);
                 self.shared
                     .counters
                     .rotations
                     .fetch_add(1, Ordering::Relaxed);
-                *self
-                    .shared
-                    .counters
-                    .path
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = self.files.path().to_owned();
+                self.encoder.begin_segment(&mut self.buf);
+                self.publish_path();
+                true
             }
-            Ok(false) => {}
+            Ok(false) => false,
             Err(e) => {
                 self.shared
                     .counters
                     .io_errors
                     .fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "trail: cannot rotate: {e}; writing on in {}",
-                    self.files.path().display()
-                );
+                let files = &self.files;
+                self.reporter.report(Trouble::Rotate, || {
+                    format!(
+                        "cannot rotate: {e}; writing on in {}",
+                        files.path().display()
+                    )
+                });
+                false
             }
         }
     }
 
+    /// Makes the active segment's path the one [`Guard::path`](crate::Guard::path) gives.
+    fn publish_path(&self) {
+        *self
+            .shared
+            .counters
+            .path
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = self.files.path().to_owned();
+    }
+
+    /// Records in the buffer.
+    fn buffered_records(&self) -> u64 {
+        self.buffered.map_or(0, |(first, last)| last - first + 1)
+    }
+
     /// Appends the buffer to the active segment, retrying failed writes. Bytes already
     /// written are never written twice, so a record interrupted by an error is completed,
-    /// not repeated.
+    /// not repeated. Before the buffer's first byte goes out, the segment's path is checked
+    /// to still lead to its file (see [`Writer::follow_segment`]).
     fn write_out(&mut self) {
         if let Some(console) = &mut self.console {
             console.write_out();
@@ -670,22 +722,31 @@ impl Writer {
         }
         let mut done = 0;
         let mut backoff = Duration::from_millis(1);
-        let records = self.buffered.map_or(0, |(first, last)| last - first + 1);
         while done < self.buf.len() {
+            if done == 0 {
+                if let Err(e) = self.follow_segment() {
+                    if !self.failed(&e.to_string(), &mut backoff) {
+                        self.abandon(done);
+                        return;
+                    }
+                    continue;
+                }
+            }
             let retry = match self.files.file().write(&self.buf[done..]) {
-                Ok(0) => self.failed(io::ErrorKind::WriteZero.into(), &mut backoff),
+                Ok(0) => self.failed_write(io::ErrorKind::WriteZero.into(), &mut backoff),
                 Ok(n) => {
                     done += n;
                     true
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
-                Err(e) => self.failed(e, &mut backoff),
+                Err(e) => self.failed_write(e, &mut backoff),
             };
             if !retry {
-                self.abandon(records, done);
+                self.abandon(done);
                 return;
             }
         }
+        let records = self.buffered_records();
         self.files.wrote(&self.buf, self.buffered, records);
         let c = &self.shared.counters;
         c.bytes.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
@@ -702,22 +763,114 @@ impl Writer {
         }
     }
 
+    /// Checks that the active segment's path still leads to the file being written (one
+    /// `stat`). A file removed, alone or with its directory, still takes writes, which
+    /// vanish with it; a file put in its place is someone else's. Either way the writer
+    /// moves to a new segment, and the error is that of creating it.
+    #[inline]
+    fn follow_segment(&mut self) -> Result<(), crate::Error> {
+        match self.files.check() {
+            Whereabouts::Here => Ok(()),
+            lost => self.lost_segment(lost),
+        }
+    }
+
+    /// Starts a new segment in place of one whose file was lost, and takes the buffer
+    /// there. The buffer moves as it is when it holds the start of the segment (nothing of
+    /// it was written yet); with the new segment's header put in front when the format's
+    /// records stand alone. Binary records that refer to definitions already written are
+    /// finished in the lost file instead, next to those definitions, and the new segment
+    /// starts with a fresh header.
+    #[cold]
+    fn lost_segment(&mut self, lost: Whereabouts) -> Result<(), crate::Error> {
+        self.notice_loss(lost);
+        let starts_segment = self.files.written_bytes() == 0;
+        let lost_path = self.files.path().to_owned();
+        let mut lost_file = self.files.reopen(lost)?;
+        if starts_segment {
+            // The buffer begins with the header already.
+        } else if self.files.records_stand_alone() {
+            let mut header = Vec::new();
+            self.encoder.begin_segment(&mut header);
+            self.buf.splice(0..0, header);
+        } else {
+            let records = self.buffered_records();
+            let c = &self.shared.counters;
+            match lost_file.write_all(&self.buf) {
+                Ok(()) => {
+                    c.bytes.fetch_add(self.buf.len() as u64, Ordering::Relaxed);
+                    c.written.fetch_add(records, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    c.io_errors.fetch_add(1, Ordering::Relaxed);
+                    c.abandoned.fetch_add(records, Ordering::Relaxed);
+                    eprintln!(
+                        "trail: cannot finish {}: {e}; its last {records} records are lost with it",
+                        lost_path.display()
+                    );
+                }
+            }
+            self.buf.clear();
+            self.buffered = None;
+            self.encoder.begin_segment(&mut self.buf);
+        }
+        drop(lost_file);
+        self.publish_path();
+        Ok(())
+    }
+
+    /// Counts and reports, once per loss, that the active segment's file was found
+    /// removed or replaced.
+    #[cold]
+    fn notice_loss(&mut self, lost: Whereabouts) {
+        if !self.files.first_notice() {
+            return;
+        }
+        self.shared
+            .counters
+            .io_errors
+            .fetch_add(1, Ordering::Relaxed);
+        let files = &self.files;
+        self.reporter.report(Trouble::Lost, || {
+            let what = match lost {
+                Whereabouts::Replaced => "was replaced by another file, which is left as it is",
+                _ => "is gone (removed or renamed, alone or with its directory)",
+            };
+            format!(
+                "{} {what}: what was written to it is no longer in the stream; \
+                 writing on in a new segment",
+                files.path().display(),
+            )
+        });
+    }
+
     fn sync(&mut self) {
         if let Err(e) = self.files.file().sync_data() {
             self.shared
                 .counters
                 .io_errors
                 .fetch_add(1, Ordering::Relaxed);
-            self.reporter.report(self.files.path(), &e);
+            let files = &self.files;
+            self.reporter.report(Trouble::Write, || {
+                format!("cannot sync {}: {e}", files.path().display())
+            });
         }
         self.shared.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
         self.last_sync = Instant::now();
     }
 
-    /// Counts and reports a failed write, waits, and says whether to try again: always,
-    /// until a shutdown's deadline has passed.
+    /// [`Writer::failed`] for an error of a write to the active segment.
     #[cold]
-    fn failed(&mut self, error: io::Error, backoff: &mut Duration) -> bool {
+    fn failed_write(&mut self, error: io::Error, backoff: &mut Duration) -> bool {
+        let what = format!("cannot write {}: {error}", self.files.path().display());
+        self.failed(&what, backoff)
+    }
+
+    /// Counts and reports a failure to write out (`what` names the path and the error),
+    /// waits, and says whether to try again: always, until a shutdown's deadline has
+    /// passed.
+    #[cold]
+    fn failed(&mut self, what: &str, backoff: &mut Duration) -> bool {
         self.shared
             .counters
             .io_errors
@@ -728,13 +881,12 @@ impl Writer {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if give_up.is_some_and(|at| Instant::now() >= at) {
-            eprintln!(
-                "trail: cannot write {}: {error}; the shutdown deadline has passed",
-                self.files.path().display()
-            );
+            eprintln!("trail: {what}; the shutdown deadline has passed");
             return false;
         }
-        self.reporter.report(self.files.path(), &error);
+        self.reporter.report(Trouble::Write, || {
+            format!("{what}; retrying, nothing is dropped")
+        });
         std::thread::sleep(*backoff);
         *backoff = (*backoff * 2).min(Duration::from_secs(1));
         true
@@ -742,7 +894,8 @@ impl Writer {
 
     /// Gives up on the buffered records at the shutdown deadline, saying how many.
     #[cold]
-    fn abandon(&mut self, records: u64, written_bytes: usize) {
+    fn abandon(&mut self, written_bytes: usize) {
+        let records = self.buffered_records();
         eprintln!(
             "trail: gave up on {records} records ({} bytes) not written to {} by the shutdown deadline{}",
             self.buf.len() - written_bytes,
@@ -758,41 +911,77 @@ impl Writer {
     }
 }
 
-/// Reports write errors on standard error, at most once per interval, with a count of
-/// the ones in between.
+/// The kinds of trouble the writer reports, each limited to its own rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trouble {
+    /// A write or a sync that failed, or a segment that could not be created in place of
+    /// a lost one; retried.
+    Write,
+    /// A rotation that could not create the next segment.
+    Rotate,
+    /// The active segment's file, found removed or replaced.
+    Lost,
+}
+
+/// Reports file errors on standard error, each kind at most once per interval, with a
+/// count of the ones left out in between.
 pub(crate) struct ErrorReporter {
-    last: Option<Instant>,
-    suppressed: u64,
     interval: Duration,
+    /// When each kind of trouble was last reported, and how many went unreported since.
+    kinds: [(Option<Instant>, u64); 3],
 }
 
 impl ErrorReporter {
     pub(crate) fn new(interval: Duration) -> Self {
         ErrorReporter {
-            last: None,
-            suppressed: 0,
             interval,
+            kinds: [(None, 0); 3],
         }
     }
 
-    fn report(&mut self, path: &std::path::Path, error: &io::Error) {
+    /// Prints `message()` after `trail: `, unless the same kind of trouble was reported
+    /// less than the interval ago: then it is only counted. Returns whether it printed.
+    fn report(&mut self, trouble: Trouble, message: impl FnOnce() -> String) -> bool {
         let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < self.interval)
-        {
-            self.suppressed += 1;
-            return;
+        let (last, suppressed) = &mut self.kinds[trouble as usize];
+        if last.is_some_and(|t| now.duration_since(t) < self.interval) {
+            *suppressed += 1;
+            return false;
         }
-        let more = match self.suppressed {
+        let more = match *suppressed {
             0 => String::new(),
-            n => format!(" ({n} more errors since the last report)"),
+            1 => " (1 more like it since the last report)".to_owned(),
+            n => format!(" ({n} more like it since the last report)"),
         };
-        eprintln!(
-            "trail: cannot write {}: {error}; retrying, nothing is dropped{more}",
-            path.display()
-        );
-        self.last = Some(now);
-        self.suppressed = 0;
+        eprintln!("trail: {}{more}", message());
+        *last = Some(now);
+        *suppressed = 0;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_trouble_is_reported_at_most_once_per_interval() {
+        let built = std::cell::Cell::new(0);
+        let message = || {
+            built.set(built.get() + 1);
+            "test report, please ignore".to_owned()
+        };
+        let mut reporter = ErrorReporter::new(Duration::from_secs(3600));
+        assert!(reporter.report(Trouble::Write, message));
+        assert!(!reporter.report(Trouble::Write, message));
+        assert!(!reporter.report(Trouble::Write, message));
+        assert!(reporter.report(Trouble::Rotate, message), "another kind");
+        assert!(reporter.report(Trouble::Lost, message));
+        assert_eq!(built.get(), 3, "messages left out are never built");
+        assert_eq!(reporter.kinds[Trouble::Write as usize].1, 2);
+
+        let mut reporter = ErrorReporter::new(Duration::ZERO);
+        assert!(reporter.report(Trouble::Write, message));
+        assert!(reporter.report(Trouble::Write, message));
     }
 }

@@ -82,7 +82,11 @@ fn the_caller_allocates_nothing_for_events_that_fit_inline() {
         "Display values rendered into the inline buffer allocated"
     );
 
-    let long = "x".repeat(200);
+    let text = "x".repeat(200);
+    let fitted = allocations_in(|| trail::info!(actor = 42_u64, text, "a 200-byte field"));
+    assert_eq!(fitted, 0, "a 200-byte string fits the inline buffer");
+
+    let long = "x".repeat(trail::INLINE_CAPACITY);
     let spilled = allocations_in(|| trail::info!(long, "too long to fit"));
     assert!(
         spilled > 0,
@@ -90,5 +94,5 @@ fn the_caller_allocates_nothing_for_events_that_fit_inline() {
     );
 
     let stats = guard.shutdown();
-    assert_eq!(stats.written, 2002);
+    assert_eq!(stats.written, 2003);
 }

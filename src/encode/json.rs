@@ -69,14 +69,14 @@ impl JsonEncoder {
 
     /// `{"k":v,...}` for the event's fields, without the braces.
     fn fields(values: &crate::record::Decoded<'_>, out: &mut Vec<u8>) {
-        for (i, (name, value)) in values.fields().enumerate() {
+        values.each_field(|i, name, value| {
             if i > 0 {
                 out.push(b',');
             }
             write_str(name, out);
             out.push(b':');
-            write_value(value, out, 0);
-        }
+            write_value(*value, out, 0);
+        });
     }
 
     fn otel(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {

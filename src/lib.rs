@@ -155,7 +155,8 @@ pub use record::{Decoded, Nested, Reader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use thread::thread_name;
 pub use value::{
-    debug, display, set_max_value_bytes, Capture, Captured, DebugValue, DisplayValue, Value,
+    debug, display, secret, set_max_value_bytes, Capture, Captured, DebugValue, DisplayValue,
+    Secret, Value,
 };
 
 #[cfg(feature = "serde")]

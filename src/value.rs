@@ -410,6 +410,41 @@ pub fn debug<T: fmt::Debug>(value: T) -> DebugValue<T> {
     DebugValue(value)
 }
 
+/// Marks a field as secret: the event records `"[REDACTED]"` in its place.
+///
+/// The value itself is never read, so it is not copied, queued or written anywhere; the
+/// field keeps its name, so readers see that it was there. Names listed with
+/// [`Builder::redact`](crate::Builder::redact) are hidden on the writer instead, for
+/// fields that are not marked at each call.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let guard = trail::builder().dir(dir.path()).filter_from_env(false).install()?;
+/// let password = String::from("hunter2");
+/// trail::info!(user = "ana", password = trail::secret(&password), "login attempt");
+/// # drop(guard);
+/// # let text = std::fs::read_to_string(std::fs::read_dir(dir.path())?
+/// #     .filter_map(Result::ok).map(|e| e.path())
+/// #     .find(|p| p.extension().is_some_and(|x| x == "jsonl")).unwrap())?;
+/// # assert!(text.contains(r#""password":"[REDACTED]""#) && !text.contains("hunter2"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn secret<T: ?Sized>(value: &T) -> Secret {
+    let _ = value;
+    Secret
+}
+
+/// A field marked secret with [`secret`]: captured as `"[REDACTED]"`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Secret;
+
+impl Value for Secret {
+    #[inline]
+    fn capture<'a>(&self, out: Capture<'a>) -> Captured<'a> {
+        out.str("[REDACTED]")
+    }
+}
+
 /// A value logged through its `Display` rendering. See [`display`].
 #[derive(Clone, Copy, Debug)]
 pub struct DisplayValue<T>(pub T);

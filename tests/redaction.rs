@@ -55,3 +55,46 @@ fn secrets_never_reach_the_files() {
         );
     }
 }
+
+/// A field marked at the call with `trail::secret` is never captured: the record itself,
+/// in the queue and in every format, holds only the marker.
+#[test]
+fn fields_marked_secret_at_the_call_are_never_captured() {
+    for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
+        let dir = tempfile::tempdir().unwrap();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .format(format)
+            .filter_from_env(false)
+            .install()
+            .unwrap();
+        let card = String::from("4111-1111-1111-1111");
+        trail::info!(
+            user = "ana",
+            card = trail::secret(&card),
+            "paid with {card}"
+        );
+        drop(guard);
+        let raw: Vec<u8> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("4111"),
+            "{format}: the card number reached a file"
+        );
+        let records: Vec<_> = trail::read::open(dir.path())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(records.len(), 1, "{format}");
+        let record = &records[0];
+        assert_eq!(
+            record.field("card"),
+            Some(&FieldValue::Str("[REDACTED]".into())),
+            "{format}"
+        );
+        assert_eq!(record.field("user"), Some(&FieldValue::Str("ana".into())));
+        assert_eq!(record.msg, "paid with [REDACTED]", "{format}");
+    }
+}

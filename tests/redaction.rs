@@ -1,10 +1,16 @@
 //! Secret fields are written as "[REDACTED]" in every format, wherever they come from.
 
+use std::sync::Mutex;
+
 use trail::read::FieldValue;
 use trail::Format;
 
+/// The tests of this file install the one global writer in turn.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 #[test]
 fn secrets_never_reach_the_files() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
         let dir = tempfile::tempdir().unwrap();
         let guard = trail::builder()
@@ -60,6 +66,7 @@ fn secrets_never_reach_the_files() {
 /// in the queue and in every format, holds only the marker.
 #[test]
 fn fields_marked_secret_at_the_call_are_never_captured() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
         let dir = tempfile::tempdir().unwrap();
         let guard = trail::builder()

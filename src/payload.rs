@@ -27,7 +27,7 @@ pub(crate) struct Payload {
 
 /// Copies `src` into `dst`, which has its length.
 #[inline(always)]
-fn write(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+pub(crate) fn write_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     assert_eq!(dst.len(), src.len());
     // SAFETY: both are valid for `src.len()` bytes and cannot overlap (one is borrowed
     // mutably).
@@ -53,7 +53,7 @@ impl Payload {
         match self.inline.get_mut(at..at.wrapping_add(1 + N)) {
             Some(dst) => {
                 dst[0].write(tag);
-                write(&mut dst[1..], &value);
+                write_uninit(&mut dst[1..], &value);
                 self.len += 1 + N as u32;
             }
             None => {
@@ -72,8 +72,8 @@ impl Payload {
         match self.inline.get_mut(at..at.wrapping_add(5 + n)) {
             Some(dst) => {
                 dst[0].write(tag);
-                write(&mut dst[1..5], &(n as u32).to_le_bytes());
-                write(&mut dst[5..], bytes);
+                write_uninit(&mut dst[1..5], &(n as u32).to_le_bytes());
+                write_uninit(&mut dst[5..], bytes);
                 self.len += 5 + n as u32;
             }
             None => {
@@ -92,7 +92,7 @@ impl Payload {
         let at = self.len as usize;
         match self.inline.get_mut(at..at.wrapping_add(bytes.len())) {
             Some(dst) => {
-                write(dst, bytes);
+                write_uninit(dst, bytes);
                 self.len += bytes.len() as u32;
             }
             None => self.spill().extend_from_slice(bytes),
@@ -137,7 +137,7 @@ impl Payload {
             }
             len => {
                 if let Some(dst) = self.inline[..len as usize].get_mut(at..at + 4) {
-                    write(dst, &value.to_le_bytes());
+                    write_uninit(dst, &value.to_le_bytes());
                 }
             }
         }

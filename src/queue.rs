@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
+use crate::payload::write_uninit;
 use crate::{Metadata, Record};
 
 /// Bytes of a record's header in a ring: call site, ticks, thread, flags, payload length.
@@ -295,21 +296,11 @@ fn scatter(
     let split = first.len().saturating_sub(offset).min(src.len());
     let (to_first, to_second) = src.split_at(split);
     if !to_first.is_empty() {
-        copy(&mut first[offset..offset + split], to_first);
+        write_uninit(&mut first[offset..offset + split], to_first);
     }
     if !to_second.is_empty() {
         let at = offset + split - first.len();
-        copy(&mut second[at..at + to_second.len()], to_second);
-    }
-}
-
-#[inline(always)]
-fn copy(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
-    assert_eq!(dst.len(), src.len());
-    // SAFETY: both slices are valid for `src.len()` bytes, and a shared and a unique
-    // borrow cannot overlap.
-    unsafe {
-        core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len())
+        write_uninit(&mut second[at..at + to_second.len()], to_second);
     }
 }
 

@@ -280,16 +280,10 @@ impl<'a> Decoded<'a> {
             match *piece {
                 Piece::Lit(text) => out.write_str(text)?,
                 Piece::Display(i) => {
-                    let value = self
-                        .values
-                        .get(usize::from(i))
-                        .copied()
-                        .unwrap_or(ValueRef::Invalid);
-                    write!(out, "{value}")?;
+                    let value = self.values.get(usize::from(i)).copied();
+                    write_arg(out, value.unwrap_or(ValueRef::Invalid))?;
                 }
-                Piece::Actor => {
-                    write!(out, "{}", self.actor.unwrap_or(ValueRef::Invalid))?;
-                }
+                Piece::Actor => write_arg(out, self.actor.unwrap_or(ValueRef::Invalid))?,
             }
         }
         Ok(())
@@ -300,6 +294,19 @@ impl<'a> Decoded<'a> {
         let mut out = String::new();
         let _ = self.write_message(&mut out);
         out
+    }
+}
+
+/// Renders one message argument. Strings and integers, the usual arguments, skip the
+/// formatting machinery; the text is the same as `Display`'s.
+fn write_arg<W: fmt::Write + ?Sized>(out: &mut W, value: ValueRef<'_>) -> fmt::Result {
+    match value {
+        ValueRef::Str(text) => out.write_str(text),
+        #[cfg(feature = "writer")]
+        ValueRef::U64(n) => out.write_str(itoa::Buffer::new().format(n)),
+        #[cfg(feature = "writer")]
+        ValueRef::I64(n) => out.write_str(itoa::Buffer::new().format(n)),
+        other => write!(out, "{other}"),
     }
 }
 

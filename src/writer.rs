@@ -266,11 +266,16 @@ impl Shared {
         }
     }
 
+    /// Whether an event at `level` waits for room rather than being dropped.
+    fn must_wait(&self, level: crate::Level) -> bool {
+        self.policy == Policy::Block || self.never_drop.enables(level)
+    }
+
     /// The queue is full: wait, or drop and count, as the policy says.
     #[cold]
     #[inline(never)]
     fn full(&self, record: &Record) {
-        let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
+        let must_wait = self.must_wait(record.level());
         if must_wait {
             match self.rings.push_waiting(record) {
                 Ok(()) => return,
@@ -298,7 +303,7 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn by_channel(&self, record: Record) {
-        let must_wait = self.policy == Policy::Block || self.never_drop.enables(record.level());
+        let must_wait = self.must_wait(record.level());
         let sent = if must_wait && !crate::queue::on_writer_thread() {
             self.sender
                 .send(Msg::Record(Box::new(record)))

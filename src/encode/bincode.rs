@@ -241,19 +241,23 @@ impl Encoder for BincodeEncoder {
         // Most records: no secrets to hide and no scope fields to reorder, so the values
         // go from the payload to the frame as they come.
         if self.text.secrets.is_empty() {
-            if let Some(reader) = record.plain_values() {
+            if let Some(mut reader) = record.plain_values() {
                 let callsite = self.callsite(record.metadata(), &[], out);
                 let thread = self.thread(record.thread_id(), out);
                 let start = out.len();
-                if write_plain_record(
-                    out,
-                    [callsite, thread],
-                    [seq, record.timestamp_nanos()],
-                    record.has_actor(),
-                    reader,
-                ) {
-                    return;
+                let actor = if record.has_actor() {
+                    reader.next()
+                } else {
+                    None
+                };
+                if actor.is_some() == record.has_actor() {
+                    let stamps = [seq, record.timestamp_nanos()];
+                    write_record(out, [callsite, thread], stamps, actor, reader.by_ref());
+                    if !reader.damaged() {
+                        return;
+                    }
                 }
+                // A damaged payload takes the path that decodes it whole.
                 out.truncate(start);
             }
         }
@@ -268,18 +272,11 @@ impl Encoder for BincodeEncoder {
         let thread = self.thread(record.thread_id(), out);
         // The call's fields, then the scopes' fields, then the message arguments.
         let own = meta.fields().len().min(values.values().len());
-        let all: Vec<ValueRef<'_>>;
-        let ordered = if scoped.is_empty() {
-            values.values()
-        } else {
-            all = values.values()[..own]
-                .iter()
-                .copied()
-                .chain(values.scoped_fields().iter().map(|(_, v)| *v))
-                .chain(values.values()[own..].iter().copied())
-                .collect();
-            &all
-        };
+        let ordered = values.values()[..own]
+            .iter()
+            .copied()
+            .chain(values.scoped_fields().iter().map(|(_, v)| *v))
+            .chain(values.values()[own..].iter().copied());
         write_record(
             out,
             [callsite, thread],
@@ -289,87 +286,49 @@ impl Encoder for BincodeEncoder {
         );
     }
 }
-
 /// Frame variant number of a record.
 const RECORD: u64 = 2;
 
 /// Writes a record frame, as `write_frame` would write `FrameRef::Record`, without going
 /// through serde: the writer's hot path. Nested values still take serde's path.
-fn write_record(
+fn write_record<'v>(
     out: &mut Vec<u8>,
     [callsite, thread]: [u32; 2],
     [seq, ts]: [u64; 2],
     actor: Option<ValueRef<'_>>,
-    values: &[ValueRef<'_>],
+    values: impl Iterator<Item = ValueRef<'v>>,
 ) {
-    let start = out.len();
-    out.extend_from_slice(&[0; crate::read::binary::FRAME_PREFIX]);
-    let payload = out.len();
-    varint(out, RECORD);
-    varint(out, u64::from(callsite));
-    varint(out, u64::from(thread));
-    varint(out, seq);
-    varint(out, ts);
-    match actor {
-        None => out.push(0),
-        Some(actor) => {
-            out.push(1);
-            value(out, actor);
+    crate::read::binary::framed(out, |out| {
+        varint(out, RECORD);
+        varint(out, u64::from(callsite));
+        varint(out, u64::from(thread));
+        varint(out, seq);
+        varint(out, ts);
+        match actor {
+            None => out.push(0),
+            Some(actor) => {
+                out.push(1);
+                value(out, actor);
+            }
         }
-    }
-    varint(out, values.len() as u64);
-    for v in values {
-        value(out, *v);
-    }
-    let len = (out.len() - payload) as u32;
-    let crc = crc32fast::hash(&out[payload..]);
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
-}
-
-/// As [`write_record`], reading the values straight from a payload. Returns false, having
-/// written part of a frame, if the payload is damaged or holds 251 values or more.
-fn write_plain_record(
-    out: &mut Vec<u8>,
-    [callsite, thread]: [u32; 2],
-    [seq, ts]: [u64; 2],
-    has_actor: bool,
-    mut values: crate::record::Reader<'_>,
-) -> bool {
-    let start = out.len();
-    out.extend_from_slice(&[0; crate::read::binary::FRAME_PREFIX]);
-    let payload = out.len();
-    varint(out, RECORD);
-    varint(out, u64::from(callsite));
-    varint(out, u64::from(thread));
-    varint(out, seq);
-    varint(out, ts);
-    if has_actor {
-        let Some(actor) = values.next() else {
-            return false;
-        };
-        out.push(1);
-        value(out, actor);
-    } else {
+        // The count comes first: one byte, patched once the values are written, or
+        // widened in place for 251 values or more.
+        let count_at = out.len();
         out.push(0);
-    }
-    // The count comes first: one byte, patched once the values are written.
-    let count_at = out.len();
-    out.push(0);
-    let mut count = 0usize;
-    for v in values.by_ref() {
-        value(out, v);
-        count += 1;
-    }
-    if values.damaged() || count >= 251 {
-        return false;
-    }
-    out[count_at] = count as u8;
-    let len = (out.len() - payload) as u32;
-    let crc = crc32fast::hash(&out[payload..]);
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
-    true
+        let mut count = 0u64;
+        for v in values {
+            value(out, v);
+            count += 1;
+        }
+        match u8::try_from(count) {
+            Ok(n) if n < 251 => out[count_at] = n,
+            _ => {
+                let mut wide = Vec::with_capacity(9);
+                varint(&mut wide, count);
+                out.splice(count_at..=count_at, wide);
+            }
+        }
+    });
 }
 
 /// An unsigned integer in the format's variable length.
@@ -499,7 +458,7 @@ mod tests {
             values in proptest::collection::vec(scalar(), 0..300),
         ) {
             let mut fast = Vec::new();
-            write_record(&mut fast, ids, stamps, actor, &values);
+            write_record(&mut fast, ids, stamps, actor, values.iter().copied());
             let mut slow = Vec::new();
             crate::read::binary::write_frame(
                 &FrameRef::Record(RecordRef {

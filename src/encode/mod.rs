@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 use std::sync::Arc;
 
-use crate::record::{Decoded, ValueRef};
+use crate::record::Decoded;
 use crate::{Piece, Record};
 
 pub(crate) mod bincode;
@@ -161,33 +161,9 @@ impl Text {
         match values.pieces() {
             [Piece::Lit(text)] => text,
             [] => "",
-            pieces => {
+            _ => {
                 self.message.clear();
-                // Strings and integers, the usual arguments, skip the formatting machinery;
-                // the result is what `Decoded::write_message` renders.
-                for piece in pieces {
-                    let value = match *piece {
-                        Piece::Lit(text) => {
-                            self.message.push_str(text);
-                            continue;
-                        }
-                        Piece::Display(i) => values
-                            .values()
-                            .get(usize::from(i))
-                            .copied()
-                            .unwrap_or(ValueRef::Invalid),
-                        Piece::Actor => values.actor().unwrap_or(ValueRef::Invalid),
-                    };
-                    match value {
-                        ValueRef::Str(text) => self.message.push_str(text),
-                        ValueRef::U64(n) => self.message.push_str(itoa::Buffer::new().format(n)),
-                        ValueRef::I64(n) => self.message.push_str(itoa::Buffer::new().format(n)),
-                        other => {
-                            use std::fmt::Write;
-                            let _ = write!(self.message, "{other}");
-                        }
-                    }
-                }
+                let _ = values.write_message(&mut self.message);
                 &self.message
             }
         }

@@ -38,18 +38,24 @@ pub(crate) fn header() -> [u8; HEADER_LEN] {
 /// Appends one frame: length, CRC-32, and the bincode payload.
 #[cfg(feature = "writer")]
 pub(crate) fn write_frame(frame: &impl Serialize, out: &mut Vec<u8>) {
+    framed(out, |out| {
+        // Writing into a Vec fails only if serialization does, which ours does not.
+        let _ = bincode::serde::encode_into_std_write(frame, out, config());
+    });
+}
+
+/// Appends a frame whose payload `payload` writes: the prefix first, then the length and
+/// CRC-32 of what it wrote.
+#[cfg(feature = "writer")]
+pub(crate) fn framed(out: &mut Vec<u8>, payload: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     out.extend_from_slice(&[0; FRAME_PREFIX]);
-    if bincode::serde::encode_into_std_write(frame, out, config()).is_err() {
-        // Writing into a Vec fails only if serialization does, which ours does not.
-        out.truncate(start);
-        return;
-    }
-    let payload = start + FRAME_PREFIX;
-    let len = (out.len() - payload) as u32;
-    let crc = crc32fast::hash(&out[payload..]);
+    let body = start + FRAME_PREFIX;
+    payload(out);
+    let len = (out.len() - body) as u32;
+    let crc = crc32fast::hash(&out[body..]);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    out[start + 4..payload].copy_from_slice(&crc.to_le_bytes());
+    out[start + 4..body].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// One frame's payload. Owned form, for decoding; the writer encodes the same layout

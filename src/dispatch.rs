@@ -139,6 +139,7 @@ pub fn is_installed() -> bool {
     !SINK.load(Ordering::Acquire).is_null()
 }
 
+#[inline]
 fn current() -> Option<&'static dyn Sink> {
     let ptr = SINK.load(Ordering::Acquire);
     // SAFETY: a non-null pointer was published by `set_sink` from a leaked box, which is

@@ -18,21 +18,58 @@ const SPILLED: u32 = u32::MAX;
 
 /// Invariant: while not spilled, `inline[..len]` is initialized; the rest is never read,
 /// so a new payload costs no zeroing of its inline bytes.
+///
+/// The inline bytes come last: placed between two fields that are set to zero, they
+/// would let the optimiser turn the two stores and the uninitialised bytes between them
+/// into one `memset` of the whole payload.
 #[derive(Clone)]
+#[repr(C)]
 pub(crate) struct Payload {
     len: u32,
-    inline: [MaybeUninit<u8>; INLINE_CAPACITY],
     heap: Vec<u8>,
+    inline: [MaybeUninit<u8>; INLINE_CAPACITY],
 }
 
 /// Copies `src` into `dst`, which has its length.
+///
+/// Up to 32 bytes are copied inline, as two possibly overlapping loads and stores of the
+/// largest size that fits (the way `memcpy` itself treats small sizes), which spares the
+/// short strings most fields carry a call.
 #[inline(always)]
 pub(crate) fn write_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     assert_eq!(dst.len(), src.len());
-    // SAFETY: both are valid for `src.len()` bytes and cannot overlap (one is borrowed
-    // mutably).
+    let n = src.len();
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr().cast::<u8>());
+    /// Copies the first and the last `W` bytes of `n`, with `W <= n <= 2 * W`.
+    ///
+    /// # Safety
+    ///
+    /// `s` and `d` must be valid for `n` bytes.
+    #[inline(always)]
+    unsafe fn ends<const W: usize>(s: *const u8, d: *mut u8, n: usize) {
+        // SAFETY: `W <= n`, so both ranges lie inside the `n` bytes; both loads happen
+        // before either store.
+        unsafe {
+            let head = s.cast::<[u8; W]>().read_unaligned();
+            let tail = s.add(n - W).cast::<[u8; W]>().read_unaligned();
+            d.cast::<[u8; W]>().write_unaligned(head);
+            d.add(n - W).cast::<[u8; W]>().write_unaligned(tail);
+        }
+    }
+    // SAFETY: both are valid for `n` bytes and cannot overlap (one is borrowed mutably).
     unsafe {
-        core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len())
+        match n {
+            0 => {}
+            1..=3 => {
+                *d = *s;
+                *d.add(n / 2) = *s.add(n / 2);
+                *d.add(n - 1) = *s.add(n - 1);
+            }
+            4..=7 => ends::<4>(s, d, n),
+            8..=15 => ends::<8>(s, d, n),
+            16..=32 => ends::<16>(s, d, n),
+            _ => core::ptr::copy_nonoverlapping(s, d, n),
+        }
     }
 }
 
@@ -41,8 +78,8 @@ impl Payload {
     pub(crate) fn new() -> Self {
         Payload {
             len: 0,
-            inline: [MaybeUninit::uninit(); INLINE_CAPACITY],
             heap: Vec::new(),
+            inline: [MaybeUninit::uninit(); INLINE_CAPACITY],
         }
     }
 
@@ -118,6 +155,13 @@ impl Payload {
 
     pub(crate) fn spilled(&self) -> bool {
         self.len == SPILLED
+    }
+
+    /// The whole inline array, initialised bytes and the rest, while the payload is
+    /// inline: a copy may read it in blocks past `len()`, up to its end.
+    #[inline(always)]
+    pub(crate) fn inline_array(&self) -> Option<&[MaybeUninit<u8>; INLINE_CAPACITY]> {
+        (self.len != SPILLED).then_some(&self.inline)
     }
 
     pub(crate) fn as_slice(&self) -> &[u8] {
@@ -214,6 +258,23 @@ mod tests {
             assert_eq!(&p.as_slice()[start..], &[0xDD, 0xCC, 0xBB, 0xAA]);
             p.truncate(start);
             assert_eq!(p.len(), start);
+        }
+    }
+
+    #[test]
+    fn copies_of_every_small_size_are_exact_and_stay_in_their_range() {
+        let src: Vec<u8> = (1..=80).collect();
+        for n in 0..=80 {
+            let mut dst = [MaybeUninit::new(0xEEu8); 82];
+            write_uninit(&mut dst[1..1 + n], &src[..n]);
+            // SAFETY: every byte was initialised above.
+            let dst: Vec<u8> = dst.iter().map(|b| unsafe { b.assume_init() }).collect();
+            assert_eq!(dst[0], 0xEE, "byte before, n = {n}");
+            assert_eq!(&dst[1..1 + n], &src[..n], "n = {n}");
+            assert!(
+                dst[1 + n..].iter().all(|&b| b == 0xEE),
+                "bytes after, n = {n}"
+            );
         }
     }
 }

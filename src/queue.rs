@@ -17,33 +17,48 @@
 //! round.
 
 use std::cell::RefCell;
-use std::mem::MaybeUninit;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::Duration;
 
-use rtrb::{Consumer, Producer, RingBuffer};
-
-use crate::payload::write_uninit;
 use crate::{Metadata, Record};
 
-/// Bytes of a record's header in a ring: call site, ticks, thread, flags, payload length.
-const HEADER: usize = 8 + 8 + 8 + 1 + 4;
+/// Bytes of a record's header in a ring: call site, ticks, thread, payload length, flags,
+/// and padding to the next multiple of 8.
+const HEADER: usize = 32;
+
+/// The first word of a record is its call site's address, never zero; a zero there says
+/// that the rest of the ring up to its end is unused, and the next record is at the start.
+const WRAP: u64 = 0;
 
 /// Ring bytes per event of `capacity`: room for an event with a few hundred bytes of
 /// values, or for about twice as many typical ones.
 pub(crate) const BYTES_PER_EVENT: usize = 128;
 
+/// Bytes past a record that its copy may overwrite: payloads are copied in blocks of
+/// this size, and the last block may run past the record's end into free room.
+const SLACK: usize = 32;
+
+/// The smallest ring: a record with a full inline payload, and the slack after it, must
+/// fit in half of it.
+const MIN_RING: usize = 2 * (HEADER + crate::payload::INLINE_CAPACITY + SLACK);
+
+/// The bytes a record takes in a ring: records start at multiples of 8.
+#[inline(always)]
+fn footprint(payload: usize) -> usize {
+    (HEADER + payload + 7) & !7
+}
+
 /// The rings of one installed writer, as the callers see them.
 pub(crate) struct Rings {
-    /// Bytes in each thread's ring.
+    /// Bytes in each thread's ring: a power of two.
     ring_bytes: usize,
     /// Rings created since the writer last looked.
     incoming: Mutex<Vec<Ring>>,
     has_incoming: AtomicBool,
-    /// Every ring's count of records pushed, and the sum for rings let go of.
-    counts: Mutex<(Vec<Arc<AtomicU64>>, u64)>,
+    /// Every live ring, for its count of records pushed, and the sum for rings let go of.
+    counts: Mutex<(Vec<Arc<RingShared>>, u64)>,
     /// The writer thread, woken when a caller waits for room or for an answer.
     writer: OnceLock<Thread>,
     /// Set once the writer has stopped taking records.
@@ -69,16 +84,189 @@ static STRANDED: Metadata = Metadata::new(
 pub(crate) enum Refused {
     /// The ring has no room now.
     Full,
-    /// The record is larger than a whole ring.
+    /// The record is larger than half a ring, the most a ring takes at once.
     TooLarge,
     /// The thread cannot use a ring (it is ending, or is inside a push already).
     NoRing,
 }
 
+/// A value alone on its cache lines (two of them, as neighbouring lines are fetched in
+/// pairs), so that the side that writes it does not slow down the side that writes the
+/// other.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// What the two ends of one ring share.
+struct RingShared {
+    /// The ring's bytes: `mask + 1` of them, 8-byte aligned.
+    buf: *mut u8,
+    mask: usize,
+    /// Bytes ever published by the producer, and beside them its count of records.
+    tail: Padded<(AtomicUsize, AtomicU64)>,
+    /// Bytes ever taken by the writer.
+    head: Padded<AtomicUsize>,
+    /// Set when the producer's thread has let go of the ring.
+    abandoned: AtomicBool,
+}
+
+// SAFETY: the buffer is written only by the one producer, in the bytes between `head` and
+// `head + capacity` that it has not published yet, and read only by the one consumer, in
+// the bytes between `head` and the published `tail`; the release store of `tail` and the
+// acquire load that reads it order the bytes' writes before their reads, and the same
+// goes for `head` and the reuse of the bytes.
+unsafe impl Send for RingShared {}
+// SAFETY: as above.
+unsafe impl Sync for RingShared {}
+
+impl RingShared {
+    /// A ring of `bytes` bytes (a power of two, a multiple of 8), plus [`SLACK`] bytes
+    /// past its end for the last block of a copy, every page touched, so that no event
+    /// pays for a page fault the first time round.
+    fn new(bytes: usize) -> Arc<RingShared> {
+        let mut words = vec![0u64; (bytes + SLACK) / 8].into_boxed_slice();
+        for page in words.chunks_mut(512) {
+            // A zeroed allocation may be mapped lazily: a write makes the page real.
+            // SAFETY: a valid, aligned element of the slice.
+            unsafe { core::ptr::write_volatile(&mut page[0], 0) };
+        }
+        let buf = Box::into_raw(words).cast::<u8>();
+        Arc::new(RingShared {
+            buf,
+            mask: bytes - 1,
+            tail: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
+            head: Padded(AtomicUsize::new(0)),
+            abandoned: AtomicBool::new(false),
+        })
+    }
+
+    fn pushed(&self) -> u64 {
+        self.tail.0 .1.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for RingShared {
+    fn drop(&mut self) {
+        let words = (self.mask + 1 + SLACK) / 8;
+        // SAFETY: `buf` came from a boxed slice of this many words in `new`.
+        drop(unsafe {
+            Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+                self.buf.cast::<u64>(),
+                words,
+            ))
+        });
+    }
+}
+
+/// A logging thread's end of its ring.
+struct Producer {
+    ring: Arc<RingShared>,
+    buf: *mut u8,
+    mask: usize,
+    /// This end's copy of the published `tail`.
+    tail: usize,
+    /// The writer's `head` as last read: room is known to be at least this much.
+    head: usize,
+    pushed: u64,
+}
+
+impl Producer {
+    /// Writes one record and publishes it.
+    #[inline(always)]
+    fn push(&mut self, record: &Record) -> Result<(), Refused> {
+        let (meta, ticks, thread, flags, payload) = record.parts();
+        let size = self.mask + 1;
+        let n = footprint(payload.len());
+        let at = self.tail & self.mask;
+        let to_end = size - at;
+        // A record never wraps: if it does not fit before the end, the rest of the ring
+        // is skipped.
+        let skip = if n > to_end { to_end } else { 0 };
+        let need = skip + n;
+        // A record of up to half the ring, with its slack, fits in an empty one wherever
+        // the ring's end falls; a larger one might never fit.
+        if n + SLACK > size / 2 {
+            return Err(Refused::TooLarge);
+        }
+        if self.tail + need + SLACK - self.head > size {
+            self.head = self.ring.head.0.load(Ordering::Acquire);
+            if self.tail + need + SLACK - self.head > size {
+                return Err(Refused::Full);
+            }
+        }
+        // SAFETY: the bytes from `tail` to `tail + need + SLACK` are free (checked above
+        // against the writer's `head`) and inside the buffer (a record never crosses its
+        // end, and the buffer has `SLACK` more bytes past it); every record starts at a
+        // multiple of 8, so the words written are aligned.
+        unsafe {
+            let mut p = self.buf.add(at);
+            if skip != 0 {
+                p.cast::<u64>().write(WRAP);
+                p = self.buf;
+            }
+            p.cast::<u64>()
+                .write(meta as *const Metadata as usize as u64);
+            p.add(8).cast::<u64>().write(ticks);
+            p.add(16).cast::<u64>().write(thread);
+            p.add(24).cast::<u32>().write(payload.len() as u32);
+            p.add(28).write(flags);
+            match record.inline_array() {
+                Some(inline) => copy_blocks(inline, p.add(HEADER), payload.len()),
+                None => {
+                    core::ptr::copy_nonoverlapping(payload.as_ptr(), p.add(HEADER), payload.len())
+                }
+            }
+        }
+        self.tail += need;
+        self.pushed += 1;
+        self.ring.tail.0 .0.store(self.tail, Ordering::Release);
+        // Only this thread writes its count: a plain store, no lock prefix.
+        self.ring.tail.0 .1.store(self.pushed, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Copies the first `len` bytes of `src` to `dst` in blocks of [`SLACK`] bytes: inline,
+/// with no call to `memcpy`, for the small payloads of most events.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `len` rounded up to a multiple of [`SLACK`].
+#[inline(always)]
+unsafe fn copy_blocks(
+    src: &[core::mem::MaybeUninit<u8>; crate::payload::INLINE_CAPACITY],
+    dst: *mut u8,
+    len: usize,
+) {
+    type Block = core::mem::MaybeUninit<[u8; SLACK]>;
+    const { assert!(crate::payload::INLINE_CAPACITY.is_multiple_of(SLACK)) };
+    const MAX_BLOCKS: usize = crate::payload::INLINE_CAPACITY / SLACK;
+    let blocks = len.div_ceil(SLACK);
+    let src = src.as_ptr().cast::<Block>();
+    let dst = dst.cast::<Block>();
+    // A loop over all the blocks the array has, each copied only if needed: unrolled into
+    // a chain of tests, where a loop up to `blocks` would become a call to `memcpy`.
+    for i in 0..MAX_BLOCKS {
+        if i < blocks {
+            // SAFETY: block `i` lies inside `src`'s array and inside what the caller
+            // vouches for at `dst`; a block's alignment is 1. The bytes are copied as
+            // they are, initialised or not.
+            unsafe { dst.add(i).write(src.add(i).read()) };
+        }
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        // Pairs with the writer's acquire fence once it sees the flag, so that it sees
+        // the last records too.
+        self.ring.abandoned.store(true, Ordering::Release);
+    }
+}
+
 struct Local {
     /// The [`Rings`] this thread's producer belongs to, by address.
     owner: usize,
-    producer: Option<(Producer<u8>, Arc<AtomicU64>)>,
+    producer: Option<Producer>,
     /// Whether this is a writer thread, which must never wait for itself.
     writer: bool,
 }
@@ -105,7 +293,10 @@ impl Rings {
     /// Rings of `capacity` events of [`BYTES_PER_EVENT`] bytes each.
     pub(crate) fn new(capacity: usize) -> Rings {
         Rings {
-            ring_bytes: capacity.saturating_mul(BYTES_PER_EVENT).max(HEADER + 256),
+            ring_bytes: capacity
+                .saturating_mul(BYTES_PER_EVENT)
+                .clamp(MIN_RING, 1 << 40)
+                .next_power_of_two(),
             incoming: Mutex::new(Vec::new()),
             has_incoming: AtomicBool::new(false),
             counts: Mutex::new((Vec::new(), 0)),
@@ -136,14 +327,6 @@ impl Rings {
     /// first event.
     #[inline]
     pub(crate) fn push(&self, record: &Record) -> Result<(), Refused> {
-        let (meta, ticks, thread, flags, payload) = record.parts();
-        let n = HEADER + payload.len();
-        let mut header = [0u8; HEADER];
-        header[..8].copy_from_slice(&(meta as *const Metadata as usize as u64).to_le_bytes());
-        header[8..16].copy_from_slice(&ticks.to_le_bytes());
-        header[16..24].copy_from_slice(&thread.to_le_bytes());
-        header[24] = flags;
-        header[25..].copy_from_slice(&(payload.len() as u32).to_le_bytes());
         LOCAL
             .try_with(|local| {
                 let Ok(mut local) = local.try_borrow_mut() else {
@@ -154,24 +337,10 @@ impl Rings {
                     local.producer = Some(self.register());
                     local.owner = owner;
                 }
-                let Some((producer, pushed)) = local.producer.as_mut() else {
-                    return Err(Refused::NoRing);
-                };
-                let mut chunk = producer.write_chunk_uninit(n).map_err(|_| {
-                    if n > self.ring_bytes {
-                        Refused::TooLarge
-                    } else {
-                        Refused::Full
-                    }
-                })?;
-                let (first, second) = chunk.as_mut_slices();
-                scatter(first, second, 0, &header);
-                scatter(first, second, HEADER, payload);
-                // SAFETY: `scatter` wrote all `n` bytes of the chunk.
-                unsafe { chunk.commit_all() };
-                // Only this thread writes its count: a plain increment, no lock prefix.
-                pushed.store(pushed.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-                Ok(())
+                match local.producer.as_mut() {
+                    Some(producer) => producer.push(record),
+                    None => Err(Refused::NoRing),
+                }
             })
             .unwrap_or(Err(Refused::NoRing))
     }
@@ -200,50 +369,50 @@ impl Rings {
 
     /// A new ring for the calling thread; the writer adopts it at its next round.
     #[cold]
-    fn register(&self) -> (Producer<u8>, Arc<AtomicU64>) {
-        let (mut producer, consumer) = RingBuffer::new(self.ring_bytes);
-        // Touch every page now, so that no event pays for a page fault the first time
-        // round the ring. The chunk is dropped without being committed.
-        if let Ok(mut chunk) = producer.write_chunk_uninit(self.ring_bytes) {
-            let (first, second) = chunk.as_mut_slices();
-            for page in first.chunks_mut(4096).chain(second.chunks_mut(4096)) {
-                page[0].write(0);
-            }
-        }
-        let pushed = Arc::new(AtomicU64::new(0));
+    fn register(&self) -> Producer {
+        let shared = RingShared::new(self.ring_bytes);
         self.counts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .0
-            .push(Arc::clone(&pushed));
+            .push(Arc::clone(&shared));
         self.incoming
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Ring {
-                consumer,
+                shared: Arc::clone(&shared),
+                pos: 0,
+                tail: 0,
                 head: None,
                 deferred: None,
                 quota: 0,
             });
         self.has_incoming.store(true, Ordering::Release);
-        (producer, pushed)
+        Producer {
+            buf: shared.buf,
+            mask: shared.mask,
+            ring: shared,
+            tail: 0,
+            head: 0,
+            pushed: 0,
+        }
     }
 
     /// Records pushed into any ring so far.
     pub(crate) fn pushed(&self) -> u64 {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let (live, retired) = &mut *counts;
-        // A count that only its ring's producer still shares can be folded into the total
-        // once its thread has ended.
-        live.retain(|count| {
-            if Arc::strong_count(count) == 1 {
-                *retired += count.load(Ordering::Relaxed);
+        // A ring that only this list still holds (its thread has ended and the writer has
+        // let go of it) has its count folded into the total.
+        live.retain(|ring| {
+            if Arc::strong_count(ring) == 1 {
+                *retired += ring.pushed();
                 false
             } else {
                 true
             }
         });
-        *retired + live.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>()
+        *retired + live.iter().map(|ring| ring.pushed()).sum::<u64>()
     }
 
     /// Rings created since the last call.
@@ -285,25 +454,6 @@ impl Rings {
     }
 }
 
-/// Writes `src` at `offset` into a reservation made of two slices.
-#[inline(always)]
-fn scatter(
-    first: &mut [MaybeUninit<u8>],
-    second: &mut [MaybeUninit<u8>],
-    offset: usize,
-    src: &[u8],
-) {
-    let split = first.len().saturating_sub(offset).min(src.len());
-    let (to_first, to_second) = src.split_at(split);
-    if !to_first.is_empty() {
-        write_uninit(&mut first[offset..offset + split], to_first);
-    }
-    if !to_second.is_empty() {
-        let at = offset + split - first.len();
-        write_uninit(&mut second[at..at + to_second.len()], to_second);
-    }
-}
-
 /// A caller's wait for room: spin briefly, then yield, then sleep in short steps.
 fn pause(round: u32) {
     match round {
@@ -325,11 +475,17 @@ struct Header {
     thread: u64,
     flags: u8,
     len: usize,
+    /// Where the record starts in the buffer.
+    at: usize,
 }
 
 /// The writer's end of one thread's ring.
 pub(crate) struct Ring {
-    consumer: Consumer<u8>,
+    shared: Arc<RingShared>,
+    /// Bytes taken so far: where the next record starts.
+    pos: usize,
+    /// The producer's `tail` as last read.
+    tail: usize,
     /// The next record's header, once read.
     head: Option<Header>,
     /// The tick count of a head record left for the next round; taken then whatever the
@@ -340,26 +496,49 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
-    /// The next record's header, if a whole record is there.
+    /// Bytes published and not taken yet.
+    fn waiting(&self) -> usize {
+        self.shared.tail.0 .0.load(Ordering::Acquire) - self.pos
+    }
+
+    fn is_abandoned(&self) -> bool {
+        self.shared.abandoned.load(Ordering::Relaxed)
+    }
+
+    /// The next record's header, if a record is there.
     fn head(&mut self) -> Option<Header> {
         if self.head.is_none() {
-            let chunk = self.consumer.read_chunk(HEADER).ok()?;
-            let (first, second) = chunk.as_slices();
-            let mut bytes = [0u8; HEADER];
-            bytes[..first.len()].copy_from_slice(first);
-            bytes[first.len()..].copy_from_slice(second);
-            let word =
-                |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
-            let meta = word(0) as usize as *const Metadata;
-            self.head = Some(Header {
-                // SAFETY: the producer wrote the address of a `&'static Metadata` of this
-                // process, and a ring never leaves the process.
-                meta: unsafe { &*meta },
-                ticks: word(8),
-                thread: word(16),
-                flags: bytes[24],
-                len: u32::from_le_bytes(bytes[25..29].try_into().unwrap_or_default()) as usize,
-            });
+            if self.pos == self.tail {
+                self.tail = self.shared.tail.0 .0.load(Ordering::Acquire);
+                if self.pos == self.tail {
+                    return None;
+                }
+            }
+            let mask = self.shared.mask;
+            let mut at = self.pos & mask;
+            // SAFETY: the bytes from `pos` to `tail` were published whole by the producer
+            // (the acquire load above pairs with its release store); records start at
+            // multiples of 8 and never cross the buffer's end.
+            unsafe {
+                let mut p = self.shared.buf.add(at);
+                if p.cast::<u64>().read() == WRAP {
+                    self.pos += mask + 1 - at;
+                    self.quota = self.quota.saturating_sub(mask + 1 - at);
+                    at = 0;
+                    p = self.shared.buf;
+                }
+                let meta = p.cast::<u64>().read() as usize as *const Metadata;
+                self.head = Some(Header {
+                    // SAFETY: the producer wrote the address of a `&'static Metadata` of
+                    // this process, and a ring never leaves the process.
+                    meta: &*meta,
+                    ticks: p.add(8).cast::<u64>().read(),
+                    thread: p.add(16).cast::<u64>().read(),
+                    len: p.add(24).cast::<u32>().read() as usize,
+                    flags: p.add(28).read(),
+                    at,
+                });
+            }
         }
         self.head
     }
@@ -369,20 +548,17 @@ impl Ring {
         let Some(head) = self.head() else {
             return false;
         };
-        // A producer publishes a record whole, so its payload is there with its header.
-        let Ok(chunk) = self.consumer.read_chunk(HEADER + head.len) else {
-            return false;
-        };
-        let (first, second) = chunk.as_slices();
-        let (a, b) = if first.len() >= HEADER {
-            (&first[HEADER..], second)
-        } else {
-            (&[][..], &second[HEADER - first.len()..])
-        };
-        into.refill(head.meta, head.ticks, head.thread, head.flags, [a, b]);
-        chunk.commit_all();
+        // SAFETY: the header was read from a published record, whose payload follows it
+        // inside the buffer.
+        let payload =
+            unsafe { core::slice::from_raw_parts(self.shared.buf.add(head.at + HEADER), head.len) };
+        into.refill(head.meta, head.ticks, head.thread, head.flags, payload);
+        let n = footprint(head.len);
+        self.pos += n;
+        // Pairs with the producer's acquire load: the bytes are free to reuse.
+        self.shared.head.0.store(self.pos, Ordering::Release);
         self.head = None;
-        self.quota = self.quota.saturating_sub(HEADER + head.len);
+        self.quota = self.quota.saturating_sub(n);
         true
     }
 }
@@ -405,7 +581,7 @@ pub(crate) struct Merge {
 impl Merge {
     /// Bytes waiting in all rings now.
     pub(crate) fn waiting_bytes(&self) -> usize {
-        self.rings.iter().map(|r| r.consumer.slots()).sum()
+        self.rings.iter().map(Ring::waiting).sum()
     }
 
     /// Sets each ring's quota to what it holds now, for rounds that take [`Upto::Quota`]:
@@ -413,7 +589,7 @@ impl Merge {
     /// the callers keep logging.
     pub(crate) fn set_quotas(&mut self) {
         for ring in &mut self.rings {
-            ring.quota = ring.consumer.slots();
+            ring.quota = ring.waiting();
         }
     }
 
@@ -445,7 +621,7 @@ impl Merge {
     /// rings whose thread has ended once they are empty.
     pub(crate) fn end_round(&mut self) {
         self.rings.retain_mut(|ring| {
-            let abandoned = ring.consumer.is_abandoned();
+            let abandoned = ring.is_abandoned();
             if abandoned {
                 // Pairs with the producer's release when its thread let go of the ring, so
                 // that its last records are seen below.
@@ -492,8 +668,8 @@ mod tests {
 
     #[test]
     fn records_cross_whole_even_when_they_wrap_around_the_ring() {
-        // A ring of 285 bytes and records of 38: the boundary falls inside records, headers
-        // and payloads alike, as the ring goes round.
+        // A ring of 1024 bytes and records of 48: the end falls inside a record every time
+        // round, and the record goes to the start, the rest of the ring skipped.
         let rings = Rings::new(1);
         let mut merge = Merge::default();
         let mut n = 0;
@@ -524,10 +700,39 @@ mod tests {
             pushed += 1;
         }
         assert_eq!(rings.push(&record(0, 0)), Err(Refused::Full));
-        assert_eq!(pushed, 285 / 38);
+        // A u64 field takes 9 bytes, a record 32 + 9 rounded up to 48, and the last one
+        // needs 32 bytes of slack after it.
+        assert_eq!(pushed, (1024 - 32) / 48);
         let mut big = Record::new(&META, 0, 7);
         let _ = crate::Capture::new(big.payload_mut()).str(&"x".repeat(1_000));
         assert_eq!(rings.push(&big), Err(Refused::TooLarge));
+    }
+
+    #[test]
+    fn a_record_of_half_the_ring_gets_through_wherever_the_ring_stands() {
+        let rings = Rings::new(1);
+        let mut merge = Merge::default();
+        let mut r = Record::new(&META, 0, 0);
+        // 32 bytes of header, 5 of tag and length, 443 of text: 480, with the slack of 32
+        // half the ring.
+        let mut half = Record::new(&META, 0, 7);
+        let _ = crate::Capture::new(half.payload_mut()).str(&"h".repeat(443));
+        for step in 0..40 {
+            rings
+                .push(&record(step, step))
+                .expect("room for a small record");
+            rings.adopt(&mut merge.rings);
+            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            rings
+                .push(&half)
+                .expect("an empty ring takes half its size");
+            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert_eq!(r.payload_len(), 448);
+            assert!(!merge.next(Upto::Cut(u64::MAX), &mut r));
+        }
+        let mut over = Record::new(&META, 0, 7);
+        let _ = crate::Capture::new(over.payload_mut()).str(&"h".repeat(444));
+        assert_eq!(rings.push(&over), Err(Refused::TooLarge));
     }
 
     #[test]

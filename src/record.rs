@@ -20,6 +20,8 @@ const HAS_SCOPED: u8 = 2;
 
 /// One event, as a sink receives it.
 #[derive(Clone)]
+// The payload last, so that its uninitialised inline bytes end the record (see `Payload`).
+#[repr(C)]
 pub struct Record {
     meta: &'static Metadata,
     /// When, in the caller's ticks (see `clock`): converted only when asked.
@@ -77,6 +79,15 @@ impl Record {
         )
     }
 
+    /// The payload's inline array, when the payload is inline (see `Payload`).
+    #[cfg(feature = "writer")]
+    #[inline(always)]
+    pub(crate) fn inline_array(
+        &self,
+    ) -> Option<&[core::mem::MaybeUninit<u8>; crate::payload::INLINE_CAPACITY]> {
+        self.payload.inline_array()
+    }
+
     /// Makes this record the one [`parts`](Record::parts) describe, reusing its buffer.
     #[cfg(feature = "writer")]
     pub(crate) fn refill(
@@ -85,16 +96,14 @@ impl Record {
         ticks: u64,
         thread: u64,
         flags: u8,
-        payload: [&[u8]; 2],
+        payload: &[u8],
     ) {
         self.meta = meta;
         self.ticks = ticks;
         self.thread = thread;
         self.flags = flags;
         self.payload.clear();
-        for part in payload {
-            self.payload.extend_from_slice(part);
-        }
+        self.payload.extend_from_slice(payload);
     }
 
     /// The call site's static metadata.

@@ -279,7 +279,7 @@ impl Shared {
         if must_wait {
             match self.rings.push_waiting(record) {
                 Ok(()) => return,
-                Err(Refused::NoRing | Refused::TooLarge) => return self.by_channel(record.clone()),
+                Err(Refused::NoRing | Refused::TooLarge) => return self.by_channel(record),
                 // The writer's own thread cannot wait for itself: its record is dropped.
                 Err(Refused::Full) if !self.rings.is_closed() => {}
                 Err(Refused::Full) => {
@@ -302,7 +302,8 @@ impl Shared {
     /// Sends a record on the control channel, for a thread that cannot use its ring.
     #[cold]
     #[inline(never)]
-    fn by_channel(&self, record: Record) {
+    fn by_channel(&self, record: &Record) {
+        let record = record.clone();
         let must_wait = self.must_wait(record.level());
         let sent = if must_wait && !crate::queue::on_writer_thread() {
             self.sender
@@ -329,13 +330,13 @@ impl Shared {
 }
 
 impl Sink for Shared {
-    #[inline]
+    #[inline(always)]
     fn submit(&self, record: &Record) {
         match self.rings.push(record) {
             Ok(()) => {}
             Err(Refused::Full) => self.full(record),
             // A record larger than a ring, or a thread that is ending, takes the channel.
-            Err(Refused::TooLarge | Refused::NoRing) => self.by_channel(record.clone()),
+            Err(Refused::TooLarge | Refused::NoRing) => self.by_channel(record),
         }
     }
 

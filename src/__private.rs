@@ -20,7 +20,8 @@ pub use crate::value::{debug, display, DisplayValue, Value};
 #[cfg(feature = "serde")]
 pub use crate::value::serde;
 
-use crate::record::Record;
+use crate::payload::{Payload, Room};
+use crate::record::{Record, HAS_ACTOR};
 use crate::value::Capture;
 
 /// The level gate: a compile-time constant, then one relaxed load.
@@ -29,42 +30,82 @@ pub fn enabled(level: Level) -> bool {
     STATIC_MAX_LEVEL.enables(level) && crate::dispatch::level_enabled(level)
 }
 
-/// Builds the record, lets `capture` fill in the values, and hands the record to the
-/// sink. Out of line, so that the caller's disabled path is only the gate; generic over
-/// the call site's closure, so that each value is captured by code made for its type.
+/// Captures an event and hands it over, out of line, so that the caller's disabled path
+/// is only the gate; generic over the call site's closure, so that each value is captured
+/// by code made for its type.
+///
+/// With the background writer installed, the values are captured in place, in room
+/// reserved in the calling thread's ring, and published with a header: no record is
+/// built. Otherwise (another sink, a full ring, values past the inline capacity) they are
+/// captured on the stack and the record goes to the sink.
 #[inline(never)]
 pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
+    let ticks = crate::clock::now_ticks();
+    let mut spare = core::mem::MaybeUninit::<Room>::uninit();
+    #[cfg(feature = "writer")]
+    let slot = crate::dispatch::reserve();
+    #[cfg(feature = "writer")]
+    let room = match &slot {
+        Some(slot) => slot.room(),
+        None => spare.as_mut_ptr(),
+    };
+    #[cfg(not(feature = "writer"))]
+    let room = spare.as_mut_ptr();
     let mut event = Event {
-        record: Record::new(meta, crate::clock::now_ticks(), crate::thread::current_id()),
+        // SAFETY: the room is the slot's (reserved for this event, and given up only
+        // after the payload's last use) or `spare`, which outlives the payload.
+        payload: unsafe { Payload::over(room) },
+        flags: 0,
     };
     let scoped = crate::scope::active();
     if scoped {
-        crate::scope::add_actor(&mut event.record, meta);
+        crate::scope::add_actor(&mut event.payload, &mut event.flags, meta);
     }
     capture(&mut event);
     if scoped {
-        crate::scope::add_fields(&mut event.record, meta);
+        crate::scope::add_fields(&mut event.payload, &mut event.flags, meta);
     }
-    crate::dispatch::submit(&event.record);
+    #[cfg(feature = "writer")]
+    if let Some(slot) = slot {
+        if let Some(len) = event.payload.inline_len() {
+            slot.commit(meta, ticks, event.flags, len);
+            if meta.level() == Level::Fatal {
+                crate::dispatch::flush();
+            }
+            return;
+        }
+        // The values spilled to the heap: the room is given up, and the record is built
+        // from the heap's bytes.
+        drop(slot);
+    }
+    let record = Record::with_payload(
+        meta,
+        ticks,
+        crate::thread::current_id(),
+        event.flags,
+        event.payload,
+    );
+    crate::dispatch::submit(&record);
 }
 
 /// An event being captured, inside [`emit`].
 pub struct Event {
-    record: Record,
+    payload: Payload,
+    flags: u8,
 }
 
 impl Event {
     /// Captures the actor; called first, if at all.
     #[inline(always)]
     pub fn actor<T: Value + ?Sized>(&mut self, value: &T) {
-        self.record.set_actor_flag();
+        self.flags |= HAS_ACTOR;
         self.value(value);
     }
 
     /// Captures the next field or message argument.
     #[inline(always)]
     pub fn value<T: Value + ?Sized>(&mut self, value: &T) {
-        let _ = value.capture(Capture::new(self.record.payload_mut()));
+        let _ = value.capture(Capture::new(&mut self.payload));
     }
 }
 

@@ -433,7 +433,7 @@ impl Builder {
             shutdown_timeout: self.shutdown_timeout,
         };
         let level = crate::filter::set_directives(directives).unwrap_or(self.level);
-        if crate::dispatch::set_sink(shared, level).is_err() {
+        if crate::dispatch::set_writer(shared, level).is_err() {
             // Stopping seals nothing: the segment holds no record and is removed.
             guard.stop();
             return Err(Error::already_installed());

@@ -27,6 +27,10 @@ static LOST: AtomicU64 = AtomicU64::new(0);
 
 struct Installed {
     sink: &'static dyn Sink,
+    /// The background writer, when it is the sink: called directly rather than through
+    /// the trait object, so that its hand-over inlines into the caller's path.
+    #[cfg(feature = "writer")]
+    writer: Option<&'static crate::writer::Shared>,
 }
 
 /// The run-time level filter.
@@ -88,10 +92,36 @@ impl std::error::Error for AlreadyInstalled {}
 /// trail::clear_sink();
 /// ```
 pub fn set_sink(sink: &'static dyn Sink, level: LevelFilter) -> Result<(), AlreadyInstalled> {
+    install(
+        Installed {
+            sink,
+            #[cfg(feature = "writer")]
+            writer: None,
+        },
+        level,
+    )
+}
+
+/// Installs the background writer as the global sink.
+#[cfg(feature = "writer")]
+pub(crate) fn set_writer(
+    writer: &'static crate::writer::Shared,
+    level: LevelFilter,
+) -> Result<(), AlreadyInstalled> {
+    install(
+        Installed {
+            sink: writer,
+            writer: Some(writer),
+        },
+        level,
+    )
+}
+
+fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstalled> {
     // A sink stays readable forever: a caller that loaded the pointer just before an
     // uninstall may still be using it, so the small box is never freed.
     crate::clock::init();
-    let installed = Box::into_raw(Box::new(Installed { sink }));
+    let installed = Box::into_raw(Box::new(installed));
     match SINK.compare_exchange(
         core::ptr::null_mut(),
         installed,
@@ -140,22 +170,41 @@ pub fn is_installed() -> bool {
 }
 
 #[inline]
-fn current() -> Option<&'static dyn Sink> {
+fn installed() -> Option<&'static Installed> {
     let ptr = SINK.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer was published by `set_sink` from a leaked box, which is
+    // SAFETY: a non-null pointer was published by `install` from a leaked box, which is
     // never freed, so it is valid for 'static.
-    unsafe { ptr.as_ref() }.map(|installed| installed.sink)
+    unsafe { ptr.as_ref() }
+}
+
+#[inline]
+fn current() -> Option<&'static dyn Sink> {
+    installed().map(|installed| installed.sink)
+}
+
+/// Room in the calling thread's ring of the installed writer, for an event captured in
+/// place; None if another sink is installed, or if the ring has no room now.
+#[cfg(feature = "writer")]
+#[inline(always)]
+pub(crate) fn reserve() -> Option<crate::queue::Slot> {
+    installed()?.writer?.rings.reserve()
 }
 
 /// Hands a record to the installed sink, and flushes after a `fatal` event.
 #[inline]
 pub(crate) fn submit(record: &Record) {
     let fatal = record.level() == Level::Fatal;
-    match current() {
-        Some(sink) => {
-            sink.submit(record);
+    match installed() {
+        Some(installed) => {
+            #[cfg(feature = "writer")]
+            match installed.writer {
+                Some(writer) => writer.submit(record),
+                None => installed.sink.submit(record),
+            }
+            #[cfg(not(feature = "writer"))]
+            installed.sink.submit(record);
             if fatal {
-                sink.flush();
+                installed.sink.flush();
             }
         }
         None => {

@@ -1,9 +1,11 @@
-//! The byte buffer that holds an event's captured values.
+//! The byte buffers that hold an event's captured values.
 //!
-//! Inline up to [`INLINE_CAPACITY`] bytes, then spilled whole to the heap. It exists
-//! because the caller's hot path writes small fixed-size values (a tag byte and eight
-//! bytes): [`Payload::put`] turns into one bounds check and two stores, where a general
-//! small-vector's `extend_from_slice` ends in a call to `memcpy`.
+//! Values are written through a [`Payload`]: a window of [`INLINE_CAPACITY`] bytes of
+//! room somewhere else (the caller's ring, or a record's own array), then, past that, the
+//! heap, where the bytes spill whole. It exists because the caller's hot path writes small
+//! fixed-size values (a tag byte and eight bytes): [`Payload::put`] turns into one bounds
+//! check and two stores, where a general small-vector's `extend_from_slice` ends in a call
+//! to `memcpy`. A record keeps its bytes in a [`Stored`] payload.
 
 /// Bytes of captured values a record holds without a heap allocation.
 ///
@@ -16,6 +18,22 @@ use core::mem::MaybeUninit;
 /// falls through to the spilled path without a second check.
 const SPILLED: u32 = u32::MAX;
 
+/// The room a payload writes into before it spills.
+pub(crate) type Room = [MaybeUninit<u8>; INLINE_CAPACITY];
+
+/// Captured values being written.
+///
+/// Invariant: `room` points to [`INLINE_CAPACITY`] bytes that this payload alone writes
+/// for as long as it is in use (see [`Payload::over`]); while not spilled, its first
+/// `len` bytes are initialized, and the rest are never read.
+pub(crate) struct Payload {
+    room: *mut Room,
+    len: u32,
+    heap: Vec<u8>,
+}
+
+/// A record's own captured values: the bytes live in the record.
+///
 /// Invariant: while not spilled, `inline[..len]` is initialized; the rest is never read,
 /// so a new payload costs no zeroing of its inline bytes.
 ///
@@ -24,10 +42,10 @@ const SPILLED: u32 = u32::MAX;
 /// into one `memset` of the whole payload.
 #[derive(Clone)]
 #[repr(C)]
-pub(crate) struct Payload {
+pub(crate) struct Stored {
     len: u32,
     heap: Vec<u8>,
-    inline: [MaybeUninit<u8>; INLINE_CAPACITY],
+    inline: Room,
 }
 
 /// Copies `src` into `dst`, which has its length.
@@ -74,20 +92,40 @@ pub(crate) fn write_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
 }
 
 impl Payload {
+    /// An empty payload that writes into `room` first.
+    ///
+    /// # Safety
+    ///
+    /// `room` must be valid for writes and reads of [`INLINE_CAPACITY`] bytes, and written
+    /// or read by nothing else, for as long as the payload is used.
     #[inline(always)]
-    pub(crate) fn new() -> Self {
+    pub(crate) unsafe fn over(room: *mut Room) -> Self {
         Payload {
+            room,
             len: 0,
             heap: Vec::new(),
-            inline: [MaybeUninit::uninit(); INLINE_CAPACITY],
         }
+    }
+
+    #[inline(always)]
+    fn inline(&mut self) -> &mut Room {
+        // SAFETY: the invariant of `over`.
+        unsafe { &mut *self.room }
+    }
+
+    #[inline(always)]
+    fn inline_ref(&self) -> &Room {
+        // SAFETY: the invariant of `over`.
+        unsafe { &*self.room }
     }
 
     /// Appends a tag and a fixed-size value.
     #[inline(always)]
     pub(crate) fn put<const N: usize>(&mut self, tag: u8, value: [u8; N]) {
         let at = self.len as usize;
-        match self.inline.get_mut(at..at.wrapping_add(1 + N)) {
+        // SAFETY: the invariant of `over`; the room is not part of `self`.
+        let room = unsafe { &mut *self.room };
+        match room.get_mut(at..at.wrapping_add(1 + N)) {
             Some(dst) => {
                 dst[0].write(tag);
                 write_uninit(&mut dst[1..], &value);
@@ -106,7 +144,9 @@ impl Payload {
         let n = bytes.len().min(u32::MAX as usize);
         let bytes = &bytes[..n];
         let at = self.len as usize;
-        match self.inline.get_mut(at..at.wrapping_add(5 + n)) {
+        // SAFETY: the invariant of `over`; the room is not part of `self`.
+        let room = unsafe { &mut *self.room };
+        match room.get_mut(at..at.wrapping_add(5 + n)) {
             Some(dst) => {
                 dst[0].write(tag);
                 write_uninit(&mut dst[1..5], &(n as u32).to_le_bytes());
@@ -127,7 +167,9 @@ impl Payload {
 
     pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
         let at = self.len as usize;
-        match self.inline.get_mut(at..at.wrapping_add(bytes.len())) {
+        // SAFETY: the invariant of `over`; the room is not part of `self`.
+        let room = unsafe { &mut *self.room };
+        match room.get_mut(at..at.wrapping_add(bytes.len())) {
             Some(dst) => {
                 write_uninit(dst, bytes);
                 self.len += bytes.len() as u32;
@@ -142,8 +184,9 @@ impl Payload {
         if self.len != SPILLED {
             let used = self.len as usize;
             self.heap.reserve(used * 2 + 64);
-            let Payload { inline, heap, .. } = self;
-            heap.extend_from_slice(initialized(&inline[..used]));
+            // SAFETY: the invariant of `over`; `heap` is not part of the room.
+            let inline = unsafe { &*self.room };
+            self.heap.extend_from_slice(initialized(&inline[..used]));
             self.len = SPILLED;
         }
         &mut self.heap
@@ -153,21 +196,21 @@ impl Payload {
         self.as_slice().len()
     }
 
+    #[cfg(test)]
     pub(crate) fn spilled(&self) -> bool {
         self.len == SPILLED
     }
 
-    /// The whole inline array, initialised bytes and the rest, while the payload is
-    /// inline: a copy may read it in blocks past `len()`, up to its end.
+    /// Bytes written, while they are all in the room.
     #[inline(always)]
-    pub(crate) fn inline_array(&self) -> Option<&[MaybeUninit<u8>; INLINE_CAPACITY]> {
-        (self.len != SPILLED).then_some(&self.inline)
+    pub(crate) fn inline_len(&self) -> Option<usize> {
+        (self.len != SPILLED).then_some(self.len as usize)
     }
 
     pub(crate) fn as_slice(&self) -> &[u8] {
         match self.len {
             SPILLED => &self.heap,
-            len => initialized(&self.inline[..len as usize]),
+            len => initialized(&self.inline_ref()[..len as usize]),
         }
     }
 
@@ -180,18 +223,11 @@ impl Payload {
                 }
             }
             len => {
-                if let Some(dst) = self.inline[..len as usize].get_mut(at..at + 4) {
+                if let Some(dst) = self.inline()[..len as usize].get_mut(at..at + 4) {
                     write_uninit(dst, &value.to_le_bytes());
                 }
             }
         }
-    }
-
-    /// Empties the payload, keeping any heap buffer for reuse.
-    #[cfg(feature = "writer")]
-    pub(crate) fn clear(&mut self) {
-        self.len = 0;
-        self.heap.clear();
     }
 
     /// Drops the bytes from `len` on.
@@ -201,6 +237,111 @@ impl Payload {
             SPILLED => self.heap.truncate(len),
             n => self.len = n.min(len as u32),
         }
+    }
+}
+
+impl Stored {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Stored {
+            len: 0,
+            heap: Vec::new(),
+            inline: [MaybeUninit::uninit(); INLINE_CAPACITY],
+        }
+    }
+
+    /// The bytes `payload` wrote, taken over: its heap buffer if it spilled, else a copy.
+    #[inline]
+    pub(crate) fn from_payload(payload: Payload) -> Self {
+        let mut stored = Stored::new();
+        match payload.inline_len() {
+            Some(len) => {
+                stored.inline[..len].copy_from_slice(&payload.inline_ref()[..len]);
+                stored.len = len as u32;
+            }
+            None => {
+                stored.heap = payload.heap;
+                stored.len = SPILLED;
+            }
+        }
+        stored
+    }
+
+    /// A [`Payload`] that appends to these bytes, and puts them back when dropped.
+    pub(crate) fn edit(&mut self) -> Editing<'_> {
+        // SAFETY: the array lives in `self`, which the guard borrows mutably for as long
+        // as the payload exists.
+        let mut payload = unsafe { Payload::over(&mut self.inline) };
+        payload.len = self.len;
+        payload.heap = core::mem::take(&mut self.heap);
+        Editing {
+            stored: self,
+            payload,
+        }
+    }
+
+    /// Makes the bytes `bytes`, keeping any heap buffer for reuse.
+    #[cfg(feature = "writer")]
+    pub(crate) fn set(&mut self, bytes: &[u8]) {
+        match self.inline.get_mut(..bytes.len()) {
+            Some(dst) => {
+                write_uninit(dst, bytes);
+                self.len = bytes.len() as u32;
+            }
+            None => {
+                self.heap.clear();
+                self.heap.extend_from_slice(bytes);
+                self.len = SPILLED;
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    pub(crate) fn spilled(&self) -> bool {
+        self.len == SPILLED
+    }
+
+    /// The whole inline array, initialised bytes and the rest, while the bytes are
+    /// inline: a copy may read it in blocks past `len()`, up to its end.
+    #[inline(always)]
+    pub(crate) fn inline_array(&self) -> Option<&Room> {
+        (self.len != SPILLED).then_some(&self.inline)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self.len {
+            SPILLED => &self.heap,
+            len => initialized(&self.inline[..len as usize]),
+        }
+    }
+}
+
+/// A [`Stored`] payload being appended to; see [`Stored::edit`].
+pub(crate) struct Editing<'a> {
+    stored: &'a mut Stored,
+    payload: Payload,
+}
+
+impl core::ops::Deref for Editing<'_> {
+    type Target = Payload;
+    fn deref(&self) -> &Payload {
+        &self.payload
+    }
+}
+
+impl core::ops::DerefMut for Editing<'_> {
+    fn deref_mut(&mut self) -> &mut Payload {
+        &mut self.payload
+    }
+}
+
+impl Drop for Editing<'_> {
+    fn drop(&mut self) {
+        self.stored.len = self.payload.len;
+        self.stored.heap = core::mem::take(&mut self.payload.heap);
     }
 }
 
@@ -218,7 +359,8 @@ mod tests {
 
     #[test]
     fn small_values_stay_inline_and_large_ones_spill_whole() {
-        let mut p = Payload::new();
+        let mut stored = Stored::new();
+        let mut p = stored.edit();
         p.put(1, 7u64.to_le_bytes());
         p.put_len_prefixed(2, b"abc");
         assert!(!p.spilled());
@@ -234,7 +376,8 @@ mod tests {
 
     #[test]
     fn filling_exactly_to_capacity_stays_inline() {
-        let mut p = Payload::new();
+        let mut stored = Stored::new();
+        let mut p = stored.edit();
         for _ in 0..INLINE_CAPACITY / 8 {
             p.put(0, [1u8; 7]);
         }
@@ -248,7 +391,8 @@ mod tests {
     #[test]
     fn patch_and_truncate_work_inline_and_spilled() {
         for big in [false, true] {
-            let mut p = Payload::new();
+            let mut stored = Stored::new();
+            let mut p = stored.edit();
             if big {
                 p.extend_from_slice(&[0; 150]);
             }

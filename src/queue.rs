@@ -16,7 +16,7 @@
 //! and so is older than anything the writer takes after it; it comes first in the next
 //! round.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
@@ -44,9 +44,12 @@ const SLACK: usize = 32;
 /// fit in half of it.
 const MIN_RING: usize = 2 * (HEADER + crate::payload::INLINE_CAPACITY + SLACK);
 
+/// The room an event captured in place reserves: a header and a full inline payload.
+const IN_PLACE: usize = footprint(crate::payload::INLINE_CAPACITY);
+
 /// The bytes a record takes in a ring: records start at multiples of 8.
 #[inline(always)]
-fn footprint(payload: usize) -> usize {
+const fn footprint(payload: usize) -> usize {
     (HEADER + payload + 7) & !7
 }
 
@@ -162,6 +165,8 @@ struct Producer {
     ring: Arc<RingShared>,
     buf: *mut u8,
     mask: usize,
+    /// The thread's id, for the records it captures in place.
+    thread: u64,
     /// This end's copy of the published `tail`.
     tail: usize,
     /// The writer's `head` as last read: room is known to be at least this much.
@@ -203,12 +208,7 @@ impl Producer {
                 p.cast::<u64>().write(WRAP);
                 p = self.buf;
             }
-            p.cast::<u64>()
-                .write(meta as *const Metadata as usize as u64);
-            p.add(8).cast::<u64>().write(ticks);
-            p.add(16).cast::<u64>().write(thread);
-            p.add(24).cast::<u32>().write(payload.len() as u32);
-            p.add(28).write(flags);
+            write_header(p, meta, ticks, thread, flags, payload.len());
             match record.inline_array() {
                 Some(inline) => copy_blocks(inline, p.add(HEADER), payload.len()),
                 None => {
@@ -216,12 +216,109 @@ impl Producer {
                 }
             }
         }
-        self.tail += need;
+        self.publish(need);
+        Ok(())
+    }
+
+    /// Reserves room for an event captured in place: where its record starts, and the
+    /// bytes skipped before it (the rest of the ring, when the room does not fit before
+    /// its end). None if the ring has no room now.
+    #[inline(always)]
+    fn reserve(&mut self) -> Option<(*mut u8, usize)> {
+        let size = self.mask + 1;
+        let at = self.tail & self.mask;
+        let to_end = size - at;
+        let skip = if IN_PLACE > to_end { to_end } else { 0 };
+        if self.tail + skip + IN_PLACE - self.head > size {
+            self.head = self.ring.head.0.load(Ordering::Acquire);
+            if self.tail + skip + IN_PLACE - self.head > size {
+                return None;
+            }
+        }
+        let start = if skip == 0 {
+            // SAFETY: `at` is inside the buffer.
+            unsafe { self.buf.add(at) }
+        } else {
+            self.buf
+        };
+        Some((start, skip))
+    }
+
+    /// Publishes the next `bytes` bytes: one record, and the skipped end before it.
+    #[inline(always)]
+    fn publish(&mut self, bytes: usize) {
+        self.tail += bytes;
         self.pushed += 1;
         self.ring.tail.0 .0.store(self.tail, Ordering::Release);
         // Only this thread writes its count: a plain store, no lock prefix.
         self.ring.tail.0 .1.store(self.pushed, Ordering::Relaxed);
-        Ok(())
+    }
+}
+
+/// Writes a record's header at `p`.
+///
+/// # Safety
+///
+/// `p` must be 8-aligned and valid for writes of [`HEADER`] bytes.
+#[inline(always)]
+unsafe fn write_header(
+    p: *mut u8,
+    meta: &'static Metadata,
+    ticks: u64,
+    thread: u64,
+    flags: u8,
+    len: usize,
+) {
+    // SAFETY: as the caller vouches.
+    unsafe {
+        p.cast::<u64>()
+            .write(meta as *const Metadata as usize as u64);
+        p.add(8).cast::<u64>().write(ticks);
+        p.add(16).cast::<u64>().write(thread);
+        p.add(24).cast::<u32>().write(len as u32);
+        p.add(28).write(flags);
+    }
+}
+
+/// Room reserved in the calling thread's ring, where an event's values are captured in
+/// place; published by [`Slot::commit`], given up if dropped.
+pub(crate) struct Slot {
+    local: RefMut<'static, Local>,
+    /// Where the record starts.
+    start: *mut u8,
+    /// Bytes skipped before it, at the end of the ring.
+    skip: usize,
+}
+
+impl Slot {
+    /// Where the values go: right after the header, [`INLINE_CAPACITY`] bytes of room.
+    ///
+    /// [`INLINE_CAPACITY`]: crate::payload::INLINE_CAPACITY
+    #[inline(always)]
+    pub(crate) fn room(&self) -> *mut crate::payload::Room {
+        // SAFETY: the reservation holds a header and the room after it.
+        unsafe { self.start.add(HEADER).cast() }
+    }
+
+    /// Publishes the record whose values, `len` bytes, were captured in the room.
+    #[inline(always)]
+    pub(crate) fn commit(mut self, meta: &'static Metadata, ticks: u64, flags: u8, len: usize) {
+        let Some(producer) = self.local.producer.as_mut() else {
+            return;
+        };
+        // SAFETY: the reservation made sure that the skipped bytes and the record's room
+        // are free and inside the buffer; the skip marker goes where the ring stood.
+        unsafe {
+            if self.skip != 0 {
+                producer
+                    .buf
+                    .add(producer.tail & producer.mask)
+                    .cast::<u64>()
+                    .write(WRAP);
+            }
+            write_header(self.start, meta, ticks, producer.thread, flags, len);
+        }
+        producer.publish(self.skip + footprint(len));
     }
 }
 
@@ -325,7 +422,7 @@ impl Rings {
 
     /// Copies a record into the calling thread's ring, creating the ring at the thread's
     /// first event.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, record: &Record) -> Result<(), Refused> {
         LOCAL
             .try_with(|local| {
@@ -343,6 +440,28 @@ impl Rings {
                 }
             })
             .unwrap_or(Err(Refused::NoRing))
+    }
+
+    /// Reserves room in the calling thread's ring for an event to be captured in place,
+    /// creating the ring at the thread's first event. None if the ring is full, or if the
+    /// thread cannot use it now (it is ending, or this is an event logged while another
+    /// is being captured): the event then takes [`Rings::push`]'s way.
+    #[inline(always)]
+    pub(crate) fn reserve(&self) -> Option<Slot> {
+        let cell = LOCAL
+            .try_with(|local| local as *const RefCell<Local>)
+            .ok()?;
+        // SAFETY: a thread-local lives until its thread ends, and a slot lives only for
+        // the call on this thread that made it.
+        let cell: &'static RefCell<Local> = unsafe { &*cell };
+        let mut local = cell.try_borrow_mut().ok()?;
+        let owner = self as *const Rings as usize;
+        if local.owner != owner {
+            local.producer = Some(self.register());
+            local.owner = owner;
+        }
+        let (start, skip) = local.producer.as_mut()?.reserve()?;
+        Some(Slot { local, start, skip })
     }
 
     /// Waits for room in the calling thread's ring, then pushes. Gives up, saying why, if
@@ -391,6 +510,7 @@ impl Rings {
         Producer {
             buf: shared.buf,
             mask: shared.mask,
+            thread: crate::thread::current_id(),
             ring: shared,
             tail: 0,
             head: 0,
@@ -655,7 +775,7 @@ mod tests {
 
     fn record(n: u64, ticks: u64) -> Record {
         let mut record = Record::new(&META, ticks, 7);
-        let _ = crate::Capture::new(record.payload_mut()).u64(n);
+        let _ = crate::Capture::new(&mut record.payload_mut()).u64(n);
         record
     }
 
@@ -704,7 +824,7 @@ mod tests {
         // needs 32 bytes of slack after it.
         assert_eq!(pushed, (1024 - 32) / 48);
         let mut big = Record::new(&META, 0, 7);
-        let _ = crate::Capture::new(big.payload_mut()).str(&"x".repeat(1_000));
+        let _ = crate::Capture::new(&mut big.payload_mut()).str(&"x".repeat(1_000));
         assert_eq!(rings.push(&big), Err(Refused::TooLarge));
     }
 
@@ -716,7 +836,7 @@ mod tests {
         // 32 bytes of header, 5 of tag and length, 443 of text: 480, with the slack of 32
         // half the ring.
         let mut half = Record::new(&META, 0, 7);
-        let _ = crate::Capture::new(half.payload_mut()).str(&"h".repeat(443));
+        let _ = crate::Capture::new(&mut half.payload_mut()).str(&"h".repeat(443));
         for step in 0..40 {
             rings
                 .push(&record(step, step))
@@ -731,7 +851,7 @@ mod tests {
             assert!(!merge.next(Upto::Cut(u64::MAX), &mut r));
         }
         let mut over = Record::new(&META, 0, 7);
-        let _ = crate::Capture::new(over.payload_mut()).str(&"h".repeat(444));
+        let _ = crate::Capture::new(&mut over.payload_mut()).str(&"h".repeat(444));
         assert_eq!(rings.push(&over), Err(Refused::TooLarge));
     }
 

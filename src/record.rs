@@ -11,12 +11,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use smallvec::SmallVec;
 
 use crate::metadata::{Metadata, Piece};
-use crate::payload::Payload;
+use crate::payload::{Editing, Payload, Stored};
 use crate::value::tag;
 use crate::Level;
 
-const HAS_ACTOR: u8 = 1;
-const HAS_SCOPED: u8 = 2;
+/// Flag: the first value captured is the actor.
+pub(crate) const HAS_ACTOR: u8 = 1;
+/// Flag: scopes added fields after the call's own values.
+pub(crate) const HAS_SCOPED: u8 = 2;
 
 /// One event, as a sink receives it.
 #[derive(Clone)]
@@ -28,7 +30,7 @@ pub struct Record {
     ticks: u64,
     thread: u64,
     flags: u8,
-    payload: Payload,
+    payload: Stored,
 }
 
 impl Record {
@@ -39,25 +41,37 @@ impl Record {
             ticks,
             thread,
             flags: 0,
-            payload: Payload::new(),
+            payload: Stored::new(),
         }
     }
 
-    #[inline(always)]
-    pub(crate) fn payload_mut(&mut self) -> &mut Payload {
-        &mut self.payload
+    /// A record made of an event's captured values.
+    #[inline]
+    pub(crate) fn with_payload(
+        meta: &'static Metadata,
+        ticks: u64,
+        thread: u64,
+        flags: u8,
+        payload: Payload,
+    ) -> Record {
+        Record {
+            meta,
+            ticks,
+            thread,
+            flags,
+            payload: Stored::from_payload(payload),
+        }
+    }
+
+    /// Appends to the captured values.
+    pub(crate) fn payload_mut(&mut self) -> Editing<'_> {
+        self.payload.edit()
     }
 
     /// Marks the record as having an actor; the actor must be the first value captured.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn set_actor_flag(&mut self) {
         self.flags |= HAS_ACTOR;
-    }
-
-    /// Marks the record as carrying fields that scopes added, after its own values.
-    #[inline]
-    pub(crate) fn set_scoped_flag(&mut self) {
-        self.flags |= HAS_SCOPED;
     }
 
     /// The captured values in order, the actor first when there is one, for encoders that
@@ -102,8 +116,7 @@ impl Record {
         self.ticks = ticks;
         self.thread = thread;
         self.flags = flags;
-        self.payload.clear();
-        self.payload.extend_from_slice(payload);
+        self.payload.set(payload);
     }
 
     /// The call site's static metadata.

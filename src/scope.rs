@@ -21,8 +21,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::payload::Payload;
-use crate::record::Record;
+use crate::payload::{Payload, Stored};
+use crate::record::{HAS_ACTOR, HAS_SCOPED};
 use crate::value::{tag, Capture, Value};
 use crate::Metadata;
 
@@ -35,9 +35,9 @@ pub struct Frame {
 }
 
 fn captured<T: Value + ?Sized>(value: &T) -> Vec<u8> {
-    let mut payload = Payload::new();
-    let _ = value.capture(Capture::new(&mut payload));
-    payload.as_slice().to_vec()
+    let mut stored = Stored::new();
+    let _ = value.capture(Capture::new(&mut stored.edit()));
+    stored.as_slice().to_vec()
 }
 
 impl Frame {
@@ -97,23 +97,23 @@ pub(crate) fn active() -> bool {
     DEPTH.with(Cell::get) != 0
 }
 
-/// Puts the innermost scope's actor first in the record, if the call names none.
+/// Puts the innermost scope's actor first in the event, if the call names none.
 #[cold]
-pub(crate) fn add_actor(record: &mut Record, meta: &Metadata) {
+pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
     if meta.has_actor() {
         return;
     }
     STACK.with(|s| {
         if let Some(actor) = s.borrow().iter().rev().find_map(|f| f.actor.as_ref()) {
-            record.set_actor_flag();
-            record.payload_mut().extend_from_slice(actor);
+            *flags |= HAS_ACTOR;
+            payload.extend_from_slice(actor);
         }
     });
 }
 
 /// Appends the scopes' fields that the call does not set, innermost first.
 #[cold]
-pub(crate) fn add_fields(record: &mut Record, meta: &Metadata) {
+pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
     STACK.with(|s| {
         let stack = s.borrow();
         let mut added: Vec<&'static str> = Vec::new();
@@ -122,12 +122,10 @@ pub(crate) fn add_fields(record: &mut Record, meta: &Metadata) {
                 if meta.fields().contains(name) || added.contains(name) {
                     continue;
                 }
-                let payload = record.payload_mut();
                 if added.is_empty() {
                     payload.push(tag::DYN);
                 }
-                record.set_scoped_flag();
-                let payload = record.payload_mut();
+                *flags |= HAS_SCOPED;
                 payload.put_len_prefixed(tag::STR, name.as_bytes());
                 payload.extend_from_slice(value);
                 added.push(name);

@@ -635,13 +635,14 @@ impl Writer {
             crate::clock::now_ticks(),
             crate::thread::current_id(),
         );
-        let payload = record.payload_mut();
-        let _ = crate::Capture::new(payload).u64(total);
+        let mut payload = record.payload_mut();
+        let _ = crate::Capture::new(&mut payload).u64(total);
         for n in counts {
-            let _ = crate::Capture::new(payload).u64(n);
+            let _ = crate::Capture::new(&mut payload).u64(n);
         }
-        let _ = crate::Capture::new(payload).str(&crate::timefmt::rfc3339(first));
-        let _ = crate::Capture::new(payload).str(&crate::timefmt::rfc3339(last));
+        let _ = crate::Capture::new(&mut payload).str(&crate::timefmt::rfc3339(first));
+        let _ = crate::Capture::new(&mut payload).str(&crate::timefmt::rfc3339(last));
+        drop(payload);
         self.record(&record);
     }
 

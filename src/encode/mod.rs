@@ -214,13 +214,14 @@ mod tests {
     fn the_fast_message_is_the_formatted_one() {
         let mut record = Record::new(&META, 0, 1);
         record.set_actor_flag();
-        let payload = record.payload_mut();
-        let _ = crate::Capture::new(payload).str("ana \"b\"");
-        let _ = crate::Capture::new(payload).u64(u64::MAX);
-        let _ = crate::Capture::new(payload).i64(i64::MIN);
-        let _ = crate::Capture::new(payload).f64(0.1);
-        let _ = crate::Capture::new(payload).str("é\n");
-        let _ = crate::Capture::new(payload).bool(true);
+        let mut payload = record.payload_mut();
+        let _ = crate::Capture::new(&mut payload).str("ana \"b\"");
+        let _ = crate::Capture::new(&mut payload).u64(u64::MAX);
+        let _ = crate::Capture::new(&mut payload).i64(i64::MIN);
+        let _ = crate::Capture::new(&mut payload).f64(0.1);
+        let _ = crate::Capture::new(&mut payload).str("é\n");
+        let _ = crate::Capture::new(&mut payload).bool(true);
+        drop(payload);
         let decoded = record.decode();
         let mut text = Text::default();
         assert_eq!(text.message(&decoded), decoded.message());

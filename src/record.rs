@@ -495,6 +495,7 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.pos) == Some(&tag)
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let out = self.bytes.get(self.pos..end)?;
@@ -502,8 +503,11 @@ impl<'a> Reader<'a> {
         Some(out)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
+        let out = *self.bytes.get(self.pos..)?.first_chunk::<N>()?;
+        self.pos += N;
+        Some(out)
     }
 
     fn len_prefixed(&mut self) -> Option<&'a [u8]> {
@@ -544,8 +548,10 @@ impl<'a> Reader<'a> {
         Some(())
     }
 
+    #[inline]
     fn read(&mut self) -> Option<ValueRef<'a>> {
-        let t = *self.take(1)?.first()?;
+        let t = *self.bytes.get(self.pos)?;
+        self.pos += 1;
         Some(match t {
             tag::NULL => ValueRef::Null,
             tag::FALSE => ValueRef::Bool(false),
@@ -581,6 +587,7 @@ impl<'a> Reader<'a> {
 impl<'a> Iterator for Reader<'a> {
     type Item = ValueRef<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<ValueRef<'a>> {
         if self.damaged || self.pos >= self.bytes.len() {
             return None;

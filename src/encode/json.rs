@@ -551,6 +551,76 @@ mod tests {
         assert_eq!(json(ValueRef::Ip("::1".parse().unwrap())), "\"::1\"");
     }
 
+    static ARGS: crate::Metadata = crate::Metadata::new(
+        crate::Level::Warn,
+        "t\"arget",
+        "trail::encode::json",
+        file!(),
+        line!(),
+        "{actor} paid {0} for {q\\}",
+        &["price", "n\u{1}ame", "ok"],
+        &[
+            Piece::Actor,
+            Piece::Lit(" paid "),
+            Piece::Display(0),
+            Piece::Lit(" for "),
+            Piece::Display(3),
+        ],
+    );
+
+    static LITERAL: crate::Metadata = crate::Metadata::new(
+        crate::Level::Info,
+        "shop",
+        "trail::encode::json",
+        file!(),
+        line!(),
+        "added \"it\"",
+        &["price", "name"],
+        &[Piece::Lit("added \"it\"")],
+    );
+
+    /// A line written from the payload, and the same line written through `Decoded` (a
+    /// secret that names no field forces that path).
+    fn both_ways(record: &Record) -> (String, String) {
+        let mut fast = JsonEncoder::new(JsonProfile::Canonical);
+        let mut slow = JsonEncoder::new(JsonProfile::Canonical);
+        slow.set_secrets(std::sync::Arc::from(vec!["absent".to_owned()]));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for seq in [1, 300, u64::MAX] {
+            fast.encode(record, seq, &mut a);
+            slow.encode(record, seq, &mut b);
+        }
+        (String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn lines_from_the_payload_match_lines_from_decoded_values() {
+        let mut record = Record::new(&ARGS, 1_795_471_572_123_456_789, 1);
+        record.set_actor_flag();
+        let payload = record.payload_mut();
+        let _ = crate::Capture::new(payload).str("ana \"b\"");
+        let _ = crate::Capture::new(payload).f64(9.5);
+        let _ = crate::Capture::new(payload).str("é\n\u{1f600}");
+        let _ = crate::Capture::new(payload).bool(true);
+        let _ = crate::Capture::new(payload).u64(3);
+        let (fast, slow) = both_ways(&record);
+        assert_eq!(fast, slow);
+        assert!(
+            fast.contains(r#""msg":"ana \"b\" paid 9.5 for 3""#),
+            "{fast}"
+        );
+
+        // Fewer values than fields: the missing ones are null either way.
+        let mut record = Record::new(&LITERAL, 7, 2);
+        let _ = crate::Capture::new(record.payload_mut()).i64(-4);
+        let (fast, slow) = both_ways(&record);
+        assert_eq!(fast, slow);
+        assert!(
+            fast.contains(r#""msg":"added \"it\"","fields":{"price":-4,"name":null}"#),
+            "{fast}"
+        );
+    }
+
     #[test]
     fn strings_escape_quotes_backslashes_and_control_characters() {
         assert_eq!(

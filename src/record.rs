@@ -298,17 +298,7 @@ impl<'a> Decoded<'a> {
 
     /// Renders the message from the template and the captured values.
     pub fn write_message<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
-        for piece in self.meta.pieces() {
-            match *piece {
-                Piece::Lit(text) => out.write_str(text)?,
-                Piece::Display(i) => {
-                    let value = self.values.get(usize::from(i)).copied();
-                    write_arg(out, value.unwrap_or(ValueRef::Invalid))?;
-                }
-                Piece::Actor => write_arg(out, self.actor.unwrap_or(ValueRef::Invalid))?,
-            }
-        }
-        Ok(())
+        write_message(self.meta.pieces(), self.actor, &self.values, out)
     }
 
     /// The rendered message as a new string.
@@ -317,6 +307,27 @@ impl<'a> Decoded<'a> {
         let _ = self.write_message(&mut out);
         out
     }
+}
+
+/// Renders a message from its template's pieces, the actor and the values (fields, then
+/// message-only arguments), as [`Decoded::write_message`] does.
+pub(crate) fn write_message<W: fmt::Write + ?Sized>(
+    pieces: &[Piece],
+    actor: Option<ValueRef<'_>>,
+    values: &[ValueRef<'_>],
+    out: &mut W,
+) -> fmt::Result {
+    for piece in pieces {
+        match *piece {
+            Piece::Lit(text) => out.write_str(text)?,
+            Piece::Display(i) => {
+                let value = values.get(usize::from(i)).copied();
+                write_arg(out, value.unwrap_or(ValueRef::Invalid))?;
+            }
+            Piece::Actor => write_arg(out, actor.unwrap_or(ValueRef::Invalid))?,
+        }
+    }
+    Ok(())
 }
 
 /// Renders one message argument. Strings and integers, the usual arguments, skip the
@@ -497,6 +508,7 @@ impl<'a> Reader<'a> {
         self.bytes.get(self.pos) == Some(&tag)
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let out = self.bytes.get(self.pos..end)?;
@@ -504,8 +516,11 @@ impl<'a> Reader<'a> {
         Some(out)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
+        let out = *self.bytes.get(self.pos..)?.first_chunk::<N>()?;
+        self.pos += N;
+        Some(out)
     }
 
     fn len_prefixed(&mut self) -> Option<&'a [u8]> {
@@ -546,8 +561,10 @@ impl<'a> Reader<'a> {
         Some(())
     }
 
+    #[inline]
     fn read(&mut self) -> Option<ValueRef<'a>> {
-        let t = *self.take(1)?.first()?;
+        let t = *self.bytes.get(self.pos)?;
+        self.pos += 1;
         Some(match t {
             tag::NULL => ValueRef::Null,
             tag::FALSE => ValueRef::Bool(false),
@@ -559,7 +576,7 @@ impl<'a> Reader<'a> {
             tag::CHAR => ValueRef::Char(char::from_u32(u32::from_le_bytes(self.array()?))?),
             tag::I128 => ValueRef::I128(i128::from_le_bytes(self.array()?)),
             tag::U128 => ValueRef::U128(u128::from_le_bytes(self.array()?)),
-            tag::STR => ValueRef::Str(core::str::from_utf8(self.len_prefixed()?).ok()?),
+            tag::STR => ValueRef::Str(utf8(self.len_prefixed()?)?),
             tag::BYTES => ValueRef::Bytes(self.len_prefixed()?),
             tag::IPV4 => ValueRef::Ip(IpAddr::V4(Ipv4Addr::from(self.array::<4>()?))),
             tag::IPV6 => ValueRef::Ip(IpAddr::V6(Ipv6Addr::from(self.array::<16>()?))),
@@ -583,6 +600,7 @@ impl<'a> Reader<'a> {
 impl<'a> Iterator for Reader<'a> {
     type Item = ValueRef<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<ValueRef<'a>> {
         if self.damaged || self.pos >= self.bytes.len() {
             return None;
@@ -592,5 +610,19 @@ impl<'a> Iterator for Reader<'a> {
             self.damaged = true;
         }
         value
+    }
+}
+
+/// A captured string's bytes as text, or `None` if they are not UTF-8.
+///
+/// Captured strings are nearly always ASCII, which `is_ascii` confirms a word at a time;
+/// the full validation, much slower on short strings, runs only for the others.
+#[inline]
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        Some(unsafe { core::str::from_utf8_unchecked(bytes) })
+    } else {
+        core::str::from_utf8(bytes).ok()
     }
 }

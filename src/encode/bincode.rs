@@ -26,6 +26,10 @@ pub(crate) struct BincodeEncoder {
     /// Call site ids by metadata address and the names of the fields scopes added.
     scoped: HashMap<(usize, Vec<String>), u32>,
     threads: FxHashMap<u64, u32>,
+    /// The metadata address and id of the last plain call site: records come in runs.
+    last_plain: Option<(usize, u32)>,
+    /// The last thread and its id.
+    last_thread: Option<(u64, u32)>,
 }
 
 /// The borrowed twin of `read::binary::Frame`: the same variants in the same order.
@@ -170,9 +174,11 @@ impl BincodeEncoder {
         let id = (self.plain.len() + self.scoped.len()) as u32;
         if scoped.is_empty() {
             if let Some(&id) = self.plain.get(&address) {
+                self.last_plain = Some((address, id));
                 return id;
             }
             self.plain.insert(address, id);
+            self.last_plain = Some((address, id));
         } else {
             let key = (address, scoped.iter().map(|s| (*s).to_owned()).collect());
             if let Some(&id) = self.scoped.get(&key) {
@@ -213,12 +219,34 @@ impl BincodeEncoder {
         id
     }
 
+    /// The id of a plain call site (one without scope fields), defining it first if this
+    /// segment has not.
+    #[inline]
+    fn plain_callsite(&mut self, meta: &'static Metadata, out: &mut Vec<u8>) -> u32 {
+        match self.last_plain {
+            Some((address, id)) if address == meta as *const Metadata as usize => id,
+            _ => self.callsite(meta, &[], out),
+        }
+    }
+
+    #[inline]
     fn thread(&mut self, thread: u64, out: &mut Vec<u8>) -> u32 {
+        match self.last_thread {
+            Some((last, id)) if last == thread => id,
+            _ => self.new_thread(thread, out),
+        }
+    }
+
+    /// The id of a thread other than the last one, defining it first if this segment has
+    /// not.
+    fn new_thread(&mut self, thread: u64, out: &mut Vec<u8>) -> u32 {
         if let Some(&id) = self.threads.get(&thread) {
+            self.last_thread = Some((thread, id));
             return id;
         }
         let id = self.threads.len() as u32;
         self.threads.insert(thread, id);
+        self.last_thread = Some((thread, id));
         let name = self.text.thread(thread);
         Self::frame(out, &FrameRef::Thread { id, name });
         id
@@ -235,6 +263,8 @@ impl Encoder for BincodeEncoder {
         self.plain.clear();
         self.scoped.clear();
         self.threads.clear();
+        self.last_plain = None;
+        self.last_thread = None;
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
@@ -242,8 +272,10 @@ impl Encoder for BincodeEncoder {
         // go from the payload to the frame as they come.
         if self.text.secrets.is_empty() {
             if let Some(mut reader) = record.plain_values() {
-                let callsite = self.callsite(record.metadata(), &[], out);
+                let callsite = self.plain_callsite(record.metadata(), out);
                 let thread = self.thread(record.thread_id(), out);
+                // Room for the frame: a value takes at most a byte more than in the payload.
+                out.reserve(64 + 2 * record.payload_len());
                 let start = out.len();
                 let actor = if record.has_actor() {
                     reader.next()
@@ -358,9 +390,10 @@ fn varint128(out: &mut Vec<u8>, n: u128) {
     }
 }
 
+#[inline]
 fn bytes(out: &mut Vec<u8>, b: &[u8]) {
     varint(out, b.len() as u64);
-    out.extend_from_slice(b);
+    super::append(out, b);
 }
 
 /// One value, in the layout of `read::binary::Value`.

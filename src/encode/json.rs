@@ -6,10 +6,13 @@
 
 use std::fmt::Write as _;
 
-use super::{Encoder, Text};
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use super::{append, Encoder, Text};
 use crate::record::{Nested, ValueRef};
 pub(crate) use crate::timefmt::{rfc3339, TimestampCache};
-use crate::Record;
+use crate::{Metadata, Piece, Record};
 
 /// How deep nested values are written before the rest is cut with a marker, so that a
 /// pathological value cannot exhaust the writer thread's stack.
@@ -57,14 +60,198 @@ pub(crate) const ECS_VERSION: &str = "8.11.0";
 pub(crate) struct JsonEncoder {
     text: Text,
     profile: JsonProfile,
+    /// The canonical line's fixed parts, by call site.
+    sites: Sites,
+    /// The thread written last and the end of its lines: `"name"}` and the newline.
+    last_thread: Option<(u64, Vec<u8>)>,
+}
+
+/// The parts of a canonical line that only the call site decides, escaped once.
+struct Site {
+    /// `","level":"info","seq":`, after the timestamp.
+    level: &'static [u8],
+    /// `,"target":"…","msg":`, and when the message is only text, that text and
+    /// `,"fields":{` too.
+    target: Box<[u8]>,
+    /// Whether the message takes no value, so that `target` holds it.
+    literal: bool,
+    /// `"name":` for each field, with a comma before all but the first, one after another.
+    keys: Box<[u8]>,
+    /// Where each key ends in `keys`.
+    key_ends: Box<[u32]>,
+    /// `},"file":"…","line":N,"thread":`.
+    tail: Box<[u8]>,
+}
+
+impl Site {
+    fn new(meta: &'static Metadata) -> Site {
+        let mut target = b",\"target\":".to_vec();
+        write_str(meta.target(), &mut target);
+        target.extend_from_slice(b",\"msg\":");
+        let literal = match meta.pieces() {
+            [] => Some(""),
+            [Piece::Lit(text)] => Some(*text),
+            _ => None,
+        };
+        if let Some(text) = literal {
+            write_str(text, &mut target);
+            target.extend_from_slice(b",\"fields\":{");
+        }
+        let mut keys = Vec::new();
+        let mut key_ends = Vec::new();
+        for (i, name) in meta.fields().iter().enumerate() {
+            if i > 0 {
+                keys.push(b',');
+            }
+            write_str(name, &mut keys);
+            keys.push(b':');
+            key_ends.push(keys.len() as u32);
+        }
+        let mut tail = b"},\"file\":".to_vec();
+        write_str(meta.file(), &mut tail);
+        tail.extend_from_slice(b",\"line\":");
+        tail.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
+        tail.extend_from_slice(b",\"thread\":");
+        Site {
+            level: LEVELS[meta.level() as usize - 1],
+            target: target.into(),
+            literal: literal.is_some(),
+            keys: keys.into(),
+            key_ends: key_ends.into(),
+            tail: tail.into(),
+        }
+    }
+
+    /// The key of field `i`, with its comma and colon.
+    #[inline]
+    fn key(&self, i: usize) -> &[u8] {
+        let start = match i {
+            0 => 0,
+            _ => self.key_ends[i - 1] as usize,
+        };
+        &self.keys[start..self.key_ends[i] as usize]
+    }
+}
+
+/// The text between the timestamp and the sequence number, by level (trace first).
+const LEVELS: [&[u8]; 6] = [
+    b"\",\"level\":\"trace\",\"seq\":",
+    b"\",\"level\":\"debug\",\"seq\":",
+    b"\",\"level\":\"info\",\"seq\":",
+    b"\",\"level\":\"warn\",\"seq\":",
+    b"\",\"level\":\"error\",\"seq\":",
+    b"\",\"level\":\"fatal\",\"seq\":",
+];
+
+/// Call sites met so far, with the last one at hand: records come in runs from one site.
+#[derive(Default)]
+struct Sites {
+    all: Vec<Site>,
+    /// Index in `all` by metadata address.
+    index: FxHashMap<usize, usize>,
+    /// The metadata address and index of the last site asked for.
+    last: Option<(usize, usize)>,
+}
+
+impl Sites {
+    #[inline]
+    fn get(&mut self, meta: &'static Metadata) -> &Site {
+        let address = meta as *const Metadata as usize;
+        let at = match self.last {
+            Some((last, at)) if last == address => at,
+            _ => self.find(meta, address),
+        };
+        &self.all[at]
+    }
+
+    #[cold]
+    fn find(&mut self, meta: &'static Metadata, address: usize) -> usize {
+        let all = &mut self.all;
+        let at = *self.index.entry(address).or_insert_with(|| {
+            all.push(Site::new(meta));
+            all.len() - 1
+        });
+        self.last = Some((address, at));
+        at
+    }
 }
 
 impl JsonEncoder {
     pub(crate) fn new(profile: JsonProfile) -> Self {
         JsonEncoder {
-            text: Text::default(),
             profile,
+            ..JsonEncoder::default()
         }
+    }
+
+    /// The end of a line for the thread: its name as a JSON string, `}` and the newline.
+    #[inline]
+    fn thread_end(&mut self, thread: u64) -> &[u8] {
+        if self.last_thread.as_ref().map(|(id, _)| *id) != Some(thread) {
+            let mut end = Vec::new();
+            write_str(self.text.thread(thread), &mut end);
+            end.extend_from_slice(b"}\n");
+            self.last_thread = Some((thread, end));
+        }
+        self.last_thread.as_ref().map_or(&[], |(_, end)| end)
+    }
+
+    /// The canonical line of a record with no secrets to hide and no scope fields, written
+    /// from the payload as it is read. Returns false, having written nothing, for a
+    /// damaged payload, which the path through `Decoded` writes instead.
+    #[inline]
+    fn canonical_plain(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) -> bool {
+        let Some(mut reader) = record.plain_values() else {
+            return false;
+        };
+        let meta = record.metadata();
+        let start = out.len();
+        out.reserve(192 + 2 * record.payload_len());
+        append(out, b"{\"ts\":\"");
+        self.text.clock.write(record.timestamp_nanos(), out);
+        let site = self.sites.get(meta);
+        append(out, site.level);
+        write_int(seq, out);
+        let actor = if record.has_actor() {
+            let actor = reader.next().unwrap_or(ValueRef::Invalid);
+            append(out, b",\"actor\":");
+            write_value(actor, out, 0);
+            Some(actor)
+        } else {
+            None
+        };
+        append(out, &site.target);
+        if site.literal {
+            for i in 0..site.key_ends.len() {
+                append(out, site.key(i));
+                write_value(reader.next().unwrap_or(ValueRef::Invalid), out, 0);
+            }
+            // Values the line does not show; read only to find damage.
+            for _ in reader.by_ref() {}
+        } else {
+            let values: SmallVec<[ValueRef<'_>; 8]> = reader.by_ref().collect();
+            if reader.damaged() {
+                out.truncate(start);
+                return false;
+            }
+            self.text.message.clear();
+            let _ =
+                crate::record::write_message(meta.pieces(), actor, &values, &mut self.text.message);
+            write_str(&self.text.message, out);
+            append(out, b",\"fields\":{");
+            for i in 0..site.key_ends.len() {
+                append(out, site.key(i));
+                write_value(values.get(i).copied().unwrap_or(ValueRef::Invalid), out, 0);
+            }
+        }
+        if reader.damaged() {
+            out.truncate(start);
+            return false;
+        }
+        append(out, &site.tail);
+        let end = self.thread_end(record.thread_id());
+        append(out, end);
+        true
     }
 
     /// `{"k":v,...}` for the event's fields, without the braces.
@@ -163,6 +350,9 @@ impl Encoder for JsonEncoder {
             JsonProfile::OpenTelemetry => return self.otel(record, seq, out),
             JsonProfile::Ecs => return self.ecs(record, seq, out),
         }
+        if self.text.secrets.is_empty() && self.canonical_plain(record, seq, out) {
+            return;
+        }
         let meta = record.metadata();
         let values = self.text.decode(record);
 
@@ -192,26 +382,73 @@ impl Encoder for JsonEncoder {
     }
 }
 
+/// Writes a JSON string, escaped as serde_json escapes it.
+#[inline]
 pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) {
     // Most strings need no escape: copied between quotes, as serde_json would write them.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+    let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        let n = bytes.len();
+        if n > 32 {
+            out.reserve(n + 2);
+            out.push(b'"');
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+        } else {
+            out.reserve(n + 2);
+            let len = out.len();
+            let dst = &mut out.spare_capacity_mut()[..n + 2];
+            dst[0].write(b'"');
+            crate::payload::write_uninit(&mut dst[1..=n], bytes);
+            dst[n + 1].write(b'"');
+            // SAFETY: the capacity holds `len + n + 2` bytes, all of them now written.
+            unsafe { out.set_len(len + n + 2) };
+        }
         return;
     }
     // serde_json escapes per RFC 8259; serializing a str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
+/// Whether any byte is a control character, `"` or `\\`: eight bytes at a time.
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    /// Whether a byte of `w` is below 0x20, or is `"` or `\\`. Each test is exact for the
+    /// word as a whole (the usual "has a zero byte" bit trick, for bytes below 128; a byte
+    /// of 128 or more has its high bit set in `w` and is masked out by `!w`).
+    #[inline(always)]
+    fn special(w: u64) -> bool {
+        let control = w.wrapping_sub(ONES * 0x20) & !w;
+        let quote =
+            (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
+        let backslash =
+            (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'\\')));
+        (control | quote | backslash) & HIGH != 0
+    }
+    let word = |chunk: &[u8]| u64::from_ne_bytes(chunk.try_into().unwrap_or([b' '; 8]));
+    if bytes.len() < 8 {
+        let mut padded = [b' '; 8];
+        padded[..bytes.len()].copy_from_slice(bytes);
+        return special(u64::from_ne_bytes(padded));
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    if chunks.by_ref().any(|chunk| special(word(chunk))) {
+        return true;
+    }
+    // The last eight bytes, overlapping bytes already checked.
+    !chunks.remainder().is_empty() && special(word(&bytes[bytes.len() - 8..]))
+}
+
+#[inline]
 fn write_int(v: impl itoa::Integer, out: &mut Vec<u8>) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    append(out, itoa::Buffer::new().format(v).as_bytes());
 }
 
 fn write_float(v: impl ryu::Float, finite: bool, nan: bool, negative: bool, out: &mut Vec<u8>) {
     if finite {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        append(out, ryu::Buffer::new().format_finite(v).as_bytes());
     } else if nan {
         out.extend_from_slice(b"\"NaN\"");
     } else if negative {
@@ -312,6 +549,76 @@ mod tests {
         assert_eq!(json(ValueRef::Char('"')), "\"\\\"\"");
         assert_eq!(json(ValueRef::Bytes(&[0, 255])), "[0,255]");
         assert_eq!(json(ValueRef::Ip("::1".parse().unwrap())), "\"::1\"");
+    }
+
+    static ARGS: crate::Metadata = crate::Metadata::new(
+        crate::Level::Warn,
+        "t\"arget",
+        "trail::encode::json",
+        file!(),
+        line!(),
+        "{actor} paid {0} for {q\\}",
+        &["price", "n\u{1}ame", "ok"],
+        &[
+            Piece::Actor,
+            Piece::Lit(" paid "),
+            Piece::Display(0),
+            Piece::Lit(" for "),
+            Piece::Display(3),
+        ],
+    );
+
+    static LITERAL: crate::Metadata = crate::Metadata::new(
+        crate::Level::Info,
+        "shop",
+        "trail::encode::json",
+        file!(),
+        line!(),
+        "added \"it\"",
+        &["price", "name"],
+        &[Piece::Lit("added \"it\"")],
+    );
+
+    /// A line written from the payload, and the same line written through `Decoded` (a
+    /// secret that names no field forces that path).
+    fn both_ways(record: &Record) -> (String, String) {
+        let mut fast = JsonEncoder::new(JsonProfile::Canonical);
+        let mut slow = JsonEncoder::new(JsonProfile::Canonical);
+        slow.set_secrets(std::sync::Arc::from(vec!["absent".to_owned()]));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for seq in [1, 300, u64::MAX] {
+            fast.encode(record, seq, &mut a);
+            slow.encode(record, seq, &mut b);
+        }
+        (String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn lines_from_the_payload_match_lines_from_decoded_values() {
+        let mut record = Record::new(&ARGS, 1_795_471_572_123_456_789, 1);
+        record.set_actor_flag();
+        let payload = record.payload_mut();
+        let _ = crate::Capture::new(payload).str("ana \"b\"");
+        let _ = crate::Capture::new(payload).f64(9.5);
+        let _ = crate::Capture::new(payload).str("é\n\u{1f600}");
+        let _ = crate::Capture::new(payload).bool(true);
+        let _ = crate::Capture::new(payload).u64(3);
+        let (fast, slow) = both_ways(&record);
+        assert_eq!(fast, slow);
+        assert!(
+            fast.contains(r#""msg":"ana \"b\" paid 9.5 for 3""#),
+            "{fast}"
+        );
+
+        // Fewer values than fields: the missing ones are null either way.
+        let mut record = Record::new(&LITERAL, 7, 2);
+        let _ = crate::Capture::new(record.payload_mut()).i64(-4);
+        let (fast, slow) = both_ways(&record);
+        assert_eq!(fast, slow);
+        assert!(
+            fast.contains(r#""msg":"added \"it\"","fields":{"price":-4,"name":null}"#),
+            "{fast}"
+        );
     }
 
     #[test]

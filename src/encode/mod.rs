@@ -131,11 +131,31 @@ pub(crate) struct EncoderOptions {
     pub(crate) secrets: Arc<[String]>,
 }
 
+/// Appends `bytes` to `out`, copying short slices inline rather than through `memcpy`.
+///
+/// Encoders append many short pieces of varying length (names, numbers, strings); a
+/// call to `memcpy` for each costs more than the copy itself.
+#[inline(always)]
+pub(crate) fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    if n > 32 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(n);
+    let len = out.len();
+    crate::payload::write_uninit(&mut out.spare_capacity_mut()[..n], bytes);
+    // SAFETY: the capacity holds `len + n` bytes, and the `n` after `len` were just written.
+    unsafe { out.set_len(len + n) };
+}
+
 /// What every text encoder renders the same way: timestamps, thread names, messages.
 #[derive(Default)]
 pub(crate) struct Text {
     pub(crate) clock: json::TimestampCache,
     threads: rustc_hash::FxHashMap<u64, Arc<str>>,
+    /// The thread named last: records come in runs from one thread.
+    last_thread: Option<(u64, Arc<str>)>,
     message: String,
     /// Names of fields written as `"[REDACTED]"`.
     pub(crate) secrets: Arc<[String]>,
@@ -151,9 +171,13 @@ impl Text {
 
     /// The thread's name, or its number when it has none.
     pub(crate) fn thread(&mut self, id: u64) -> &str {
-        self.threads
-            .entry(id)
-            .or_insert_with(|| crate::thread_name(id).unwrap_or_else(|| Arc::from(id.to_string())))
+        if self.last_thread.as_ref().map(|(last, _)| *last) != Some(id) {
+            let name = self.threads.entry(id).or_insert_with(|| {
+                crate::thread_name(id).unwrap_or_else(|| Arc::from(id.to_string()))
+            });
+            self.last_thread = Some((id, Arc::clone(name)));
+        }
+        self.last_thread.as_ref().map_or("", |(_, name)| name)
     }
 
     /// The rendered message.

@@ -597,12 +597,13 @@ mod tests {
     fn lines_from_the_payload_match_lines_from_decoded_values() {
         let mut record = Record::new(&ARGS, 1_795_471_572_123_456_789, 1);
         record.set_actor_flag();
-        let payload = record.payload_mut();
-        let _ = crate::Capture::new(payload).str("ana \"b\"");
-        let _ = crate::Capture::new(payload).f64(9.5);
-        let _ = crate::Capture::new(payload).str("é\n\u{1f600}");
-        let _ = crate::Capture::new(payload).bool(true);
-        let _ = crate::Capture::new(payload).u64(3);
+        let mut payload = record.payload_mut();
+        let _ = crate::Capture::new(&mut payload).str("ana \"b\"");
+        let _ = crate::Capture::new(&mut payload).f64(9.5);
+        let _ = crate::Capture::new(&mut payload).str("é\n\u{1f600}");
+        let _ = crate::Capture::new(&mut payload).bool(true);
+        let _ = crate::Capture::new(&mut payload).u64(3);
+        drop(payload);
         let (fast, slow) = both_ways(&record);
         assert_eq!(fast, slow);
         assert!(
@@ -612,7 +613,7 @@ mod tests {
 
         // Fewer values than fields: the missing ones are null either way.
         let mut record = Record::new(&LITERAL, 7, 2);
-        let _ = crate::Capture::new(record.payload_mut()).i64(-4);
+        let _ = crate::Capture::new(&mut record.payload_mut()).i64(-4);
         let (fast, slow) = both_ways(&record);
         assert_eq!(fast, slow);
         assert!(

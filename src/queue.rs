@@ -501,6 +501,7 @@ impl Rings {
             .push(Ring {
                 shared: Arc::clone(&shared),
                 pos: 0,
+                released: 0,
                 tail: 0,
                 head: None,
                 deferred: None,
@@ -564,6 +565,7 @@ impl Rings {
                     while ring.pop(&mut scratch) {
                         n += 1;
                     }
+                    ring.release();
                     n
                 })
                 .sum()
@@ -604,6 +606,8 @@ pub(crate) struct Ring {
     shared: Arc<RingShared>,
     /// Bytes taken so far: where the next record starts.
     pos: usize,
+    /// Bytes handed back to the producer so far (see [`Ring::release`]).
+    released: usize,
     /// The producer's `tail` as last read.
     tail: usize,
     /// The next record's header, once read.
@@ -675,11 +679,28 @@ impl Ring {
         into.refill(head.meta, head.ticks, head.thread, head.flags, payload);
         let n = footprint(head.len);
         self.pos += n;
-        // Pairs with the producer's acquire load: the bytes are free to reuse.
-        self.shared.head.0.store(self.pos, Ordering::Release);
         self.head = None;
         self.quota = self.quota.saturating_sub(n);
+        // The room is handed back in steps: a store per record would pull the line that
+        // holds `head` back and forth between the writer and a producer waiting for room.
+        if self.pos - self.released >= self.release_step() {
+            self.release();
+        }
         true
+    }
+
+    /// Bytes taken that are handed back to the producer at once.
+    fn release_step(&self) -> usize {
+        ((self.shared.mask + 1) / 4).min(16 * 1024)
+    }
+
+    /// Hands the bytes taken so far back to the producer.
+    fn release(&mut self) {
+        if self.released != self.pos {
+            self.released = self.pos;
+            // Pairs with the producer's acquire load: the bytes are free to reuse.
+            self.shared.head.0.store(self.pos, Ordering::Release);
+        }
     }
 }
 
@@ -741,6 +762,7 @@ impl Merge {
     /// rings whose thread has ended once they are empty.
     pub(crate) fn end_round(&mut self) {
         self.rings.retain_mut(|ring| {
+            ring.release();
             let abandoned = ring.is_abandoned();
             if abandoned {
                 // Pairs with the producer's release when its thread let go of the ring, so

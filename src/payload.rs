@@ -40,12 +40,38 @@ pub(crate) struct Payload {
 /// The inline bytes come last: placed between two fields that are set to zero, they
 /// would let the optimiser turn the two stores and the uninitialised bytes between them
 /// into one `memset` of the whole payload.
-#[derive(Clone)]
 #[repr(C)]
 pub(crate) struct Stored {
     len: u32,
+    /// Where the bytes are when they are only lent (see [`Stored::lend`]); null when
+    /// they are in `inline` or `heap`.
+    lent: *const u8,
     heap: Vec<u8>,
     inline: Room,
+}
+
+// SAFETY: lent bytes are set only on the writer thread, for a record that never leaves
+// it (see `Stored::lend`); otherwise the bytes are owned.
+unsafe impl Send for Stored {}
+// SAFETY: as above; shared references only read.
+unsafe impl Sync for Stored {}
+
+impl Clone for Stored {
+    /// A copy that owns its bytes, lent or not.
+    fn clone(&self) -> Self {
+        if self.lent.is_null() {
+            Stored {
+                len: self.len,
+                lent: core::ptr::null(),
+                heap: self.heap.clone(),
+                inline: self.inline,
+            }
+        } else {
+            let mut stored = Stored::new();
+            stored.set(self.as_slice());
+            stored
+        }
+    }
 }
 
 /// Copies `src` into `dst`, which has its length.
@@ -245,8 +271,35 @@ impl Stored {
     pub(crate) fn new() -> Self {
         Stored {
             len: 0,
+            lent: core::ptr::null(),
             heap: Vec::new(),
             inline: [MaybeUninit::uninit(); INLINE_CAPACITY],
+        }
+    }
+
+    /// Makes the bytes `bytes`, without copying them: they stay where they are.
+    ///
+    /// # Safety
+    ///
+    /// `bytes` must stay valid and unchanged for as long as these bytes are read, that
+    /// is until the next call that sets them; the record that holds them must not leave
+    /// the thread. The writer lends a record the bytes of its ring for the time it takes
+    /// to encode it.
+    #[cfg(feature = "writer")]
+    #[inline(always)]
+    pub(crate) unsafe fn lend(&mut self, bytes: &[u8]) {
+        self.lent = bytes.as_ptr();
+        self.len = bytes.len() as u32;
+    }
+
+    /// Copies lent bytes in, so that they can be appended to.
+    fn own(&mut self) {
+        if !self.lent.is_null() {
+            // SAFETY: the contract of `lend`.
+            let bytes = unsafe { core::slice::from_raw_parts(self.lent, self.len as usize) };
+            let mut owned = Stored::new();
+            owned.set(bytes);
+            *self = owned;
         }
     }
 
@@ -269,6 +322,7 @@ impl Stored {
 
     /// A [`Payload`] that appends to these bytes, and puts them back when dropped.
     pub(crate) fn edit(&mut self) -> Editing<'_> {
+        self.own();
         // SAFETY: the array lives in `self`, which the guard borrows mutably for as long
         // as the payload exists.
         let mut payload = unsafe { Payload::over(&mut self.inline) };
@@ -281,8 +335,8 @@ impl Stored {
     }
 
     /// Makes the bytes `bytes`, keeping any heap buffer for reuse.
-    #[cfg(feature = "writer")]
     pub(crate) fn set(&mut self, bytes: &[u8]) {
+        self.lent = core::ptr::null();
         match self.inline.get_mut(..bytes.len()) {
             Some(dst) => {
                 write_uninit(dst, bytes);
@@ -301,17 +355,21 @@ impl Stored {
     }
 
     pub(crate) fn spilled(&self) -> bool {
-        self.len == SPILLED
+        self.lent.is_null() && self.len == SPILLED
     }
 
     /// The whole inline array, initialised bytes and the rest, while the bytes are
     /// inline: a copy may read it in blocks past `len()`, up to its end.
     #[inline(always)]
     pub(crate) fn inline_array(&self) -> Option<&Room> {
-        (self.len != SPILLED).then_some(&self.inline)
+        (self.lent.is_null() && self.len != SPILLED).then_some(&self.inline)
     }
 
     pub(crate) fn as_slice(&self) -> &[u8] {
+        if !self.lent.is_null() {
+            // SAFETY: the contract of `lend`.
+            return unsafe { core::slice::from_raw_parts(self.lent, self.len as usize) };
+        }
         match self.len {
             SPILLED => &self.heap,
             len => initialized(&self.inline[..len as usize]),

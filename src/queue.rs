@@ -668,24 +668,33 @@ impl Ring {
     }
 
     /// Takes the next record off the ring, into `into`.
+    ///
+    /// The record's payload is lent, not copied: it stays in the ring, whose bytes from
+    /// this record on are handed back to the producer only at a later `pop` or at
+    /// [`Merge::end_round`]. So `into` may be read until then, and not after.
     fn pop(&mut self, into: &mut Record) -> bool {
         let Some(head) = self.head() else {
             return false;
         };
+        // The room is handed back in steps: a store per record would pull the line that
+        // holds `head` back and forth between the writer and a producer waiting for room.
+        // What is handed back ends where this record starts.
+        if self.pos - self.released >= self.release_step() {
+            self.release();
+        }
         // SAFETY: the header was read from a published record, whose payload follows it
-        // inside the buffer.
-        let payload =
-            unsafe { core::slice::from_raw_parts(self.shared.buf.add(head.at + HEADER), head.len) };
-        into.refill(head.meta, head.ticks, head.thread, head.flags, payload);
+        // inside the buffer. The bytes stay the record's until they are handed back, which
+        // the rule above leaves to a later call; the writer encodes a record before it
+        // takes the next one, and does not keep it.
+        unsafe {
+            let payload =
+                core::slice::from_raw_parts(self.shared.buf.add(head.at + HEADER), head.len);
+            into.refill_lent(head.meta, head.ticks, head.thread, head.flags, payload);
+        }
         let n = footprint(head.len);
         self.pos += n;
         self.head = None;
         self.quota = self.quota.saturating_sub(n);
-        // The room is handed back in steps: a store per record would pull the line that
-        // holds `head` back and forth between the writer and a producer waiting for room.
-        if self.pos - self.released >= self.release_step() {
-            self.release();
-        }
         true
     }
 
@@ -735,7 +744,8 @@ impl Merge {
     }
 
     /// Takes the oldest record among the rings' heads that `upto` allows into `into`;
-    /// false if there is none.
+    /// false if there is none. `into` borrows its payload from the ring (see
+    /// [`Ring::pop`]): read it before the next call, or before [`Merge::end_round`].
     pub(crate) fn next(&mut self, upto: Upto, into: &mut Record) -> bool {
         let mut best: Option<(usize, u64)> = None;
         for (i, ring) in self.rings.iter_mut().enumerate() {

@@ -102,9 +102,16 @@ impl Record {
         self.payload.inline_array()
     }
 
-    /// Makes this record the one [`parts`](Record::parts) describe, reusing its buffer.
+    /// Makes this record the one [`parts`](Record::parts) describe, with the payload lent
+    /// rather than copied.
+    ///
+    /// # Safety
+    ///
+    /// As for `Stored::lend`: `payload` stays valid until the record is refilled again,
+    /// and the record does not leave the thread.
     #[cfg(feature = "writer")]
-    pub(crate) fn refill(
+    #[inline(always)]
+    pub(crate) unsafe fn refill_lent(
         &mut self,
         meta: &'static Metadata,
         ticks: u64,
@@ -116,7 +123,8 @@ impl Record {
         self.ticks = ticks;
         self.thread = thread;
         self.flags = flags;
-        self.payload.set(payload);
+        // SAFETY: as the caller vouches.
+        unsafe { self.payload.lend(payload) };
     }
 
     /// The call site's static metadata.

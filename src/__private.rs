@@ -20,7 +20,7 @@ pub use crate::value::{debug, display, DisplayValue, Value};
 #[cfg(feature = "serde")]
 pub use crate::value::serde;
 
-use crate::payload::{Payload, Room};
+use crate::payload::Payload;
 use crate::record::{Record, HAS_ACTOR};
 use crate::value::Capture;
 
@@ -41,19 +41,23 @@ pub fn enabled(level: Level) -> bool {
 #[inline(never)]
 pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
     let ticks = crate::clock::now_ticks();
-    let mut spare = core::mem::MaybeUninit::<Room>::uninit();
+    // The record for the other ways, built only if one is taken; meanwhile its inline
+    // array is the room when the ring has none.
+    let mut spare = core::mem::MaybeUninit::<Record>::uninit();
+    // SAFETY: `spare` is valid for writes.
+    let spare_room = unsafe { Record::room_of(spare.as_mut_ptr()) };
     #[cfg(feature = "writer")]
     let slot = crate::dispatch::reserve();
     #[cfg(feature = "writer")]
     let room = match &slot {
         Some(slot) => slot.room(),
-        None => spare.as_mut_ptr(),
+        None => spare_room,
     };
     #[cfg(not(feature = "writer"))]
-    let room = spare.as_mut_ptr();
+    let room = spare_room;
     let mut event = Event {
         // SAFETY: the room is the slot's (reserved for this event, and given up only
-        // after the payload's last use) or `spare`, which outlives the payload.
+        // after the payload's last use) or `spare`'s, which outlives the payload.
         payload: unsafe { Payload::over(room) },
         flags: 0,
     };
@@ -78,14 +82,21 @@ pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
         // from the heap's bytes.
         drop(slot);
     }
-    let record = Record::with_payload(
-        meta,
-        ticks,
-        crate::thread::current_id(),
-        event.flags,
-        event.payload,
-    );
-    crate::dispatch::submit(&record);
+    let thread = crate::thread::current_id();
+    // SAFETY: the payload wrote into `spare`'s room, or it spilled (the only way past
+    // the slot above); `spare` is then whole, and dropped once.
+    unsafe {
+        Record::init(
+            spare.as_mut_ptr(),
+            meta,
+            ticks,
+            thread,
+            event.flags,
+            event.payload,
+        );
+        crate::dispatch::submit(spare.assume_init_ref());
+        spare.assume_init_drop();
+    }
 }
 
 /// An event being captured, inside [`emit`].

@@ -228,6 +228,7 @@ impl Payload {
     }
 
     /// Bytes written, while they are all in the room.
+    #[cfg(feature = "writer")]
     #[inline(always)]
     pub(crate) fn inline_len(&self) -> Option<usize> {
         (self.len != SPILLED).then_some(self.len as usize)
@@ -303,21 +304,33 @@ impl Stored {
         }
     }
 
-    /// The bytes `payload` wrote, taken over: its heap buffer if it spilled, else a copy.
-    #[inline]
-    pub(crate) fn from_payload(payload: Payload) -> Self {
-        let mut stored = Stored::new();
-        match payload.inline_len() {
-            Some(len) => {
-                stored.inline[..len].copy_from_slice(&payload.inline_ref()[..len]);
-                stored.len = len as u32;
-            }
-            None => {
-                stored.heap = payload.heap;
-                stored.len = SPILLED;
-            }
+    /// The inline array of a payload not built yet, as room for a [`Payload`] to write
+    /// into before [`Stored::init`] makes it whole.
+    ///
+    /// # Safety
+    ///
+    /// `stored` must be valid for writes (its fields need not be initialised).
+    #[inline(always)]
+    pub(crate) unsafe fn room_of(stored: *mut Stored) -> *mut Room {
+        // SAFETY: only the field's address is taken.
+        unsafe { core::ptr::addr_of_mut!((*stored).inline) }
+    }
+
+    /// Initialises `stored` from a payload that wrote into [`Stored::room_of`]`(stored)`,
+    /// or that spilled whole to the heap.
+    ///
+    /// # Safety
+    ///
+    /// `stored` must be valid for writes, and `payload`'s room must be `stored`'s own
+    /// array unless the payload spilled.
+    #[inline(always)]
+    pub(crate) unsafe fn init(stored: *mut Stored, payload: Payload) {
+        // SAFETY: as the caller vouches; the inline bytes, if used, are in place already.
+        unsafe {
+            core::ptr::addr_of_mut!((*stored).len).write(payload.len);
+            core::ptr::addr_of_mut!((*stored).lent).write(core::ptr::null());
+            core::ptr::addr_of_mut!((*stored).heap).write(payload.heap);
         }
-        stored
     }
 
     /// A [`Payload`] that appends to these bytes, and puts them back when dropped.
@@ -360,6 +373,7 @@ impl Stored {
 
     /// The whole inline array, initialised bytes and the rest, while the bytes are
     /// inline: a copy may read it in blocks past `len()`, up to its end.
+    #[cfg(feature = "writer")]
     #[inline(always)]
     pub(crate) fn inline_array(&self) -> Option<&Room> {
         (self.lent.is_null() && self.len != SPILLED).then_some(&self.inline)

@@ -45,21 +45,40 @@ impl Record {
         }
     }
 
-    /// A record made of an event's captured values.
-    #[inline]
-    pub(crate) fn with_payload(
+    /// The room that a record being built in `record` offers a [`Payload`]: its own
+    /// inline array, so that values captured there need no copy.
+    ///
+    /// # Safety
+    ///
+    /// `record` must be valid for writes (its fields need not be initialised).
+    #[inline(always)]
+    pub(crate) unsafe fn room_of(record: *mut Record) -> *mut crate::payload::Room {
+        // SAFETY: only addresses are taken.
+        unsafe { Stored::room_of(core::ptr::addr_of_mut!((*record).payload)) }
+    }
+
+    /// Initialises the record in `record` from a payload that wrote into
+    /// [`Record::room_of`]`(record)`, or that spilled whole to the heap.
+    ///
+    /// # Safety
+    ///
+    /// As for `Stored::init`.
+    #[inline(always)]
+    pub(crate) unsafe fn init(
+        record: *mut Record,
         meta: &'static Metadata,
         ticks: u64,
         thread: u64,
         flags: u8,
         payload: Payload,
-    ) -> Record {
-        Record {
-            meta,
-            ticks,
-            thread,
-            flags,
-            payload: Stored::from_payload(payload),
+    ) {
+        // SAFETY: as the caller vouches.
+        unsafe {
+            core::ptr::addr_of_mut!((*record).meta).write(meta);
+            core::ptr::addr_of_mut!((*record).ticks).write(ticks);
+            core::ptr::addr_of_mut!((*record).thread).write(thread);
+            core::ptr::addr_of_mut!((*record).flags).write(flags);
+            Stored::init(core::ptr::addr_of_mut!((*record).payload), payload);
         }
     }
 

@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use smallvec::SmallVec;
 
 use crate::metadata::{Metadata, Piece};
-use crate::payload::{Editing, Payload, Stored};
+#[cfg(any(feature = "writer", test))]
+use crate::payload::Editing;
+use crate::payload::{Payload, Stored};
 use crate::value::tag;
 use crate::Level;
 
@@ -34,6 +36,7 @@ pub struct Record {
 }
 
 impl Record {
+    #[cfg(any(feature = "writer", test))]
     #[inline(always)]
     pub(crate) fn new(meta: &'static Metadata, ticks: u64, thread: u64) -> Record {
         Record {
@@ -83,6 +86,7 @@ impl Record {
     }
 
     /// Appends to the captured values.
+    #[cfg(any(feature = "writer", test))]
     pub(crate) fn payload_mut(&mut self) -> Editing<'_> {
         self.payload.edit()
     }

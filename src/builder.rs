@@ -135,9 +135,10 @@ impl Builder {
     /// Default 16384.
     ///
     /// Every thread that logs gets its own queue at its first event, so that threads never
-    /// contend; a full queue holds about `capacity` times
-    /// [`Record`](crate::Record)'s size (under 200 bytes) per thread, and a thread's queue is
-    /// freed once the thread has ended and its events are written.
+    /// contend. A queue is a ring of `capacity` times 128 bytes, rounded up to a power of
+    /// two (2 MiB by default): room for `capacity` events with values of about 100 bytes,
+    /// or more smaller ones. A thread's queue is freed once the thread has ended and its
+    /// events are written.
     pub fn capacity(mut self, events: usize) -> Self {
         self.capacity = events;
         self

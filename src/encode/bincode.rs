@@ -331,17 +331,21 @@ fn write_record<'v>(
     values: impl Iterator<Item = ValueRef<'v>>,
 ) {
     crate::read::binary::framed(out, |out| {
-        varint(out, RECORD);
-        varint(out, u64::from(callsite));
-        varint(out, u64::from(thread));
-        varint(out, seq);
-        varint(out, ts);
-        match actor {
-            None => out.push(0),
-            Some(actor) => {
-                out.push(1);
-                value(out, actor);
-            }
+        out.reserve(1 + 5 + 5 + 9 + 9 + 1);
+        // SAFETY: room for the largest encodings of these six items was just reserved.
+        unsafe {
+            put(out, |p| {
+                let p = put_varint(p, RECORD);
+                let p = put_varint(p, u64::from(callsite));
+                let p = put_varint(p, u64::from(thread));
+                let p = put_varint(p, seq);
+                let p = put_varint(p, ts);
+                p.write(u8::from(actor.is_some()));
+                p.add(1)
+            })
+        };
+        if let Some(actor) = actor {
+            value(out, actor);
         }
         // The count comes first: one byte, patched once the values are written, or
         // widened in place for 251 values or more.
@@ -366,18 +370,79 @@ fn write_record<'v>(
 /// An unsigned integer in the format's variable length.
 #[inline(always)]
 fn varint(out: &mut Vec<u8>, n: u64) {
-    if n < 251 {
-        out.push(n as u8);
-    } else if let Ok(n) = u16::try_from(n) {
-        out.push(251);
-        out.extend_from_slice(&n.to_le_bytes());
-    } else if let Ok(n) = u32::try_from(n) {
-        out.push(252);
-        out.extend_from_slice(&n.to_le_bytes());
-    } else {
-        out.push(253);
-        out.extend_from_slice(&n.to_le_bytes());
+    out.reserve(9);
+    // SAFETY: nine bytes, the most a varint takes, were just reserved.
+    unsafe { put(out, |p| put_varint(p, n)) };
+}
+
+/// Lets `write` put bytes right after `out`'s end, and makes them part of it: `write`
+/// returns where its bytes end.
+///
+/// # Safety
+///
+/// `write` must write only initialised bytes, and no more than `out`'s spare capacity.
+#[inline(always)]
+unsafe fn put(out: &mut Vec<u8>, write: impl FnOnce(*mut u8) -> *mut u8) {
+    let start = out.as_mut_ptr_range().end;
+    let end = write(start);
+    // SAFETY: as the caller vouches, the bytes up to `end` are written and inside the
+    // capacity.
+    unsafe { out.set_len(out.len() + end.offset_from(start) as usize) };
+}
+
+/// Writes `n` at `p` as bincode's variable-length integer; returns where it ends.
+///
+/// # Safety
+///
+/// `p` must be valid for writes of nine bytes.
+#[inline(always)]
+unsafe fn put_varint(p: *mut u8, n: u64) -> *mut u8 {
+    // SAFETY: at most nine bytes are written, as the caller vouches room for.
+    unsafe {
+        if n < 251 {
+            p.write(n as u8);
+            p.add(1)
+        } else if let Ok(n) = u16::try_from(n) {
+            p.write(251);
+            p.add(1).cast::<[u8; 2]>().write_unaligned(n.to_le_bytes());
+            p.add(3)
+        } else if let Ok(n) = u32::try_from(n) {
+            p.write(252);
+            p.add(1).cast::<[u8; 4]>().write_unaligned(n.to_le_bytes());
+            p.add(5)
+        } else {
+            p.write(253);
+            p.add(1).cast::<[u8; 8]>().write_unaligned(n.to_le_bytes());
+            p.add(9)
+        }
     }
+}
+
+/// Writes a tag and then `n` as a varint.
+#[inline(always)]
+fn tagged_varint(out: &mut Vec<u8>, tag: u8, n: u64) {
+    out.reserve(10);
+    // SAFETY: ten bytes, a tag and the longest varint, were just reserved.
+    unsafe {
+        put(out, |p| {
+            p.write(tag);
+            put_varint(p.add(1), n)
+        })
+    };
+}
+
+/// Writes a tag and then the fixed-size `bytes`.
+#[inline(always)]
+fn tagged<const N: usize>(out: &mut Vec<u8>, tag: u8, bytes: [u8; N]) {
+    out.reserve(1 + N);
+    // SAFETY: `1 + N` bytes were just reserved.
+    unsafe {
+        put(out, |p| {
+            p.write(tag);
+            p.add(1).cast::<[u8; N]>().write_unaligned(bytes);
+            p.add(1 + N)
+        })
+    };
 }
 
 fn varint128(out: &mut Vec<u8>, n: u128) {
@@ -390,9 +455,10 @@ fn varint128(out: &mut Vec<u8>, n: u128) {
     }
 }
 
-#[inline]
-fn bytes(out: &mut Vec<u8>, b: &[u8]) {
-    varint(out, b.len() as u64);
+/// Writes a tag, the length of `b` as a varint, and `b`.
+#[inline(always)]
+fn tagged_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
+    tagged_varint(out, tag, b.len() as u64);
     super::append(out, b);
 }
 
@@ -400,15 +466,9 @@ fn bytes(out: &mut Vec<u8>, b: &[u8]) {
 fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     match v {
         ValueRef::Null | ValueRef::Invalid => out.push(0),
-        ValueRef::Bool(b) => out.extend_from_slice(&[1, u8::from(b)]),
-        ValueRef::I64(n) => {
-            out.push(2);
-            varint(out, ((n << 1) ^ (n >> 63)) as u64);
-        }
-        ValueRef::U64(n) => {
-            out.push(3);
-            varint(out, n);
-        }
+        ValueRef::Bool(b) => tagged(out, 1, [u8::from(b)]),
+        ValueRef::I64(n) => tagged_varint(out, 2, ((n << 1) ^ (n >> 63)) as u64),
+        ValueRef::U64(n) => tagged_varint(out, 3, n),
         ValueRef::I128(n) => {
             out.push(4);
             varint128(out, ((n << 1) ^ (n >> 127)) as u128);
@@ -417,34 +477,13 @@ fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
             out.push(5);
             varint128(out, n);
         }
-        ValueRef::F32(f) => {
-            out.push(6);
-            out.extend_from_slice(&f.to_le_bytes());
-        }
-        ValueRef::F64(f) => {
-            out.push(7);
-            out.extend_from_slice(&f.to_le_bytes());
-        }
-        ValueRef::Char(c) => {
-            out.push(8);
-            varint(out, u64::from(u32::from(c)));
-        }
-        ValueRef::Str(text) => {
-            out.push(9);
-            bytes(out, text.as_bytes());
-        }
-        ValueRef::Bytes(b) => {
-            out.push(10);
-            bytes(out, b);
-        }
-        ValueRef::Ip(std::net::IpAddr::V4(ip)) => {
-            out.push(11);
-            out.extend_from_slice(&ip.octets());
-        }
-        ValueRef::Ip(std::net::IpAddr::V6(ip)) => {
-            out.push(12);
-            out.extend_from_slice(&ip.octets());
-        }
+        ValueRef::F32(f) => tagged(out, 6, f.to_le_bytes()),
+        ValueRef::F64(f) => tagged(out, 7, f.to_le_bytes()),
+        ValueRef::Char(c) => tagged_varint(out, 8, u64::from(u32::from(c))),
+        ValueRef::Str(text) => tagged_bytes(out, 9, text.as_bytes()),
+        ValueRef::Bytes(b) => tagged_bytes(out, 10, b),
+        ValueRef::Ip(std::net::IpAddr::V4(ip)) => tagged(out, 11, ip.octets()),
+        ValueRef::Ip(std::net::IpAddr::V6(ip)) => tagged(out, 12, ip.octets()),
         ValueRef::Seq(_) | ValueRef::Map(_) => {
             // Writing into a Vec fails only if serialization does, which ours does not.
             let _ = bincode::serde::encode_into_std_write(

@@ -579,12 +579,12 @@ impl Rings {
 /// A caller's wait for room: spin briefly, then yield, then sleep in short steps.
 fn pause(round: u32) {
     match round {
-        0..=15 => {
-            for _ in 0..(1 << round.min(6)) {
+        0..=3 => {
+            for _ in 0..(1 << round) {
                 std::hint::spin_loop();
             }
         }
-        16..=63 => std::thread::yield_now(),
+        4..=7 => std::thread::yield_now(),
         _ => std::thread::sleep(Duration::from_micros(50)),
     }
 }

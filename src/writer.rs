@@ -374,7 +374,7 @@ static DROP_REPORT: crate::Metadata = crate::Metadata::new(
 /// Records taken off the rings per round, before requests are looked at again.
 const MAX_BATCH: usize = 4096;
 /// Buffered bytes that trigger a write in the middle of a round.
-const WRITE_AT: usize = 1024 * 1024;
+const WRITE_AT: usize = 256 * 1024;
 /// The longest a record waits in the buffer while records keep coming.
 const MAX_DELAY: Duration = Duration::from_millis(1);
 /// Empty rounds spent yielding before the writer writes out and starts to sleep.

@@ -49,10 +49,7 @@ pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
     #[cfg(feature = "writer")]
     let slot = crate::dispatch::reserve();
     #[cfg(feature = "writer")]
-    let room = match &slot {
-        Some(slot) => slot.room(),
-        None => spare_room,
-    };
+    let room = slot.as_ref().map_or(spare_room, crate::queue::Slot::room);
     #[cfg(not(feature = "writer"))]
     let room = spare_room;
     let mut event = Event {
@@ -70,32 +67,36 @@ pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
         crate::scope::add_fields(&mut event.payload, &mut event.flags, meta);
     }
     #[cfg(feature = "writer")]
-    if let Some(slot) = slot {
-        if let Some(len) = event.payload.inline_len() {
+    let committed = match (slot, event.payload.inline_len()) {
+        (Some(slot), Some(len)) => {
             slot.commit(meta, ticks, event.flags, len);
-            if meta.level() == Level::Fatal {
-                crate::dispatch::flush();
-            }
-            return;
+            true
         }
-        // The values spilled to the heap: the room is given up, and the record is built
-        // from the heap's bytes.
-        drop(slot);
+        // No room in the ring, or values spilled to the heap (the slot, dropped here,
+        // gives its room up): the record is built, from the heap's bytes if they spilled.
+        _ => false,
+    };
+    #[cfg(not(feature = "writer"))]
+    let committed = false;
+    if !committed {
+        let thread = crate::thread::current_id();
+        // SAFETY: the payload wrote into `spare`'s room, or it spilled (the only way past
+        // the slot above); `spare` is then whole, and dropped once.
+        unsafe {
+            Record::init(
+                spare.as_mut_ptr(),
+                meta,
+                ticks,
+                thread,
+                event.flags,
+                event.payload,
+            );
+            crate::dispatch::submit(spare.assume_init_ref());
+            spare.assume_init_drop();
+        }
     }
-    let thread = crate::thread::current_id();
-    // SAFETY: the payload wrote into `spare`'s room, or it spilled (the only way past
-    // the slot above); `spare` is then whole, and dropped once.
-    unsafe {
-        Record::init(
-            spare.as_mut_ptr(),
-            meta,
-            ticks,
-            thread,
-            event.flags,
-            event.payload,
-        );
-        crate::dispatch::submit(spare.assume_init_ref());
-        spare.assume_init_drop();
+    if meta.level() == Level::Fatal {
+        crate::dispatch::flush();
     }
 }
 

@@ -190,10 +190,9 @@ pub(crate) fn reserve() -> Option<crate::queue::Slot> {
     installed()?.writer?.rings.reserve()
 }
 
-/// Hands a record to the installed sink, and flushes after a `fatal` event.
+/// Hands a record to the installed sink.
 #[inline]
 pub(crate) fn submit(record: &Record) {
-    let fatal = record.level() == Level::Fatal;
     match installed() {
         Some(installed) => {
             #[cfg(feature = "writer")]
@@ -203,9 +202,6 @@ pub(crate) fn submit(record: &Record) {
             }
             #[cfg(not(feature = "writer"))]
             installed.sink.submit(record);
-            if fatal {
-                installed.sink.flush();
-            }
         }
         None => {
             LOST.fetch_add(1, Ordering::Relaxed);

@@ -179,35 +179,17 @@ impl Producer {
     #[inline(always)]
     fn push(&mut self, record: &Record) -> Result<(), Refused> {
         let (meta, ticks, thread, flags, payload) = record.parts();
-        let size = self.mask + 1;
         let n = footprint(payload.len());
-        let at = self.tail & self.mask;
-        let to_end = size - at;
-        // A record never wraps: if it does not fit before the end, the rest of the ring
-        // is skipped.
-        let skip = if n > to_end { to_end } else { 0 };
-        let need = skip + n;
         // A record of up to half the ring, with its slack, fits in an empty one wherever
         // the ring's end falls; a larger one might never fit.
+        let size = self.mask + 1;
         if n + SLACK > size / 2 {
             return Err(Refused::TooLarge);
         }
-        if self.tail + need + SLACK - self.head > size {
-            self.head = self.ring.head.0.load(Ordering::Acquire);
-            if self.tail + need + SLACK - self.head > size {
-                return Err(Refused::Full);
-            }
-        }
-        // SAFETY: the bytes from `tail` to `tail + need + SLACK` are free (checked above
-        // against the writer's `head`) and inside the buffer (a record never crosses its
-        // end, and the buffer has `SLACK` more bytes past it); every record starts at a
-        // multiple of 8, so the words written are aligned.
+        let (p, skip) = self.reserve(n, SLACK).ok_or(Refused::Full)?;
+        // SAFETY: `reserve` vouches for `n + SLACK` free bytes at `p`, inside the buffer
+        // (which has `SLACK` more bytes past its end); `p` is a multiple of 8.
         unsafe {
-            let mut p = self.buf.add(at);
-            if skip != 0 {
-                p.cast::<u64>().write(WRAP);
-                p = self.buf;
-            }
             write_header(p, meta, ticks, thread, flags, payload.len());
             match record.inline_array() {
                 Some(inline) => copy_blocks(inline, p.add(HEADER), payload.len()),
@@ -216,22 +198,25 @@ impl Producer {
                 }
             }
         }
-        self.publish(need);
+        self.publish(skip, n);
         Ok(())
     }
 
-    /// Reserves room for an event captured in place: where its record starts, and the
-    /// bytes skipped before it (the rest of the ring, when the room does not fit before
-    /// its end). None if the ring has no room now.
+    /// Reserves `len` contiguous bytes, and `extra` free ones after them: where they
+    /// start, and the bytes skipped before them (the rest of the ring, when `len` does
+    /// not fit before its end). None if the ring has no room now.
     #[inline(always)]
-    fn reserve(&mut self) -> Option<(*mut u8, usize)> {
+    fn reserve(&mut self, len: usize, extra: usize) -> Option<(*mut u8, usize)> {
         let size = self.mask + 1;
         let at = self.tail & self.mask;
         let to_end = size - at;
-        let skip = if IN_PLACE > to_end { to_end } else { 0 };
-        if self.tail + skip + IN_PLACE - self.head > size {
+        // A record never wraps: if it does not fit before the end, the rest of the ring
+        // is skipped.
+        let skip = if len > to_end { to_end } else { 0 };
+        let need = skip + len + extra;
+        if self.tail + need - self.head > size {
             self.head = self.ring.head.0.load(Ordering::Acquire);
-            if self.tail + skip + IN_PLACE - self.head > size {
+            if self.tail + need - self.head > size {
                 return None;
             }
         }
@@ -244,10 +229,20 @@ impl Producer {
         Some((start, skip))
     }
 
-    /// Publishes the next `bytes` bytes: one record, and the skipped end before it.
+    /// Publishes one record of `len` bytes, written where [`Producer::reserve`] said, and
+    /// the `skip` bytes before it, marked as skipped.
     #[inline(always)]
-    fn publish(&mut self, bytes: usize) {
-        self.tail += bytes;
+    fn publish(&mut self, skip: usize, len: usize) {
+        if skip != 0 {
+            // SAFETY: the skipped bytes were reserved; they start at a multiple of 8.
+            unsafe {
+                self.buf
+                    .add(self.tail & self.mask)
+                    .cast::<u64>()
+                    .write(WRAP)
+            };
+        }
+        self.tail += skip + len;
         self.pushed += 1;
         self.ring.tail.0 .0.store(self.tail, Ordering::Release);
         // Only this thread writes its count: a plain store, no lock prefix.
@@ -306,19 +301,9 @@ impl Slot {
         let Some(producer) = self.local.producer.as_mut() else {
             return;
         };
-        // SAFETY: the reservation made sure that the skipped bytes and the record's room
-        // are free and inside the buffer; the skip marker goes where the ring stood.
-        unsafe {
-            if self.skip != 0 {
-                producer
-                    .buf
-                    .add(producer.tail & producer.mask)
-                    .cast::<u64>()
-                    .write(WRAP);
-            }
-            write_header(self.start, meta, ticks, producer.thread, flags, len);
-        }
-        producer.publish(self.skip + footprint(len));
+        // SAFETY: the reservation holds the header's bytes at `start`, a multiple of 8.
+        unsafe { write_header(self.start, meta, ticks, producer.thread, flags, len) };
+        producer.publish(self.skip, footprint(len));
     }
 }
 
@@ -420,47 +405,42 @@ impl Rings {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Copies a record into the calling thread's ring, creating the ring at the thread's
-    /// first event.
+    /// The calling thread's end of its ring, borrowed for one call, created at the
+    /// thread's first event. `NoRing` if the thread is ending, or if its ring is in use
+    /// already (an event logged while another is being captured).
     #[inline(always)]
-    pub(crate) fn push(&self, record: &Record) -> Result<(), Refused> {
-        LOCAL
-            .try_with(|local| {
-                let Ok(mut local) = local.try_borrow_mut() else {
-                    return Err(Refused::NoRing);
-                };
-                let owner = self as *const Rings as usize;
-                if local.owner != owner {
-                    local.producer = Some(self.register());
-                    local.owner = owner;
-                }
-                match local.producer.as_mut() {
-                    Some(producer) => producer.push(record),
-                    None => Err(Refused::NoRing),
-                }
-            })
-            .unwrap_or(Err(Refused::NoRing))
-    }
-
-    /// Reserves room in the calling thread's ring for an event to be captured in place,
-    /// creating the ring at the thread's first event. None if the ring is full, or if the
-    /// thread cannot use it now (it is ending, or this is an event logged while another
-    /// is being captured): the event then takes [`Rings::push`]'s way.
-    #[inline(always)]
-    pub(crate) fn reserve(&self) -> Option<Slot> {
+    fn local(&self) -> Result<RefMut<'static, Local>, Refused> {
         let cell = LOCAL
             .try_with(|local| local as *const RefCell<Local>)
-            .ok()?;
-        // SAFETY: a thread-local lives until its thread ends, and a slot lives only for
-        // the call on this thread that made it.
+            .map_err(|_| Refused::NoRing)?;
+        // SAFETY: a thread-local lives until its thread ends, and the borrow is given
+        // back before the call on this thread that took it returns.
         let cell: &'static RefCell<Local> = unsafe { &*cell };
-        let mut local = cell.try_borrow_mut().ok()?;
+        let mut local = cell.try_borrow_mut().map_err(|_| Refused::NoRing)?;
         let owner = self as *const Rings as usize;
         if local.owner != owner {
             local.producer = Some(self.register());
             local.owner = owner;
         }
-        let (start, skip) = local.producer.as_mut()?.reserve()?;
+        Ok(local)
+    }
+
+    /// Copies a record into the calling thread's ring.
+    #[inline(always)]
+    pub(crate) fn push(&self, record: &Record) -> Result<(), Refused> {
+        match self.local()?.producer.as_mut() {
+            Some(producer) => producer.push(record),
+            None => Err(Refused::NoRing),
+        }
+    }
+
+    /// Reserves room in the calling thread's ring for an event to be captured in place.
+    /// None if the ring is full, or if the thread cannot use it now: the event then takes
+    /// [`Rings::push`]'s way.
+    #[inline(always)]
+    pub(crate) fn reserve(&self) -> Option<Slot> {
+        let mut local = self.local().ok()?;
+        let (start, skip) = local.producer.as_mut()?.reserve(IN_PLACE, 0)?;
         Some(Slot { local, start, skip })
     }
 

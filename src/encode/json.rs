@@ -353,32 +353,27 @@ impl Encoder for JsonEncoder {
         if self.text.secrets.is_empty() && self.canonical_plain(record, seq, out) {
             return;
         }
-        let meta = record.metadata();
+        // Scope fields, secrets or a damaged payload: the values are decoded first; the
+        // call site's fixed parts are the same.
         let values = self.text.decode(record);
-
-        out.extend_from_slice(b"{\"ts\":\"");
+        append(out, b"{\"ts\":\"");
         self.text.clock.write(record.timestamp_nanos(), out);
-        out.extend_from_slice(b"\",\"level\":\"");
-        out.extend_from_slice(meta.level().as_str().as_bytes());
-        out.extend_from_slice(b"\",\"seq\":");
-        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        let site = self.sites.get(record.metadata());
+        append(out, site.level);
+        write_int(seq, out);
         if let Some(actor) = values.actor() {
-            out.extend_from_slice(b",\"actor\":");
+            append(out, b",\"actor\":");
             write_value(actor, out, 0);
         }
-        out.extend_from_slice(b",\"target\":");
-        write_str(meta.target(), out);
-        out.extend_from_slice(b",\"msg\":");
-        write_str(self.text.message(&values), out);
-        out.extend_from_slice(b",\"fields\":{");
+        append(out, &site.target);
+        if !site.literal {
+            write_str(self.text.message(&values), out);
+            append(out, b",\"fields\":{");
+        }
         Self::fields(&values, out);
-        out.extend_from_slice(b"},\"file\":");
-        write_str(meta.file(), out);
-        out.extend_from_slice(b",\"line\":");
-        out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
-        out.extend_from_slice(b",\"thread\":");
-        write_str(self.text.thread(record.thread_id()), out);
-        out.extend_from_slice(b"}\n");
+        append(out, &site.tail);
+        let end = self.thread_end(record.thread_id());
+        append(out, end);
     }
 }
 

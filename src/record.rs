@@ -101,7 +101,15 @@ impl Record {
     /// write them as they come. `None` when scopes added fields, which need reordering.
     #[cfg(feature = "writer")]
     pub(crate) fn plain_values(&self) -> Option<Reader<'_>> {
-        (self.flags & HAS_SCOPED == 0).then(|| Reader::new(self.payload.as_slice()))
+        self.plain_payload().map(Reader::new)
+    }
+
+    /// The captured bytes of [`plain_values`](Record::plain_values), for encoders that
+    /// read the tags themselves.
+    #[cfg(feature = "writer")]
+    #[inline]
+    pub(crate) fn plain_payload(&self) -> Option<&[u8]> {
+        (self.flags & HAS_SCOPED == 0).then(|| self.payload.as_slice())
     }
 
     /// The fixed-size part of the record and its payload, for the queue.
@@ -528,6 +536,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader over raw payload bytes.
+    #[cfg(test)]
+    pub(crate) fn for_tests(bytes: &'a [u8]) -> Self {
+        Reader::new(bytes)
+    }
+
     /// Whether the reader stopped at a malformed byte.
     #[cfg(feature = "writer")]
     pub(crate) fn damaged(&self) -> bool {
@@ -649,7 +663,7 @@ impl<'a> Iterator for Reader<'a> {
 /// Captured strings are nearly always ASCII, which `is_ascii` confirms a word at a time;
 /// the full validation, much slower on short strings, runs only for the others.
 #[inline]
-fn utf8(bytes: &[u8]) -> Option<&str> {
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     if bytes.is_ascii() {
         // SAFETY: ASCII bytes are valid UTF-8.
         Some(unsafe { core::str::from_utf8_unchecked(bytes) })

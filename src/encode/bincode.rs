@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{Encoder, Text};
 use crate::read::binary::header;
 use crate::record::{Nested, ValueRef};
+use crate::value::tag;
 use crate::{Metadata, Piece, Record};
 
 /// How deep nested values are written before the rest is cut with a marker.
@@ -271,26 +272,15 @@ impl Encoder for BincodeEncoder {
         // Most records: no secrets to hide and no scope fields to reorder, so the values
         // go from the payload to the frame as they come.
         if self.text.secrets.is_empty() {
-            if let Some(mut reader) = record.plain_values() {
+            if let Some(payload) = record.plain_payload() {
                 let callsite = self.plain_callsite(record.metadata(), out);
                 let thread = self.thread(record.thread_id(), out);
-                // Room for the frame: a value takes at most a byte more than in the payload.
-                out.reserve(64 + 2 * record.payload_len());
-                let start = out.len();
-                let actor = if record.has_actor() {
-                    reader.next()
-                } else {
-                    None
-                };
-                if actor.is_some() == record.has_actor() {
-                    let stamps = [seq, record.timestamp_nanos()];
-                    write_record(out, [callsite, thread], stamps, actor, reader.by_ref());
-                    if !reader.damaged() {
-                        return;
-                    }
+                let stamps = [seq, record.timestamp_nanos()];
+                let ids = [callsite, thread];
+                if transcode_record(out, ids, stamps, payload, record.has_actor()) {
+                    return;
                 }
-                // A damaged payload takes the path that decodes it whole.
-                out.truncate(start);
+                // Nested values and damaged payloads take the path that decodes them.
             }
         }
         let meta = record.metadata();
@@ -320,6 +310,186 @@ impl Encoder for BincodeEncoder {
 }
 /// Frame variant number of a record.
 const RECORD: u64 = 2;
+
+/// Writes a record frame straight from a record's captured bytes: each value's tag and
+/// bytes become the frame's, with no decoded value in between. This is what
+/// `write_record` writes for the same values; false, with `out` as it was, for a payload
+/// it leaves to that path: one with nested values, or a malformed one.
+fn transcode_record(
+    out: &mut Vec<u8>,
+    [callsite, thread]: [u32; 2],
+    [seq, ts]: [u64; 2],
+    payload: &[u8],
+    has_actor: bool,
+) -> bool {
+    let start = out.len();
+    let mut whole = true;
+    crate::read::binary::framed(out, |out| {
+        // A value takes at most twice its captured bytes in the frame (a `bool`'s one
+        // byte becomes two); the items before the values take at most 31.
+        out.reserve(32 + 2 * payload.len());
+        let body = out.len();
+        // SAFETY: every write below stays within the room just reserved, as the bound
+        // above says, and every byte up to the length set at the end is written.
+        unsafe {
+            let mut p = out.as_mut_ptr().add(body);
+            p = put_varint(p, RECORD);
+            p = put_varint(p, u64::from(callsite));
+            p = put_varint(p, u64::from(thread));
+            p = put_varint(p, seq);
+            p = put_varint(p, ts);
+            p.write(u8::from(has_actor));
+            p = p.add(1);
+            let mut pos = 0;
+            if has_actor {
+                match transcode_value(payload, &mut pos, p) {
+                    Some(end) => p = end,
+                    None => whole = false,
+                }
+            }
+            // The count: one byte, patched below, or widened for 251 values or more.
+            let count_at = p.offset_from(out.as_ptr()) as usize;
+            p = p.add(1);
+            let mut count = 0u64;
+            while whole && pos < payload.len() {
+                match transcode_value(payload, &mut pos, p) {
+                    Some(end) => p = end,
+                    None => whole = false,
+                }
+                count += 1;
+            }
+            if !whole {
+                return;
+            }
+            out.set_len(p.offset_from(out.as_ptr()) as usize);
+            match u8::try_from(count) {
+                Ok(n) if n < 251 => out[count_at] = n,
+                _ => {
+                    let mut wide = Vec::with_capacity(9);
+                    varint(&mut wide, count);
+                    out.splice(count_at..=count_at, wide);
+                }
+            }
+        }
+    });
+    if !whole {
+        out.truncate(start);
+    }
+    whole
+}
+
+/// Writes the captured value at `payload[*pos..]` at `p` in the frame's layout and moves
+/// `pos` past it; returns where the written bytes end. `None` for a nested value or a
+/// malformed one.
+///
+/// # Safety
+///
+/// `p` must be valid for writes of twice the value's captured bytes.
+#[inline(always)]
+unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option<*mut u8> {
+    let t = *payload.get(*pos)?;
+    let rest = &payload[*pos + 1..];
+    // Each arm: the frame's bytes, and how many captured bytes followed the tag.
+    // SAFETY (for all arms): each writes at most twice `1 + used` bytes, as the caller
+    // vouches room for.
+    let (end, used) = unsafe {
+        match t {
+            tag::NULL => {
+                p.write(0);
+                (p.add(1), 0)
+            }
+            tag::FALSE | tag::TRUE => {
+                p.write(1);
+                p.add(1).write(t - tag::FALSE);
+                (p.add(2), 0)
+            }
+            tag::I64 => {
+                let n = i64::from_le_bytes(*rest.first_chunk()?);
+                p.write(2);
+                (put_varint(p.add(1), ((n << 1) ^ (n >> 63)) as u64), 8)
+            }
+            tag::U64 => {
+                p.write(3);
+                (
+                    put_varint(p.add(1), u64::from_le_bytes(*rest.first_chunk()?)),
+                    8,
+                )
+            }
+            tag::F64 => (put_fixed::<8>(p, 7, rest)?, 8),
+            tag::F32 => (put_fixed::<4>(p, 6, rest)?, 4),
+            tag::CHAR => {
+                let c = char::from_u32(u32::from_le_bytes(*rest.first_chunk()?))?;
+                p.write(8);
+                (put_varint(p.add(1), u64::from(u32::from(c))), 4)
+            }
+            tag::STR | tag::BYTES => {
+                let len = u32::from_le_bytes(*rest.first_chunk()?) as usize;
+                let bytes = rest.get(4..4 + len)?;
+                if t == tag::STR {
+                    crate::record::utf8(bytes)?;
+                }
+                p.write(if t == tag::STR { 9 } else { 10 });
+                let at = put_varint(p.add(1), len as u64);
+                let room = core::slice::from_raw_parts_mut(at.cast(), len);
+                crate::payload::write_uninit(room, bytes);
+                (at.add(len), 4 + len)
+            }
+            tag::I128 => {
+                let n = i128::from_le_bytes(*rest.first_chunk()?);
+                p.write(4);
+                (put_varint128(p.add(1), ((n << 1) ^ (n >> 127)) as u128), 16)
+            }
+            tag::U128 => {
+                p.write(5);
+                (
+                    put_varint128(p.add(1), u128::from_le_bytes(*rest.first_chunk()?)),
+                    16,
+                )
+            }
+            tag::IPV4 => (put_fixed::<4>(p, 11, rest)?, 4),
+            tag::IPV6 => (put_fixed::<16>(p, 12, rest)?, 16),
+            _ => return None,
+        }
+    };
+    *pos += 1 + used;
+    Some(end)
+}
+
+/// Writes `tag` and the first `N` bytes of `rest` as they are.
+///
+/// # Safety
+///
+/// `p` must be valid for writes of `1 + N` bytes.
+#[inline(always)]
+unsafe fn put_fixed<const N: usize>(p: *mut u8, tag: u8, rest: &[u8]) -> Option<*mut u8> {
+    let bytes = *rest.first_chunk::<N>()?;
+    // SAFETY: as the caller vouches.
+    unsafe {
+        p.write(tag);
+        p.add(1).cast::<[u8; N]>().write_unaligned(bytes);
+        Some(p.add(1 + N))
+    }
+}
+
+/// Writes `n` as the format's variable-length 128-bit integer; returns where it ends.
+///
+/// # Safety
+///
+/// `p` must be valid for writes of 17 bytes.
+#[inline(always)]
+unsafe fn put_varint128(p: *mut u8, n: u128) -> *mut u8 {
+    // SAFETY: at most 17 bytes are written, as the caller vouches room for.
+    unsafe {
+        match u64::try_from(n) {
+            Ok(n) => put_varint(p, n),
+            Err(_) => {
+                p.write(254);
+                p.add(1).cast::<[u8; 16]>().write_unaligned(n.to_le_bytes());
+                p.add(17)
+            }
+        }
+    }
+}
 
 /// Writes a record frame, as `write_frame` would write `FrameRef::Record`, without going
 /// through serde: the writer's hot path. Nested values still take serde's path.
@@ -545,5 +715,124 @@ mod tests {
             );
             prop_assert_eq!(fast, slow);
         }
+
+        /// Values captured into a payload and transcoded make the frame that the
+        /// reference path writes for the same payload read back value by value.
+        #[test]
+        fn transcoded_frames_match_frames_of_the_read_values(
+            ids in any::<[u32; 2]>(),
+            stamps in any::<[u64; 2]>(),
+            actor in proptest::option::of(scalar()),
+            values in proptest::collection::vec(scalar(), 0..300),
+        ) {
+            let mut record = Record::new(&META, 0, 0);
+            if actor.is_some() {
+                record.set_actor_flag();
+            }
+            for v in actor.iter().chain(&values) {
+                capture(&mut record, *v);
+            }
+            let payload = record.plain_payload().expect("no scope fields");
+            let mut fast = b"earlier frames".to_vec();
+            prop_assert!(transcode_record(&mut fast, ids, stamps, payload, actor.is_some()));
+            prop_assert_eq!(fast, reference(ids, stamps, payload, actor.is_some()).unwrap());
+        }
+
+        /// Any bytes at all: the transcoder writes a frame exactly when the payload reads
+        /// whole without nested values, the reference frame then, and leaves the buffer
+        /// untouched otherwise.
+        #[test]
+        fn arbitrary_payloads_are_transcoded_only_when_they_read_whole(
+            payload in proptest::collection::vec(piece(), 0..8).prop_map(|p| p.concat()),
+            has_actor in any::<bool>(),
+        ) {
+            let mut out = b"earlier frames".to_vec();
+            let written = transcode_record(&mut out, [1, 2], [3, 4], &payload, has_actor);
+            match reference([1, 2], [3, 4], &payload, has_actor) {
+                Some(frame) => {
+                    prop_assert!(written);
+                    prop_assert_eq!(out, frame);
+                }
+                None => {
+                    prop_assert!(!written);
+                    prop_assert_eq!(out, b"earlier frames".to_vec());
+                }
+            }
+        }
+    }
+
+    /// Bytes that often read as a value: a tag, perhaps a short length, and a few bytes
+    /// (strings among them that are not UTF-8), or any byte at all.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        let tagged = (0u8..18, proptest::collection::vec(any::<u8>(), 0..20));
+        let prefixed = (
+            prop_oneof![Just(tag::STR), Just(tag::BYTES)],
+            0u32..8,
+            proptest::collection::vec(any::<u8>(), 0..10),
+        );
+        prop_oneof![
+            tagged.prop_map(|(t, rest)| [&[t][..], &rest].concat()),
+            prefixed.prop_map(|(t, n, rest)| [&[t][..], &n.to_le_bytes(), &rest].concat()),
+            any::<u8>().prop_map(|b| vec![b]),
+        ]
+    }
+
+    static META: Metadata = Metadata::new(
+        crate::Level::Info,
+        "bincode",
+        "trail::encode::bincode",
+        file!(),
+        line!(),
+        "",
+        &[],
+        &[],
+    );
+
+    /// Captures `v` into the record's payload as the macros would.
+    fn capture(record: &mut Record, v: ValueRef<'_>) {
+        let mut payload = record.payload_mut();
+        let c = crate::Capture::new(&mut payload);
+        let _ = match v {
+            ValueRef::Null | ValueRef::Invalid => c.null(),
+            ValueRef::Bool(b) => c.bool(b),
+            ValueRef::I64(n) => c.i64(n),
+            ValueRef::U64(n) => c.u64(n),
+            ValueRef::I128(n) => c.i128(n),
+            ValueRef::U128(n) => c.u128(n),
+            ValueRef::F32(f) => c.f32(f),
+            ValueRef::F64(f) => c.f64(f),
+            ValueRef::Char(ch) => c.char(ch),
+            ValueRef::Str(text) => c.str(text),
+            ValueRef::Bytes(b) => c.bytes(b),
+            ValueRef::Ip(ip) => c.ip(ip),
+            ValueRef::Seq(_) | ValueRef::Map(_) => unreachable!("scalars only"),
+        };
+    }
+
+    /// The frame `write_record` makes of the payload's values read one by one, after
+    /// "earlier frames"; `None` if the payload does not read whole or nests values.
+    fn reference(
+        ids: [u32; 2],
+        stamps: [u64; 2],
+        payload: &[u8],
+        has_actor: bool,
+    ) -> Option<Vec<u8>> {
+        let mut reader = crate::record::Reader::for_tests(payload);
+        let values: Vec<ValueRef<'_>> = reader.by_ref().collect();
+        if reader.damaged()
+            || values
+                .iter()
+                .any(|v| matches!(v, ValueRef::Seq(_) | ValueRef::Map(_)))
+        {
+            return None;
+        }
+        let (actor, rest) = match (has_actor, values.split_first()) {
+            (false, _) => (None, &values[..]),
+            (true, Some((first, rest))) => (Some(*first), rest),
+            (true, None) => return None,
+        };
+        let mut out = b"earlier frames".to_vec();
+        write_record(&mut out, ids, stamps, actor, rest.iter().copied());
+        Some(out)
     }
 }

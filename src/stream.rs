@@ -65,6 +65,10 @@ struct Active {
     last_seq: Option<u64>,
     crc: crc32fast::Hasher,
     rotate_at: Option<u64>,
+    /// The file offset up to which disk space is allocated (see [`StreamFiles::reserve`]).
+    reserved: u64,
+    /// False once allocating ahead failed for this segment: it is not tried again.
+    reserving: bool,
 }
 
 pub(crate) struct StreamFiles {
@@ -170,6 +174,30 @@ impl StreamFiles {
     /// The active segment's file, for appending.
     pub(crate) fn file(&mut self) -> &mut File {
         &mut self.active.segment.file
+    }
+
+    /// Makes sure the disk space for the next `len` bytes of the active segment is
+    /// allocated, allocating [`RESERVE_AHEAD`] bytes at a time (never past the size
+    /// limit) without changing the file's length. Appending into allocated space costs the
+    /// kernel less than appending past it, which allocates block by block. The space not
+    /// used is given back when the segment is sealed. Best effort: where the file system
+    /// cannot allocate ahead, or the disk is full, the writes go on as they would without,
+    /// and report their own errors.
+    pub(crate) fn reserve(&mut self, len: usize) {
+        let a = &mut self.active;
+        let end = a.bytes + len as u64;
+        if !a.reserving || end <= a.reserved {
+            return;
+        }
+        let mut upto = end.max(a.bytes + RESERVE_AHEAD);
+        if let Some(max) = self.config.rotation.max_bytes {
+            upto = upto.min(max.max(end));
+        }
+        let from = a.reserved.max(a.bytes);
+        match allocate(&a.segment.file, from, upto - from) {
+            Ok(()) => a.reserved = upto,
+            Err(_) => a.reserving = false,
+        }
     }
 
     /// A number that changes whenever a new segment becomes the active one.
@@ -445,6 +473,9 @@ fn seal(
         );
         return;
     }
+    if segment.reserved > 0 {
+        give_back(&segment.segment.file, &segment.segment.path);
+    }
     // Bytes on disk beyond those accounted for are the start of a record whose write was
     // given up (a shutdown deadline on a full disk): a torn tail, listed as such.
     let on_disk = segment
@@ -529,6 +560,9 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
         let Some(format) = Format::from_extension(f.extension) else {
             continue;
         };
+        if !f.compressed {
+            give_back_after_crash(f);
+        }
         let bytes = read_segment(f).map_err(|e| Error::io("read back the segment", &f.path, e))?;
         let scan = crate::read::scan(format.segment_format(), &bytes);
         let torn = scan.torn.map(|(offset, bytes)| TornTail { offset, bytes });
@@ -630,8 +664,73 @@ fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<Active, Err
         last_seq: None,
         crc: crc32fast::Hasher::new(),
         rotate_at: config.rotation.next_boundary(now),
+        reserved: 0,
+        reserving: true,
     })
 }
+
+/// How far ahead of the bytes written the active segment's disk space is allocated.
+const RESERVE_AHEAD: u64 = 8 << 20;
+
+/// Allocates `len` bytes of disk space for `file` from `offset`, keeping its length.
+#[cfg(target_os = "linux")]
+fn allocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return Err(io::ErrorKind::InvalidInput.into());
+    };
+    // SAFETY: a plain system call on a descriptor that `file` keeps open.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the space is allocated as the bytes come.
+#[cfg(not(target_os = "linux"))]
+fn allocate(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Gives back the disk space allocated past the end of `file`, at `path`: truncating a
+/// file to its own length frees the blocks beyond it.
+fn give_back(file: &File, path: &Path) {
+    let result = file.metadata().and_then(|m| file.set_len(m.len()));
+    if let Err(e) = result {
+        eprintln!(
+            "trail: cannot give back the disk space allocated ahead for {}: {e}",
+            path.display()
+        );
+    }
+}
+
+/// Gives back the space that a writer which stopped without sealing (a crash) left
+/// allocated past the end of the segment it was writing. Segments without such space
+/// are left as they are.
+#[cfg(unix)]
+fn give_back_after_crash(f: &Found) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(&f.path) else {
+        return;
+    };
+    // File systems allocate whole blocks, and a few more for their own bookkeeping: only
+    // space well past the end is a reservation.
+    if meta.blocks() * 512 <= meta.len() + (1 << 20) {
+        return;
+    }
+    match std::fs::OpenOptions::new().append(true).open(&f.path) {
+        Ok(file) => give_back(&file, &f.path),
+        Err(e) => eprintln!(
+            "trail: cannot give back the disk space allocated ahead for {}: {e}",
+            f.path.display()
+        ),
+    }
+}
+
+#[cfg(not(unix))]
+fn give_back_after_crash(_f: &Found) {}
 
 fn file_name(path: &Path) -> String {
     path.file_name()

@@ -727,6 +727,7 @@ impl Writer {
         if self.buf.is_empty() {
             return;
         }
+        self.files.reserve(self.buf.len());
         let mut done = 0;
         let mut backoff = Duration::from_millis(1);
         while done < self.buf.len() {

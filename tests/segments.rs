@@ -700,3 +700,125 @@ fn csv_segments_each_start_with_the_header_and_the_stream_continues() {
         "40 rows, then the one after the restart"
     );
 }
+
+/// Bytes of disk space allocated to the file at `path`.
+#[cfg(target_os = "linux")]
+fn allocated(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+/// Allocates `len` bytes past the end of the file at `path`, keeping its length; false if
+/// the file system cannot.
+#[cfg(target_os = "linux")]
+fn allocate_past_end(path: &Path, len: i64) -> bool {
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    let end = file.metadata().unwrap().len() as i64;
+    // SAFETY: a plain system call on a descriptor `file` keeps open.
+    unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, end, len) == 0 }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn disk_space_is_allocated_ahead_of_the_writes_and_given_back_at_seal() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, b"x").unwrap();
+    if !allocate_past_end(&probe, 1 << 20) {
+        eprintln!("this file system cannot allocate ahead; nothing to check");
+        return;
+    }
+    std::fs::remove_file(&probe).unwrap();
+    let clock = ManualClock::new(T0);
+    let guard = builder(dir.path(), &clock).install().unwrap();
+    for i in 0..1000_u32 {
+        trail::info!(i, "allocated ahead");
+    }
+    guard.flush();
+    let first = guard.path();
+    let len = std::fs::metadata(&first).unwrap().len();
+    // The file's length is what was written: whole records, no padding for readers to see.
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert_eq!(text.len() as u64, len);
+    assert_eq!(text.lines().count(), 1000);
+    assert!(text.ends_with('\n'));
+    assert!(
+        allocated(&first) >= len + (4 << 20),
+        "{} bytes allocated for {len} written",
+        allocated(&first)
+    );
+
+    guard.rotate();
+    trail::info!("in the next segment");
+    guard.flush();
+    let second = guard.path();
+    assert_ne!(first, second);
+    assert!(
+        allocated(&first) < len + (1 << 20),
+        "sealed: {} bytes still allocated for {len}",
+        allocated(&first)
+    );
+    drop(guard);
+    let last_len = std::fs::metadata(&second).unwrap().len();
+    assert!(allocated(&second) < last_len + (1 << 20));
+    assert_eq!(seqs(&records(dir.path())), (1..=1001).collect::<Vec<_>>());
+    assert_manifest_agrees(dir.path(), None);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn allocation_ahead_stops_at_the_size_limit() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let guard = builder(dir.path(), &clock)
+        .rotate_bytes(64 * 1024)
+        .install()
+        .unwrap();
+    for i in 0..100_u32 {
+        trail::info!(i, "under the limit");
+    }
+    guard.flush();
+    assert!(allocated(&guard.path()) <= 128 * 1024);
+    drop(guard);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn space_a_crash_left_allocated_is_given_back_at_restart() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let guard = builder(dir.path(), &clock).install().unwrap();
+    for i in 0..10_u32 {
+        trail::info!(i, "before the crash");
+    }
+    let crashed = guard.path();
+    drop(guard);
+    // What a crash leaves: a segment the manifest never heard of, with the space
+    // allocated ahead of it still taken.
+    std::fs::remove_file(dir.path().join("app.manifest.json")).unwrap();
+    let bytes = std::fs::read(&crashed).unwrap();
+    if !allocate_past_end(&crashed, 16 << 20) {
+        eprintln!("this file system cannot allocate ahead; nothing to check");
+        return;
+    }
+    assert!(allocated(&crashed) >= (16 << 20));
+
+    let guard = builder(dir.path(), &clock).install().unwrap();
+    assert!(
+        allocated(&crashed) < bytes.len() as u64 + (1 << 20),
+        "{} bytes still allocated",
+        allocated(&crashed)
+    );
+    assert_eq!(
+        std::fs::read(&crashed).unwrap(),
+        bytes,
+        "the bytes are kept"
+    );
+    trail::info!("after the restart");
+    drop(guard);
+    assert_eq!(seqs(&records(dir.path())), (1..=11).collect::<Vec<_>>());
+}

@@ -604,7 +604,7 @@ fn read_frame(
     if body < len {
         return Ok((Line::Torn, consumed));
     }
-    let actual = crc32fast::hash(payload);
+    let actual = binary::crc32(payload);
     if actual != crc {
         return Ok((
             Line::Damaged(format!(

@@ -142,7 +142,7 @@ const FULL: Sizes = Sizes {
     latency_events: 100_000,
     warmup: 10_000,
     throughput_events: 2_000_000,
-    repeat: 3,
+    repeat: 5,
 };
 
 const QUICK: Sizes = Sizes {
@@ -236,10 +236,17 @@ fn parent(args: &[String]) -> Result<(), String> {
     log.say("");
 
     let started = Instant::now();
-    let mut rows = Vec::with_capacity(jobs.len());
-    for (n, job) in jobs.iter().enumerate() {
-        let mut results = Vec::with_capacity(job.repeat);
-        for r in 0..job.repeat {
+    // Repeated runs go in rounds: the first run of every job, then the second of every job
+    // that repeats, and so on. The machine's speed drifts (it is shared), and rounds spread
+    // the drift over all loggers alike instead of handing a slow spell to one of them.
+    let mut results: Vec<Vec<Result<Outcome, String>>> = jobs.iter().map(|_| Vec::new()).collect();
+    let rounds = jobs.iter().map(|j| j.repeat).max().unwrap_or(0);
+    for r in 0..rounds {
+        for (n, job) in jobs.iter().enumerate() {
+            let failed_before = results[n].last().is_some_and(|o| o.is_err());
+            if r >= job.repeat || failed_before {
+                continue;
+            }
             let dir = run_root.join(job.id());
             let _ = std::fs::remove_dir_all(&dir);
             let t0 = Instant::now();
@@ -264,17 +271,17 @@ fn parent(args: &[String]) -> Result<(), String> {
                     Err(e) => format!("FAILED: {e}"),
                 }
             ));
-            let failed = result.is_err();
-            results.push(result);
-            if failed {
-                break;
-            }
+            results[n].push(result);
         }
-        rows.push(Row {
+    }
+    let rows: Vec<Row> = jobs
+        .iter()
+        .zip(results)
+        .map(|(job, results)| Row {
             job: job.clone(),
             result: median_run(results),
-        });
-    }
+        })
+        .collect();
     log.say(&format!(
         "\nall runs took {:.0} s\n",
         started.elapsed().as_secs_f64()

@@ -544,6 +544,19 @@ fn a_replaced_segment_is_left_alone_and_writing_goes_on_in_a_new_one() {
                     .collect::<Result<_, _>>()
                     .expect("the renamed segment reads back whole");
                 assert!(moved.len() >= 100);
+                // The renamed file is still the writer's: the space allocated ahead of its
+                // end is given back, not left taken under a name nobody watches.
+                #[cfg(target_os = "linux")]
+                {
+                    use std::os::unix::fs::MetadataExt;
+                    let meta = std::fs::metadata(&aside).unwrap();
+                    assert!(
+                        meta.blocks() * 512 < meta.len() + (1 << 20),
+                        "{} bytes allocated for {}",
+                        meta.blocks() * 512,
+                        meta.len()
+                    );
+                }
                 let new = read_all_but(&dir, std::slice::from_ref(&segment));
                 assert!(new.len() >= 100, "the last batch is in the new segment");
                 let mut all = seqs(&moved);

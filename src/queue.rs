@@ -678,6 +678,15 @@ impl Ring {
         true
     }
 
+    /// Whether the record at the head, `head`, is one that `upto` lets this round take.
+    #[inline]
+    fn due(&self, head: Header, upto: Upto) -> bool {
+        match upto {
+            Upto::Quota => self.quota > 0,
+            Upto::Cut(cut) => head.ticks < cut || self.deferred.is_some_and(|d| head.ticks <= d),
+        }
+    }
+
     /// Bytes taken that are handed back to the producer at once.
     fn release_step(&self) -> usize {
         ((self.shared.mask + 1) / 4).min(16 * 1024)
@@ -727,18 +736,16 @@ impl Merge {
     /// false if there is none. `into` borrows its payload from the ring (see
     /// [`Ring::pop`]): read it before the next call, or before [`Merge::end_round`].
     pub(crate) fn next(&mut self, upto: Upto, into: &mut Record) -> bool {
+        // One thread logging: nothing to compare.
+        if let [ring] = &mut self.rings[..] {
+            return ring.head().is_some_and(|head| ring.due(head, upto)) && ring.pop(into);
+        }
         let mut best: Option<(usize, u64)> = None;
         for (i, ring) in self.rings.iter_mut().enumerate() {
             let Some(head) = ring.head() else {
                 continue;
             };
-            let due = match upto {
-                Upto::Quota => ring.quota > 0,
-                Upto::Cut(cut) => {
-                    head.ticks < cut || ring.deferred.is_some_and(|d| head.ticks <= d)
-                }
-            };
-            if due && best.is_none_or(|(_, oldest)| head.ticks < oldest) {
+            if ring.due(head, upto) && best.is_none_or(|(_, oldest)| head.ticks < oldest) {
                 best = Some((i, head.ticks));
             }
         }

@@ -196,7 +196,14 @@ impl StreamFiles {
         let from = a.reserved.max(a.bytes);
         match allocate(&a.segment.file, from, upto - from) {
             Ok(()) => a.reserved = upto,
-            Err(_) => a.reserving = false,
+            Err(e) => {
+                a.reserving = false;
+                // A full disk may have granted part of it: that part goes back at once, for
+                // the other programs on the disk.
+                if e.kind() == io::ErrorKind::StorageFull {
+                    give_back(&a.segment.file, &a.segment.path);
+                }
+            }
         }
     }
 

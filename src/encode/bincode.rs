@@ -311,6 +311,23 @@ impl Encoder for BincodeEncoder {
 /// Frame variant number of a record.
 const RECORD: u64 = 2;
 
+/// The variant numbers of `read::binary::Value`, each value's first byte in a frame.
+mod variant {
+    pub(super) const NULL: u8 = 0;
+    pub(super) const BOOL: u8 = 1;
+    pub(super) const I64: u8 = 2;
+    pub(super) const U64: u8 = 3;
+    pub(super) const I128: u8 = 4;
+    pub(super) const U128: u8 = 5;
+    pub(super) const F32: u8 = 6;
+    pub(super) const F64: u8 = 7;
+    pub(super) const CHAR: u8 = 8;
+    pub(super) const STR: u8 = 9;
+    pub(super) const BYTES: u8 = 10;
+    pub(super) const IPV4: u8 = 11;
+    pub(super) const IPV6: u8 = 12;
+}
+
 /// Writes a record frame straight from a record's captured bytes: each value's tag and
 /// bytes become the frame's, with no decoded value in between. This is what
 /// `write_record` writes for the same values; false, with `out` as it was, for a payload
@@ -395,31 +412,31 @@ unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option
     let (end, used) = unsafe {
         match t {
             tag::NULL => {
-                p.write(0);
+                p.write(variant::NULL);
                 (p.add(1), 0)
             }
             tag::FALSE | tag::TRUE => {
-                p.write(1);
+                p.write(variant::BOOL);
                 p.add(1).write(t - tag::FALSE);
                 (p.add(2), 0)
             }
             tag::I64 => {
                 let n = i64::from_le_bytes(*rest.first_chunk()?);
-                p.write(2);
+                p.write(variant::I64);
                 (put_varint(p.add(1), ((n << 1) ^ (n >> 63)) as u64), 8)
             }
             tag::U64 => {
-                p.write(3);
+                p.write(variant::U64);
                 (
                     put_varint(p.add(1), u64::from_le_bytes(*rest.first_chunk()?)),
                     8,
                 )
             }
-            tag::F64 => (put_fixed::<8>(p, 7, rest)?, 8),
-            tag::F32 => (put_fixed::<4>(p, 6, rest)?, 4),
+            tag::F64 => (put_fixed::<8>(p, variant::F64, rest)?, 8),
+            tag::F32 => (put_fixed::<4>(p, variant::F32, rest)?, 4),
             tag::CHAR => {
                 let c = char::from_u32(u32::from_le_bytes(*rest.first_chunk()?))?;
-                p.write(8);
+                p.write(variant::CHAR);
                 (put_varint(p.add(1), u64::from(u32::from(c))), 4)
             }
             tag::STR | tag::BYTES => {
@@ -428,7 +445,11 @@ unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option
                 if t == tag::STR {
                     crate::record::utf8(bytes)?;
                 }
-                p.write(if t == tag::STR { 9 } else { 10 });
+                p.write(if t == tag::STR {
+                    variant::STR
+                } else {
+                    variant::BYTES
+                });
                 let at = put_varint(p.add(1), len as u64);
                 let room = core::slice::from_raw_parts_mut(at.cast(), len);
                 crate::payload::write_uninit(room, bytes);
@@ -436,18 +457,18 @@ unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option
             }
             tag::I128 => {
                 let n = i128::from_le_bytes(*rest.first_chunk()?);
-                p.write(4);
+                p.write(variant::I128);
                 (put_varint128(p.add(1), ((n << 1) ^ (n >> 127)) as u128), 16)
             }
             tag::U128 => {
-                p.write(5);
+                p.write(variant::U128);
                 (
                     put_varint128(p.add(1), u128::from_le_bytes(*rest.first_chunk()?)),
                     16,
                 )
             }
-            tag::IPV4 => (put_fixed::<4>(p, 11, rest)?, 4),
-            tag::IPV6 => (put_fixed::<16>(p, 12, rest)?, 16),
+            tag::IPV4 => (put_fixed::<4>(p, variant::IPV4, rest)?, 4),
+            tag::IPV6 => (put_fixed::<16>(p, variant::IPV6, rest)?, 16),
             _ => return None,
         }
     };
@@ -635,25 +656,25 @@ fn tagged_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
 /// One value, in the layout of `read::binary::Value`.
 fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     match v {
-        ValueRef::Null | ValueRef::Invalid => out.push(0),
-        ValueRef::Bool(b) => tagged(out, 1, [u8::from(b)]),
-        ValueRef::I64(n) => tagged_varint(out, 2, ((n << 1) ^ (n >> 63)) as u64),
-        ValueRef::U64(n) => tagged_varint(out, 3, n),
+        ValueRef::Null | ValueRef::Invalid => out.push(variant::NULL),
+        ValueRef::Bool(b) => tagged(out, variant::BOOL, [u8::from(b)]),
+        ValueRef::I64(n) => tagged_varint(out, variant::I64, ((n << 1) ^ (n >> 63)) as u64),
+        ValueRef::U64(n) => tagged_varint(out, variant::U64, n),
         ValueRef::I128(n) => {
-            out.push(4);
+            out.push(variant::I128);
             varint128(out, ((n << 1) ^ (n >> 127)) as u128);
         }
         ValueRef::U128(n) => {
-            out.push(5);
+            out.push(variant::U128);
             varint128(out, n);
         }
-        ValueRef::F32(f) => tagged(out, 6, f.to_le_bytes()),
-        ValueRef::F64(f) => tagged(out, 7, f.to_le_bytes()),
-        ValueRef::Char(c) => tagged_varint(out, 8, u64::from(u32::from(c))),
-        ValueRef::Str(text) => tagged_bytes(out, 9, text.as_bytes()),
-        ValueRef::Bytes(b) => tagged_bytes(out, 10, b),
-        ValueRef::Ip(std::net::IpAddr::V4(ip)) => tagged(out, 11, ip.octets()),
-        ValueRef::Ip(std::net::IpAddr::V6(ip)) => tagged(out, 12, ip.octets()),
+        ValueRef::F32(f) => tagged(out, variant::F32, f.to_le_bytes()),
+        ValueRef::F64(f) => tagged(out, variant::F64, f.to_le_bytes()),
+        ValueRef::Char(c) => tagged_varint(out, variant::CHAR, u64::from(u32::from(c))),
+        ValueRef::Str(text) => tagged_bytes(out, variant::STR, text.as_bytes()),
+        ValueRef::Bytes(b) => tagged_bytes(out, variant::BYTES, b),
+        ValueRef::Ip(std::net::IpAddr::V4(ip)) => tagged(out, variant::IPV4, ip.octets()),
+        ValueRef::Ip(std::net::IpAddr::V6(ip)) => tagged(out, variant::IPV6, ip.octets()),
         ValueRef::Seq(_) | ValueRef::Map(_) => {
             // Writing into a Vec fails only if serialization does, which ours does not.
             let _ = bincode::serde::encode_into_std_write(

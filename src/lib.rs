@@ -63,7 +63,8 @@
 //!
 //! The application installs the writer once, and keeps the guard alive:
 //!
-//! ```
+#![cfg_attr(feature = "writer", doc = "```")]
+#![cfg_attr(not(feature = "writer"), doc = "```ignore")]
 //! # let dir = tempfile::tempdir().unwrap();
 //! let _guard = trail::builder().dir(dir.path()).name("shop").install()?;
 //! trail::info!("ready");
@@ -139,7 +140,14 @@ pub mod bridge;
 pub mod __private;
 
 /// The README's Rust examples, compiled and run as documentation tests.
-#[cfg(doctest)]
+/// They are written for the default features.
+#[cfg(all(
+    doctest,
+    feature = "writer",
+    feature = "serde",
+    feature = "gzip",
+    feature = "log"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 

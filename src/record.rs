@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use smallvec::SmallVec;
 
 use crate::metadata::{Metadata, Piece};
-#[cfg(any(feature = "writer", test))]
+#[cfg(feature = "writer")]
 use crate::payload::Editing;
 use crate::payload::{Payload, Stored};
 use crate::value::tag;
@@ -36,7 +36,7 @@ pub struct Record {
 }
 
 impl Record {
-    #[cfg(any(feature = "writer", test))]
+    #[cfg(feature = "writer")]
     #[inline(always)]
     pub(crate) fn new(meta: &'static Metadata, ticks: u64, thread: u64) -> Record {
         Record {
@@ -86,13 +86,13 @@ impl Record {
     }
 
     /// Appends to the captured values.
-    #[cfg(any(feature = "writer", test))]
+    #[cfg(feature = "writer")]
     pub(crate) fn payload_mut(&mut self) -> Editing<'_> {
         self.payload.edit()
     }
 
     /// Marks the record as having an actor; the actor must be the first value captured.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "writer"))]
     pub(crate) fn set_actor_flag(&mut self) {
         self.flags |= HAS_ACTOR;
     }
@@ -537,7 +537,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader over raw payload bytes.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "writer"))]
     pub(crate) fn for_tests(bytes: &'a [u8]) -> Self {
         Reader::new(bytes)
     }

@@ -1,6 +1,7 @@
 //! Scoped context: fields that every event on a thread carries while a guard lives.
 //!
-//! ```
+#![cfg_attr(feature = "writer", doc = "```")]
+#![cfg_attr(not(feature = "writer"), doc = "```ignore")]
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let _writer = trail::builder().dir(dir.path()).install().unwrap();
 //! let request_id = "r-81";

@@ -417,7 +417,8 @@ pub fn debug<T: fmt::Debug>(value: T) -> DebugValue<T> {
 /// [`Builder::redact`](crate::Builder::redact) are hidden on the writer instead, for
 /// fields that are not marked at each call.
 ///
-/// ```
+#[cfg_attr(feature = "writer", doc = "```")]
+#[cfg_attr(not(feature = "writer"), doc = "```ignore")]
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let guard = trail::builder().dir(dir.path()).filter_from_env(false).install()?;
 /// let password = String::from("hunter2");

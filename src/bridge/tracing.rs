@@ -1,7 +1,8 @@
 //! The `tracing` bridge (feature `tracing`): a `tracing-subscriber` layer that turns
 //! `tracing` events into trail events, with the fields of their enclosing spans.
 //!
-//! ```
+#![cfg_attr(feature = "writer", doc = "```")]
+#![cfg_attr(not(feature = "writer"), doc = "```ignore")]
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
 //! # let dir = tempfile::tempdir().unwrap();

@@ -383,6 +383,7 @@ mod tests {
                 2, b'x', b' ', 1, 1, 2
             ]
         );
+        #[cfg(feature = "writer")]
         assert_eq!(header(), *b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00");
     }
 }

@@ -3,7 +3,8 @@
 //! Works without the writer (feature `read` alone). Every format is read into one owned
 //! [`LogRecord`]; compressed segments are decompressed on the fly.
 //!
-//! ```
+#![cfg_attr(feature = "writer", doc = "```")]
+#![cfg_attr(not(feature = "writer"), doc = "```ignore")]
 //! # let dir = tempfile::tempdir().unwrap();
 //! # {
 //! #     let _g = trail::builder().dir(dir.path()).name("shop").install().unwrap();

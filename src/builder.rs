@@ -165,8 +165,9 @@ impl Builder {
         self
     }
 
-    /// Also prints records at or above `level` on standard error, as text lines (coloured
-    /// when standard error is a terminal), beside the files, which keep everything that
+    /// Also prints records at or above `level` on standard error, as text lines (levels
+    /// coloured when standard error is a terminal and `NO_COLOR` is not set, or whenever
+    /// `CLICOLOR_FORCE` is set and not `0`), beside the files, which keep everything that
     /// passes the filter. The writer thread prints them: callers never wait for a terminal.
     ///
     /// ```

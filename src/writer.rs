@@ -410,6 +410,21 @@ pub(crate) struct Console {
     out: Vec<u8>,
 }
 
+/// Whether the console colours levels: on a terminal, unless `NO_COLOR` is set to
+/// anything but nothing; off a terminal only if `CLICOLOR_FORCE` is set and not `0`.
+/// `NO_COLOR` wins over `CLICOLOR_FORCE`.
+fn use_color(
+    terminal: bool,
+    no_color: Option<std::ffi::OsString>,
+    force: Option<std::ffi::OsString>,
+) -> bool {
+    let set = |v: &Option<std::ffi::OsString>| v.as_ref().is_some_and(|v| !v.is_empty());
+    if set(&no_color) {
+        return false;
+    }
+    terminal || (set(&force) && force.as_deref() != Some(std::ffi::OsStr::new("0")))
+}
+
 impl Console {
     pub(crate) fn new(level: crate::LevelFilter, secrets: std::sync::Arc<[String]>) -> Console {
         use std::io::IsTerminal;
@@ -417,7 +432,11 @@ impl Console {
         encoder.set_secrets(secrets);
         Console {
             level,
-            color: io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            color: use_color(
+                io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+                std::env::var_os("CLICOLOR_FORCE"),
+            ),
             encoder,
             out: Vec::new(),
         }
@@ -979,6 +998,19 @@ impl ErrorReporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_follows_the_terminal_no_color_and_clicolor_force() {
+        let v = |s: &str| Some(std::ffi::OsString::from(s));
+        assert!(use_color(true, None, None));
+        assert!(!use_color(false, None, None));
+        assert!(!use_color(true, v("1"), None));
+        assert!(use_color(true, v(""), None), "an empty NO_COLOR is not set");
+        assert!(use_color(false, None, v("1")));
+        assert!(!use_color(false, None, v("0")));
+        assert!(!use_color(false, None, v("")));
+        assert!(!use_color(false, v("1"), v("1")), "NO_COLOR wins");
+    }
 
     #[test]
     fn each_kind_of_trouble_is_reported_at_most_once_per_interval() {

@@ -16,6 +16,7 @@ fn the_console_shows_its_levels_and_the_files_keep_everything() {
             "--nocapture",
         ])
         .env("CONSOLE_CHILD_DIR", dir.path())
+        .env_remove("CLICOLOR_FORCE")
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -45,6 +46,60 @@ fn the_console_shows_its_levels_and_the_files_keep_everything() {
         files,
         ["starting", "disk almost full", "bad input \u{1b}[2J"]
     );
+}
+
+#[test]
+fn forced_colour_paints_the_level_and_nothing_else() {
+    if std::env::var_os("CONSOLE_CHILD_DIR").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "console_child",
+            "--test-threads",
+            "1",
+            "--nocapture",
+        ])
+        .env("CONSOLE_CHILD_DIR", dir.path())
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" console_child"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    // Yellow for warn, red for error, each reset right after the level; the escape logged
+    // as a value stays escaped.
+    assert!(
+        lines[0].contains(" \x1b[1;33mWARN \x1b[0m "),
+        "{:?}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(" \x1b[1;31mERROR\x1b[0m "),
+        "{:?}",
+        lines[1]
+    );
+    assert!(lines[1].contains("\\u001b[2J"), "{:?}", lines[1]);
+    for line in &lines {
+        assert_eq!(line.matches('\x1b').count(), 2, "{line:?}");
+    }
+    let files: Vec<String> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap().level.to_string())
+        .collect();
+    assert_eq!(files, ["info", "warn", "error"], "the files have no colour");
+    let raw = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .any(|bytes| bytes.contains(&0x1b));
+    assert!(!raw, "no escape byte in any file");
 }
 
 /// Runs only as the child process of the test above; standard error is not a terminal.

@@ -7,20 +7,7 @@ fn the_console_shows_its_levels_and_the_files_keep_everything() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "console_child",
-            "--test-threads",
-            "1",
-            "--nocapture",
-        ])
-        .env("CONSOLE_CHILD_DIR", dir.path())
-        .env_remove("CLICOLOR_FORCE")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = console_of_child(dir.path(), None);
     let lines: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains(" console_child"))
@@ -54,21 +41,7 @@ fn forced_colour_paints_the_level_and_nothing_else() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "console_child",
-            "--test-threads",
-            "1",
-            "--nocapture",
-        ])
-        .env("CONSOLE_CHILD_DIR", dir.path())
-        .env("CLICOLOR_FORCE", "1")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = console_of_child(dir.path(), Some("1"));
     let lines: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains(" console_child"))
@@ -102,7 +75,30 @@ fn forced_colour_paints_the_level_and_nothing_else() {
     assert!(!raw, "no escape byte in any file");
 }
 
-/// Runs only as the child process of the test above; standard error is not a terminal.
+/// Runs `console_child` in a child process logging into `dir`, with `CLICOLOR_FORCE` set
+/// to `force` (and `NO_COLOR` unset) or unset; returns its standard error.
+fn console_of_child(dir: &std::path::Path, force: Option<&str>) -> String {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "console_child",
+            "--test-threads",
+            "1",
+            "--nocapture",
+        ])
+        .env("CONSOLE_CHILD_DIR", dir)
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    if let Some(force) = force {
+        child.env("CLICOLOR_FORCE", force);
+    }
+    let out = child.output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// Runs only as the child process of the tests above; standard error is not a terminal.
 #[test]
 fn console_child() {
     let Some(dir) = std::env::var_os("CONSOLE_CHILD_DIR") else {

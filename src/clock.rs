@@ -118,20 +118,21 @@ fn calibration() -> &'static Calibration {
         let tsc = invariant_tsc();
         let (ticks, instant, rate) = if tsc {
             // A first estimate of the rate over 1 ms; later renewals refine it.
-            let (t0, i0) = (read_tsc(), Instant::now());
-            let mut i1 = Instant::now();
-            while i1.duration_since(i0).as_nanos() < 1_000_000 {
+            let (t0, i0) = paired(Instant::now);
+            while i0.elapsed().as_nanos() < 1_000_000 {
                 std::hint::spin_loop();
-                i1 = Instant::now();
             }
-            let t1 = read_tsc();
+            let (t1, i1) = paired(Instant::now);
             let rate = fixed_rate(i1.duration_since(i0).as_nanos(), t1.wrapping_sub(t0));
             (t0, i0, rate)
         } else {
             (monotonic_nanos(), Instant::now(), 1 << 32)
         };
-        let anchor_ticks = if tsc { read_tsc() } else { monotonic_nanos() };
-        let anchor_nanos = now_nanos();
+        let (anchor_ticks, anchor_nanos) = if tsc {
+            paired(now_nanos)
+        } else {
+            (monotonic_nanos(), now_nanos())
+        };
         SOURCE.store(if tsc { TSC } else { MONOTONIC }, Ordering::Relaxed);
         Calibration {
             version: AtomicU64::new(0),
@@ -142,6 +143,26 @@ fn calibration() -> &'static Calibration {
             base: Mutex::new((ticks, instant)),
         }
     })
+}
+
+/// A reading of `clock` and the counter's ticks at the same moment: the counter is read
+/// just before and just after, and of a few tries the one whose two readings lie closest
+/// together gives their midpoint. A thread preempted between the two readings of a
+/// single try would otherwise pair the clock with ticks from later, and an interval of a
+/// millisecond measured that way can be off by several per cent.
+fn paired<T>(clock: impl Fn() -> T) -> (u64, T) {
+    let mut best: Option<(u64, u64, T)> = None;
+    for _ in 0..5 {
+        let before = read_tsc();
+        let reading = clock();
+        let after = read_tsc();
+        let gap = after.wrapping_sub(before);
+        if best.as_ref().is_none_or(|(closest, _, _)| gap < *closest) {
+            best = Some((gap, before.wrapping_add(gap / 2), reading));
+        }
+    }
+    let (_, ticks, reading) = best.expect("five tries");
+    (ticks, reading)
 }
 
 /// Nanoseconds per tick in 32.32 fixed point, from a measured interval.
@@ -195,17 +216,17 @@ fn renew(cal: &Calibration) {
     let Ok(base) = cal.base.try_lock() else {
         return;
     };
-    let ticks = if SOURCE.load(Ordering::Relaxed) == TSC {
-        read_tsc()
-    } else {
-        monotonic_nanos()
-    };
+    let tsc = SOURCE.load(Ordering::Relaxed) == TSC;
+    let ticks = if tsc { read_tsc() } else { monotonic_nanos() };
     if ticks < cal.renew_at.load(Ordering::Relaxed) {
         return;
     }
-    let instant = Instant::now();
-    let nanos = now_nanos();
-    let rate = if SOURCE.load(Ordering::Relaxed) == TSC {
+    let (ticks, (instant, nanos)) = if tsc {
+        paired(|| (Instant::now(), now_nanos()))
+    } else {
+        (monotonic_nanos(), (Instant::now(), now_nanos()))
+    };
+    let rate = if tsc {
         fixed_rate(
             instant.duration_since(base.1).as_nanos(),
             ticks.wrapping_sub(base.0),
@@ -308,6 +329,27 @@ mod tests {
         assert!(
             converted + 1_000_000 >= before && converted <= after + 1_000_000,
             "{before} <= {converted} <= {after}, within 1 ms"
+        );
+    }
+
+    #[test]
+    fn a_paired_reading_skips_a_try_that_was_held_up() {
+        let tries = std::cell::Cell::new(0);
+        let (ticks, reading) = paired(|| {
+            let n = tries.get();
+            tries.set(n + 1);
+            if n == 0 {
+                // As if the thread were preempted between the counter and the clock.
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            (n, read_tsc())
+        });
+        assert_eq!(tries.get(), 5);
+        assert_ne!(reading.0, 0, "the held-up try is not the one kept");
+        // The ticks kept are those around the reading kept.
+        assert!(
+            ticks.abs_diff(reading.1)
+                < ticks_for(1_000_000, calibration().rate.load(Ordering::Relaxed))
         );
     }
 

@@ -245,10 +245,10 @@ impl StreamFiles {
     /// takes the lock again if its file went too, opens the new segment and rewrites the
     /// manifest without the segments that are gone. The lost segment is not sealed or
     /// listed: whatever is at its path is not the stream's any more, and is never written,
-    /// truncated or deleted. Returns the lost segment's file, still open, and whether
-    /// disk space was allocated ahead for it (see [`give_back`]). On error the lost
-    /// segment stays the active one.
-    pub(crate) fn reopen(&mut self, lost: Whereabouts) -> Result<(File, bool), Error> {
+    /// truncated or deleted. Returns the lost segment's file, still open, with the disk
+    /// space allocated ahead of it given back (through the descriptor: the file is still
+    /// this writer's, wherever it went). On error the lost segment stays the active one.
+    pub(crate) fn reopen(&mut self, lost: Whereabouts) -> Result<File, Error> {
         let dir = &self.config.dir;
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create log directory", dir, e))?;
         self.relock();
@@ -261,7 +261,10 @@ impl StreamFiles {
         self.loss_noted = false;
         self.rotation_held = None;
         self.forget_missing();
-        Ok((old.segment.file, old.reserved > 0))
+        if old.reserved > 0 {
+            give_back(&old.segment.file, &old.segment.path);
+        }
+        Ok(old.segment.file)
     }
 
     /// Takes the lock again if its file is no longer the one this writer holds (removed
@@ -704,7 +707,7 @@ fn allocate(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
 
 /// Gives back the disk space allocated past the end of `file`, at `path`: truncating a
 /// file to its own length frees the blocks beyond it.
-pub(crate) fn give_back(file: &File, path: &Path) {
+fn give_back(file: &File, path: &Path) {
     let result = file.metadata().and_then(|m| file.set_len(m.len()));
     if let Err(e) = result {
         eprintln!(

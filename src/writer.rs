@@ -673,12 +673,8 @@ impl Writer {
         let lost = self.files.check();
         if lost != Whereabouts::Here {
             self.notice_loss(lost);
-            let lost_path = self.files.path().to_owned();
             return match self.files.reopen(lost) {
-                Ok((lost_file, reserved)) => {
-                    if reserved {
-                        crate::stream::give_back(&lost_file, &lost_path);
-                    }
+                Ok(_lost_file) => {
                     self.encoder.begin_segment(&mut self.buf);
                     self.publish_path();
                     true
@@ -817,7 +813,7 @@ impl Writer {
         self.notice_loss(lost);
         let starts_segment = self.files.written_bytes() == 0;
         let lost_path = self.files.path().to_owned();
-        let (mut lost_file, reserved) = self.files.reopen(lost)?;
+        let mut lost_file = self.files.reopen(lost)?;
         if starts_segment {
             // The buffer begins with the header already.
         } else if self.files.records_stand_alone() {
@@ -844,10 +840,6 @@ impl Writer {
             self.buf.clear();
             self.buffered = None;
             self.encoder.begin_segment(&mut self.buf);
-        }
-        if reserved {
-            // The file is this writer's still, wherever it went: its unused space goes back.
-            crate::stream::give_back(&lost_file, &lost_path);
         }
         drop(lost_file);
         self.publish_path();

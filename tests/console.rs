@@ -3,16 +3,10 @@
 
 #[test]
 fn the_console_shows_its_levels_and_the_files_keep_everything() {
-    if std::env::var_os("CONSOLE_CHILD_DIR").is_some() {
+    let Some((dir, stderr)) = console_of_child(None) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let stderr = console_of_child(dir.path(), None);
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains(" console_child"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{stderr}");
+    };
+    let lines = child_lines(&stderr);
     assert!(
         lines[0].contains(" WARN  ") && lines[0].contains("disk almost full"),
         "{stderr}"
@@ -37,16 +31,10 @@ fn the_console_shows_its_levels_and_the_files_keep_everything() {
 
 #[test]
 fn forced_colour_paints_the_level_and_nothing_else() {
-    if std::env::var_os("CONSOLE_CHILD_DIR").is_some() {
+    let Some((dir, stderr)) = console_of_child(Some("1")) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let stderr = console_of_child(dir.path(), Some("1"));
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains(" console_child"))
-        .collect();
-    assert_eq!(lines.len(), 2, "{stderr}");
+    };
+    let lines = child_lines(&stderr);
     // Yellow for warn, red for error, each reset right after the level; the escape logged
     // as a value stays escaped.
     assert!(
@@ -75,9 +63,14 @@ fn forced_colour_paints_the_level_and_nothing_else() {
     assert!(!raw, "no escape byte in any file");
 }
 
-/// Runs `console_child` in a child process logging into `dir`, with `CLICOLOR_FORCE` set
-/// to `force` (and `NO_COLOR` unset) or unset; returns its standard error.
-fn console_of_child(dir: &std::path::Path, force: Option<&str>) -> String {
+/// Runs `console_child` in a child process logging into a new directory, with
+/// `CLICOLOR_FORCE` set to `force` (and `NO_COLOR` unset) or unset; returns the directory
+/// and the child's standard error. None in the child itself.
+fn console_of_child(force: Option<&str>) -> Option<(tempfile::TempDir, String)> {
+    if std::env::var_os("CONSOLE_CHILD_DIR").is_some() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap());
     child
         .args([
@@ -87,7 +80,7 @@ fn console_of_child(dir: &std::path::Path, force: Option<&str>) -> String {
             "1",
             "--nocapture",
         ])
-        .env("CONSOLE_CHILD_DIR", dir)
+        .env("CONSOLE_CHILD_DIR", dir.path())
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE");
     if let Some(force) = force {
@@ -95,7 +88,17 @@ fn console_of_child(dir: &std::path::Path, force: Option<&str>) -> String {
     }
     let out = child.output().unwrap();
     assert!(out.status.success());
-    String::from_utf8(out.stderr).unwrap()
+    Some((dir, String::from_utf8(out.stderr).unwrap()))
+}
+
+/// The child's two console lines (its warning and its error).
+fn child_lines(stderr: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" console_child"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    lines
 }
 
 /// Runs only as the child process of the tests above; standard error is not a terminal.

@@ -90,6 +90,21 @@ fn immutable_works(dir: &Path) -> Result<(), String> {
     }
 }
 
+/// Whether `test` can go on: in the child always, in the parent if the immutable
+/// attribute works in `dir`, and otherwise, saying why, not.
+fn can_freeze(test: &str, dir: &Path) -> bool {
+    if is_child() {
+        return true;
+    }
+    match immutable_works(dir) {
+        Ok(()) => true,
+        Err(why) => {
+            println!("SKIPPED {test}: {why}");
+            false
+        }
+    }
+}
+
 /// A temporary directory that is writable again before it is removed, whatever the test
 /// left immutable.
 struct Scratch(tempfile::TempDir);
@@ -185,13 +200,11 @@ fn lines_with(stderr: &str, needle: &str) -> usize {
 #[test]
 fn a_directory_that_takes_no_new_file_stops_rotation_not_writing() {
     let scratch = Scratch::new();
-    if !is_child() {
-        if let Err(why) = immutable_works(scratch.path()) {
-            println!(
-                "SKIPPED a_directory_that_takes_no_new_file_stops_rotation_not_writing: {why}"
-            );
-            return;
-        }
+    if !can_freeze(
+        "a_directory_that_takes_no_new_file_stops_rotation_not_writing",
+        scratch.path(),
+    ) {
+        return;
     }
     let stderr = in_child(
         "a_directory_that_takes_no_new_file_stops_rotation_not_writing",
@@ -299,13 +312,11 @@ fn a_directory_that_takes_no_new_file_stops_rotation_not_writing() {
 #[test]
 fn a_segment_that_cannot_be_written_holds_the_callers_until_it_can() {
     let scratch = Scratch::new();
-    if !is_child() {
-        if let Err(why) = immutable_works(scratch.path()) {
-            println!(
-                "SKIPPED a_segment_that_cannot_be_written_holds_the_callers_until_it_can: {why}"
-            );
-            return;
-        }
+    if !can_freeze(
+        "a_segment_that_cannot_be_written_holds_the_callers_until_it_can",
+        scratch.path(),
+    ) {
+        return;
     }
     let stderr = in_child(
         "a_segment_that_cannot_be_written_holds_the_callers_until_it_can",

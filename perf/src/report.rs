@@ -213,8 +213,8 @@ fn best_peer(
 /// The target ratios, printed with their measured values; a miss does not fail the run.
 pub fn checks(log: &mut Log, rows: &[Row]) {
     log.say("\nchecks (1 producer; peers are all loggers but trail, the baseline and none; a MISS does not fail the run):");
-    let p50 = |o: &Outcome| o.latency.as_ref().map(|l| l.p50);
-    let p999 = |o: &Outcome| o.latency.as_ref().map(|l| l.p999);
+    let p50: fn(&Outcome) -> Option<f64> = |o| o.latency.as_ref().map(|l| l.p50);
+    let p999: fn(&Outcome) -> Option<f64> = |o| o.latency.as_ref().map(|l| l.p999);
     let rate = |o: &Outcome| o.events_per_sec;
     let trail = find(rows, "trail-json", Mode::Latency, 1);
     let trail_tp = find(rows, "trail-json", Mode::Throughput, 1);
@@ -243,32 +243,24 @@ pub fn checks(log: &mut Log, rows: &[Row]) {
         "<= 0.100",
         &|v| v <= 0.1,
     );
-    let best = best_peer(rows, Mode::Latency, p50, true);
-    line(
-        format!(
-            "trail-json p50 / best peer p50 ({})",
-            best.map_or("-", |b| b.0)
-        ),
-        trail
-            .and_then(p50)
-            .zip(best)
-            .map(|(a, (_, b))| (a / b, format!("{} ns vs {} ns", ns(a), ns(b)))),
-        "<= 0.333",
-        &|v| v <= 1.0 / 3.0,
-    );
-    let best = best_peer(rows, Mode::Latency, p999, true);
-    line(
-        format!(
-            "trail-json p99.9 / best peer p99.9 ({})",
-            best.map_or("-", |b| b.0)
-        ),
-        trail
-            .and_then(p999)
-            .zip(best)
-            .map(|(a, (_, b))| (a / b, format!("{} ns vs {} ns", ns(a), ns(b)))),
-        "<= 0.200",
-        &|v| v <= 0.2,
-    );
+    for (name, stat, target, limit) in [
+        ("p50", p50, "<= 0.333", 1.0 / 3.0),
+        ("p99.9", p999, "<= 0.200", 0.2),
+    ] {
+        let best = best_peer(rows, Mode::Latency, stat, true);
+        line(
+            format!(
+                "trail-json {name} / best peer {name} ({})",
+                best.map_or("-", |b| b.0)
+            ),
+            trail
+                .and_then(stat)
+                .zip(best)
+                .map(|(a, (_, b))| (a / b, format!("{} ns vs {} ns", ns(a), ns(b)))),
+            target,
+            &|v| v <= limit,
+        );
+    }
     let best = best_peer(rows, Mode::Throughput, rate, false);
     let trail_lost = trail_tp.and_then(|o| o.lost);
     line(

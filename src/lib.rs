@@ -92,6 +92,7 @@ mod clock;
 mod dispatch;
 mod filter;
 mod level;
+pub mod limits;
 mod metadata;
 mod payload;
 mod record;

@@ -16,8 +16,8 @@ use crate::record::{Nested, ValueRef};
 use crate::value::tag;
 use crate::{Metadata, Piece, Record};
 
-/// How deep nested values are written before the rest is cut with a marker.
-const MAX_DEPTH: usize = 64;
+// Nested values deeper than this are cut with a marker.
+use crate::limits::MAX_DEPTH;
 
 #[derive(Default)]
 pub(crate) struct BincodeEncoder {

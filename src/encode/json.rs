@@ -14,9 +14,9 @@ use crate::record::{Nested, ValueRef};
 pub(crate) use crate::timefmt::{rfc3339, TimestampCache};
 use crate::{Metadata, Piece, Record};
 
-/// How deep nested values are written before the rest is cut with a marker, so that a
-/// pathological value cannot exhaust the writer thread's stack.
-const MAX_DEPTH: usize = 64;
+// Nested values deeper than this are cut with a marker, so that a pathological value
+// cannot exhaust the writer thread's stack.
+use crate::limits::MAX_DEPTH;
 
 /// Which field names a JSON line uses.
 ///

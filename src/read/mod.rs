@@ -41,7 +41,7 @@ pub(crate) use csv::HEADER as CSV_HEADER;
 use crate::segment_name::{self, Found};
 
 /// The default limit on one record's length, beyond which it is reported and skipped.
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::limits::MAX_RECORD_BYTES;
 
 /// Opens a segment file, or a directory that holds one stream, for reading.
 ///

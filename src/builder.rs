@@ -229,9 +229,10 @@ impl Builder {
         self
     }
 
-    /// On SIGTERM or SIGINT (Unix), writes out everything queued, then lets the signal take
-    /// its default action, ending the process as it would have. A thread waits for the
-    /// signals; nothing runs inside a signal handler. Default off.
+    /// On SIGTERM or SIGINT, writes out everything queued, then lets the signal take its
+    /// default action, ending the process as it would have. A thread waits for the signals;
+    /// nothing runs inside a signal handler. Default off. Unix only: on other platforms
+    /// [`install`](Builder::install) refuses it with an error.
     pub fn flush_on_signals(mut self, flush: bool) -> Self {
         self.flush_on_signals = flush;
         self
@@ -470,6 +471,7 @@ fn flush_at_exit() {
 
 /// Starts, once per process, a thread that waits for SIGTERM and SIGINT, writes out what
 /// is queued, then gives the signal its default action.
+#[cfg(unix)]
 fn flush_on_signals() -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
@@ -487,6 +489,16 @@ fn flush_on_signals() -> std::io::Result<()> {
         })?;
     let _ = STARTED.set(());
     Ok(())
+}
+
+/// Other platforms have no SIGTERM to wait for on a thread: the option is refused at
+/// install rather than silently doing nothing.
+#[cfg(not(unix))]
+fn flush_on_signals() -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "flush_on_signals(true) is available on Unix only",
+    ))
 }
 
 /// Chains a hook in front of the current panic hook: the panic becomes a `fatal` event,

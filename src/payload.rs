@@ -293,6 +293,14 @@ impl Stored {
         self.len = bytes.len() as u32;
     }
 
+    /// Makes the bytes `bytes`, kept where they are, on the heap.
+    #[cfg(feature = "writer")]
+    pub(crate) fn own_heap(&mut self, bytes: Vec<u8>) {
+        self.lent = core::ptr::null();
+        self.heap = bytes;
+        self.len = SPILLED;
+    }
+
     /// Copies lent bytes in, so that they can be appended to.
     fn own(&mut self) {
         if !self.lent.is_null() {

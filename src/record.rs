@@ -158,6 +158,24 @@ impl Record {
         unsafe { self.payload.lend(payload) };
     }
 
+    /// Makes this record the one [`parts`](Record::parts) describe, with the payload
+    /// `bytes`, which it owns from now on.
+    #[cfg(feature = "writer")]
+    pub(crate) fn refill_owned(
+        &mut self,
+        meta: &'static Metadata,
+        ticks: u64,
+        thread: u64,
+        flags: u8,
+        bytes: Vec<u8>,
+    ) {
+        self.meta = meta;
+        self.ticks = ticks;
+        self.thread = thread;
+        self.flags = flags;
+        self.payload.own_heap(bytes);
+    }
+
     /// The call site's static metadata.
     pub fn metadata(&self) -> &'static Metadata {
         self.meta

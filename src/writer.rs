@@ -271,13 +271,14 @@ impl Shared {
         self.policy == Policy::Block || self.never_drop.enables(level)
     }
 
-    /// The queue is full: wait, or drop and count, as the policy says.
+    /// The queue is full: wait and push `record` with `push`, or drop and count, as the
+    /// policy says.
     #[cold]
     #[inline(never)]
-    fn full(&self, record: &Record) {
+    fn full(&self, record: &Record, push: impl FnMut(&Rings) -> Result<(), Refused>) {
         let must_wait = self.must_wait(record.level());
         if must_wait {
-            match self.rings.push_waiting(record) {
+            match self.rings.push_waiting(push) {
                 Ok(()) => return,
                 Err(Refused::NoRing | Refused::TooLarge) => return self.by_channel(record),
                 // The writer's own thread cannot wait for itself: its record is dropped.
@@ -297,6 +298,20 @@ impl Shared {
                 .note(record.level(), record.timestamp_nanos());
         }
         self.rings.wake_writer();
+    }
+
+    /// Puts a record larger than its thread's ring in its place in that ring, its values
+    /// moved to the heap, so that it keeps its place among the thread's other events.
+    #[cold]
+    #[inline(never)]
+    fn large(&self, record: &Record) {
+        let mut bytes = record.parts().4.to_vec();
+        let mut push = |rings: &Rings| rings.push_large(record, &mut bytes);
+        match push(&self.rings) {
+            Ok(()) => {}
+            Err(Refused::Full) => self.full(record, push),
+            Err(Refused::NoRing | Refused::TooLarge) => self.by_channel(record),
+        }
     }
 
     /// Sends a record on the control channel, for a thread that cannot use its ring.
@@ -334,9 +349,11 @@ impl Sink for Shared {
     fn submit(&self, record: &Record) {
         match self.rings.push(record) {
             Ok(()) => {}
-            Err(Refused::Full) => self.full(record),
-            // A record larger than a ring, or a thread that is ending, takes the channel.
-            Err(Refused::TooLarge | Refused::NoRing) => self.by_channel(record),
+            Err(Refused::Full) => self.full(record, |rings| rings.push(record)),
+            Err(Refused::TooLarge) => self.large(record),
+            // A thread that is ending, or inside another event's capture, takes the
+            // channel.
+            Err(Refused::NoRing) => self.by_channel(record),
         }
     }
 

@@ -158,6 +158,38 @@ impl Record {
         unsafe { self.payload.lend(payload) };
     }
 
+    /// A copy of this record in which every value whose captured bytes pass `keep` is
+    /// replaced by the string `…[cut N bytes]`; fields keep their names and places.
+    #[cfg(feature = "writer")]
+    pub(crate) fn with_values_cut(&self, keep: usize) -> Record {
+        let mut cut = Record::new(self.meta, self.ticks, self.thread);
+        cut.flags = self.flags;
+        let bytes = self.payload.as_slice();
+        let mut payload = cut.payload_mut();
+        let mut reader = Reader::new(bytes);
+        while reader.pos < bytes.len() {
+            let start = reader.pos;
+            if reader.at(tag::DYN) {
+                reader.pos += 1;
+                payload.push(tag::DYN);
+                continue;
+            }
+            // Damaged bytes end the values, as they end them for a sink.
+            if reader.read().is_none() {
+                break;
+            }
+            let value = &bytes[start..reader.pos];
+            if value.len() <= keep {
+                payload.extend_from_slice(value);
+            } else {
+                let marker = format!("…[cut {} bytes]", value.len());
+                payload.put_len_prefixed(tag::STR, marker.as_bytes());
+            }
+        }
+        drop(payload);
+        cut
+    }
+
     /// Makes this record the one [`parts`](Record::parts) describe, with the payload
     /// `bytes`, which it owns from now on.
     #[cfg(feature = "writer")]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::encode::Encoder;
+use crate::limits::MAX_RECORD_BYTES;
 use crate::queue::{Merge, Refused, Rings, Upto};
 use crate::stream::{StreamFiles, Whereabouts};
 use crate::{Record, Sink};
@@ -629,6 +630,14 @@ impl Writer {
         let seq = self.next_seq;
         let mark = self.buf.len();
         self.encoder.encode(record, seq, &mut self.buf);
+        // What the reader cannot read back is never written: a record past the limit is
+        // written again with its largest values cut.
+        let cut = if self.buf.len() - mark > MAX_RECORD_BYTES {
+            self.cut_to_limit(record, seq, mark)
+        } else {
+            None
+        };
+        let record = cut.as_ref().unwrap_or(record);
         let len = (self.buf.len() - mark) as u64;
         if self
             .files
@@ -654,6 +663,32 @@ impl Writer {
         if self.buf.len() >= WRITE_AT {
             self.write_out();
         }
+    }
+
+    /// Encodes `record` again, just encoded at `mark` and found longer than
+    /// [`MAX_RECORD_BYTES`], with its values cut until it fits: those over 64 KiB first,
+    /// then all of them. Values are bounded at capture, so only escaping that multiplies
+    /// their length (control characters in JSON) gets here. Returns the record written.
+    #[cold]
+    #[inline(never)]
+    fn cut_to_limit(&mut self, record: &Record, seq: u64, mark: usize) -> Option<Record> {
+        // Call site and thread frames written before the record stay: the encoder counts
+        // them as written.
+        let start = self.encoder.last_record_at().unwrap_or(mark).max(mark);
+        if self.buf.len() - start <= MAX_RECORD_BYTES {
+            return None;
+        }
+        let mut cut = None;
+        for keep in [64 * 1024, 0] {
+            self.buf.truncate(start);
+            let smaller = record.with_values_cut(keep);
+            self.encoder.encode(&smaller, seq, &mut self.buf);
+            cut = Some(smaller);
+            if self.buf.len() - start <= MAX_RECORD_BYTES {
+                break;
+            }
+        }
+        cut
     }
 
     /// Writes a record saying how many events were dropped since the last one, if any.

@@ -124,7 +124,8 @@ pub struct Stats {
 }
 
 pub(crate) enum Msg {
-    /// A record from a thread that could not use its ring (it was ending).
+    /// A record from a thread that could not use its ring: it was ending, or logging from
+    /// inside another event's capture.
     Record(Box<Record>),
     /// Write out everything before this message, then answer.
     Flush(Sender<()>),

@@ -200,7 +200,8 @@ impl Builder {
         self
     }
 
-    /// The longest string a captured value may hold (default 1 MiB); see
+    /// The most bytes one captured value may hold (default 1 MiB; at most 2 MiB, larger
+    /// settings are clamped, so that every record fits the reader's limit); see
     /// [`set_max_value_bytes`](crate::set_max_value_bytes). Applied at install.
     pub fn max_value_bytes(mut self, bytes: usize) -> Self {
         self.max_value_bytes = Some(bytes);

@@ -14,6 +14,12 @@ pub const INLINE_CAPACITY: usize = 256;
 
 use core::mem::MaybeUninit;
 
+/// The most bytes of values one event captures, all its values together: a quarter of
+/// the longest record ([`MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES)), which
+/// leaves room for the escaping and the record's other parts that an encoder adds. Values
+/// past it are cut with a marker at capture.
+pub(crate) const MAX_EVENT_BYTES: usize = crate::limits::MAX_RECORD_BYTES / 4;
+
 /// `len` once the bytes live in `heap`: no inline range can fit, so every fast path
 /// falls through to the spilled path without a second check.
 const SPILLED: u32 = u32::MAX;
@@ -222,9 +228,16 @@ impl Payload {
         self.as_slice().len()
     }
 
-    #[cfg(test)]
+    /// Whether the bytes have moved to the heap. While they have not, the payload holds at
+    /// most [`INLINE_CAPACITY`] bytes, far below [`MAX_EVENT_BYTES`].
+    #[inline(always)]
     pub(crate) fn spilled(&self) -> bool {
         self.len == SPILLED
+    }
+
+    /// Bytes the event may still capture before it reaches [`MAX_EVENT_BYTES`].
+    pub(crate) fn room_left(&self) -> usize {
+        MAX_EVENT_BYTES.saturating_sub(self.len())
     }
 
     /// Bytes written, while they are all in the room.
@@ -291,6 +304,14 @@ impl Stored {
     pub(crate) unsafe fn lend(&mut self, bytes: &[u8]) {
         self.lent = bytes.as_ptr();
         self.len = bytes.len() as u32;
+    }
+
+    /// Makes the bytes `bytes`, kept where they are, on the heap.
+    #[cfg(feature = "writer")]
+    pub(crate) fn own_heap(&mut self, bytes: Vec<u8>) {
+        self.lent = core::ptr::null();
+        self.heap = bytes;
+        self.len = SPILLED;
     }
 
     /// Copies lent bytes in, so that they can be appended to.

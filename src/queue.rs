@@ -9,6 +9,12 @@
 //! first event; the writer adopts it, drains it, and lets go of it once its thread has
 //! ended and it is empty.
 //!
+//! An event too large for its ring (more than half of it) keeps its place all the same: its
+//! values are moved to the heap, and a small record that owns them takes the event's place
+//! in the ring (its length field says [`LARGE`]); the writer takes the values back when it
+//! reaches that record. So each thread's events reach the stream in the order the thread
+//! logged them, whatever their size.
+//!
 //! The writer merges the rings by the records' tick counts, so that the stream's order
 //! follows the order in which events happened, across threads too: the writer reads the
 //! clock first, then takes only records older than that reading. A record that was still
@@ -31,6 +37,13 @@ const HEADER: usize = 32;
 /// The first word of a record is its call site's address, never zero; a zero there says
 /// that the rest of the ring up to its end is unused, and the next record is at the start.
 const WRAP: u64 = 0;
+
+/// The length field of a record whose values live on the heap: its payload is the address
+/// of a `Box<Vec<u8>>` that the record owns (see [`Producer::push_large`]).
+const LARGE: u32 = u32::MAX;
+
+/// Payload bytes of a [`LARGE`] record: the address of its values.
+const LARGE_PAYLOAD: usize = 8;
 
 /// Ring bytes per event of `capacity`: room for an event with a few hundred bytes of
 /// values, or for about twice as many typical ones.
@@ -197,6 +210,26 @@ impl Producer {
                     core::ptr::copy_nonoverlapping(payload.as_ptr(), p.add(HEADER), payload.len())
                 }
             }
+        }
+        self.publish(skip, n);
+        Ok(())
+    }
+
+    /// Puts a stand-in for a record too large for the ring in the record's place: a header
+    /// and the address of `bytes`, its payload, moved to the heap. `bytes` is taken (left
+    /// empty) once the stand-in is published, and left as it was if the push is refused.
+    #[cold]
+    #[inline(never)]
+    fn push_large(&mut self, record: &Record, bytes: &mut Vec<u8>) -> Result<(), Refused> {
+        let (meta, ticks, thread, flags, _) = record.parts();
+        let n = footprint(LARGE_PAYLOAD);
+        let (p, skip) = self.reserve(n, 0).ok_or(Refused::Full)?;
+        let owned = Box::into_raw(Box::new(core::mem::take(bytes)));
+        // SAFETY: `reserve` vouches for `n` free bytes at `p`, a multiple of 8: a header and
+        // one word. The ring owns the box from here on; `Ring::pop` takes it back.
+        unsafe {
+            write_header(p, meta, ticks, thread, flags, LARGE as usize);
+            p.add(HEADER).cast::<u64>().write(owned as usize as u64);
         }
         self.publish(skip, n);
         Ok(())
@@ -434,6 +467,16 @@ impl Rings {
         }
     }
 
+    /// Puts a record too large for the calling thread's ring in its place in that ring,
+    /// its payload, `bytes`, moved to the heap; see [`Producer::push_large`].
+    #[cold]
+    pub(crate) fn push_large(&self, record: &Record, bytes: &mut Vec<u8>) -> Result<(), Refused> {
+        match self.local()?.producer.as_mut() {
+            Some(producer) => producer.push_large(record, bytes),
+            None => Err(Refused::NoRing),
+        }
+    }
+
     /// Reserves room in the calling thread's ring for an event to be captured in place.
     /// None if the ring is full, or if the thread cannot use it now: the event then takes
     /// [`Rings::push`]'s way.
@@ -444,10 +487,13 @@ impl Rings {
         Some(Slot { local, start, skip })
     }
 
-    /// Waits for room in the calling thread's ring, then pushes. Gives up, saying why, if
-    /// the writer stops meanwhile or if this is the writer's own thread.
+    /// Waits for room in the calling thread's ring, then pushes with `push`. Gives up,
+    /// saying why, if the writer stops meanwhile or if this is the writer's own thread.
     #[cold]
-    pub(crate) fn push_waiting(&self, record: &Record) -> Result<(), Refused> {
+    pub(crate) fn push_waiting(
+        &self,
+        mut push: impl FnMut(&Rings) -> Result<(), Refused>,
+    ) -> Result<(), Refused> {
         if on_writer_thread() {
             return Err(Refused::Full);
         }
@@ -459,7 +505,7 @@ impl Rings {
             self.wake_writer();
             pause(round);
             round = round.saturating_add(1);
-            match self.push(record) {
+            match push(self) {
                 Err(Refused::Full) => {}
                 other => return other,
             }
@@ -581,6 +627,22 @@ struct Header {
     at: usize,
 }
 
+impl Header {
+    /// Whether the values are on the heap, owned by the record (see [`LARGE`]).
+    fn is_large(&self) -> bool {
+        self.len == LARGE as usize
+    }
+
+    /// The bytes the record takes in the ring.
+    fn footprint(&self) -> usize {
+        footprint(if self.is_large() {
+            LARGE_PAYLOAD
+        } else {
+            self.len
+        })
+    }
+}
+
 /// The writer's end of one thread's ring.
 pub(crate) struct Ring {
     shared: Arc<RingShared>,
@@ -662,16 +724,26 @@ impl Ring {
         if self.pos - self.released >= self.release_step() {
             self.release();
         }
-        // SAFETY: the header was read from a published record, whose payload follows it
-        // inside the buffer. The bytes stay the record's until they are handed back, which
-        // the rule above leaves to a later call; the writer encodes a record before it
-        // takes the next one, and does not keep it.
-        unsafe {
-            let payload =
-                core::slice::from_raw_parts(self.shared.buf.add(head.at + HEADER), head.len);
-            into.refill_lent(head.meta, head.ticks, head.thread, head.flags, payload);
+        if head.is_large() {
+            // SAFETY: the producer wrote the address of a box it gave up to the ring, and
+            // the ring's consumer takes it back once, here, as `pos` moves past it below.
+            let bytes = unsafe {
+                let at = self.shared.buf.add(head.at + HEADER).cast::<u64>().read();
+                Box::from_raw(at as usize as *mut Vec<u8>)
+            };
+            into.refill_owned(head.meta, head.ticks, head.thread, head.flags, *bytes);
+        } else {
+            // SAFETY: the header was read from a published record, whose payload follows
+            // it inside the buffer. The bytes stay the record's until they are handed
+            // back, which the rule above leaves to a later call; the writer encodes a
+            // record before it takes the next one, and does not keep it.
+            unsafe {
+                let payload =
+                    core::slice::from_raw_parts(self.shared.buf.add(head.at + HEADER), head.len);
+                into.refill_lent(head.meta, head.ticks, head.thread, head.flags, payload);
+            }
         }
-        let n = footprint(head.len);
+        let n = head.footprint();
         self.pos += n;
         self.head = None;
         self.quota = self.quota.saturating_sub(n);
@@ -699,6 +771,14 @@ impl Ring {
             // Pairs with the producer's acquire load: the bytes are free to reuse.
             self.shared.head.0.store(self.pos, Ordering::Release);
         }
+    }
+}
+
+impl Drop for Ring {
+    /// Frees the values of the large records still in the ring, which own them.
+    fn drop(&mut self) {
+        let mut scratch = Record::new(&STRANDED, 0, 0);
+        while self.pop(&mut scratch) {}
     }
 }
 
@@ -872,6 +952,38 @@ mod tests {
         let mut over = Record::new(&META, 0, 7);
         let _ = crate::Capture::new(&mut over.payload_mut()).str(&"h".repeat(444));
         assert_eq!(rings.push(&over), Err(Refused::TooLarge));
+    }
+
+    #[test]
+    fn a_record_too_large_for_the_ring_keeps_its_place_among_the_small_ones() {
+        let rings = Rings::new(1);
+        let mut merge = Merge::default();
+        let mut r = Record::new(&META, 0, 0);
+        let mut big = Record::new(&META, 5, 7);
+        let text = "b".repeat(10_000);
+        let _ = crate::Capture::new(&mut big.payload_mut()).str(&text);
+        for round in 0..30 {
+            rings.push(&record(round, 1)).expect("room");
+            assert_eq!(rings.push(&big), Err(Refused::TooLarge));
+            let mut bytes = big.parts().4.to_vec();
+            rings.push_large(&big, &mut bytes).expect("room");
+            assert!(bytes.is_empty(), "the ring owns the values now");
+            rings.push(&record(round + 100, 9)).expect("room");
+            rings.adopt(&mut merge.rings);
+            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert_eq!(value(&r), round);
+            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert_eq!((r.thread_id(), r.payload_len()), (7, 5 + text.len()));
+            assert_eq!(r.decode().values()[0], crate::ValueRef::Str(&text));
+            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert_eq!(value(&r), round + 100);
+            assert!(!merge.next(Upto::Cut(u64::MAX), &mut r));
+            merge.end_round();
+        }
+        // One left in the ring when the writer lets go of it is freed with it.
+        let mut bytes = big.parts().4.to_vec();
+        rings.push_large(&big, &mut bytes).expect("room");
+        drop(merge);
     }
 
     #[test]

@@ -158,6 +158,56 @@ impl Record {
         unsafe { self.payload.lend(payload) };
     }
 
+    /// A copy of this record in which every value whose captured bytes pass `keep` is
+    /// replaced by the string `…[cut N bytes]`; fields keep their names and places.
+    #[cfg(feature = "writer")]
+    pub(crate) fn with_values_cut(&self, keep: usize) -> Record {
+        let mut cut = Record::new(self.meta, self.ticks, self.thread);
+        cut.flags = self.flags;
+        let bytes = self.payload.as_slice();
+        let mut payload = cut.payload_mut();
+        let mut reader = Reader::new(bytes);
+        while reader.pos < bytes.len() {
+            let start = reader.pos;
+            if reader.at(tag::DYN) {
+                reader.pos += 1;
+                payload.push(tag::DYN);
+                continue;
+            }
+            // Damaged bytes end the values, as they end them for a sink.
+            if reader.read().is_none() {
+                break;
+            }
+            let value = &bytes[start..reader.pos];
+            if value.len() <= keep {
+                payload.extend_from_slice(value);
+            } else {
+                let marker = format!("…[cut {} bytes]", value.len());
+                payload.put_len_prefixed(tag::STR, marker.as_bytes());
+            }
+        }
+        drop(payload);
+        cut
+    }
+
+    /// Makes this record the one [`parts`](Record::parts) describe, with the payload
+    /// `bytes`, which it owns from now on.
+    #[cfg(feature = "writer")]
+    pub(crate) fn refill_owned(
+        &mut self,
+        meta: &'static Metadata,
+        ticks: u64,
+        thread: u64,
+        flags: u8,
+        bytes: Vec<u8>,
+    ) {
+        self.meta = meta;
+        self.ticks = ticks;
+        self.thread = thread;
+        self.flags = flags;
+        self.payload.own_heap(bytes);
+    }
+
     /// The call site's static metadata.
     pub fn metadata(&self) -> &'static Metadata {
         self.meta
@@ -669,5 +719,60 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
         Some(unsafe { core::str::from_utf8_unchecked(bytes) })
     } else {
         core::str::from_utf8(bytes).ok()
+    }
+}
+
+#[cfg(all(test, feature = "writer"))]
+mod tests {
+    use super::*;
+
+    static META: Metadata = Metadata::new(
+        Level::Info,
+        "t",
+        "trail::record",
+        file!(),
+        line!(),
+        "",
+        &["small", "large", "nested"],
+        &[],
+    );
+
+    #[test]
+    fn values_cut_for_the_record_limit_keep_their_places_and_the_small_ones() {
+        let mut record = Record::new(&META, 3, 4);
+        record.set_actor_flag();
+        let mut payload = record.payload_mut();
+        let _ = crate::Capture::new(&mut payload).str("ana");
+        let _ = crate::Capture::new(&mut payload).u64(7);
+        let _ = crate::Capture::new(&mut payload).str(&"\u{1}".repeat(1000));
+        // A sequence of two numbers, nested values counted whole.
+        payload.push(tag::SEQ);
+        let _ = crate::Capture::new(&mut payload).u64(1);
+        let _ = crate::Capture::new(&mut payload).u64(2);
+        payload.push(tag::END);
+        // A field added by a scope, after its marker.
+        payload.push(tag::DYN);
+        let _ = crate::Capture::new(&mut payload).str("request");
+        let _ = crate::Capture::new(&mut payload).str(&"r".repeat(100));
+        drop(payload);
+        record.flags |= HAS_SCOPED;
+
+        let cut = record.with_values_cut(20);
+        assert_eq!((cut.ticks, cut.thread, cut.flags), (3, 4, record.flags));
+        let decoded = cut.decode();
+        assert_eq!(decoded.actor(), Some(ValueRef::Str("ana")));
+        assert_eq!(decoded.values()[0], ValueRef::U64(7));
+        assert_eq!(decoded.values()[1], ValueRef::Str("…[cut 1005 bytes]"));
+        assert_eq!(decoded.values()[2].to_string(), "[1, 2]");
+        assert_eq!(
+            decoded.scoped_fields(),
+            [("request", ValueRef::Str("…[cut 105 bytes]"))]
+        );
+        assert!(!decoded.is_damaged());
+
+        let nothing_kept = record.with_values_cut(0);
+        let all = nothing_kept.decode().values().to_vec();
+        assert_eq!(all[0], ValueRef::Str("…[cut 9 bytes]"));
+        assert_eq!(all[2], ValueRef::Str("…[cut 20 bytes]"));
     }
 }

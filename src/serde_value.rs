@@ -3,6 +3,14 @@
 //! The serializer writes the same tagged payload as the scalar captures, with sequence
 //! and map markers around nested content. Enums follow serde_json's external tagging, so
 //! the JSON a sink writes looks like what `serde_json` would have produced.
+//!
+//! A value takes at most the value limit ([`set_max_value_bytes`]), and no more than its
+//! event has room left for. Past that, what comes next is left out, and so is everything
+//! after it, so that what is kept is the value's beginning, well formed: the sequences and
+//! maps still open are closed, and the outermost one ends with a marker element (in a
+//! map, the key `…`) saying how many bytes were left out, `…[cut N bytes]`.
+//!
+//! [`set_max_value_bytes`]: crate::set_max_value_bytes
 
 use core::fmt;
 
@@ -11,14 +19,73 @@ use serde::ser::{self, Serialize};
 use crate::payload::Payload;
 use crate::value::tag;
 
-/// Serializes `value` into `buf`. A `Serialize` impl that fails leaves a string that
-/// says why, never half a value.
+/// Serializes `value` into `buf`, cut as the module says if it is too large. A
+/// `Serialize` impl that fails leaves a string that says why, never half a value.
 pub(crate) fn capture<T: Serialize + ?Sized>(buf: &mut Payload, value: &T) {
+    let limit = crate::value::max_value_bytes().min(buf.room_left());
+    capture_within(buf, value, limit);
+}
+
+/// [`capture`], with `limit` bytes for the value.
+fn capture_within<T: Serialize + ?Sized>(buf: &mut Payload, value: &T, limit: usize) {
     let start = buf.len();
-    if let Err(err) = value.serialize(ValueSerializer { buf: &mut *buf }) {
+    let mut room = Room {
+        end: start + limit,
+        full: false,
+        left_out: 0,
+        depth: 0,
+    };
+    let serializer = ValueSerializer {
+        buf: &mut *buf,
+        room: &mut room,
+    };
+    if let Err(err) = value.serialize(serializer) {
         buf.truncate(start);
         let text = format!("[unserializable: {}]", err.0);
         buf.put_len_prefixed(tag::STR, text.as_bytes());
+    } else if buf.len() == start {
+        // Not even the value's first bytes fitted: the marker stands in for it.
+        buf.put_len_prefixed(tag::STR, cut_marker(room.left_out).as_bytes());
+    }
+}
+
+fn cut_marker(left_out: usize) -> String {
+    format!("…[cut {left_out} bytes]")
+}
+
+/// How much of a value may still be written, and what was left out.
+struct Room {
+    /// The payload's length that the value's bytes stay under, with three bytes per open
+    /// sequence or map to spare; only the cut's markers (a few dozen bytes) may pass it.
+    end: usize,
+    /// Set once something was left out: everything after it is left out too.
+    full: bool,
+    /// Bytes left out, counted as they would have been captured.
+    left_out: usize,
+    /// Sequences and maps open.
+    depth: usize,
+}
+
+impl Room {
+    /// Bytes that may still be written into `buf` before the closing ones.
+    fn left(&self, buf: &Payload) -> usize {
+        if self.full {
+            return 0;
+        }
+        // Each open sequence or map may still need its end, a variant's end, and a
+        // null for a key whose value was left out.
+        self.end.saturating_sub(buf.len() + 3 * self.depth)
+    }
+
+    /// Whether `n` more bytes may be written; if not, they are left out, and so is
+    /// everything after them.
+    fn admit(&mut self, buf: &Payload, n: usize) -> bool {
+        if n <= self.left(buf) {
+            return true;
+        }
+        self.left_out += n;
+        self.full = true;
+        false
     }
 }
 
@@ -41,23 +108,38 @@ impl ser::Error for Error {
 
 struct ValueSerializer<'b> {
     buf: &'b mut Payload,
+    room: &'b mut Room,
 }
 
 impl<'b> ValueSerializer<'b> {
     fn tagged(self, tag: u8, bytes: &[u8]) -> Result<(), Error> {
-        self.buf.push(tag);
-        self.buf.extend_from_slice(bytes);
+        if self.room.admit(self.buf, 1 + bytes.len()) {
+            self.buf.push(tag);
+            self.buf.extend_from_slice(bytes);
+        }
         Ok(())
     }
 
+    /// Opens a sequence or map (`tag`), inside a one-entry map keyed by `variant` if
+    /// there is one.
     fn open(self, tag: u8, variant: Option<&str>) -> Compound<'b> {
-        if let Some(name) = variant {
-            self.buf.push(tag::MAP);
-            self.buf.put_len_prefixed(tag::STR, name.as_bytes());
+        let n = 1 + variant.map_or(0, |name| 6 + name.len());
+        let opened = self.room.admit(self.buf, n);
+        if opened {
+            if let Some(name) = variant {
+                self.buf.push(tag::MAP);
+                self.buf.put_len_prefixed(tag::STR, name.as_bytes());
+            }
+            self.buf.push(tag);
+            self.room.depth += 1;
         }
-        self.buf.push(tag);
         Compound {
+            opened,
+            outermost: self.room.depth == 1,
+            map: tag == tag::MAP,
+            key_pending: false,
             buf: self.buf,
+            room: self.room,
             variant: variant.is_some(),
         }
     }
@@ -117,11 +199,30 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         self.tagged(tag::CHAR, &u32::from(v).to_le_bytes())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        crate::value::put_text(self.buf, v);
+        let left = self.room.left(self.buf);
+        if self.room.full {
+            self.room.left_out += 5 + v.len();
+        } else if v.len() + 5 <= left {
+            self.buf.put_len_prefixed(tag::STR, v.as_bytes());
+        } else {
+            // The string shows its own cut; what comes after it is left out.
+            crate::value::put_bounded(self.buf, v, left.saturating_sub(5));
+            self.room.full = true;
+        }
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        self.buf.put_len_prefixed(tag::BYTES, v);
+        let left = self.room.left(self.buf);
+        if self.room.full {
+            self.room.left_out += 5 + v.len();
+        } else if v.len() + 5 <= left {
+            self.buf.put_len_prefixed(tag::BYTES, v);
+        } else {
+            let kept = left.saturating_sub(5);
+            self.buf.put_len_prefixed(tag::BYTES, &v[..kept]);
+            self.room.left_out += v.len() - kept;
+            self.room.full = true;
+        }
         Ok(())
     }
     fn serialize_none(self) -> Result<(), Error> {
@@ -158,13 +259,13 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.buf.push(tag::MAP);
-        self.buf.put_len_prefixed(tag::STR, variant.as_bytes());
-        value.serialize(ValueSerializer {
-            buf: &mut *self.buf,
-        })?;
-        self.buf.push(tag::END);
-        Ok(())
+        // A one-entry map whose key is written with it.
+        let mut map = self.open(tag::MAP, None);
+        if map.opened {
+            map.key(variant);
+        }
+        map.value(value)?;
+        map.close()
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'b>, Error> {
         Ok(self.open(tag::SEQ, None))
@@ -209,6 +310,14 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
 /// `{"Variant": ...}` map.
 struct Compound<'b> {
     buf: &'b mut Payload,
+    room: &'b mut Room,
+    /// Whether its opening was written (not left out).
+    opened: bool,
+    /// Whether it is the value's outermost sequence or map, which gets the cut's marker.
+    outermost: bool,
+    map: bool,
+    /// A key was written and its value not yet.
+    key_pending: bool,
     variant: bool,
 }
 
@@ -216,18 +325,47 @@ impl Compound<'_> {
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(ValueSerializer {
             buf: &mut *self.buf,
+            room: &mut *self.room,
         })
     }
 
+    /// A map's value, after its key.
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let before = self.buf.len();
+        self.element(value)?;
+        if self.buf.len() != before {
+            self.key_pending = false;
+        }
+        Ok(())
+    }
+
     fn key(&mut self, key: &str) {
-        self.buf.put_len_prefixed(tag::STR, key.as_bytes());
+        if self.room.admit(self.buf, 5 + key.len()) {
+            self.buf.put_len_prefixed(tag::STR, key.as_bytes());
+            self.key_pending = true;
+        }
     }
 
     fn close(self) -> Result<(), Error> {
+        if !self.opened {
+            self.room.left_out += 1 + usize::from(self.variant);
+            return Ok(());
+        }
+        if self.key_pending {
+            self.buf.push(tag::NULL);
+        }
+        if self.outermost && self.room.left_out > 0 {
+            if self.map {
+                self.buf.put_len_prefixed(tag::STR, "…".as_bytes());
+            }
+            let marker = cut_marker(self.room.left_out);
+            self.buf.put_len_prefixed(tag::STR, marker.as_bytes());
+        }
         self.buf.push(tag::END);
         if self.variant {
             self.buf.push(tag::END);
         }
+        self.room.depth -= 1;
         Ok(())
     }
 }
@@ -265,7 +403,7 @@ macro_rules! struct_like {
                 value: &T,
             ) -> Result<(), Error> {
                 self.key(key);
-                self.element(value)
+                self.value(value)
             }
             fn end(self) -> Result<(), Error> {
                 self.close()
@@ -281,13 +419,11 @@ impl ser::SerializeMap for Compound<'_> {
     type Error = Error;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        key.serialize(KeySerializer {
-            buf: &mut *self.buf,
-        })
+        key.serialize(KeySerializer { compound: self })
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
+        self.value(value)
     }
 
     fn end(self) -> Result<(), Error> {
@@ -297,13 +433,13 @@ impl ser::SerializeMap for Compound<'_> {
 
 /// Map keys become strings, as JSON object keys must be: strings as they are, numbers,
 /// booleans and characters in their usual text, unit variants by name.
-struct KeySerializer<'b> {
-    buf: &'b mut Payload,
+struct KeySerializer<'c, 'b> {
+    compound: &'c mut Compound<'b>,
 }
 
-impl KeySerializer<'_> {
+impl KeySerializer<'_, '_> {
     fn text(self, key: &str) -> Result<(), Error> {
-        self.buf.put_len_prefixed(tag::STR, key.as_bytes());
+        self.compound.key(key);
         Ok(())
     }
 
@@ -316,7 +452,7 @@ fn key_error() -> Error {
     Error("a map key must be a string, number, bool or char".to_owned())
 }
 
-impl ser::Serializer for KeySerializer<'_> {
+impl ser::Serializer for KeySerializer<'_, '_> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = ser::Impossible<(), Error>;
@@ -451,5 +587,78 @@ impl ser::Serializer for KeySerializer<'_> {
         _len: usize,
     ) -> Result<Self::SerializeStructVariant, Error> {
         Err(key_error())
+    }
+}
+
+#[cfg(all(test, feature = "writer"))]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::payload::Stored;
+    use crate::record::Reader;
+
+    /// The value as captured within `limit` bytes, rendered, and the bytes it took.
+    fn captured<T: Serialize + ?Sized>(value: &T, limit: usize) -> (String, usize) {
+        let mut stored = Stored::new();
+        let mut payload = stored.edit();
+        capture_within(&mut payload, value, limit);
+        drop(payload);
+        let mut values = Reader::for_tests(stored.as_slice());
+        let shown = values.next().expect("one value").to_string();
+        assert!(values.next().is_none() && !values.damaged());
+        (shown, stored.len())
+    }
+
+    #[test]
+    fn a_long_sequence_keeps_what_fits_and_ends_with_the_cut() {
+        let numbers: Vec<u64> = (0..1000).collect();
+        // The opening byte, three to spare for the end, then ten numbers of 9 bytes.
+        let (shown, len) = captured(&numbers, 100);
+        assert_eq!(
+            shown,
+            r#"[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, "…[cut 8910 bytes]"]"#
+        );
+        assert!(len <= 100 + 32, "{len}");
+        let (whole, _) = captured(&numbers[..3], 100);
+        assert_eq!(whole, "[0, 1, 2]");
+    }
+
+    #[test]
+    fn a_cut_inside_a_nested_value_closes_every_level_and_marks_the_outermost() {
+        let map = BTreeMap::from([("a", vec![7u64; 50]), ("b", vec![8u64; 50])]);
+        // Map and key "a": 7 bytes; the sequence's opening: 1; 6 to spare: 46 left for
+        // five numbers. Left out: 45 numbers, key "b" (6), b's opening and end, and its
+        // 50 numbers.
+        let (shown, _) = captured(&map, 60);
+        assert_eq!(shown, r#"{"a": [7, 7, 7, 7, 7], "…": "…[cut 863 bytes]"}"#);
+        #[derive(serde::Serialize)]
+        enum Wrapped {
+            V(Vec<u64>),
+        }
+        let (shown, _) = captured(&Wrapped::V(vec![1; 100]), 40);
+        assert_eq!(shown, r#"{"V": [1, 1], "…": "…[cut 882 bytes]"}"#);
+    }
+
+    #[test]
+    fn a_key_whose_value_is_left_out_gets_null() {
+        #[derive(serde::Serialize)]
+        struct One {
+            long_key_name: u64,
+        }
+        // Map 1, key 18: 8 bytes left, one short of the number.
+        let (shown, _) = captured(&One { long_key_name: 5 }, 30);
+        assert_eq!(shown, r#"{"long_key_name": null, "…": "…[cut 9 bytes]"}"#);
+    }
+
+    #[test]
+    fn a_string_shows_its_own_cut_and_a_value_with_no_room_becomes_the_marker() {
+        let text = "é".repeat(100);
+        let (shown, _) = captured(&text, 20);
+        // 15 bytes after the length: seven characters of two bytes.
+        assert_eq!(shown, format!("{}…[cut 186 bytes]", "é".repeat(7)));
+        // Opening, ten numbers and the end.
+        let (shown, _) = captured(&vec![1u64; 10], 0);
+        assert_eq!(shown, "…[cut 92 bytes]");
     }
 }

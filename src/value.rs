@@ -21,37 +21,63 @@ use crate::payload::Payload;
 
 static MAX_VALUE_BYTES: AtomicUsize = AtomicUsize::new(1 << 20);
 
-/// Sets the longest string a value may capture, in bytes (default 1 MiB). A longer
-/// string, `Display` or `Debug` rendering is cut at a character boundary and ends with a
-/// marker, `…[cut N bytes]`; longer raw bytes are cut. Memory stays bounded however large a
-/// value is.
+/// The most [`set_max_value_bytes`] allows: an eighth of the longest record the reader
+/// reads, [`MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES).
+const VALUE_LIMIT: usize = crate::limits::MAX_RECORD_BYTES / 8;
+
+/// Room kept for a value's length and a cut marker, when the event's values near their
+/// limit.
+const MARKER_ROOM: usize = 5 + 32;
+
+/// Sets the most bytes one value may capture (default 1 MiB; at most 2 MiB, an eighth of
+/// [`limits::MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES): a larger setting is
+/// clamped to it, a setting below 16 raised to 16).
+///
+/// A longer string, `Display` or `Debug` rendering is cut at a character boundary and ends
+/// with a marker, `…[cut N bytes]`; longer raw bytes are cut; a longer `serde` value keeps
+/// what fits and its outermost sequence or map ends with such a marker. All the values of
+/// one event together capture at most 4 MiB (a quarter of the record limit), cut the same
+/// way past it. So memory stays bounded however large a value is, and every record the
+/// writer writes fits the limit that the reader and recovery read.
 ///
 /// ```
 /// trail::set_max_value_bytes(64 * 1024);
 /// ```
 pub fn set_max_value_bytes(bytes: usize) {
-    MAX_VALUE_BYTES.store(bytes.max(16), Ordering::Relaxed);
+    MAX_VALUE_BYTES.store(bytes.clamp(16, VALUE_LIMIT), Ordering::Relaxed);
 }
 
 #[inline(always)]
-fn max_value_bytes() -> usize {
+pub(crate) fn max_value_bytes() -> usize {
     MAX_VALUE_BYTES.load(Ordering::Relaxed)
 }
 
-/// Appends a string value, cut to the maximum with a marker when longer.
+/// Appends a string value, cut with a marker when it is longer than a value may be or
+/// than the event's values have room left for.
 #[inline]
 pub(crate) fn put_text(buf: &mut Payload, text: &str) {
     let max = max_value_bytes();
-    if text.len() <= max {
+    // A payload that has not spilled holds a few hundred bytes, far from the event's
+    // limit: only a spilled one needs measuring.
+    if text.len() <= max && !buf.spilled() {
         buf.put_len_prefixed(tag::STR, text.as_bytes());
     } else {
-        put_cut(buf, text, max);
+        put_bounded(
+            buf,
+            text,
+            max.min(buf.room_left().saturating_sub(MARKER_ROOM)),
+        );
     }
 }
 
+/// Appends a string value, cut with a marker if it is longer than `room`.
 #[cold]
-fn put_cut(buf: &mut Payload, text: &str, max: usize) {
-    let mut end = max;
+pub(crate) fn put_bounded(buf: &mut Payload, text: &str, room: usize) {
+    if text.len() <= room {
+        buf.put_len_prefixed(tag::STR, text.as_bytes());
+        return;
+    }
+    let mut end = room;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -202,11 +228,13 @@ impl<'a> Capture<'a> {
         self.done()
     }
 
-    /// Captures raw bytes.
+    /// Captures raw bytes; past the value limit (see [`set_max_value_bytes`]) they are
+    /// cut.
     #[inline]
     pub fn bytes(self, v: &[u8]) -> Captured<'a> {
+        let room = max_value_bytes().min(self.buf.room_left().saturating_sub(5));
         self.buf
-            .put_len_prefixed(tag::BYTES, &v[..v.len().min(max_value_bytes())]);
+            .put_len_prefixed(tag::BYTES, &v[..v.len().min(room)]);
         self.done()
     }
 
@@ -241,9 +269,10 @@ impl<'a> Capture<'a> {
         self.buf.put(tag::STR, [0; 4]);
         let len_at = self.buf.len() - 4;
         // A failing Display impl leaves what it wrote so far; the record stays well formed.
+        let room = max_value_bytes().min(self.buf.room_left().saturating_sub(MARKER_ROOM));
         let mut text = PayloadText {
             buf: &mut *self.buf,
-            room: max_value_bytes(),
+            room,
             cut: 0,
         };
         let _ = fmt::Write::write_fmt(&mut text, args);

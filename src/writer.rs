@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::encode::Encoder;
+use crate::limits::MAX_RECORD_BYTES;
 use crate::queue::{Merge, Refused, Rings, Upto};
 use crate::stream::{StreamFiles, Whereabouts};
 use crate::{Record, Sink};
@@ -123,7 +124,8 @@ pub struct Stats {
 }
 
 pub(crate) enum Msg {
-    /// A record from a thread that could not use its ring (it was ending).
+    /// A record from a thread that could not use its ring: it was ending, or logging from
+    /// inside another event's capture.
     Record(Box<Record>),
     /// Write out everything before this message, then answer.
     Flush(Sender<()>),
@@ -271,13 +273,14 @@ impl Shared {
         self.policy == Policy::Block || self.never_drop.enables(level)
     }
 
-    /// The queue is full: wait, or drop and count, as the policy says.
+    /// The queue is full: wait and push `record` with `push`, or drop and count, as the
+    /// policy says.
     #[cold]
     #[inline(never)]
-    fn full(&self, record: &Record) {
+    fn full(&self, record: &Record, push: impl FnMut(&Rings) -> Result<(), Refused>) {
         let must_wait = self.must_wait(record.level());
         if must_wait {
-            match self.rings.push_waiting(record) {
+            match self.rings.push_waiting(push) {
                 Ok(()) => return,
                 Err(Refused::NoRing | Refused::TooLarge) => return self.by_channel(record),
                 // The writer's own thread cannot wait for itself: its record is dropped.
@@ -297,6 +300,20 @@ impl Shared {
                 .note(record.level(), record.timestamp_nanos());
         }
         self.rings.wake_writer();
+    }
+
+    /// Puts a record larger than its thread's ring in its place in that ring, its values
+    /// moved to the heap, so that it keeps its place among the thread's other events.
+    #[cold]
+    #[inline(never)]
+    fn large(&self, record: &Record) {
+        let mut bytes = record.parts().4.to_vec();
+        let mut push = |rings: &Rings| rings.push_large(record, &mut bytes);
+        match push(&self.rings) {
+            Ok(()) => {}
+            Err(Refused::Full) => self.full(record, push),
+            Err(Refused::NoRing | Refused::TooLarge) => self.by_channel(record),
+        }
     }
 
     /// Sends a record on the control channel, for a thread that cannot use its ring.
@@ -334,9 +351,11 @@ impl Sink for Shared {
     fn submit(&self, record: &Record) {
         match self.rings.push(record) {
             Ok(()) => {}
-            Err(Refused::Full) => self.full(record),
-            // A record larger than a ring, or a thread that is ending, takes the channel.
-            Err(Refused::TooLarge | Refused::NoRing) => self.by_channel(record),
+            Err(Refused::Full) => self.full(record, |rings| rings.push(record)),
+            Err(Refused::TooLarge) => self.large(record),
+            // A thread that is ending, or inside another event's capture, takes the
+            // channel.
+            Err(Refused::NoRing) => self.by_channel(record),
         }
     }
 
@@ -612,6 +631,14 @@ impl Writer {
         let seq = self.next_seq;
         let mark = self.buf.len();
         self.encoder.encode(record, seq, &mut self.buf);
+        // What the reader cannot read back is never written: a record past the limit is
+        // written again with its largest values cut.
+        let cut = if self.buf.len() - mark > MAX_RECORD_BYTES {
+            self.cut_to_limit(record, seq, mark)
+        } else {
+            None
+        };
+        let record = cut.as_ref().unwrap_or(record);
         let len = (self.buf.len() - mark) as u64;
         if self
             .files
@@ -637,6 +664,32 @@ impl Writer {
         if self.buf.len() >= WRITE_AT {
             self.write_out();
         }
+    }
+
+    /// Encodes `record` again, just encoded at `mark` and found longer than
+    /// [`MAX_RECORD_BYTES`], with its values cut until it fits: those over 64 KiB first,
+    /// then all of them. Values are bounded at capture, so only escaping that multiplies
+    /// their length (control characters in JSON) gets here. Returns the record written.
+    #[cold]
+    #[inline(never)]
+    fn cut_to_limit(&mut self, record: &Record, seq: u64, mark: usize) -> Option<Record> {
+        // Call site and thread frames written before the record stay: the encoder counts
+        // them as written.
+        let start = self.encoder.last_record_at().unwrap_or(mark).max(mark);
+        if self.buf.len() - start <= MAX_RECORD_BYTES {
+            return None;
+        }
+        let mut cut = None;
+        for keep in [64 * 1024, 0] {
+            self.buf.truncate(start);
+            let smaller = record.with_values_cut(keep);
+            self.encoder.encode(&smaller, seq, &mut self.buf);
+            cut = Some(smaller);
+            if self.buf.len() - start <= MAX_RECORD_BYTES {
+                break;
+            }
+        }
+        cut
     }
 
     /// Writes a record saying how many events were dropped since the last one, if any.

@@ -31,6 +31,9 @@ pub(crate) struct BincodeEncoder {
     last_plain: Option<(usize, u32)>,
     /// The last thread and its id.
     last_thread: Option<(u64, u32)>,
+    /// Where in its output the last record's frame began, after the call site and
+    /// thread frames that the record may have needed first.
+    record_at: usize,
 }
 
 /// The borrowed twin of `read::binary::Frame`: the same variants in the same order.
@@ -277,6 +280,7 @@ impl Encoder for BincodeEncoder {
                 let thread = self.thread(record.thread_id(), out);
                 let stamps = [seq, record.timestamp_nanos()];
                 let ids = [callsite, thread];
+                self.record_at = out.len();
                 if transcode_record(out, ids, stamps, payload, record.has_actor()) {
                     return;
                 }
@@ -292,6 +296,7 @@ impl Encoder for BincodeEncoder {
             .collect();
         let callsite = self.callsite(meta, &scoped, out);
         let thread = self.thread(record.thread_id(), out);
+        self.record_at = out.len();
         // The call's fields, then the scopes' fields, then the message arguments.
         let own = meta.fields().len().min(values.values().len());
         let ordered = values.values()[..own]
@@ -306,6 +311,10 @@ impl Encoder for BincodeEncoder {
             values.actor(),
             ordered,
         );
+    }
+
+    fn last_record_at(&self) -> Option<usize> {
+        Some(self.record_at)
     }
 }
 /// Frame variant number of a record.

@@ -204,6 +204,13 @@ pub(crate) trait Encoder: Send {
 
     /// Appends one whole record, with its sequence number.
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>);
+
+    /// Where in `out` the last [`encode`](Encoder::encode) call's record began, for a
+    /// format that may write other items first (a binary segment's call site and thread
+    /// frames); `None` when all that the call wrote is the record.
+    fn last_record_at(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[cfg(test)]

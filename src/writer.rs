@@ -252,10 +252,11 @@ impl Shared {
     }
 
     /// Sends a control message and waits for the writer's answer. On the writer's own
-    /// thread (a bridge logging from inside the writer) there is nobody to answer: it
-    /// returns at once.
+    /// thread (a bridge logging from inside the writer), and in a child process after
+    /// `fork()`, there is nobody to answer: it returns at once.
     pub(crate) fn request(&self, make: fn(Sender<()>) -> Msg) {
-        if crate::queue::on_writer_thread() {
+        // After a fork() the writer thread is the parent's: nobody would answer.
+        if crate::queue::on_writer_thread() || crate::dispatch::forked() {
             return;
         }
         let (tx, rx) = crossbeam_channel::bounded(1);

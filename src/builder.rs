@@ -542,7 +542,11 @@ fn install_panic_hook() {
 
 /// Keeps the writer running; dropping it writes every queued event and stops the thread.
 ///
-/// Keep it alive in `main` for as long as the program logs.
+/// Keep it alive in `main` for as long as the program logs: `let _guard = ...`. With
+/// `let _ = ...` it is dropped at once; events logged after the drop are counted by
+/// [`lost_without_sink`](crate::lost_without_sink) and the first is reported on standard
+/// error. In a child process made by `fork()`, which does not have the writer's thread,
+/// [`flush`](Guard::flush) and the drop return at once and nothing is written.
 #[must_use = "dropping the guard stops the writer: bind it, as in `let _guard = ...`"]
 pub struct Guard {
     shared: &'static Shared,

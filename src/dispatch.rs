@@ -30,11 +30,12 @@ pub trait Sink: Send + Sync + 'static {
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LevelFilter::Off as u8);
 static SINK: AtomicPtr<Installed> = AtomicPtr::new(core::ptr::null_mut());
 static LOST: AtomicU64 = AtomicU64::new(0);
-/// Set when the writer's guard uninstalls it, in a child process after `fork()`, and
-/// once either loss has been reported.
+/// Whether the writer's guard uninstalled the sink last (not [`clear_sink`]).
 static GUARD_DROPPED: AtomicBool = AtomicBool::new(false);
+/// Whether this process is a child forked from one that ran the writer.
 #[cfg(feature = "writer")]
 static FORKED: AtomicBool = AtomicBool::new(false);
+/// Whether each loss has been reported on standard error.
 static REPORTED_DROP: AtomicBool = AtomicBool::new(false);
 #[cfg(feature = "writer")]
 static REPORTED_FORK: AtomicBool = AtomicBool::new(false);
@@ -174,6 +175,7 @@ fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstal
         Ordering::Acquire,
     ) {
         Ok(_) => {
+            GUARD_DROPPED.store(false, Ordering::Relaxed);
             MAX_LEVEL.store(level as u8, Ordering::Relaxed);
             Ok(())
         }
@@ -187,6 +189,7 @@ fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstal
 
 /// Uninstalls the global sink: later events are disabled until a sink is installed again.
 pub fn clear_sink() {
+    GUARD_DROPPED.store(false, Ordering::Relaxed);
     MAX_LEVEL.store(LevelFilter::Off as u8, Ordering::Relaxed);
     SINK.store(core::ptr::null_mut(), Ordering::Release);
 }

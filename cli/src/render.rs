@@ -114,3 +114,45 @@ fn escape_line(out: &mut Vec<u8>, start: usize, terminator: &[u8]) {
         out.extend_from_slice(terminator);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trail::read::FieldValue;
+
+    fn record() -> LogRecord {
+        LogRecord {
+            ts: 0,
+            level: Level::Info,
+            seq: 1,
+            actor: Some(FieldValue::Str("ana\u{1b}]0;x\u{7}".into())),
+            target: "t".into(),
+            msg: "two\nlines\u{9b}".into(),
+            fields: Vec::new(),
+            file: "f.rs".into(),
+            line: 1,
+            thread: "main".into(),
+        }
+    }
+
+    fn printed(terminal: bool) -> String {
+        let mut printer = Printer::new(Output::Csv, false, terminal);
+        let mut out = Vec::new();
+        printer.print(&record(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_on_a_terminal_escapes_the_controls_in_its_cells() {
+        let shown = printed(true);
+        let rows: Vec<&str> = shown.split_terminator("\r\n").collect();
+        assert_eq!(rows.len(), 2, "the header and one row: {shown:?}");
+        assert!(rows[1].contains("two\\nlines\\u009b"), "{shown:?}");
+        assert!(
+            !rows.iter().any(|r| r.contains(char::is_control)),
+            "{shown:?}"
+        );
+        // Into a pipe or a file, CSV keeps the text as it is, quoted.
+        assert!(printed(false).contains("\"two\nlines\u{9b}\""));
+    }
+}

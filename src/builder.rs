@@ -611,7 +611,7 @@ impl Guard {
 
     fn stop(&mut self) {
         if let Some(thread) = self.thread.take() {
-            if crate::dispatch::forked() {
+            if self.shared.without_writer() {
                 // The thread is the parent's; this process cannot join, or even detach, it.
                 std::mem::forget(thread);
                 return;

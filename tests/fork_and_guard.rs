@@ -48,7 +48,8 @@ fn a_forked_child_logs_nothing_says_so_once_and_never_hangs() {
 }
 
 /// The parent: logs, forks, watches the child for ten seconds, logs again. The child
-/// logs, flushes in both ways, drops its copy of the guard and exits 0 if all returned.
+/// logs, flushes in both ways, drops its copy of the guard, then installs a writer of its
+/// own and flushes it; it exits 0 if all returned and counted right.
 #[cfg(unix)]
 #[test]
 fn fork_child() {
@@ -73,8 +74,25 @@ fn fork_child() {
         guard.flush();
         let lost = trail::lost_without_sink();
         drop(guard);
+        // A writer of its own works in the child, and its flush waits for it.
+        let own = tempfile::tempdir().unwrap();
+        let guard = trail::builder()
+            .dir(own.path())
+            .filter_from_env(false)
+            .install()
+            .unwrap();
+        trail::info!("the child's own writer");
+        guard.flush();
+        let written = trail::read::open(own.path()).map_or(0, |r| r.count());
+        drop(guard);
+        drop(own);
+        let code = match (lost, written) {
+            (3, 1) => 0,
+            (3, _) => 4,
+            _ => 3,
+        };
         // SAFETY: ends the child without running the parent's exit handlers twice.
-        unsafe { libc::_exit(if lost == 3 { 0 } else { 3 }) };
+        unsafe { libc::_exit(code) };
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut status = 0;
@@ -95,7 +113,7 @@ fn fork_child() {
     assert_eq!(
         libc::WEXITSTATUS(status),
         0,
-        "the child counted its 3 lost events"
+        "the child counted its 3 lost events (else 3), then its own writer wrote (else 4)"
     );
     trail::info!("after the fork");
     drop(guard);

@@ -153,7 +153,11 @@ impl Builder {
     /// Filter directives, such as `info,shop::cart=debug,hyper=off`: a bare level is the
     /// default, `target=level` applies to a target and its submodules. Without this, the
     /// directives come from `TRAIL_LOG`, else `RUST_LOG`, else [`level`](Builder::level).
-    /// A malformed directive makes [`install`](Builder::install) fail, naming it.
+    /// A malformed directive given here makes [`install`](Builder::install) fail, naming
+    /// it. One in `TRAIL_LOG` or `RUST_LOG` (a span filter `target[span]=level`, bytes
+    /// that are not UTF-8) never does: it is reported once on standard error, naming the
+    /// variable and the directive, and the valid rest applies; a variable with no valid
+    /// directive gives way to the next source.
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
         self
@@ -361,22 +365,12 @@ impl Builder {
                 self.rotation.utc_offset
             )));
         }
-        let env = |name: &str| {
-            self.use_env
-                .then(|| std::env::var(name).ok())
-                .flatten()
-                .filter(|v| !v.trim().is_empty())
-        };
-        let directives = match self
-            .filter
-            .clone()
-            .or_else(|| env("TRAIL_LOG"))
-            .or_else(|| env("RUST_LOG"))
-        {
+        let directives = match &self.filter {
             Some(text) => Some(
                 text.parse::<Directives>()
                     .map_err(|e| Error::config(e.to_string()))?,
             ),
+            None if self.use_env => directives_from_env(),
             None => None,
         };
         if crate::dispatch::is_installed() {
@@ -458,6 +452,32 @@ impl Builder {
     }
 }
 
+/// The directives of `TRAIL_LOG`, else of `RUST_LOG`. The environment never stops the
+/// program: a malformed directive (a non-UTF-8 one included) is reported on standard
+/// error, naming the variable, and the valid rest applies, as with tracing's `EnvFilter`.
+/// A variable with no valid directive gives way to the next source.
+fn directives_from_env() -> Option<Directives> {
+    for name in ["TRAIL_LOG", "RUST_LOG"] {
+        let Some(value) = std::env::var_os(name) else {
+            continue;
+        };
+        // Invalid bytes become U+FFFD, which marks their directive as malformed.
+        let text = value.to_string_lossy();
+        let (directives, errors) = Directives::parse_lenient(&text);
+        for error in &errors {
+            let error = error.to_string();
+            eprintln!(
+                "trail: {name}: {}; left out, the other directives apply",
+                crate::terminal::escape_controls(&error)
+            );
+        }
+        if directives.is_some() {
+            return directives;
+        }
+    }
+    None
+}
+
 /// Registers, once per process, an `atexit` hook that writes out whatever is queued.
 fn flush_at_exit() {
     extern "C" fn at_exit() {
@@ -535,7 +555,11 @@ fn install_panic_hook() {
 
 /// Keeps the writer running; dropping it writes every queued event and stops the thread.
 ///
-/// Keep it alive in `main` for as long as the program logs.
+/// Keep it alive in `main` for as long as the program logs: `let _guard = ...`. With
+/// `let _ = ...` it is dropped at once; events logged after the drop are counted by
+/// [`lost_without_sink`](crate::lost_without_sink) and the first is reported on standard
+/// error. In a child process made by `fork()`, which does not have the writer's thread,
+/// [`flush`](Guard::flush) and the drop return at once and nothing is written.
 #[must_use = "dropping the guard stops the writer: bind it, as in `let _guard = ...`"]
 pub struct Guard {
     shared: &'static Shared,
@@ -600,6 +624,11 @@ impl Guard {
 
     fn stop(&mut self) {
         if let Some(thread) = self.thread.take() {
+            if self.shared.without_writer() {
+                // The thread is the parent's; this process cannot join, or even detach, it.
+                std::mem::forget(thread);
+                return;
+            }
             if let Some(timeout) = self.shutdown_timeout {
                 *self
                     .shared

@@ -142,6 +142,7 @@ impl RecordEncoder {
     }
 
     fn text(&mut self, r: &LogRecord, out: &mut Vec<u8>) {
+        let start = out.len();
         self.clock.write(r.ts, out);
         out.push(b' ');
         out.extend_from_slice(format!("{:<5}", r.level.as_str().to_ascii_uppercase()).as_bytes());
@@ -179,6 +180,7 @@ impl RecordEncoder {
         write_text_field(&src, text::bare_value, out);
         out.extend_from_slice(b" @thread=");
         write_text_field(&FieldValue::Str(r.thread.clone()), text::bare_value, out);
+        crate::terminal::escape_controls_after(out, start);
         out.push(b'\n');
     }
 

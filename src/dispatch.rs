@@ -2,9 +2,15 @@
 //!
 //! With no sink installed the run-time level is `off`, so a call costs one relaxed load
 //! and a branch. Installing a sink raises the level; uninstalling lowers it again.
+//!
+//! Two ways of losing a sink keep the gate open instead, so that the loss is noticed: the
+//! writer's guard dropped while the program still logs (`let _ = builder().install()`
+//! drops it at once), and a `fork()` (the child has no writer thread). Events that then
+//! pass the gate reach no sink: they are counted ([`lost_without_sink`]) and the first one
+//! is reported on standard error, once per process for each cause.
 
 use core::fmt;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
 use crate::{Level, LevelFilter, Record};
 
@@ -24,6 +30,15 @@ pub trait Sink: Send + Sync + 'static {
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LevelFilter::Off as u8);
 static SINK: AtomicPtr<Installed> = AtomicPtr::new(core::ptr::null_mut());
 static LOST: AtomicU64 = AtomicU64::new(0);
+/// Whether the writer's guard uninstalled the sink last (not [`clear_sink`]).
+static GUARD_DROPPED: AtomicBool = AtomicBool::new(false);
+/// Whether this process is a child forked from one that ran the writer.
+#[cfg(feature = "writer")]
+static FORKED: AtomicBool = AtomicBool::new(false);
+/// Whether each loss has been reported on standard error.
+static REPORTED_DROP: AtomicBool = AtomicBool::new(false);
+#[cfg(feature = "writer")]
+static REPORTED_FORK: AtomicBool = AtomicBool::new(false);
 
 struct Installed {
     sink: &'static dyn Sink,
@@ -33,9 +48,12 @@ struct Installed {
     writer: Option<&'static crate::writer::Shared>,
 }
 
-/// The run-time level filter.
+/// The run-time level filter: `off` while no sink is installed.
 #[inline(always)]
 pub fn max_level() -> LevelFilter {
+    if SINK.load(Ordering::Relaxed).is_null() {
+        return LevelFilter::Off;
+    }
     LevelFilter::from_u8(MAX_LEVEL.load(Ordering::Relaxed))
 }
 
@@ -108,6 +126,8 @@ pub(crate) fn set_writer(
     writer: &'static crate::writer::Shared,
     level: LevelFilter,
 ) -> Result<(), AlreadyInstalled> {
+    #[cfg(unix)]
+    watch_forks();
     install(
         Installed {
             sink: writer,
@@ -115,6 +135,32 @@ pub(crate) fn set_writer(
         },
         level,
     )
+}
+
+/// Registers, once per process, what a child process does after `fork()`: it has the
+/// writer's memory but not its thread, so nothing it logs could be written and a flush
+/// would wait forever. The child's sink is uninstalled (its events are counted and
+/// reported once) and every wait for the writer returns at once.
+#[cfg(all(unix, feature = "writer"))]
+fn watch_forks() {
+    extern "C" fn in_child() {
+        // Only atomic stores: this runs between fork() and exec().
+        FORKED.store(true, Ordering::Relaxed);
+        SINK.store(core::ptr::null_mut(), Ordering::Release);
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `in_child` is a plain `extern "C" fn()` that lives as long as the
+        // program and does only what is safe in a forked child.
+        let _ = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+    });
+}
+
+/// Whether this process is a child forked from one that ran the writer, whose thread it
+/// does not have.
+#[cfg(feature = "writer")]
+pub(crate) fn forked() -> bool {
+    FORKED.load(Ordering::Relaxed)
 }
 
 fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstalled> {
@@ -129,6 +175,7 @@ fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstal
         Ordering::Acquire,
     ) {
         Ok(_) => {
+            GUARD_DROPPED.store(false, Ordering::Relaxed);
             MAX_LEVEL.store(level as u8, Ordering::Relaxed);
             Ok(())
         }
@@ -142,6 +189,7 @@ fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstal
 
 /// Uninstalls the global sink: later events are disabled until a sink is installed again.
 pub fn clear_sink() {
+    GUARD_DROPPED.store(false, Ordering::Relaxed);
     MAX_LEVEL.store(LevelFilter::Off as u8, Ordering::Relaxed);
     SINK.store(core::ptr::null_mut(), Ordering::Release);
 }
@@ -154,7 +202,8 @@ pub(crate) fn clear_sink_if(sink: &'static dyn Sink) {
     let ours =
         unsafe { ptr.as_ref() }.is_some_and(|installed| core::ptr::addr_eq(installed.sink, sink));
     if ours {
-        MAX_LEVEL.store(LevelFilter::Off as u8, Ordering::Relaxed);
+        // The gate stays open: an event logged from now on is counted and reported.
+        GUARD_DROPPED.store(true, Ordering::Relaxed);
         let _ = SINK.compare_exchange(
             ptr,
             core::ptr::null_mut(),
@@ -205,12 +254,60 @@ pub(crate) fn submit(record: &Record) {
         }
         None => {
             LOST.fetch_add(1, Ordering::Relaxed);
+            report_lost();
         }
     }
 }
 
-/// Events that passed the level gate while the sink was being uninstalled, and so
-/// reached no sink. Zero unless events race with the guard's drop.
+/// Says once on standard error why events reach no sink, if it is a dropped guard or a
+/// fork (an event racing with [`clear_sink`] is not worth a word).
+#[cold]
+#[inline(never)]
+fn report_lost() {
+    #[cfg(feature = "writer")]
+    if forked() {
+        if !REPORTED_FORK.swap(true, Ordering::Relaxed) {
+            say(
+                "trail: this process was forked from the one that runs the writer, whose \
+                 thread it does not have: its events are not written (trail::lost_without_sink \
+                 counts them)\n",
+            );
+        }
+        return;
+    }
+    if GUARD_DROPPED.load(Ordering::Relaxed) && !REPORTED_DROP.swap(true, Ordering::Relaxed) {
+        say(
+            "trail: events are logged after the writer's guard was dropped, and are lost \
+             (trail::lost_without_sink counts them); keep the guard alive while the program \
+             logs: `let _guard = trail::builder()...install()?`, not `let _ = ...`\n",
+        );
+    }
+}
+
+/// Writes a line on standard error without taking std's lock on it, which a thread that
+/// did not survive a `fork()` may hold forever.
+fn say(line: &str) {
+    #[cfg(all(unix, feature = "writer"))]
+    {
+        let mut bytes = line.as_bytes();
+        while !bytes.is_empty() {
+            // SAFETY: the pointer and length describe `bytes`, valid for reads.
+            let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+            if n <= 0 {
+                return;
+            }
+            bytes = &bytes[n as usize..];
+        }
+    }
+    #[cfg(not(all(unix, feature = "writer")))]
+    {
+        use std::io::Write as _;
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// Events that passed the level gate but reached no sink: logged after the writer's guard
+/// was dropped, in a child process after `fork()`, or racing with an uninstall.
 pub fn lost_without_sink() -> u64 {
     LOST.load(Ordering::Relaxed)
 }

@@ -71,42 +71,98 @@ impl Directives {
 impl std::str::FromStr for Directives {
     type Err = ParseFilterError;
 
+    /// Parses directives strictly: the first malformed one is the error.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut directives = Directives::level(LevelFilter::Info);
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = |why: String| ParseFilterError {
-                directive: part.to_owned(),
-                why,
-            };
-            match part.split_once('=') {
-                None => match part.parse::<LevelFilter>() {
-                    Ok(level) => directives.default = level,
-                    // A bare target, as in RUST_LOG: everything from it.
-                    Err(_) if is_target(part) => directives
-                        .targets
-                        .push((part.to_owned(), LevelFilter::Trace)),
-                    Err(e) => return Err(bad(e.to_string())),
-                },
-                Some((target, level)) => {
-                    let target = target.trim();
-                    if !is_target(target) {
-                        return Err(bad(format!(
-                            "{target:?} is not a target (a module path such as shop::cart)"
-                        )));
-                    }
-                    let level = level
-                        .trim()
-                        .parse::<LevelFilter>()
-                        .map_err(|e| bad(e.to_string()))?;
-                    directives.targets.retain(|(t, _)| t != target);
-                    directives.targets.push((target.to_owned(), level));
-                }
+        for part in parts(s) {
+            directives.add(part)?;
+        }
+        directives.sort();
+        Ok(directives)
+    }
+}
+
+/// The directives of a comma-separated list, blanks left out.
+fn parts(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|p| !p.is_empty())
+}
+
+impl Directives {
+    /// Parses what is valid in `s`, as tracing's `EnvFilter` does with `RUST_LOG`: each
+    /// malformed directive is left out and comes back as an error beside the directives
+    /// of the valid rest (`None` when no directive is valid).
+    ///
+    /// ```
+    /// use trail::{Directives, Level};
+    ///
+    /// let (d, errors) = Directives::parse_lenient("warn,shop[checkout]=debug,shop=chatty,db=trace");
+    /// let d = d.unwrap();
+    /// assert!(d.enabled("db::pool", Level::Trace));
+    /// assert!(!d.enabled("shop", Level::Info));
+    /// assert_eq!(errors.len(), 2);
+    /// assert!(errors[0].to_string().contains("\"shop[checkout]=debug\""));
+    /// ```
+    pub fn parse_lenient(s: &str) -> (Option<Directives>, Vec<ParseFilterError>) {
+        let mut directives = Directives::level(LevelFilter::Info);
+        let (mut valid, mut errors) = (0, Vec::new());
+        for part in parts(s) {
+            match directives.add(part) {
+                Ok(()) => valid += 1,
+                Err(e) => errors.push(e),
             }
         }
-        directives
-            .targets
-            .sort_by_key(|t| std::cmp::Reverse(t.0.len()));
-        Ok(directives)
+        directives.sort();
+        ((valid > 0).then_some(directives), errors)
+    }
+
+    /// Adds one directive, or says why it is malformed.
+    fn add(&mut self, part: &str) -> Result<(), ParseFilterError> {
+        let bad = |why: String| ParseFilterError {
+            directive: part.to_owned(),
+            why,
+        };
+        if part.contains('\u{fffd}') {
+            return Err(bad("not valid UTF-8".to_owned()));
+        }
+        let (target, level) = match part.split_once('=') {
+            None => match part.parse::<LevelFilter>() {
+                Ok(level) => {
+                    self.default = level;
+                    return Ok(());
+                }
+                // A bare target, as in RUST_LOG: everything from it.
+                Err(_) if is_target(part) || part.contains(['[', '{']) => {
+                    (part, LevelFilter::Trace)
+                }
+                Err(e) => return Err(bad(e.to_string())),
+            },
+            Some((target, level)) => {
+                let level = level
+                    .trim()
+                    .parse::<LevelFilter>()
+                    .map_err(|e| bad(e.to_string()))?;
+                (target.trim(), level)
+            }
+        };
+        if target.contains(['[', '{']) {
+            return Err(bad(
+                "span filters (`target[span]=level`) are not supported: trail filters by target"
+                    .to_owned(),
+            ));
+        }
+        if !is_target(target) {
+            return Err(bad(format!(
+                "{target:?} is not a target (a module path such as shop::cart)"
+            )));
+        }
+        self.targets.retain(|(t, _)| t != target);
+        self.targets.push((target.to_owned(), level));
+        Ok(())
+    }
+
+    /// Longest target first, so that the first match is the most specific one.
+    fn sort(&mut self) {
+        self.targets.sort_by_key(|t| std::cmp::Reverse(t.0.len()));
     }
 }
 

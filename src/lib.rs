@@ -136,6 +136,7 @@ mod writer;
 pub mod read;
 
 pub mod bridge;
+pub mod terminal;
 
 #[doc(hidden)]
 pub mod __private;

@@ -149,6 +149,9 @@ pub(crate) struct Shared {
     pub(crate) unreported: Unreported,
     /// When a shutdown stops retrying failed writes.
     pub(crate) give_up: std::sync::Mutex<Option<Instant>>,
+    /// The process the writer thread runs in: a child made by `fork()` has a copy of this
+    /// but not the thread.
+    process: u32,
 }
 
 /// Drops since the last report: per level, and when the first and last happened.
@@ -233,7 +236,14 @@ impl Shared {
             counters: Counters::default(),
             unreported: Unreported::default(),
             give_up: std::sync::Mutex::new(None),
+            process: std::process::id(),
         }
+    }
+
+    /// Whether this is a child process made by `fork()`, which does not have the writer's
+    /// thread. Asked only where the answer decides whether to wait for the writer.
+    pub(crate) fn without_writer(&self) -> bool {
+        crate::dispatch::forked() && std::process::id() != self.process
     }
 
     /// The counters, with the queue's current length.
@@ -254,10 +264,11 @@ impl Shared {
     }
 
     /// Sends a control message and waits for the writer's answer. On the writer's own
-    /// thread (a bridge logging from inside the writer) there is nobody to answer: it
-    /// returns at once.
+    /// thread (a bridge logging from inside the writer), and in a child process after
+    /// `fork()`, there is nobody to answer: it returns at once.
     pub(crate) fn request(&self, make: fn(Sender<()>) -> Msg) {
-        if crate::queue::on_writer_thread() {
+        // After a fork() the writer thread is the parent's: nobody would answer.
+        if crate::queue::on_writer_thread() || self.without_writer() {
             return;
         }
         let (tx, rx) = crossbeam_channel::bounded(1);

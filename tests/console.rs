@@ -16,8 +16,12 @@ fn the_console_shows_its_levels_and_the_files_keep_everything() {
         "{stderr}"
     );
     assert!(
-        !stderr.contains('\x1b'),
-        "no raw escape reaches the terminal: {stderr:?}"
+        !stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "no raw control character (C0, DEL, C1) reaches the terminal: {stderr:?}"
+    );
+    assert!(
+        lines[1].contains("raw=\"\\u007f\\u0085\\u009b31m\\r\""),
+        "{stderr}"
     );
     let files: Vec<String> = trail::read::open(dir.path())
         .unwrap()
@@ -116,6 +120,6 @@ fn console_child() {
         .unwrap();
     trail::info!(target: "console_child", "starting");
     trail::warn!(target: "console_child", free = 0.04, "disk almost full");
-    trail::error!(target: "console_child", "bad input {}", "\u{1b}[2J");
+    trail::error!(target: "console_child", raw = "\u{7f}\u{85}\u{9b}31m\r", "bad input {}", "\u{1b}[2J");
     drop(guard);
 }

@@ -132,7 +132,83 @@ fn trail_log_wins_over_rust_log_and_both_over_the_level() {
     );
 }
 
-/// Runs only as the child process of the test above.
+/// Runs `filter_child` with `TRAIL_LOG` and `RUST_LOG` set to the values given (unset when
+/// None); returns the messages written and the child's standard error.
+fn run_filter_child(
+    trail_log: Option<&std::ffi::OsStr>,
+    rust_log: Option<&std::ffi::OsStr>,
+) -> (Vec<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "filter_child",
+            "--test-threads",
+            "1",
+            "--nocapture",
+        ])
+        .env("FILTER_CHILD_DIR", dir.path())
+        .env_remove("TRAIL_LOG")
+        .env_remove("RUST_LOG");
+    if let Some(v) = trail_log {
+        child.env("TRAIL_LOG", v);
+    }
+    if let Some(v) = rust_log {
+        child.env("RUST_LOG", v);
+    }
+    let out = child.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "the install never fails: {stderr}");
+    (messages(dir.path()), stderr)
+}
+
+#[test]
+fn a_malformed_environment_directive_is_reported_once_and_the_rest_applies() {
+    let _s = serial();
+    if std::env::var_os("FILTER_CHILD_DIR").is_some() {
+        return;
+    }
+    // tracing's span syntax and a bad level beside a valid default.
+    let (written, stderr) = run_filter_child(
+        Some("debug,filter_directives[span]=trace,nonsense=chatty".as_ref()),
+        None,
+    );
+    assert_eq!(written, ["debug", "info", "error"], "{stderr}");
+    for directive in ["\"filter_directives[span]=trace\"", "\"nonsense=chatty\""] {
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(directive)).collect();
+        assert_eq!(lines.len(), 1, "{directive} once: {stderr}");
+        assert!(lines[0].starts_with("trail: TRAIL_LOG: "), "{stderr}");
+    }
+    assert!(stderr.contains("span filters"), "{stderr}");
+
+    // A variable with nothing valid gives way to the next.
+    let (written, stderr) = run_filter_child(Some("sh op=debug".as_ref()), Some("error".as_ref()));
+    assert_eq!(written, ["error"], "{stderr}");
+    assert_eq!(stderr.matches("\"sh op=debug\"").count(), 1, "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_filter_variable_that_is_not_utf8_is_reported_like_any_malformed_one() {
+    use std::os::unix::ffi::OsStrExt;
+    let _s = serial();
+    if std::env::var_os("FILTER_CHILD_DIR").is_some() {
+        return;
+    }
+    let value = std::ffi::OsStr::from_bytes(b"error,sh\xffp=debug");
+    let (written, stderr) = run_filter_child(None, Some(value));
+    assert_eq!(written, ["error"], "the valid rest applies: {stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("not valid UTF-8"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("trail: RUST_LOG: "), "{stderr}");
+    assert!(lines[0].contains("sh\u{fffd}p=debug"), "{stderr}");
+}
+
+/// Runs only as the child process of the tests above.
 #[test]
 fn filter_child() {
     let Some(dir) = std::env::var_os("FILTER_CHILD_DIR") else {

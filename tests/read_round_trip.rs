@@ -73,29 +73,29 @@ fn round_trip_with(format: Format, profile: trail::JsonProfile) {
         any::<char>(),
         prop::collection::vec(text(), 0..4),
         prop::option::of(any::<u16>()),
-        0usize..6,
+        (0usize..6, any::<u128>(), any::<i128>()),
     );
     let mut runner = TestRunner::new(Config {
         cases: 200,
         ..Config::default()
     });
     runner
-        .run(&values, |(actor, s, u, i, f, small, b, c, words, maybe, level)| {
+        .run(&values, |(actor, s, u, i, f, small, b, c, words, maybe, (level, big, wide))| {
             let tags = std::collections::BTreeMap::from([("k\"ey", i), ("é,", 1)]);
             match level {
-                0 => trail::trace!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, "m {s} {u}"),
-                1 => trail::debug!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, "m {s} {u}"),
-                2 => trail::info!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, "m {s} {u}"),
-                3 => trail::warn!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, "m {s} {u}"),
-                4 => trail::error!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, "m {s} {u}"),
-                _ => trail::fatal!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, "m {s} {u}"),
+                0 => trail::trace!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, big, wide, "m {s} {u}"),
+                1 => trail::debug!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, big, wide, "m {s} {u}"),
+                2 => trail::info!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, big, wide, "m {s} {u}"),
+                3 => trail::warn!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, big, wide, "m {s} {u}"),
+                4 => trail::error!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, big, wide, "m {s} {u}"),
+                _ => trail::fatal!(actor, s, u, i, f, small, b, c, words = #words, maybe, tags = #tags, big, wide, "m {s} {u}"),
             }
             let mut records = read_new(dir.path(), &guard, &checkpoint);
             prop_assert_eq!(records.len(), 1);
             let r = records.pop().unwrap();
             prop_assert_eq!(r.level, trail::Level::ALL[level]);
-            prop_assert_eq!(r.actor, Some(FieldValue::U64(actor)));
-            prop_assert_eq!(r.msg, format!("m {s} {u}"));
+            prop_assert_eq!(&r.actor, &Some(FieldValue::U64(actor)));
+            prop_assert_eq!(&r.msg, &format!("m {s} {u}"));
             prop_assert_eq!(r.target.as_str(), "read_round_trip");
             prop_assert_eq!(r.file.as_str(), "tests/read_round_trip.rs");
             let expected = vec![
@@ -109,8 +109,11 @@ fn round_trip_with(format: Format, profile: trail::JsonProfile) {
                 ("words".to_owned(), FieldValue::Seq(words.iter().cloned().map(FieldValue::Str).collect())),
                 ("maybe".to_owned(), maybe.map_or(FieldValue::Null, |m| FieldValue::U64(m.into()))),
                 ("tags".to_owned(), FieldValue::Map(tags.iter().map(|(k, v)| (k.to_string(), FieldValue::int((*v).into()))).collect())),
+                ("big".to_owned(), i128::try_from(big).map_or(FieldValue::U128(big), FieldValue::int)),
+                ("wide".to_owned(), FieldValue::int(wide)),
             ];
-            prop_assert_eq!(r.fields, expected);
+            prop_assert_eq!(&r.fields, &expected);
+            assert_converts_back(&[r]);
             Ok(())
         })
         .unwrap();
@@ -207,5 +210,149 @@ fn awkward_names_and_values_read_back_in_every_format() {
         );
         assert_eq!(records[2].msg, "tab\there", "{format}");
         assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+}
+
+/// Fields named like the text format's own `@` keys, like the OpenTelemetry profile's
+/// attributes, like the profile's escape prefix, and like the canonical keys: each reads
+/// back as the field it was, in every format and profile, beside the record's own values,
+/// and no JSON object repeats a key.
+#[test]
+fn fields_named_like_the_records_own_keys_read_back_in_every_format_and_profile() {
+    let _turn = ONE_WRITER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let outputs = [
+        (Format::Json, trail::JsonProfile::Canonical),
+        (Format::Json, trail::JsonProfile::OpenTelemetry),
+        (Format::Json, trail::JsonProfile::Ecs),
+        (Format::Csv, trail::JsonProfile::Canonical),
+        (Format::Text, trail::JsonProfile::Canonical),
+        (Format::Bincode, trail::JsonProfile::Canonical),
+    ];
+    for (format, profile) in outputs {
+        let what = format!("{format} {profile:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .format(format)
+            .json_profile(profile)
+            .install()
+            .unwrap();
+        trail::info!(
+            actor = "ana",
+            "@seq" = 99_u64,
+            "@src" = "x.rs:1",
+            "@thread" = "t",
+            "user.id" = "mallory",
+            "code.file.path" = "evil.rs",
+            "code.line.number" = 7_u64,
+            "thread.name" = "other",
+            "trail.seq" = 12345_u64,
+            "trail.field.user.id" = 1_u64,
+            "seq" = 5_u64,
+            "fields" = "f",
+            "",
+        );
+        trail::info!("user.id" = "only a field", "no actor");
+        drop(guard);
+        let records: Vec<LogRecord> = trail::read::open(dir.path())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(records.len(), 2, "{what}");
+        let r = &records[0];
+        assert_eq!(r.actor, Some(FieldValue::Str("ana".into())), "{what}");
+        assert_eq!((r.seq, r.line), (1, r.line), "{what}");
+        assert_eq!(r.file, "tests/read_round_trip.rs", "{what}");
+        assert_eq!(
+            r.fields,
+            [
+                ("@seq".to_owned(), FieldValue::U64(99)),
+                ("@src".to_owned(), FieldValue::Str("x.rs:1".into())),
+                ("@thread".to_owned(), FieldValue::Str("t".into())),
+                ("user.id".to_owned(), FieldValue::Str("mallory".into())),
+                (
+                    "code.file.path".to_owned(),
+                    FieldValue::Str("evil.rs".into())
+                ),
+                ("code.line.number".to_owned(), FieldValue::U64(7)),
+                ("thread.name".to_owned(), FieldValue::Str("other".into())),
+                ("trail.seq".to_owned(), FieldValue::U64(12345)),
+                ("trail.field.user.id".to_owned(), FieldValue::U64(1)),
+                ("seq".to_owned(), FieldValue::U64(5)),
+                ("fields".to_owned(), FieldValue::Str("f".into())),
+            ],
+            "{what}"
+        );
+        assert_eq!(records[1].actor, None, "{what}: a field is never the actor");
+        assert_eq!(records[1].seq, 2, "{what}");
+        assert_eq!(
+            records[1].fields,
+            [("user.id".to_owned(), FieldValue::Str("only a field".into()))],
+            "{what}"
+        );
+        assert_converts_back(&records);
+        if format == Format::Json {
+            for line in segment_lines(dir.path()) {
+                let value: FieldValue = serde_json::from_str(&line).unwrap();
+                assert_no_repeated_key(&value, &line);
+            }
+        }
+    }
+}
+
+fn segment_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(path).unwrap();
+            lines.extend(text.lines().map(str::to_owned));
+        }
+    }
+    assert!(!lines.is_empty());
+    lines
+}
+
+/// `FieldValue` keeps every entry of an object, repeated keys included.
+fn assert_no_repeated_key(value: &FieldValue, line: &str) {
+    match value {
+        FieldValue::Map(entries) => {
+            let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            let before = keys.len();
+            keys.dedup();
+            assert_eq!(keys.len(), before, "a repeated key in {line}");
+            entries
+                .iter()
+                .for_each(|(_, v)| assert_no_repeated_key(v, line));
+        }
+        FieldValue::Seq(items) => items.iter().for_each(|v| assert_no_repeated_key(v, line)),
+        _ => {}
+    }
+}
+
+/// `records`, converted into each format as `trail convert` and `trail cat` do, read back
+/// equal.
+fn assert_converts_back(records: &[LogRecord]) {
+    for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
+        let mut encoder = trail::convert::RecordEncoder::new(format);
+        let mut bytes = Vec::new();
+        encoder.begin_segment(&mut bytes);
+        for r in records {
+            encoder.encode(r, &mut bytes);
+        }
+        let file_format = match format {
+            Format::Json => trail::read::FileFormat::Json,
+            Format::Csv => trail::read::FileFormat::Csv,
+            Format::Text => trail::read::FileFormat::Text,
+            _ => trail::read::FileFormat::Binary,
+        };
+        let back: Vec<LogRecord> =
+            trail::read::from_reader(std::io::Cursor::new(bytes), file_format, "<converted>")
+                .map(|r| r.unwrap())
+                .collect();
+        assert_eq!(back, records, "converted to {format}");
     }
 }

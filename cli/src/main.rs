@@ -149,7 +149,7 @@ impl PrintArgs {
                 io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
             }
         };
-        Printer::new(self.output, color)
+        Printer::new(self.output, color, io::stdout().is_terminal())
     }
 }
 
@@ -208,10 +208,17 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(Fatal(code, message)) => {
-            eprintln!("trail: {message}");
+            warn(message);
             ExitCode::from(code)
         }
     }
+}
+
+/// Says something on standard error, its control characters escaped: messages quote
+/// file names and the content of damaged records, which anyone may have written.
+fn warn(message: impl std::fmt::Display) {
+    let message = message.to_string();
+    eprintln!("trail: {}", trail::terminal::escape_controls(&message));
 }
 
 /// Writes to standard output; a closed pipe (`trail cat ... | head`) ends the program
@@ -263,7 +270,7 @@ fn cat(
                 Err(e) => {
                     emit(&mut out)?;
                     damaged += 1;
-                    eprintln!("trail: {e}");
+                    warn(e);
                 }
             }
             if out.len() >= 64 * 1024 {
@@ -347,7 +354,7 @@ fn report(e: ReadError, torn: &mut Option<(PathBuf, u64)>) {
             return;
         }
     }
-    eprintln!("trail: {e}");
+    warn(e);
 }
 
 fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> {
@@ -375,7 +382,7 @@ fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> 
             }
             Err(e) => {
                 damaged += 1;
-                eprintln!("trail: {e}");
+                warn(e);
             }
         }
         if buf.len() >= 256 * 1024 {
@@ -387,7 +394,7 @@ fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> 
     file.write_all(&buf)
         .and_then(|()| file.sync_all())
         .map_err(|e| Fatal(2, format!("cannot write {}: {e}", output.display())))?;
-    eprintln!("trail: wrote {records} records to {}", output.display());
+    warn(format!("wrote {records} records to {}", output.display()));
     Ok(u8::from(damaged > 0))
 }
 

@@ -19,12 +19,15 @@ pub enum Output {
 pub struct Printer {
     output: Output,
     color: bool,
+    /// Whether standard output is a terminal, where CSV cells get their line breaks and
+    /// other controls escaped too (elsewhere CSV keeps them, quoted, as RFC 4180 does).
+    terminal: bool,
     encoder: RecordEncoder,
     started: bool,
 }
 
 impl Printer {
-    pub fn new(output: Output, color: bool) -> Printer {
+    pub fn new(output: Output, color: bool, terminal: bool) -> Printer {
         let format = match output {
             Output::Text => Format::Text,
             Output::Json => Format::Json,
@@ -33,22 +36,41 @@ impl Printer {
         Printer {
             output,
             color,
+            terminal,
             encoder: RecordEncoder::new(format),
             started: false,
         }
     }
 
-    /// Appends one record to `out`.
+    /// Appends one record to `out`. No value puts a control character on the terminal:
+    /// text escapes them all, JSON escapes DEL and C1 as well as C0 (the same JSON
+    /// either way), and CSV on a terminal escapes them inside its cells.
     pub fn print(&mut self, record: &LogRecord, out: &mut Vec<u8>) {
         if !self.started {
             self.encoder.begin_segment(out);
             self.started = true;
         }
-        if self.output != Output::Text || !self.color {
-            self.encoder.encode(record, out);
-            return;
+        let start = out.len();
+        match self.output {
+            Output::Json => {
+                self.encoder.encode(record, out);
+                escape_line(out, start, b"\n");
+                return;
+            }
+            Output::Csv => {
+                self.encoder.encode(record, out);
+                if self.terminal {
+                    escape_line(out, start, b"\r\n");
+                }
+                return;
+            }
+            Output::Text if !self.color => {
+                self.encoder.encode(record, out);
+                return;
+            }
+            Output::Text => {}
         }
-        // Text on a terminal: the level coloured, the timestamp and the location dimmed.
+        // Text on a terminal (its values escaped by the encoder): the level coloured, the timestamp and the location dimmed.
         let mut line = Vec::new();
         self.encoder.encode(record, &mut line);
         let text = String::from_utf8_lossy(&line);
@@ -75,5 +97,62 @@ impl Printer {
             )
             .as_bytes(),
         );
+    }
+}
+
+/// Escapes the control characters of the record in `out[start..]`, which ends with
+/// `terminator`; the terminator stays.
+fn escape_line(out: &mut Vec<u8>, start: usize, terminator: &[u8]) {
+    if !out[start..].ends_with(terminator) {
+        return;
+    }
+    let end = out.len() - terminator.len();
+    let line = String::from_utf8_lossy(&out[start..end]);
+    if let std::borrow::Cow::Owned(escaped) = trail::terminal::escape_controls(&line) {
+        out.truncate(start);
+        out.extend_from_slice(escaped.as_bytes());
+        out.extend_from_slice(terminator);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trail::read::FieldValue;
+
+    fn record() -> LogRecord {
+        LogRecord {
+            ts: 0,
+            level: Level::Info,
+            seq: 1,
+            actor: Some(FieldValue::Str("ana\u{1b}]0;x\u{7}".into())),
+            target: "t".into(),
+            msg: "two\nlines\u{9b}".into(),
+            fields: Vec::new(),
+            file: "f.rs".into(),
+            line: 1,
+            thread: "main".into(),
+        }
+    }
+
+    fn printed(terminal: bool) -> String {
+        let mut printer = Printer::new(Output::Csv, false, terminal);
+        let mut out = Vec::new();
+        printer.print(&record(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_on_a_terminal_escapes_the_controls_in_its_cells() {
+        let shown = printed(true);
+        let rows: Vec<&str> = shown.split_terminator("\r\n").collect();
+        assert_eq!(rows.len(), 2, "the header and one row: {shown:?}");
+        assert!(rows[1].contains("two\\nlines\\u009b"), "{shown:?}");
+        assert!(
+            !rows.iter().any(|r| r.contains(char::is_control)),
+            "{shown:?}"
+        );
+        // Into a pipe or a file, CSV keeps the text as it is, quoted.
+        assert!(printed(false).contains("\"two\nlines\u{9b}\""));
     }
 }

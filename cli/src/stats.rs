@@ -25,7 +25,7 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
                 } else {
                     damaged += 1;
                 }
-                eprintln!("trail: {e}");
+                crate::warn(e);
                 continue;
             }
         };
@@ -99,6 +99,8 @@ fn section(out: &mut String, title: &str, counts: &HashMap<String, u64>) {
     sorted.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let _ = writeln!(out, "\n{title} (top 10 of {}):", sorted.len());
     for (name, n) in sorted.into_iter().take(10) {
+        // Actors and targets come from the records: no control may reach the terminal.
+        let name = trail::terminal::escape_controls(name);
         let _ = writeln!(out, "  {name:<30} {n:>12}");
     }
 }

@@ -158,11 +158,16 @@ pub fn run(dir: &Path) -> Result<u8, Fatal> {
 
     let mut report = String::new();
     use std::fmt::Write as _;
+    // File names and manifest entries are anyone's text: escaped for the terminal.
     for note in &notes {
-        let _ = writeln!(report, "note: {note}");
+        let _ = writeln!(report, "note: {}", trail::terminal::escape_controls(note));
     }
     for problem in &problems {
-        let _ = writeln!(report, "problem: {problem}");
+        let _ = writeln!(
+            report,
+            "problem: {}",
+            trail::terminal::escape_controls(problem)
+        );
     }
     let range = match (seqs.first(), seqs.last()) {
         (Some((a, _)), Some((b, _))) => format!(", seq {a}..={b}"),

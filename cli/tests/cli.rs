@@ -495,3 +495,122 @@ fn tail_follow_sees_every_record_once_across_rotations() {
     );
     assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
 }
+
+/// Values a terminal would act on: an OSC sequence that sets the window title, CR, NUL,
+/// a line break that would forge a row, DEL, NEL (U+0085) and the 8-bit CSI (U+009B).
+const HOSTILE_ACTORS: [&str; 3] = [
+    "\u{1b}]0;owned\u{7}",
+    "ana\r\n  forged row                      1",
+    "nul\u{0}del\u{7f}nel\u{85}",
+];
+
+fn hostile_stream(dir: &Path, format: Format) -> Vec<LogRecord> {
+    let guard = trail::builder()
+        .dir(dir)
+        .name("app")
+        .format(format)
+        .install()
+        .unwrap();
+    for actor in HOSTILE_ACTORS {
+        trail::info!(target: "evil\u{9b}2J", actor, note = "next\u{85}line\u{9b}31m", "csi \u{9b}31m bell\u{7}");
+    }
+    drop(guard);
+    trail::read::open(dir)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// No control character but the line breaks that end lines and the colours `trail`
+/// adds itself (`ESC [ digits m`).
+fn assert_inert(what: &str, bytes: &[u8]) {
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    while let Some(at) = text.find("\u{1b}[") {
+        let len = text[at + 2..]
+            .find(|c: char| !c.is_ascii_digit() && c != ';')
+            .filter(|&n| text[at + 2 + n..].starts_with('m'));
+        let Some(len) = len else { break };
+        text.replace_range(at..at + 3 + len, "");
+    }
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:?} in {text:?}");
+}
+
+#[test]
+fn no_command_puts_a_control_character_of_a_value_on_the_terminal() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let records = hostile_stream(dir.path(), Format::Json);
+    assert_eq!(records.len(), 3);
+    let d = dir_arg(dir.path());
+    for args in [
+        &["stats", d][..],
+        &["cat", d],
+        &["cat", "--color", "always", d],
+        &["cat", "--output", "json", d],
+        &["tail", "-n", "2", d],
+    ] {
+        let out = trail(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_inert(&format!("{args:?}"), &out.stdout);
+        assert_inert(&format!("{args:?} (stderr)"), &out.stderr);
+    }
+    // The escaped JSON is the same JSON: it reads back as what was written.
+    let json = trail(&["cat", "--output", "json", d]);
+    let back: Vec<LogRecord> = trail::read::from_reader(
+        std::io::Cursor::new(json.stdout.clone()),
+        trail::read::FileFormat::Json,
+        "<stdout>",
+    )
+    .map(|r| r.unwrap())
+    .collect();
+    assert_eq!(back, records);
+
+    // stats: one row per actor, however many line breaks the actors hold.
+    let stats = stdout(&trail(&["stats", d]));
+    let rows: Vec<&str> = stats
+        .lines()
+        .skip_while(|l| !l.starts_with("busiest actors (top 10 of 3):"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(rows.len(), 3, "{stats}");
+    assert!(stats.contains("\\u001b]0;owned\\u0007"), "{stats}");
+
+    // An error naming a file whose name holds an escape sequence.
+    let out = trail(&["cat", "/nonexistent/\u{1b}]0;owned\u{7}.jsonl"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("\\u001b]0;owned"), "{}", stderr(&out));
+    assert_inert("an error", &out.stderr);
+}
+
+#[test]
+fn text_segments_hold_no_control_character_and_read_back_exactly() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let records = hostile_stream(dir.path(), Format::Text);
+    for file in segment_files(dir.path()) {
+        assert_inert(&file.display().to_string(), &read_plain(&file));
+    }
+    let actors: Vec<_> = records.iter().map(|r| r.actor.clone().unwrap()).collect();
+    assert_eq!(
+        actors,
+        HOSTILE_ACTORS.map(|a| trail::read::FieldValue::Str(a.into()))
+    );
+    assert_eq!(records[0].target, "evil\u{9b}2J");
+    assert_eq!(records[0].msg, "csi \u{9b}31m bell\u{7}");
+    // `trail cat` and `convert` to text write the same escapes, which read back too.
+    let out = trail(&["cat", dir_arg(dir.path())]);
+    assert_inert("cat", &out.stdout);
+    let back: Vec<LogRecord> = trail::read::from_reader(
+        std::io::Cursor::new(out.stdout.clone()),
+        trail::read::FileFormat::Text,
+        "<stdout>",
+    )
+    .map(|r| r.unwrap())
+    .collect();
+    assert_eq!(back, records);
+}

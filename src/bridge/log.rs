@@ -13,7 +13,8 @@
 //! A `log` record has no static call site, so the bridge makes one per distinct level,
 //! target, module, file, line and set of keys, the first time it is seen, and keeps it:
 //! as many as the program has `log` call sites. The message is rendered on the caller
-//! (`log` hands it over as formatting arguments); key-values keep their types.
+//! (`log` hands it over as formatting arguments); key-values keep their types. A key the
+//! record gives twice is written once, with its last value, where that one came.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,6 +110,12 @@ impl<'kvs> log::kv::VisitSource<'kvs> for KeyValues {
     ) -> Result<(), log::kv::Error> {
         let mut typed = Typed(None);
         let _ = value.visit(&mut typed);
+        // A key given twice is written once, with its later value, so that no JSON
+        // object has a repeated key.
+        if let Some(earlier) = self.keys.iter().position(|k| k == key.as_str()) {
+            self.keys.remove(earlier);
+            self.values.remove(earlier);
+        }
         self.keys.push(key.as_str().to_owned());
         self.values
             .push(typed.0.unwrap_or_else(|| KvValue::Str(value.to_string())));

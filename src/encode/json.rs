@@ -291,10 +291,14 @@ impl JsonEncoder {
             write_value(actor, out, 0);
             out.push(b',');
         }
-        Self::fields(&values, out);
-        if values.fields().next().is_some() {
+        // A field named like one of the attributes written here is marked, so that no
+        // key repeats and none is read back as the attribute.
+        values.each_field(|_, name, value| {
+            write_str(&crate::read::otel_attribute(name), out);
+            out.push(b':');
+            write_value(*value, out, 0);
             out.push(b',');
-        }
+        });
         out.extend_from_slice(b"\"code.file.path\":");
         write_str(meta.file(), out);
         out.extend_from_slice(b",\"code.line.number\":");

@@ -9,7 +9,9 @@
 //! the target and a colon, the message, the fields as `key=value`, then `@seq`, `@src`
 //! and `@thread`. A string is written bare when nothing could mistake it (`A-1001`), and as
 //! a JSON string otherwise; every other value is JSON, so types survive. A bare message has
-//! no `=` in it, which is how a reader finds where the fields begin.
+//! no `=` in it, which is how a reader finds where the fields begin. No control character
+//! is written raw: JSON escapes C0, and DEL and C1 get the same `\u00XX` escapes
+//! ([`crate::terminal`]), which the reader's JSON parser undoes.
 
 use super::json::{write_str, write_value};
 use super::{Encoder, Text};
@@ -29,6 +31,7 @@ impl Encoder for TextEncoder {
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
         let values = self.text.decode(record);
+        let start = out.len();
         self.text.clock.write(record.timestamp_nanos(), out);
         out.push(b' ');
         let level = meta.level().as_str().to_ascii_uppercase();
@@ -70,6 +73,8 @@ impl Encoder for TextEncoder {
         out.extend_from_slice(b" @thread=");
         let thread = self.text.thread(record.thread_id());
         write_text_value(ValueRef::Str(thread), bare_value, out);
+        // JSON left DEL and C1 raw in the quoted strings; a terminal must not see them.
+        crate::terminal::escape_controls_after(out, start);
         out.push(b'\n');
     }
 }

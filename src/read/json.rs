@@ -102,6 +102,30 @@ fn map_entries(value: FieldValue, what: &str) -> Result<Vec<(String, FieldValue)
     }
 }
 
+/// The attributes the OpenTelemetry profile writes itself, beside the event's fields.
+const OTEL_ATTRIBUTES: [&str; 5] = [
+    "user.id",
+    "code.file.path",
+    "code.line.number",
+    "thread.name",
+    "trail.seq",
+];
+
+/// Marks, in the OpenTelemetry profile, a field named like one of the profile's own
+/// attributes, or like a marked one: `user.id` becomes `trail.field.user.id`, which
+/// becomes `trail.field.trail.field.user.id`. The reader takes one mark off.
+pub(crate) const OTEL_FIELD_PREFIX: &str = "trail.field.";
+
+/// The attribute name a field is written under in the OpenTelemetry profile.
+#[cfg(feature = "writer")]
+pub(crate) fn otel_attribute(field: &str) -> std::borrow::Cow<'_, str> {
+    if OTEL_ATTRIBUTES.contains(&field) || field.starts_with(OTEL_FIELD_PREFIX) {
+        std::borrow::Cow::Owned(format!("{OTEL_FIELD_PREFIX}{field}"))
+    } else {
+        std::borrow::Cow::Borrowed(field)
+    }
+}
+
 fn decode_otel(line: &[u8]) -> Result<LogRecord, String> {
     let line: OtelLine = serde_json::from_slice(line)
         .map_err(|e| format!("not a trail OpenTelemetry record: {e}"))?;
@@ -118,7 +142,10 @@ fn decode_otel(line: &[u8]) -> Result<LogRecord, String> {
             ("code.line.number", FieldValue::U64(n)) => code_line = u32::try_from(n).ok(),
             ("thread.name", FieldValue::Str(s)) => thread = Some(s),
             ("trail.seq", FieldValue::U64(n)) => seq = Some(n),
-            (_, v) => fields.push((key, v)),
+            (name, v) => match name.strip_prefix(OTEL_FIELD_PREFIX) {
+                Some(field) => fields.push((field.to_owned(), v)),
+                None => fields.push((key, v)),
+            },
         }
     }
     Ok(LogRecord {

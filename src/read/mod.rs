@@ -37,6 +37,8 @@ pub use record::{FieldValue, LogRecord};
 
 #[cfg(feature = "writer")]
 pub(crate) use csv::HEADER as CSV_HEADER;
+#[cfg(feature = "writer")]
+pub(crate) use json::otel_attribute;
 
 use crate::segment_name::{self, Found};
 

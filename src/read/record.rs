@@ -238,6 +238,40 @@ impl<'de> serde::de::Visitor<'de> for FieldValueVisitor {
         while let Some(entry) = map.next_entry::<String, FieldValue>()? {
             entries.push(entry);
         }
+        // serde_json (with `arbitrary_precision`) hands over a number that does not fit 64
+        // bits, and every float, as a one-entry map from its private token to the digits.
+        if let [(key, FieldValue::Str(digits))] = entries.as_slice() {
+            if key == JSON_NUMBER_TOKEN {
+                return number(digits).ok_or_else(|| {
+                    serde::de::Error::custom(format_args!("invalid number {digits}"))
+                });
+            }
+        }
         Ok(FieldValue::Map(entries))
     }
+}
+
+/// The key under which serde_json's `arbitrary_precision` passes a number's text.
+const JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// A JSON number's text as a value: an integer exactly when it is one that fits 128 bits,
+/// a float otherwise.
+fn number(digits: &str) -> Option<FieldValue> {
+    if !digits.contains(['.', 'e', 'E']) {
+        let exact = match digits.strip_prefix('-') {
+            Some(_) => digits.parse::<i128>().ok().map(FieldValue::int),
+            None => digits
+                .parse::<u128>()
+                .ok()
+                .map(|v| i128::try_from(v).map_or(FieldValue::U128(v), FieldValue::int)),
+        };
+        if exact.is_some() {
+            return exact;
+        }
+    }
+    digits
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(FieldValue::F64)
 }

@@ -53,7 +53,8 @@ pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
         rest = rest
             .strip_prefix(' ')
             .ok_or_else(|| format!("expected a space before {rest:?}"))?;
-        let (key, after) = if rest.starts_with('"') {
+        let quoted = rest.starts_with('"');
+        let (key, after) = if quoted {
             json_string(rest)?
         } else {
             let end = rest
@@ -66,10 +67,11 @@ pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
             .ok_or_else(|| format!("no `=` after the key {key:?}"))?;
         let (value, after) = value(after, ' ')?;
         rest = after;
-        match key.as_str() {
-            "@seq" => seq = Some(value),
-            "@src" => src = Some(value),
-            "@thread" => thread = Some(value),
+        // Only a bare `@` key is the record's own: a field named `@seq` is quoted.
+        match (quoted, key.as_str()) {
+            (false, "@seq") => seq = Some(value),
+            (false, "@src") => src = Some(value),
+            (false, "@thread") => thread = Some(value),
             _ => fields.push((key, value)),
         }
     }

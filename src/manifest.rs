@@ -217,3 +217,66 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     let _ = dir;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(file: &str, last_seq: Option<u64>) -> SegmentEntry {
+        SegmentEntry {
+            file: file.to_owned(),
+            format: "json".to_owned(),
+            schema_version: SCHEMA_VERSION,
+            first_seq: last_seq,
+            last_seq,
+            records: u64::from(last_seq.is_some()),
+            bytes: 0,
+            crc32: 0,
+            compressed_bytes: None,
+            torn_tail: None,
+            sealed_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn next_seq_outlives_the_segments_it_was_read_from() {
+        let dir = tempfile::tempdir().unwrap();
+        // Written before `next_seq` existed: the segments alone count.
+        let old = r#"{"stream": "s", "manifest_version": 1, "segments": [
+            {"file": "a", "format": "json", "schema_version": 1, "first_seq": 1,
+             "last_seq": 7, "records": 7, "bytes": 0, "crc32": 0, "sealed_at": ""}]}"#;
+        std::fs::write(ManifestStore::path_for(dir.path(), "s"), old).unwrap();
+        let store = ManifestStore::load(dir.path(), "s", 0o640).unwrap();
+        assert_eq!(store.snapshot().next_seq(), 8);
+        store.update(|m| m.segments.clear()).unwrap();
+        assert_eq!(store.snapshot().next_seq(), 8, "kept in memory");
+        let reloaded = ManifestStore::load(dir.path(), "s", 0o640).unwrap();
+        assert_eq!(reloaded.snapshot().next_seq(), 8, "and in the file");
+        reloaded
+            .update(|m| m.segments.push(entry("b", None)))
+            .unwrap();
+        assert_eq!(
+            reloaded.snapshot().next_seq(),
+            8,
+            "an empty segment changes nothing"
+        );
+        reloaded
+            .update(|m| m.segments.push(entry("c", Some(12))))
+            .unwrap();
+        assert_eq!(reloaded.snapshot().next_seq(), 13);
+    }
+
+    #[test]
+    fn a_disowned_store_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ManifestStore::empty(dir.path(), "s", 0o640);
+        store
+            .update(|m| m.segments.push(entry("a", Some(3))))
+            .unwrap();
+        let before = std::fs::read(store.path()).unwrap();
+        store.disown();
+        assert!(store.update(|m| m.segments.clear()).is_err());
+        assert_eq!(std::fs::read(store.path()).unwrap(), before);
+        assert_eq!(store.snapshot().segments.len(), 1, "nor changes its state");
+    }
+}

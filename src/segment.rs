@@ -269,6 +269,20 @@ mod tests {
         assert_eq!(seg.whereabouts(), Whereabouts::Here, "its own file, back");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_segment_is_locked_while_it_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
+        let other = File::open(&seg.path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(seg);
+        other.try_lock().unwrap();
+    }
+
     #[test]
     fn a_bad_directory_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();

@@ -292,7 +292,9 @@ impl Builder {
         self
     }
 
-    /// Keeps at most this many segments, the active one included, deleting the oldest.
+    /// Keeps at most this many segments, deleting the oldest. The active segment counts once
+    /// it holds a record: a writer that starts, or has just rotated, keeps this many
+    /// segments with records besides its empty new one.
     pub fn keep_segments(mut self, segments: usize) -> Self {
         self.retention.max_segments = Some(segments);
         self

@@ -3,10 +3,15 @@
 //! `NAME.manifest.json` in the stream's directory. It is replaced, never edited in place:
 //! written to a temporary file, synced, renamed over the old one, and the directory synced,
 //! so a reader sees the old manifest or the new one, never half of one.
+//!
+//! Besides the segments, it keeps the stream's `next_seq`, which only ever goes up: it
+//! outlives the segments that retention deletes, so that a stream whose every sealed
+//! segment was deleted still continues its `seq` instead of starting again at 1.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +26,17 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 pub(crate) struct Manifest {
     pub(crate) stream: String,
     pub(crate) manifest_version: u32,
+    /// At least one past every `seq` the stream has listed: raised by every update, never
+    /// lowered, so it survives the deletion of the segments it was read from. Absent from
+    /// manifests written before it existed, which count from their segments alone.
+    #[serde(default = "first_seq")]
+    pub(crate) next_seq: u64,
     pub(crate) segments: Vec<SegmentEntry>,
+}
+
+/// The `seq` of a stream's first record.
+fn first_seq() -> u64 {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +82,8 @@ pub(crate) struct ManifestStore {
     dir: PathBuf,
     mode: u32,
     state: Mutex<Manifest>,
+    /// Set once another process owns the stream: the file is then never written again.
+    disowned: AtomicBool,
 }
 
 impl ManifestStore {
@@ -97,6 +114,7 @@ impl ManifestStore {
             dir: dir.to_owned(),
             mode,
             state: Mutex::new(manifest),
+            disowned: AtomicBool::new(false),
         })
     }
 
@@ -107,6 +125,7 @@ impl ManifestStore {
             dir: dir.to_owned(),
             mode,
             state: Mutex::new(Manifest::empty(stream)),
+            disowned: AtomicBool::new(false),
         }
     }
 
@@ -120,12 +139,29 @@ impl ManifestStore {
         &self.path
     }
 
-    /// Changes the manifest and replaces the file, under one lock.
+    /// Changes the manifest and replaces the file, under one lock. `next_seq` stays past
+    /// every segment listed before or after the change. Fails, changing nothing, once the
+    /// stream is [disowned](ManifestStore::disown).
     pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Manifest) -> T) -> io::Result<T> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if self.disowned.load(Ordering::Relaxed) {
+            return Err(io::Error::other(
+                "the stream is written by another process now",
+            ));
+        }
+        let before = state.next_seq();
         let out = change(&mut state);
+        state.next_seq = before.max(state.next_seq());
         self.save(&state)?;
         Ok(out)
+    }
+
+    /// Stops every later [`update`](ManifestStore::update) from writing the file: another
+    /// process owns the stream, and its manifest is not this one's to replace. Taken under
+    /// the same lock as the updates, so that none is half done when this returns.
+    pub(crate) fn disown(&self) {
+        let _state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.disowned.store(true, Ordering::Relaxed);
     }
 
     /// A copy of the current state.
@@ -151,8 +187,15 @@ impl Manifest {
         Manifest {
             stream: stream.to_owned(),
             manifest_version: MANIFEST_VERSION,
+            next_seq: first_seq(),
             segments: Vec::new(),
         }
+    }
+
+    /// The `seq` the stream's next record gets: past its `next_seq` and past every listed
+    /// segment.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.last_seq().map_or(1, |s| s + 1).max(self.next_seq)
     }
 
     /// The highest `seq` in any listed segment.
@@ -173,4 +216,67 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(file: &str, last_seq: Option<u64>) -> SegmentEntry {
+        SegmentEntry {
+            file: file.to_owned(),
+            format: "json".to_owned(),
+            schema_version: SCHEMA_VERSION,
+            first_seq: last_seq,
+            last_seq,
+            records: u64::from(last_seq.is_some()),
+            bytes: 0,
+            crc32: 0,
+            compressed_bytes: None,
+            torn_tail: None,
+            sealed_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn next_seq_outlives_the_segments_it_was_read_from() {
+        let dir = tempfile::tempdir().unwrap();
+        // Written before `next_seq` existed: the segments alone count.
+        let old = r#"{"stream": "s", "manifest_version": 1, "segments": [
+            {"file": "a", "format": "json", "schema_version": 1, "first_seq": 1,
+             "last_seq": 7, "records": 7, "bytes": 0, "crc32": 0, "sealed_at": ""}]}"#;
+        std::fs::write(ManifestStore::path_for(dir.path(), "s"), old).unwrap();
+        let store = ManifestStore::load(dir.path(), "s", 0o640).unwrap();
+        assert_eq!(store.snapshot().next_seq(), 8);
+        store.update(|m| m.segments.clear()).unwrap();
+        assert_eq!(store.snapshot().next_seq(), 8, "kept in memory");
+        let reloaded = ManifestStore::load(dir.path(), "s", 0o640).unwrap();
+        assert_eq!(reloaded.snapshot().next_seq(), 8, "and in the file");
+        reloaded
+            .update(|m| m.segments.push(entry("b", None)))
+            .unwrap();
+        assert_eq!(
+            reloaded.snapshot().next_seq(),
+            8,
+            "an empty segment changes nothing"
+        );
+        reloaded
+            .update(|m| m.segments.push(entry("c", Some(12))))
+            .unwrap();
+        assert_eq!(reloaded.snapshot().next_seq(), 13);
+    }
+
+    #[test]
+    fn a_disowned_store_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ManifestStore::empty(dir.path(), "s", 0o640);
+        store
+            .update(|m| m.segments.push(entry("a", Some(3))))
+            .unwrap();
+        let before = std::fs::read(store.path()).unwrap();
+        store.disown();
+        assert!(store.update(|m| m.segments.clear()).is_err());
+        assert_eq!(std::fs::read(store.path()).unwrap(), before);
+        assert_eq!(store.snapshot().segments.len(), 1, "nor changes its state");
+    }
 }

@@ -1,7 +1,10 @@
 //! Retention: which sealed segments to delete, by count, total size and age.
 //!
 //! Only files that match the stream's naming exactly are ever considered, and the active
-//! segment is never deleted. The age of a sealed segment is measured from when it was
+//! segment is never deleted. An active segment without records is not counted as one of the
+//! segments kept: a writer that starts, or has just rotated, keeps as many segments with
+//! records as before. Deleting segments never makes `seq` start again: the manifest keeps
+//! the stream's next `seq` (see `manifest.rs`). The age of a sealed segment is measured from when it was
 //! sealed, which is when the next segment was opened: both are in the names, so the rule
 //! depends on the writer's clock only.
 
@@ -12,7 +15,7 @@ use crate::segment::Found;
 /// The retention settings of a stream; `None` means no limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Retention {
-    /// Segments to keep, the active one included.
+    /// Segments to keep, the active one included once it holds records.
     pub(crate) max_segments: Option<usize>,
     /// Bytes on disk to keep, the active segment included.
     pub(crate) max_bytes: Option<u64>,
@@ -25,8 +28,14 @@ impl Retention {
     }
 
     /// The segments to delete among `segments` (oldest first, with their sizes on disk),
-    /// where the last one is the active segment.
-    pub(crate) fn select<'a>(&self, segments: &'a [(Found, u64)], now: u64) -> Vec<&'a Found> {
+    /// where the last one is the active segment, which holds records unless
+    /// `active_empty`.
+    pub(crate) fn select<'a>(
+        &self,
+        segments: &'a [(Found, u64)],
+        active_empty: bool,
+        now: u64,
+    ) -> Vec<&'a Found> {
         let Some(((_, active_len), sealed)) = segments.split_last() else {
             return Vec::new();
         };
@@ -39,7 +48,8 @@ impl Retention {
             }
         }
         if let Some(max) = self.max_segments {
-            let excess = segments.len().saturating_sub(max.max(1));
+            let counted = sealed.len() + usize::from(!active_empty);
+            let excess = counted.saturating_sub(max.max(1));
             for doomed in delete.iter_mut().take(excess) {
                 *doomed = true;
             }
@@ -102,15 +112,34 @@ mod tests {
             max_segments: Some(2),
             ..Default::default()
         };
-        assert_eq!(names(r.select(&segs, 0)), ["s0", "s1", "s2"]);
+        assert_eq!(names(r.select(&segs, false, 0)), ["s0", "s1", "s2"]);
         let r = Retention {
             max_segments: Some(0),
             ..Default::default()
         };
         assert_eq!(
-            names(r.select(&segs, 0)).len(),
+            names(r.select(&segs, false, 0)).len(),
             4,
             "the active segment stays"
+        );
+    }
+
+    #[test]
+    fn an_empty_active_segment_is_not_counted_as_kept() {
+        let segs: Vec<_> = (0..5).map(|i| seg(i, 10)).collect();
+        let r = Retention {
+            max_segments: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(names(r.select(&segs, true, 0)), ["s0", "s1"]);
+        let r = Retention {
+            max_segments: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(r.select(&segs, true, 0)),
+            ["s0", "s1", "s2"],
+            "the newest sealed segment stays beside an empty active one"
         );
     }
 
@@ -121,13 +150,13 @@ mod tests {
             max_bytes: Some(260),
             ..Default::default()
         };
-        assert_eq!(names(r.select(&segs, 0)), ["s0"]);
+        assert_eq!(names(r.select(&segs, false, 0)), ["s0"]);
         let r = Retention {
             max_bytes: Some(10),
             ..Default::default()
         };
         assert_eq!(
-            names(r.select(&segs, 0)),
+            names(r.select(&segs, false, 0)),
             ["s0", "s1", "s2"],
             "never the active one"
         );
@@ -141,8 +170,8 @@ mod tests {
             max_age: Some(Duration::from_secs(90)),
             ..Default::default()
         };
-        assert_eq!(names(r.select(&segs, 4 * 60 * S)), ["s0", "s1"]);
-        assert!(r.select(&segs, 2 * 60 * S).is_empty());
+        assert_eq!(names(r.select(&segs, false, 4 * 60 * S)), ["s0", "s1"]);
+        assert!(r.select(&segs, false, 2 * 60 * S).is_empty());
     }
 
     #[test]
@@ -153,6 +182,9 @@ mod tests {
             max_bytes: Some(350),
             max_age: Some(Duration::from_secs(60 * 60)),
         };
-        assert_eq!(names(r.select(&segs, 6 * 60 * S)), ["s0", "s1", "s2"]);
+        assert_eq!(
+            names(r.select(&segs, false, 6 * 60 * S)),
+            ["s0", "s1", "s2"]
+        );
     }
 }

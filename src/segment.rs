@@ -129,12 +129,28 @@ pub(crate) fn create(
                 // A file system whose `stat` of the path and `fstat` of the file disagree
                 // from the start gives no usable identity: the segment is then not checked.
                 let id = FileId::of(&file).filter(|id| id.whereabouts(&path) == Whereabouts::Here);
+                hold(&file);
                 return Ok(Segment { path, file, id });
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => nanos += 1,
             Err(e) => return Err(Error::io("create segment", &path, e)),
         }
     }
+}
+
+/// Takes an advisory lock (`flock`) on a segment being written, held until the file is
+/// closed: a process that starts on the stream after its lock file was removed finds the
+/// segment held, and does not take the stream (see `stream::no_live_writer`). Unix only:
+/// on Windows a lock would stop readers of the segment, and the lock file cannot be
+/// removed while it is held there. Best effort: a file system without locks leaves the
+/// lock file alone to keep other processes out, and a lock held by a process testing it
+/// at this very moment means that process holds the lock file, which the writer checks
+/// before writing to the segment.
+fn hold(file: &File) {
+    #[cfg(unix)]
+    let _ = file.try_lock();
+    #[cfg(not(unix))]
+    let _ = file;
 }
 
 fn open_append_new(path: &Path, mode: u32) -> io::Result<File> {
@@ -251,6 +267,20 @@ mod tests {
         std::fs::remove_file(&seg.path).unwrap();
         std::fs::rename(&aside, &seg.path).unwrap();
         assert_eq!(seg.whereabouts(), Whereabouts::Here, "its own file, back");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_segment_is_locked_while_it_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
+        let other = File::open(&seg.path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(seg);
+        other.try_lock().unwrap();
     }
 
     #[test]

@@ -75,6 +75,11 @@ pub(crate) struct StreamFiles {
     config: StreamConfig,
     /// The lock file, held (`flock`) while the stream is being written.
     lock: File,
+    /// The lock file's identity, to tell whether its path still leads to it.
+    lock_id: Option<FileId>,
+    /// False once another process was found writing the stream: from then on this writer
+    /// writes nothing to it, neither segments nor the manifest.
+    owned: bool,
     manifest: Arc<ManifestStore>,
     compressor: Option<Compressor>,
     active: Active,
@@ -105,12 +110,14 @@ impl StreamFiles {
         let dir = config.dir.clone();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create log directory", &dir, e))?;
         let lock = lock(&dir, &config.name, config.file_mode)?;
+        let lock_id = identity(&lock, &lock_path(&dir, &config.name));
 
         let manifest = match ManifestStore::load(&dir, &config.name, config.file_mode) {
             Ok(store) => store,
             Err((path, why)) => {
                 eprintln!(
-                    "trail: cannot read the manifest {}: {why}; rebuilding it from the segments",
+                    "trail: cannot read the manifest {}: {why}; rebuilding it from the segments, \
+                     `seq` going on past the highest one in them",
                     path.display()
                 );
                 ManifestStore::empty(&dir, &config.name, config.file_mode)
@@ -119,9 +126,19 @@ impl StreamFiles {
         let manifest = Arc::new(manifest);
         let found = segment::list(&dir, &config.name)
             .map_err(|e| Error::io("list the stream directory", &dir, e))?;
+        if let Err(e) = no_live_writer(&config, &manifest, &found) {
+            // Taken by mistake: a lock file left for the live writer to find again would
+            // look like a third writer to it.
+            if lock_id.is_some_and(|id| {
+                id.whereabouts(&lock_path(&dir, &config.name)) == Whereabouts::Here
+            }) {
+                let _ = std::fs::remove_file(lock_path(&dir, &config.name));
+            }
+            return Err(e);
+        }
         recover(&config, &manifest, &found)?;
         remove_stale_temporaries(&dir, &config.name);
-        let next_seq = manifest.snapshot().last_seq().map_or(1, |s| s + 1);
+        let next_seq = manifest.snapshot().next_seq();
 
         // A new segment sorts after every existing one, even if the clock went back.
         let newest = found.iter().map(|f| f.opened_at).max();
@@ -153,6 +170,8 @@ impl StreamFiles {
         let mut files = StreamFiles {
             config,
             lock,
+            lock_id,
+            owned: true,
             manifest,
             compressor,
             active,
@@ -242,17 +261,25 @@ impl StreamFiles {
 
     /// Starts a new segment after the active one's file was found removed (alone or with
     /// the directory) or replaced by another file: creates the directory again if needed,
-    /// takes the lock again if its file went too, opens the new segment and rewrites the
-    /// manifest without the segments that are gone. The lost segment is not sealed or
-    /// listed: whatever is at its path is not the stream's any more, and is never written,
-    /// truncated or deleted. Returns the lost segment's file, still open, with the disk
-    /// space allocated ahead of it given back (through the descriptor: the file is still
-    /// this writer's, wherever it went). On error the lost segment stays the active one.
+    /// opens the new segment, makes sure the stream is still this writer's (see
+    /// [`StreamFiles::still_owner`]) and rewrites the manifest without the segments that
+    /// are gone. The lost segment is not sealed or listed: whatever is at its path is not
+    /// the stream's any more, and is never written, truncated or deleted. Returns the lost
+    /// segment's file, still open, with the disk space allocated ahead of it given back
+    /// (through the descriptor: the file is still this writer's, wherever it went). On
+    /// error the lost segment stays the active one; when another process owns the stream
+    /// now, the error says so and [`StreamFiles::owns_stream`] is false from then on.
     pub(crate) fn reopen(&mut self, lost: Whereabouts) -> Result<File, Error> {
         let dir = &self.config.dir;
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create log directory", dir, e))?;
-        self.relock();
         let next = open_segment(&self.config, Some(self.active.opened_at))?;
+        let Some(next) = self.still_owner(next) else {
+            return Err(Error::config(format!(
+                "stream {:?} in {} is written by another process now",
+                self.config.name,
+                self.config.dir.display()
+            )));
+        };
         let old = std::mem::replace(&mut self.active, next);
         if lost == Whereabouts::Replaced {
             self.foreign.push(file_name(&old.segment.path));
@@ -260,38 +287,97 @@ impl StreamFiles {
         self.generation += 1;
         self.loss_noted = false;
         self.rotation_held = None;
-        self.forget_missing();
+        self.forget_missing(old.last_seq);
         if old.reserved > 0 {
             give_back(&old.segment.file, &old.segment.path);
         }
         Ok(old.segment.file)
     }
 
-    /// Takes the lock again if its file is no longer the one this writer holds (removed
-    /// with the directory), so that another process starting on the directory sees the
-    /// stream taken.
-    fn relock(&mut self) {
-        let path = lock_path(&self.config.dir, &self.config.name);
-        if FileId::of(&self.lock).is_some_and(|id| id.whereabouts(&path) == Whereabouts::Here) {
-            return;
+    /// False once another process was found to own the stream: this writer then writes
+    /// nothing more to it.
+    pub(crate) fn owns_stream(&self) -> bool {
+        self.owned
+    }
+
+    /// Gives `next` back if the stream is still this writer's, checked when it has just
+    /// created (and locked) `next` and has written nothing to it yet. The lock file's path
+    /// must still lead to the file this writer holds. If the lock file is gone, it is made
+    /// again (`create_new`, so that no other process can make it at the same moment) and
+    /// held. If another file is there, another process came to own the stream while the
+    /// lock file was missing: this writer then gives the stream up (see
+    /// [`StreamFiles::disown`]) and removes `next`.
+    ///
+    /// With the lock this writer holds on its active segment (which a process that starts
+    /// checks, see [`no_live_writer`]), this leaves no moment where two processes write one
+    /// stream: a newcomer that took the lock file before this check makes it fail before
+    /// `next` gets a byte, and one that takes it after finds `next` held.
+    fn still_owner(&mut self, next: Active) -> Option<Active> {
+        let dir = &self.config.dir;
+        let path = lock_path(dir, &self.config.name);
+        let whereabouts = self
+            .lock_id
+            .map_or(Whereabouts::Here, |id| id.whereabouts(&path));
+        let owner = match whereabouts {
+            Whereabouts::Here => true,
+            Whereabouts::Replaced => false,
+            Whereabouts::Gone => match lock_new(&path, self.config.file_mode) {
+                Ok(Some(file)) => {
+                    self.lock_id = identity(&file, &path);
+                    self.lock = file;
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    // Its segments' locks still keep other processes out.
+                    eprintln!(
+                        "trail: cannot make the lock file {} again: {e}",
+                        path.display()
+                    );
+                    true
+                }
+            },
+        };
+        if owner {
+            return Some(next);
         }
-        match lock(&self.config.dir, &self.config.name, self.config.file_mode) {
-            Ok(file) => self.lock = file,
-            Err(e) => eprintln!(
-                "trail: {e}; this writer goes on in segments of its own, and `seq` may repeat"
-            ),
+        let ours = next.segment.whereabouts() == Whereabouts::Here;
+        drop(next.segment.file);
+        if ours {
+            let _ = std::fs::remove_file(&next.segment.path);
         }
+        self.disown();
+        None
+    }
+
+    /// Gives the stream up to the process that owns it now: nothing more is written to it,
+    /// the manifest included, and it is said on stderr, once.
+    fn disown(&mut self) {
+        self.owned = false;
+        self.manifest.disown();
+        eprintln!(
+            "trail: stream {:?} in {} is written by another process now (its lock file {} was \
+             removed and taken); this writer stops writing to it, and what is logged from now \
+             on is counted as abandoned",
+            self.config.name,
+            self.config.dir.display(),
+            lock_path(&self.config.dir, &self.config.name).display()
+        );
     }
 
     /// Drops from the manifest the segments whose files are gone and writes it, so that a
-    /// directory created again has its manifest at once.
-    fn forget_missing(&mut self) {
+    /// directory created again has its manifest at once. `next_seq` goes past the records
+    /// of the lost segment (`last_seq`), which may still exist outside the stream.
+    fn forget_missing(&mut self, last_seq: Option<u64>) {
         let Ok(found) = segment::list(&self.config.dir, &self.config.name) else {
             return;
         };
         let result = self.manifest.update(|m| {
             m.segments
                 .retain(|s| found.iter().any(|f| f.base == s.base()));
+            if let Some(last) = last_seq {
+                m.next_seq = m.next_seq.max(last + 1);
+            }
         });
         if let Err(e) = result {
             report_manifest_error(&self.manifest, &e);
@@ -307,12 +393,18 @@ impl StreamFiles {
     /// Records that `bytes` were appended to the active segment.
     pub(crate) fn wrote(&mut self, bytes: &[u8], seqs: Option<(u64, u64)>, records: u64) {
         let a = &mut self.active;
+        let first_records = a.records == 0 && records > 0;
         a.crc.update(bytes);
         a.bytes += bytes.len() as u64;
         a.records += records;
         if let Some((first, last)) = seqs {
             a.first_seq.get_or_insert(first);
             a.last_seq = Some(last);
+        }
+        // An empty active segment is not counted as one kept (see `Retention::select`);
+        // once it holds records it is, and the oldest sealed one may have to go.
+        if first_records && self.config.retention.max_segments.is_some() {
+            self.apply_retention();
         }
     }
 
@@ -352,6 +444,9 @@ impl StreamFiles {
             }
         };
         self.rotation_held = None;
+        let Some(next) = self.still_owner(next) else {
+            return Ok(false);
+        };
         let sealed = std::mem::replace(&mut self.active, next);
         self.rotations += 1;
         self.generation += 1;
@@ -366,13 +461,15 @@ impl StreamFiles {
     }
 
     /// Seals the active segment at shutdown; one without records is removed. Waits for
-    /// the compressor to finish.
+    /// the compressor to finish. A writer that gave the stream up leaves its files as
+    /// they are.
     pub(crate) fn close(self) {
         let StreamFiles {
             config,
             manifest,
             mut compressor,
             active,
+            owned,
             ..
         } = self;
         let on_disk = active
@@ -380,9 +477,13 @@ impl StreamFiles {
             .file
             .metadata()
             .map_or(active.bytes, |m| m.len());
-        if active.records == 0 && on_disk == 0 {
-            // Created for this run and never written: nothing to keep. A file found in its
-            // place is someone else's, and stays.
+        if !owned {
+            // Not sealed: the process that owns the stream now finds it as a crash leaves
+            // it, and lists it.
+        } else if active.records == 0 && on_disk == active.bytes {
+            // Created for this run and holding nothing but its own header, if that: nothing
+            // to keep, and a segment without records would count against the retention
+            // of those with records. A file found in its place is someone else's, and stays.
             let ours = active.segment.whereabouts() == Whereabouts::Here;
             let path = active.segment.path;
             drop(active.segment.file);
@@ -431,7 +532,11 @@ impl StreamFiles {
             self.active.bytes,
         ));
         let doomed: Vec<Found> = retention
-            .select(&segments, self.config.clock.now_nanos())
+            .select(
+                &segments,
+                self.active.records == 0,
+                self.config.clock.now_nanos(),
+            )
             .into_iter()
             .cloned()
             .collect();
@@ -538,7 +643,7 @@ fn lock(dir: &Path, name: &str, mode: u32) -> Result<File, Error> {
     let path = lock_path(dir, name);
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).write(true);
-    let file = segment::with_mode(&mut options, mode)
+    let file = lock_options(&mut options, mode)
         .open(&path)
         .map_err(|e| Error::io("open the lock file", &path, e))?;
     match file.try_lock() {
@@ -552,8 +657,82 @@ fn lock(dir: &Path, name: &str, mode: u32) -> Result<File, Error> {
     }
 }
 
+/// Makes the lock file again at `path`, where it was found missing, and takes its lock.
+/// `None` if another process made one there first.
+fn lock_new(path: &Path, mode: u32) -> io::Result<Option<File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create_new(true).write(true);
+    let file = match lock_options(&mut options, mode).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// How the lock file is opened: with the stream's mode and, on Windows, shared for reading
+/// and writing but not for deletion, so that it cannot be removed or renamed while held.
+fn lock_options(options: &mut std::fs::OpenOptions, mode: u32) -> &mut std::fs::OpenOptions {
+    #[cfg(windows)]
+    {
+        // FILE_SHARE_READ | FILE_SHARE_WRITE, without FILE_SHARE_DELETE.
+        std::os::windows::fs::OpenOptionsExt::share_mode(options, 0x1 | 0x2);
+    }
+    segment::with_mode(options, mode)
+}
+
+/// The identity of the file just opened at `path`, if the platform can tell it (see
+/// `segment::create` for why both sides must agree).
+fn identity(file: &File, path: &Path) -> Option<FileId> {
+    FileId::of(file).filter(|id| id.whereabouts(path) == Whereabouts::Here)
+}
+
 fn lock_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.lock"))
+}
+
+/// Fails if another process is writing the stream although its lock file did not say so
+/// (it was removed, or replaced, under that process): a writer holds a lock on its
+/// active segment as well, and a segment the manifest does not list as sealed is one that
+/// a writer may still hold. A lock that cannot be tested tells nothing.
+fn no_live_writer(
+    config: &StreamConfig,
+    manifest: &ManifestStore,
+    found: &[Found],
+) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let listed = manifest.snapshot();
+        let unsealed = found
+            .iter()
+            .filter(|f| !f.compressed && !listed.segments.iter().any(|s| s.base() == f.base));
+        for f in unsealed {
+            // Opening anything but a plain file (a FIFO) could wait forever.
+            if !std::fs::symlink_metadata(&f.path).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            let Ok(file) = File::open(&f.path) else {
+                continue;
+            };
+            if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
+                return Err(Error::config(format!(
+                    "stream {:?} in {} is already being written by another process \
+                     (it holds its segment {}; the lock file {} was removed or replaced)",
+                    config.name,
+                    config.dir.display(),
+                    f.path.display(),
+                    lock_path(&config.dir, &config.name).display()
+                )));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (config, manifest, found);
+    Ok(())
 }
 
 /// Brings the manifest in line with the files: segments missing from it (left by a

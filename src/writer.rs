@@ -115,7 +115,8 @@ pub struct Stats {
     /// Syncs of the active segment to the disk requested by the [`Fsync`] policy.
     pub fsyncs: u64,
     /// Records given up on because writes still failed at the shutdown deadline
-    /// ([`Builder::shutdown_timeout`](crate::Builder::shutdown_timeout)); reported on stderr.
+    /// ([`Builder::shutdown_timeout`](crate::Builder::shutdown_timeout)), or because another
+    /// process came to own the stream after its lock file was removed; reported on stderr.
     pub abandoned: u64,
     /// Events in the queue, as the writer last counted them.
     pub queued: u64,
@@ -734,6 +735,9 @@ impl Writer {
     /// its place. On failure it reports, counts, and carries on in the current segment, so
     /// that nothing is lost.
     fn rotate(&mut self) -> bool {
+        if !self.files.owns_stream() {
+            return false;
+        }
         let lost = self.files.check();
         if lost != Whereabouts::Here {
             self.notice_loss(lost);
@@ -743,6 +747,7 @@ impl Writer {
                     self.publish_path();
                     true
                 }
+                Err(_) if !self.files.owns_stream() => false,
                 Err(e) => {
                     // The next write tries again, and waits until it can.
                     self.shared
@@ -766,7 +771,15 @@ impl Writer {
                 self.publish_path();
                 true
             }
-            Ok(false) => false,
+            Ok(false) => {
+                if !self.files.owns_stream() {
+                    self.shared
+                        .counters
+                        .io_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                false
+            }
             Err(e) => {
                 self.shared
                     .counters
@@ -810,12 +823,20 @@ impl Writer {
         if self.buf.is_empty() {
             return;
         }
+        if !self.files.owns_stream() {
+            self.disowned();
+            return;
+        }
         self.files.reserve(self.buf.len());
         let mut done = 0;
         let mut backoff = Duration::from_millis(1);
         while done < self.buf.len() {
             if done == 0 {
                 if let Err(e) = self.follow_segment() {
+                    if !self.files.owns_stream() {
+                        self.disowned();
+                        return;
+                    }
                     if !self.failed(&e.to_string(), &mut backoff) {
                         self.abandon(done);
                         return;
@@ -981,6 +1002,19 @@ impl Writer {
         std::thread::sleep(*backoff);
         *backoff = (*backoff * 2).min(Duration::from_secs(1));
         true
+    }
+
+    /// Drops the buffered records of a stream that another process owns now, counting them
+    /// as abandoned (the loss of the stream was reported when it was found).
+    #[cold]
+    fn disowned(&mut self) {
+        let records = self.buffered_records();
+        self.shared
+            .counters
+            .abandoned
+            .fetch_add(records, Ordering::Relaxed);
+        self.buf.clear();
+        self.buffered = None;
     }
 
     /// Gives up on the buffered records at the shutdown deadline, saying how many.

@@ -440,8 +440,15 @@ fn retention_applies_at_start() {
         .unwrap();
     assert_eq!(
         segments(dir.path()).len(),
+        3,
+        "two old segments and the new active one, not counted while it has no record"
+    );
+    trail::info!("r");
+    guard.flush();
+    assert_eq!(
+        segments(dir.path()).len(),
         2,
-        "one old segment and the new active one"
+        "one old segment and the active one, which has a record now"
     );
     drop(guard);
     assert_manifest_agrees(dir.path(), None);

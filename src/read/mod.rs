@@ -31,9 +31,13 @@ pub(crate) mod binary;
 mod csv;
 mod json;
 mod record;
+#[cfg(feature = "writer")]
+mod scan;
 mod text;
 
 pub use record::{FieldValue, LogRecord};
+#[cfg(feature = "writer")]
+pub(crate) use scan::scan_file;
 
 #[cfg(feature = "writer")]
 pub(crate) use csv::HEADER as CSV_HEADER;
@@ -222,51 +226,6 @@ impl Decoder {
             FileFormat::Binary => binary::decode(&mut self.dictionary, record),
         }
     }
-}
-
-/// A segment's records, as found by reading it back (for recovery after a restart).
-#[cfg(feature = "writer")]
-#[derive(Debug, Default)]
-pub(crate) struct Scan {
-    /// Whole records, decodable or not.
-    pub(crate) records: u64,
-    pub(crate) first_seq: Option<u64>,
-    pub(crate) last_seq: Option<u64>,
-    /// An incomplete final record, left by a crash: its offset and length.
-    pub(crate) torn: Option<(u64, u64)>,
-}
-
-/// Reads back what a segment of this format holds.
-#[cfg(feature = "writer")]
-pub(crate) fn scan(format: FileFormat, bytes: &[u8]) -> Scan {
-    let mut input = io::Cursor::new(bytes);
-    let mut record = Vec::new();
-    let mut decoder = Decoder::new(format);
-    let mut scan = Scan::default();
-    let mut offset = 0;
-    while let Ok((what, consumed)) =
-        format.next(&mut input, offset, &mut record, DEFAULT_MAX_RECORD_BYTES)
-    {
-        match what {
-            Line::End | Line::Unframable(_) => break,
-            Line::Torn => {
-                scan.torn = Some((offset, consumed));
-                break;
-            }
-            Line::TooLong | Line::Damaged(_) => scan.records += 1,
-            Line::Whole => match decoder.decode(offset, &record) {
-                Ok(None) => {}
-                Ok(Some(r)) => {
-                    scan.records += 1;
-                    scan.first_seq.get_or_insert(r.seq);
-                    scan.last_seq = Some(r.seq);
-                }
-                Err(_) => scan.records += 1,
-            },
-        }
-        offset += consumed;
-    }
-    scan
 }
 
 struct Source {

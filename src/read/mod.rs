@@ -31,7 +31,7 @@ pub(crate) mod binary;
 mod csv;
 mod json;
 mod record;
-#[cfg(feature = "writer")]
+#[cfg(any(feature = "writer", fuzzing))]
 mod scan;
 mod text;
 
@@ -46,6 +46,14 @@ use crate::segment_name::{self, Found};
 
 /// The default limit on one record's length, beyond which it is reported and skipped.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::limits::MAX_RECORD_BYTES;
+
+/// The scan that recovery at start makes of a segment it reads back: its record count
+/// and last `seq`. Built only for the fuzz targets (`--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_scan(format: FileFormat, bytes: &[u8]) -> io::Result<(u64, Option<u64>)> {
+    scan::scan(format, bytes).map(|s| (s.records, s.last_seq))
+}
 
 /// Opens a segment file, or a directory that holds one stream, for reading.
 ///

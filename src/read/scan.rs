@@ -3,6 +3,8 @@
 //! whatever the segment's size, and with a bound on how far a compressed segment may
 //! inflate.
 
+#![cfg_attr(not(feature = "writer"), allow(dead_code, unused_imports))]
+
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -45,6 +47,7 @@ impl Scan {
 }
 
 /// Reads back the segment at `path` (gzip-compressed if `compressed`).
+#[cfg(feature = "writer")]
 pub(crate) fn scan_file(format: FileFormat, path: &Path, compressed: bool) -> io::Result<Scan> {
     let file = File::open(path)?;
     if !compressed {

@@ -16,6 +16,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::MAX_MANIFEST_BYTES;
+
 /// The version of the manifest's own layout.
 pub(crate) const MANIFEST_VERSION: u32 = 1;
 
@@ -100,10 +102,19 @@ impl ManifestStore {
     ) -> Result<ManifestStore, (PathBuf, String)> {
         let path = Self::path_for(dir, stream);
         let manifest = match File::open(&path) {
-            Ok(mut file) => {
+            Ok(file) => {
+                // Read no more than the limit: a huge manifest would cost many times its
+                // size once parsed.
                 let mut text = String::new();
-                file.read_to_string(&mut text)
+                file.take(MAX_MANIFEST_BYTES + 1)
+                    .read_to_string(&mut text)
                     .map_err(|e| (path.clone(), e.to_string()))?;
+                if text.len() as u64 > MAX_MANIFEST_BYTES {
+                    return Err((
+                        path,
+                        format!("it is larger than the limit of {MAX_MANIFEST_BYTES} bytes"),
+                    ));
+                }
                 serde_json::from_str(&text).map_err(|e| (path.clone(), e.to_string()))?
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Manifest::empty(stream),
@@ -278,5 +289,23 @@ mod tests {
         assert!(store.update(|m| m.segments.clear()).is_err());
         assert_eq!(std::fs::read(store.path()).unwrap(), before);
         assert_eq!(store.snapshot().segments.len(), 1, "nor changes its state");
+    }
+
+    #[test]
+    fn a_manifest_past_the_limit_is_refused_without_reading_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ManifestStore::path_for(dir.path(), "app");
+        // Sparse: the zeros past the limit are never read.
+        File::create(&path)
+            .unwrap()
+            .set_len(MAX_MANIFEST_BYTES * 16)
+            .unwrap();
+        match ManifestStore::load(dir.path(), "app", 0o640) {
+            Ok(_) => panic!("a manifest past the limit is refused"),
+            Err((p, why)) => {
+                assert_eq!(p, path);
+                assert!(why.contains("larger than the limit"), "{why}");
+            }
+        }
     }
 }

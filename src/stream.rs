@@ -5,7 +5,7 @@
 //! knows how records are encoded beyond [`Format::scan`], which reads a segment back.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -753,8 +753,37 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
         if !f.compressed {
             give_back_after_crash(f);
         }
-        let bytes = read_segment(f).map_err(|e| Error::io("read back the segment", &f.path, e))?;
-        let scan = crate::read::scan(format.segment_format(), &bytes);
+        // A segment that cannot be read back (unreadable, a truncated or hostile `.gz`) is
+        // not what the writer left: it is reported and left as it is, and the writer starts.
+        let scan = match crate::read::scan_file(format.segment_format(), &f.path, f.compressed) {
+            Ok(scan) => scan,
+            Err(e) => {
+                eprintln!(
+                    "trail: cannot read back {}: {e}; it is left as it is and not listed in the manifest {}",
+                    f.path.display(),
+                    manifest.path().display()
+                );
+                continue;
+            }
+        };
+        if scan.last_seq == Some(u64::MAX) {
+            eprintln!(
+                "trail: {} holds seq {}, after which no seq can follow; it is left as it is and \
+                 not listed in the manifest {}",
+                f.path.display(),
+                u64::MAX,
+                manifest.path().display()
+            );
+            continue;
+        }
+        if let Some((offset, detail)) = &scan.first_damage {
+            eprintln!(
+                "trail: {} holds {} damaged record(s), the first at byte {offset}: {detail}; \
+                 it is left as it is and listed with the records that can be read",
+                f.path.display(),
+                scan.damaged,
+            );
+        }
         let torn = scan.torn.map(|(offset, bytes)| TornTail { offset, bytes });
         if let Some(torn) = torn {
             eprintln!(
@@ -772,8 +801,8 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
             first_seq: scan.first_seq,
             last_seq: scan.last_seq,
             records: scan.records,
-            bytes: bytes.len() as u64,
-            crc32: crc32fast::hash(&bytes),
+            bytes: scan.bytes,
+            crc32: scan.crc32,
             compressed_bytes: f
                 .compressed
                 .then(|| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)),
@@ -811,23 +840,6 @@ fn remove_stale_temporaries(dir: &Path, stream: &str) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-/// A segment's bytes, decompressed if needed.
-fn read_segment(f: &Found) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let mut file = File::open(&f.path)?;
-    if f.compressed {
-        #[cfg(feature = "gzip")]
-        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes)?;
-        #[cfg(not(feature = "gzip"))]
-        return Err(io::Error::other(
-            "compressed segment, and this build has no `gzip` feature",
-        ));
-    } else {
-        file.read_to_end(&mut bytes)?;
-    }
-    Ok(bytes)
 }
 
 fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<Active, Error> {

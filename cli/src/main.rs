@@ -1,6 +1,6 @@
 //! `trail`: read, follow, convert, summarise and check trail log streams.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -396,16 +396,4 @@ fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> 
         .map_err(|e| Fatal(2, format!("cannot write {}: {e}", output.display())))?;
     warn(format!("wrote {records} records to {}", output.display()));
     Ok(u8::from(damaged > 0))
-}
-
-/// Reads a whole file, decompressing `.gz`.
-fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let mut file = std::fs::File::open(path)?;
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(file).read_to_end(&mut bytes)?;
-    } else {
-        file.read_to_end(&mut bytes)?;
-    }
-    Ok(bytes)
 }

@@ -11,11 +11,108 @@ use crate::Fatal;
 
 const BAR: usize = 40;
 
+/// How many distinct actors, and targets, are counted one by one; the rest are counted
+/// together, so that memory does not grow with what the records hold.
+const MAX_DISTINCT: usize = 100_000;
+
+/// How many runs of consecutive seqs are kept to find gaps; a seq that would start one more
+/// is only counted.
+const MAX_RUNS: usize = 1 << 16;
+
+/// Counts `key` in `counts`, or in `others` once `counts` holds [`MAX_DISTINCT`] keys.
+fn tally(counts: &mut HashMap<String, u64>, key: String, others: &mut u64) {
+    if let Some(n) = counts.get_mut(&key) {
+        *n += 1;
+    } else if counts.len() < MAX_DISTINCT {
+        counts.insert(key, 1);
+    } else {
+        *others += 1;
+    }
+}
+
+/// The seqs seen, as runs of consecutive numbers (first to last), whatever their order.
+#[derive(Default)]
+struct Runs {
+    runs: std::collections::BTreeMap<u64, u64>,
+    repeated: u64,
+    /// Seqs that would have started a run past [`MAX_RUNS`].
+    unplaced: u64,
+}
+
+impl Runs {
+    fn add(&mut self, seq: u64) {
+        let before = self.runs.range(..=seq).next_back().map(|(&s, &e)| (s, e));
+        if before.is_some_and(|(_, end)| seq <= end) {
+            self.repeated += 1;
+            return;
+        }
+        let joins_before = before.filter(|&(_, end)| end + 1 == seq);
+        let after = seq
+            .checked_add(1)
+            .and_then(|next| self.runs.get(&next).map(|&end| (next, end)));
+        if joins_before.is_none() && after.is_none() && self.runs.len() >= MAX_RUNS {
+            self.unplaced += 1;
+            return;
+        }
+        if let Some((next, _)) = after {
+            self.runs.remove(&next);
+        }
+        let start = joins_before.map_or(seq, |(start, _)| start);
+        self.runs.insert(start, after.map_or(seq, |(_, end)| end));
+    }
+}
+
+/// Records per time bucket, at the finest of [`BUCKETS`] that needs at most 4096 of them.
+#[derive(Default)]
+struct Timeline {
+    /// Index in [`BUCKETS`] of the bucket size the counts are kept in.
+    size: usize,
+    counts: std::collections::BTreeMap<u64, u64>,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+const S: u64 = 1_000_000_000;
+/// Each size divides the next, so counts in one add up exactly into the next.
+const BUCKETS: [u64; 9] = [
+    S / 1000,
+    S / 100,
+    S / 10,
+    S,
+    10 * S,
+    60 * S,
+    600 * S,
+    3600 * S,
+    86_400 * S,
+];
+
+impl Timeline {
+    fn add(&mut self, ts: u64) {
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+        *self.counts.entry(ts / BUCKETS[self.size]).or_insert(0) += 1;
+        while self.counts.len() > 4096 && self.size + 1 < BUCKETS.len() {
+            self.regroup(self.size + 1);
+        }
+    }
+
+    fn regroup(&mut self, size: usize) {
+        let factor = BUCKETS[size] / BUCKETS[self.size];
+        let mut counts = std::collections::BTreeMap::new();
+        for (k, n) in std::mem::take(&mut self.counts) {
+            *counts.entry(k / factor).or_insert(0) += n;
+        }
+        self.counts = counts;
+        self.size = size;
+    }
+}
+
 pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
     let (mut levels, mut actors, mut targets) = (HashMap::new(), HashMap::new(), HashMap::new());
+    let (mut other_actors, mut other_targets) = (0u64, 0u64);
     let (mut records, mut torn, mut damaged) = (0u64, 0u64, 0u64);
-    let mut times = Vec::new();
-    let mut seqs = Vec::new();
+    let mut times = Timeline::default();
+    let mut seqs = Runs::default();
     for record in trail::read::open(path)? {
         let r = match record {
             Ok(r) => r,
@@ -30,25 +127,25 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
             }
         };
         // Gaps are a property of the stream, so every record counts for them.
-        seqs.push(r.seq);
+        seqs.add(r.seq);
         if !filter.matches(&r) {
             continue;
         }
         records += 1;
         *levels.entry(r.level).or_insert(0u64) += 1;
-        *targets.entry(r.target.clone()).or_insert(0u64) += 1;
+        tally(&mut targets, r.target.clone(), &mut other_targets);
         if let Some(actor) = &r.actor {
-            *actors.entry(actor.to_string()).or_insert(0u64) += 1;
+            tally(&mut actors, actor.to_string(), &mut other_actors);
         }
-        times.push(r.ts);
+        times.add(r.ts);
     }
 
     let mut out = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(out, "records: {records}");
-    if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
-        let _ = writeln!(out, "from:    {}", rfc3339(*first));
-        let _ = writeln!(out, "to:      {}", rfc3339(*last));
+    if let (Some(first), Some(last)) = (times.first, times.last) {
+        let _ = writeln!(out, "from:    {}", rfc3339(first));
+        let _ = writeln!(out, "to:      {}", rfc3339(last));
     }
     let _ = writeln!(out, "\nby level:");
     for level in Level::ALL {
@@ -57,31 +154,51 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
         }
     }
     section(&mut out, "busiest actors", &actors);
-    section(&mut out, "by target", &targets);
-    histogram(&mut out, &times);
-
-    let _ = writeln!(out, "\nseq:");
-    seqs.sort_unstable();
-    let (mut gaps, mut missing, mut repeated) = (Vec::new(), 0u64, 0u64);
-    for pair in seqs.windows(2) {
-        match pair[1].checked_sub(pair[0]) {
-            Some(0) => repeated += 1,
-            Some(1) => {}
-            Some(step) => {
-                missing += step - 1;
-                gaps.push((pair[0] + 1, pair[1] - 1));
-            }
-            None => {}
-        }
-    }
-    if let (Some(first), Some(last)) = (seqs.first(), seqs.last()) {
+    if other_actors > 0 {
         let _ = writeln!(
             out,
-            "  range {first}..={last}, {missing} missing in {} gaps, {repeated} repeated",
-            gaps.len()
+            "  ({other_actors} records of actors past the first {MAX_DISTINCT})"
         );
     }
-    for (from, to) in gaps.iter().take(10) {
+    section(&mut out, "by target", &targets);
+    if other_targets > 0 {
+        let _ = writeln!(
+            out,
+            "  ({other_targets} records of targets past the first {MAX_DISTINCT})"
+        );
+    }
+    histogram(&mut out, times);
+
+    let _ = writeln!(out, "\nseq:");
+    let (mut gaps, mut missing) = (Vec::new(), 0u64);
+    let mut previous_end: Option<u64> = None;
+    for (&start, &end) in &seqs.runs {
+        if let Some(before) = previous_end {
+            missing += start - before - 1;
+            if gaps.len() < 10 {
+                gaps.push((before + 1, start - 1));
+            }
+        }
+        previous_end = Some(end);
+    }
+    let gap_count = seqs.runs.len().saturating_sub(1);
+    if let (Some((first, _)), Some((_, last))) =
+        (seqs.runs.first_key_value(), seqs.runs.last_key_value())
+    {
+        let _ = writeln!(
+            out,
+            "  range {first}..={last}, {missing} missing in {gap_count} gaps, {} repeated",
+            seqs.repeated
+        );
+    }
+    if seqs.unplaced > 0 {
+        let _ = writeln!(
+            out,
+            "  {} seqs beyond the first {MAX_RUNS} runs were counted but not placed",
+            seqs.unplaced
+        );
+    }
+    for (from, to) in &gaps {
         let _ = writeln!(out, "  gap: {from}..={to}");
     }
     let _ = writeln!(out, "  torn records: {torn}, damaged records: {damaged}");
@@ -107,31 +224,23 @@ fn section(out: &mut String, title: &str, counts: &HashMap<String, u64>) {
 
 /// Events per time bucket, as bars; the bucket is the smallest of a few round sizes that
 /// gives at most 30 rows.
-fn histogram(out: &mut String, times: &[u64]) {
+fn histogram(out: &mut String, mut times: Timeline) {
     use std::fmt::Write as _;
-    let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else {
+    let (Some(first), Some(last)) = (times.first, times.last) else {
         return;
     };
-    const S: u64 = 1_000_000_000;
     let span = last - first;
-    let bucket = [
-        S / 1000,
-        S / 100,
-        S / 10,
-        S,
-        10 * S,
-        60 * S,
-        600 * S,
-        3600 * S,
-        86_400 * S,
-    ]
-    .into_iter()
-    .find(|b| span / b < 30)
-    .unwrap_or(86_400 * S);
+    // The timeline only moved to a coarser size when the finer one needed thousands of
+    // buckets, so the size chosen here is never finer than the one the counts are in.
+    let size = (times.size..BUCKETS.len())
+        .find(|&i| span / BUCKETS[i] < 30)
+        .unwrap_or(BUCKETS.len() - 1);
+    times.regroup(size);
+    let bucket = BUCKETS[size];
     let start = first / bucket * bucket;
     let mut counts = vec![0u64; ((last - start) / bucket + 1) as usize];
-    for t in times {
-        counts[((t - start) / bucket) as usize] += 1;
+    for (k, n) in &times.counts {
+        counts[(k - first / bucket) as usize] += n;
     }
     let max = counts.iter().copied().max().unwrap_or(1).max(1);
     let _ = writeln!(out, "\nevents per {}:", humanize(bucket));
@@ -153,4 +262,53 @@ fn humanize(nanos: u64) -> String {
 pub fn rfc3339(nanos: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(nanos);
     humantime::format_rfc3339_nanos(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_find_gaps_and_repeats_in_any_order() {
+        let mut runs = Runs::default();
+        for seq in [5, 1, 2, 9, 3, 2, 10, 8, 5, 12] {
+            runs.add(seq);
+        }
+        let found: Vec<(u64, u64)> = runs.runs.iter().map(|(&s, &e)| (s, e)).collect();
+        assert_eq!(found, [(1, 3), (5, 5), (8, 10), (12, 12)]);
+        assert_eq!(runs.repeated, 2);
+        assert_eq!(runs.unplaced, 0);
+    }
+
+    #[test]
+    fn runs_stay_bounded_when_every_other_seq_is_missing() {
+        let mut runs = Runs::default();
+        let seqs = 2 * MAX_RUNS as u64 + 100;
+        for seq in (0..seqs).map(|i| i * 2) {
+            runs.add(seq);
+        }
+        assert_eq!(runs.runs.len(), MAX_RUNS);
+        assert_eq!(runs.unplaced, seqs - MAX_RUNS as u64);
+    }
+
+    #[test]
+    fn the_timeline_keeps_few_buckets_and_every_count() {
+        let mut times = Timeline::default();
+        // One event a millisecond for ten minutes, then one a day later.
+        for i in 0..600_000u64 {
+            times.add(1_000 * S + i * 1_000_000);
+        }
+        times.add(87_400 * S);
+        assert!(times.counts.len() <= 4096, "{}", times.counts.len());
+        assert_eq!(times.counts.values().sum::<u64>(), 600_001);
+        let mut out = String::new();
+        histogram(&mut out, times);
+        assert!(out.contains("events per 1h"), "{out}");
+        let rows: u64 = out
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(rows, 600_001, "{out}");
+    }
 }

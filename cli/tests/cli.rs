@@ -614,3 +614,42 @@ fn text_segments_hold_no_control_character_and_read_back_exactly() {
     .collect();
     assert_eq!(back, records);
 }
+
+#[test]
+fn verify_lists_the_first_problems_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every empty line is a damaged record.
+    std::fs::write(
+        dir.path().join("app.20261123T220612.000000000Z.jsonl"),
+        "\n".repeat(100_000),
+    )
+    .unwrap();
+    let out = trail(&["verify", dir_arg(dir.path())]);
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let listed = report
+        .lines()
+        .filter(|l| l.starts_with("problem: "))
+        .count();
+    assert_eq!(listed, 101, "100 problems and the count of the rest");
+    assert!(
+        report.contains("problem: ... and 99900 more, not listed"),
+        "{report}"
+    );
+    assert!(report.contains("FAILED: 100000 problems"), "{report}");
+}
+
+#[test]
+fn verify_refuses_a_manifest_past_the_limit_without_reading_it_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.20261123T220612.000000000Z.jsonl"), "").unwrap();
+    // Sparse: the zeros past the limit are never read.
+    std::fs::File::create(dir.path().join("app.manifest.json"))
+        .unwrap()
+        .set_len(trail::limits::MAX_MANIFEST_BYTES * 16)
+        .unwrap();
+    let out = trail(&["verify", dir_arg(dir.path())]);
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("larger than the limit of"), "{report}");
+}

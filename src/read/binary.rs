@@ -7,9 +7,10 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::record::{FieldValue, LogRecord};
+use crate::limits::MAX_DEPTH;
 use crate::record::{fmt_map, fmt_seq};
 use crate::Level;
 
@@ -22,6 +23,7 @@ pub(crate) const HEADER_LEN: usize = 16;
 /// Frame prefix length: payload length and CRC-32.
 pub(crate) const FRAME_PREFIX: usize = 8;
 
+#[cfg(any(feature = "writer", test))]
 pub(crate) fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
@@ -72,7 +74,7 @@ pub(crate) fn framed(out: &mut Vec<u8>, payload: impl FnOnce(&mut Vec<u8>)) {
 
 /// One frame's payload. Owned form, for decoding; the writer encodes the same layout
 /// from borrowed data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub(crate) enum Frame {
     /// Defines a call site for the rest of the segment.
     Callsite(Callsite),
@@ -82,7 +84,7 @@ pub(crate) enum Frame {
     Record(Record),
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub(crate) struct Callsite {
     pub(crate) id: u32,
     pub(crate) level: u8,
@@ -95,14 +97,14 @@ pub(crate) struct Callsite {
     pub(crate) pieces: Vec<Piece>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub(crate) enum Piece {
     Lit(String),
     Arg(u32),
     Actor,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub(crate) struct Record {
     pub(crate) callsite: u32,
     pub(crate) thread: u32,
@@ -113,7 +115,7 @@ pub(crate) struct Record {
 }
 
 /// A value with its type, as captured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) enum Value {
     Null,
     Bool(bool),
@@ -206,15 +208,29 @@ pub(crate) struct Dictionary {
     threads: Vec<Option<String>>,
 }
 
+/// The most call sites, and the most threads, one segment may define. The writer defines
+/// each once per segment, so this is far above what a program has; it bounds the
+/// dictionary a crafted segment can make a reader hold.
+pub(crate) const MAX_DEFINITIONS: usize = 1 << 20;
+
+/// Ids count from 0 in each segment, so a definition either redefines an id or adds the
+/// next one: an id further ahead would make the reader hold room for every id before it.
 fn define<T>(table: &mut Vec<Option<T>>, id: u32, item: T) -> Result<(), String> {
     let i = id as usize;
-    if i > table.len() + 1_000_000 {
-        return Err(format!("definition id {id} is implausibly far ahead"));
+    let next = table.len();
+    if i < next {
+        table[i] = Some(item);
+    } else if i > next {
+        return Err(format!(
+            "definition id {id} skips ids: the next id in this segment is {next}"
+        ));
+    } else if next >= MAX_DEFINITIONS {
+        return Err(format!(
+            "definition id {id} is past the limit of {MAX_DEFINITIONS} definitions per segment"
+        ));
+    } else {
+        table.push(Some(item));
     }
-    if table.len() <= i {
-        table.resize_with(i + 1, || None);
-    }
-    table[i] = Some(item);
     Ok(())
 }
 
@@ -238,12 +254,17 @@ pub(crate) fn decode(
     dictionary: &mut Dictionary,
     payload: &[u8],
 ) -> Result<Option<LogRecord>, String> {
-    let (frame, used): (Frame, usize) = bincode::serde::decode_from_slice(payload, config())
+    let mut cursor = Payload {
+        bytes: payload,
+        at: 0,
+    };
+    let frame = cursor
+        .frame()
         .map_err(|e| format!("frame does not decode: {e}"))?;
-    if used != payload.len() {
+    if cursor.at != payload.len() {
         return Err(format!(
             "frame has {} bytes after its content",
-            payload.len() - used
+            payload.len() - cursor.at
         ));
     }
     let record = match frame {
@@ -309,6 +330,224 @@ pub(crate) fn decode(
         line: callsite.line,
         thread: thread.clone(),
     }))
+}
+
+/// A frame's payload being decoded by the rules of docs/FORMAT.md. Every length and count
+/// is checked against the bytes that remain before anything is allocated for it, and
+/// values nest at most [`MAX_DEPTH`] deep, so no payload can exhaust memory or the stack.
+struct Payload<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Payload<'a> {
+    fn left(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+        if n > self.left() {
+            return Err(format!(
+                "{what} needs {n} bytes at payload byte {}, and only {} remain",
+                self.at,
+                self.left()
+            ));
+        }
+        let taken = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
+        let mut out = [0; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    fn byte(&mut self, what: &str) -> Result<u8, String> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    /// A varint whose marker is at most `widest` (252 for `u32`, 253 for `u64`, 254 for
+    /// `u128`).
+    fn varint(&mut self, widest: u8, what: &str) -> Result<u128, String> {
+        let at = self.at;
+        let marker = self.byte(what)?;
+        Ok(match marker {
+            0..=250 => marker.into(),
+            251 if widest >= 251 => u16::from_le_bytes(self.array(what)?).into(),
+            252 if widest >= 252 => u32::from_le_bytes(self.array(what)?).into(),
+            253 if widest >= 253 => u64::from_le_bytes(self.array(what)?).into(),
+            254 if widest >= 254 => u128::from_le_bytes(self.array(what)?),
+            _ => {
+                return Err(format!(
+                    "{what}: bad varint marker {marker} at payload byte {at}"
+                ))
+            }
+        })
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, String> {
+        // A marker of at most 252 holds at most a u32.
+        self.varint(252, what).map(|v| v as u32)
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64, String> {
+        self.varint(253, what).map(|v| v as u64)
+    }
+
+    fn flag(&mut self, what: &str) -> Result<bool, String> {
+        let at = self.at;
+        match self.byte(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(format!(
+                "{what}: {other} at payload byte {at} is neither 0 nor 1"
+            )),
+        }
+    }
+
+    /// A count of items that take at least `each` bytes apiece: a count that the rest of
+    /// the payload cannot hold is refused before anything is allocated for it.
+    fn count(&mut self, each: usize, what: &str) -> Result<usize, String> {
+        let at = self.at;
+        let n = self.u64(what)?;
+        match usize::try_from(n) {
+            Ok(n) if n <= self.left() / each => Ok(n),
+            _ => Err(format!(
+                "{what}: count {n} at payload byte {at} is more than the {} bytes left can hold",
+                self.left()
+            )),
+        }
+    }
+
+    fn string(&mut self, what: &str) -> Result<String, String> {
+        let n = self.count(1, what)?;
+        let at = self.at;
+        let bytes = self.take(n, what)?;
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(e) => Err(format!("{what} at payload byte {at} is not UTF-8: {e}")),
+        }
+    }
+
+    fn strings(&mut self, what: &str) -> Result<Vec<String>, String> {
+        let n = self.count(1, what)?;
+        (0..n).map(|_| self.string(what)).collect()
+    }
+
+    fn frame(&mut self) -> Result<Frame, String> {
+        let at = self.at;
+        Ok(match self.u32("frame variant")? {
+            0 => Frame::Callsite(self.callsite()?),
+            1 => Frame::Thread {
+                id: self.u32("thread id")?,
+                name: self.string("thread name")?,
+            },
+            2 => Frame::Record(self.record()?),
+            other => {
+                return Err(format!(
+                    "unknown frame variant {other} at payload byte {at}"
+                ))
+            }
+        })
+    }
+
+    fn callsite(&mut self) -> Result<Callsite, String> {
+        Ok(Callsite {
+            id: self.u32("call site id")?,
+            level: self.byte("call site level")?,
+            target: self.string("call site target")?,
+            module: self.string("call site module")?,
+            file: self.string("call site file")?,
+            line: self.u32("call site line")?,
+            template: self.string("call site template")?,
+            fields: self.strings("call site fields")?,
+            pieces: {
+                let n = self.count(1, "message pieces")?;
+                let mut pieces = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let at = self.at;
+                    pieces.push(match self.u32("message piece")? {
+                        0 => Piece::Lit(self.string("message text")?),
+                        1 => Piece::Arg(self.u32("message argument")?),
+                        2 => Piece::Actor,
+                        other => {
+                            return Err(format!(
+                                "unknown message piece {other} at payload byte {at}"
+                            ))
+                        }
+                    });
+                }
+                pieces
+            },
+        })
+    }
+
+    fn record(&mut self) -> Result<Record, String> {
+        Ok(Record {
+            callsite: self.u32("record call site")?,
+            thread: self.u32("record thread")?,
+            seq: self.u64("record seq")?,
+            ts: self.u64("record ts")?,
+            actor: match self.flag("record actor")? {
+                true => Some(self.value(0)?),
+                false => None,
+            },
+            values: self.values(0)?,
+        })
+    }
+
+    /// A list of values at `depth` (0 for a record's own values).
+    fn values(&mut self, depth: usize) -> Result<Vec<Value>, String> {
+        let n = self.count(1, "values")?;
+        (0..n).map(|_| self.value(depth)).collect()
+    }
+
+    /// A value nested `depth` lists or maps deep.
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
+        let at = self.at;
+        let unzigzag = |n: u128| (n >> 1) as i128 ^ -((n & 1) as i128);
+        Ok(match self.u32("value variant")? {
+            0 => Value::Null,
+            1 => Value::Bool(self.flag("bool")?),
+            2 => Value::I64(unzigzag(self.varint(253, "i64")?) as i64),
+            3 => Value::U64(self.u64("u64")?),
+            4 => Value::I128(unzigzag(self.varint(254, "i128")?)),
+            5 => Value::U128(self.varint(254, "u128")?),
+            6 => Value::F32(f32::from_le_bytes(self.array("f32")?)),
+            7 => Value::F64(f64::from_le_bytes(self.array("f64")?)),
+            8 => Value::Char(self.u32("char")?),
+            9 => Value::Str(self.string("string")?),
+            10 => {
+                let n = self.count(1, "bytes")?;
+                Value::Bytes(self.take(n, "bytes")?.to_vec())
+            }
+            11 => Value::Ipv4(self.array("IPv4 address")?),
+            12 => Value::Ipv6(self.array("IPv6 address")?),
+            13 | 14 if depth >= MAX_DEPTH => {
+                return Err(format!(
+                    "value at payload byte {at} nests deeper than {MAX_DEPTH} levels"
+                ))
+            }
+            13 => Value::Seq(self.values(depth + 1)?),
+            14 => {
+                // A key takes at least its length byte, a value at least its variant byte.
+                let n = self.count(2, "map")?;
+                let mut entries = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let key = self.string("map key")?;
+                    entries.push((key, self.value(depth + 1)?));
+                }
+                Value::Map(entries)
+            }
+            other => {
+                return Err(format!(
+                    "unknown value variant {other} at payload byte {at}"
+                ))
+            }
+        })
+    }
 }
 
 #[cfg(test)]
@@ -385,5 +624,130 @@ mod tests {
         );
         #[cfg(feature = "writer")]
         assert_eq!(header(), *b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00");
+    }
+
+    fn decode_value(bytes: &[u8]) -> Result<Value, String> {
+        let mut payload = Payload { bytes, at: 0 };
+        let value = payload.value(0)?;
+        assert_eq!(payload.at, bytes.len(), "the whole value is read");
+        Ok(value)
+    }
+
+    #[test]
+    fn every_value_decodes_to_what_was_encoded() {
+        let mut deepest = Value::U64(1);
+        for _ in 0..MAX_DEPTH {
+            deepest = Value::Seq(vec![deepest]);
+        }
+        let values = [
+            Value::Null,
+            Value::Bool(false),
+            Value::I64(i64::MIN),
+            Value::I64(-200),
+            Value::U64(u64::MAX),
+            Value::U64(70_000),
+            Value::I128(i128::MIN),
+            Value::I128(-3),
+            Value::U128(u128::MAX),
+            Value::F32(-1.5),
+            Value::F64(f64::MAX),
+            Value::Char('é' as u32),
+            Value::Str("hé".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Ipv4([10, 0, 0, 1]),
+            Value::Ipv6([7; 16]),
+            Value::Map(vec![("k".into(), Value::Seq(vec![Value::Null]))]),
+            deepest,
+        ];
+        for value in values {
+            assert_eq!(decode_value(&bytes(&value)), Ok(value.clone()));
+        }
+    }
+
+    /// A record frame (call site 0, thread 0, seq 1, ts 1, no actor) whose values are
+    /// `values`, already encoded.
+    fn record_frame(values: &[u8]) -> Vec<u8> {
+        let mut frame = vec![2, 0, 0, 1, 1, 0];
+        frame.extend_from_slice(values);
+        frame
+    }
+
+    fn decode_alone(payload: &[u8]) -> Result<Option<LogRecord>, String> {
+        decode(&mut Dictionary::default(), payload)
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error_not_a_stack_overflow() {
+        let mut values = vec![1];
+        for _ in 0..1_000_000 {
+            values.extend_from_slice(&[13, 1]);
+        }
+        values.push(0);
+        let error = decode_alone(&record_frame(&values)).unwrap_err();
+        assert!(error.contains("nests deeper than 64 levels"), "{error}");
+
+        let mut one_too_deep = Value::Null;
+        for _ in 0..=MAX_DEPTH {
+            one_too_deep = Value::Map(vec![("k".into(), one_too_deep)]);
+        }
+        let mut values = vec![1];
+        values.extend_from_slice(&bytes(&one_too_deep));
+        let error = decode_alone(&record_frame(&values)).unwrap_err();
+        assert!(error.contains("nests deeper than 64 levels"), "{error}");
+    }
+
+    #[test]
+    fn lengths_past_the_frame_are_errors_before_any_allocation() {
+        let huge = |len: u64| {
+            let mut v = vec![253];
+            v.extend_from_slice(&len.to_le_bytes());
+            v
+        };
+        for len in [u64::MAX, u64::MAX - 1, 1 << 33, 1 << 40, 3] {
+            // A string, a byte string, a list and a map of `len` items, and a record of
+            // `len` values.
+            for variant in [9, 10, 13, 14] {
+                let mut values = vec![1, variant];
+                values.extend(huge(len));
+                let error = decode_alone(&record_frame(&values)).unwrap_err();
+                assert!(
+                    error.contains("remain") || error.contains("left can hold"),
+                    "{error}"
+                );
+            }
+            let error = decode_alone(&record_frame(&huge(len))).unwrap_err();
+            assert!(error.contains("left can hold"), "{error}");
+            let mut thread = vec![1, 0];
+            thread.extend(huge(len));
+            let error = decode_alone(&thread).unwrap_err();
+            assert!(error.contains("left can hold"), "{error}");
+        }
+    }
+
+    #[test]
+    fn definitions_cannot_skip_ids() {
+        let mut dictionary = Dictionary::default();
+        let thread = |id: u32| {
+            bytes(&Frame::Thread {
+                id,
+                name: "main".into(),
+            })
+        };
+        assert_eq!(decode(&mut dictionary, &thread(0)), Ok(None));
+        assert_eq!(decode(&mut dictionary, &thread(1)), Ok(None));
+        assert_eq!(decode(&mut dictionary, &thread(0)), Ok(None));
+        let error = decode(&mut dictionary, &thread(1_000_000)).unwrap_err();
+        assert!(error.contains("skips ids"), "{error}");
+        assert_eq!(dictionary.threads.len(), 2);
+    }
+
+    #[test]
+    fn bad_markers_and_flags_are_errors() {
+        // A u32 cannot take the u64 marker; 255 is no marker; an option is 0 or 1.
+        assert!(decode_alone(&[1, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(decode_alone(&[255]).is_err());
+        assert!(decode_alone(&[2, 0, 0, 1, 1, 2, 0]).is_err());
+        assert!(decode_alone(&[2, 0, 0, 1, 1, 0, 1, 15]).is_err());
+        assert!(decode_alone(&[3]).is_err());
     }
 }

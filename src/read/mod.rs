@@ -31,9 +31,13 @@ pub(crate) mod binary;
 mod csv;
 mod json;
 mod record;
+#[cfg(any(feature = "writer", fuzzing))]
+mod scan;
 mod text;
 
 pub use record::{FieldValue, LogRecord};
+#[cfg(feature = "writer")]
+pub(crate) use scan::scan_file;
 
 #[cfg(feature = "writer")]
 pub(crate) use csv::HEADER as CSV_HEADER;
@@ -44,6 +48,14 @@ use crate::segment_name::{self, Found};
 
 /// The default limit on one record's length, beyond which it is reported and skipped.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::limits::MAX_RECORD_BYTES;
+
+/// The scan that recovery at start makes of a segment it reads back: its record count
+/// and last `seq`. Built only for the fuzz targets (`--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_scan(format: FileFormat, bytes: &[u8]) -> io::Result<(u64, Option<u64>)> {
+    scan::scan(format, bytes).map(|s| (s.records, s.last_seq))
+}
 
 /// Opens a segment file, or a directory that holds one stream, for reading.
 ///
@@ -224,51 +236,6 @@ impl Decoder {
             FileFormat::Binary => binary::decode(&mut self.dictionary, record),
         }
     }
-}
-
-/// A segment's records, as found by reading it back (for recovery after a restart).
-#[cfg(feature = "writer")]
-#[derive(Debug, Default)]
-pub(crate) struct Scan {
-    /// Whole records, decodable or not.
-    pub(crate) records: u64,
-    pub(crate) first_seq: Option<u64>,
-    pub(crate) last_seq: Option<u64>,
-    /// An incomplete final record, left by a crash: its offset and length.
-    pub(crate) torn: Option<(u64, u64)>,
-}
-
-/// Reads back what a segment of this format holds.
-#[cfg(feature = "writer")]
-pub(crate) fn scan(format: FileFormat, bytes: &[u8]) -> Scan {
-    let mut input = io::Cursor::new(bytes);
-    let mut record = Vec::new();
-    let mut decoder = Decoder::new(format);
-    let mut scan = Scan::default();
-    let mut offset = 0;
-    while let Ok((what, consumed)) =
-        format.next(&mut input, offset, &mut record, DEFAULT_MAX_RECORD_BYTES)
-    {
-        match what {
-            Line::End | Line::Unframable(_) => break,
-            Line::Torn => {
-                scan.torn = Some((offset, consumed));
-                break;
-            }
-            Line::TooLong | Line::Damaged(_) => scan.records += 1,
-            Line::Whole => match decoder.decode(offset, &record) {
-                Ok(None) => {}
-                Ok(Some(r)) => {
-                    scan.records += 1;
-                    scan.first_seq.get_or_insert(r.seq);
-                    scan.last_seq = Some(r.seq);
-                }
-                Err(_) => scan.records += 1,
-            },
-        }
-        offset += consumed;
-    }
-    scan
 }
 
 struct Source {

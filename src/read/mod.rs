@@ -229,9 +229,9 @@ impl Decoder {
     /// Decodes one record; `None` for what is not a record (a header, a definition).
     fn decode(&mut self, offset: u64, record: &[u8]) -> Result<Option<LogRecord>, String> {
         match self.format {
-            FileFormat::Json => json::decode(record).map(Some),
-            FileFormat::Csv => csv::decode(record),
-            FileFormat::Text => text::decode(record).map(Some),
+            FileFormat::Json => record::exact_numbers(|| json::decode(record)).map(Some),
+            FileFormat::Csv => record::exact_numbers(|| csv::decode(record)),
+            FileFormat::Text => record::exact_numbers(|| text::decode(record)).map(Some),
             FileFormat::Binary if offset == 0 => binary::check_header(record).map(|()| None),
             FileFormat::Binary => binary::decode(&mut self.dictionary, record),
         }

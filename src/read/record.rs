@@ -178,6 +178,11 @@ impl fmt::Display for FieldValue {
 /// order of map entries and normalising numbers.
 impl<'de> serde::Deserialize<'de> for FieldValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if EXACT.with(|e| e.get()) {
+            // Only trail's own JSON decoding sets this, and only with serde_json underneath.
+            let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+            return from_text(raw.get());
+        }
         deserializer.deserialize_any(FieldValueVisitor)
     }
 }
@@ -215,6 +220,9 @@ impl<'de> serde::de::Visitor<'de> for FieldValueVisitor {
         Ok(i128::try_from(v).map_or(FieldValue::U128(v), FieldValue::int))
     }
     fn visit_f64<E>(self, v: f64) -> Result<FieldValue, E> {
+        if may_have_lost_digits(v) {
+            LOSSY.with(|l| l.set(true));
+        }
         Ok(FieldValue::F64(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<FieldValue, E> {
@@ -238,21 +246,64 @@ impl<'de> serde::de::Visitor<'de> for FieldValueVisitor {
         while let Some(entry) = map.next_entry::<String, FieldValue>()? {
             entries.push(entry);
         }
-        // serde_json (with `arbitrary_precision`) hands over a number that does not fit 64
-        // bits, and every float, as a one-entry map from its private token to the digits.
-        if let [(key, FieldValue::Str(digits))] = entries.as_slice() {
-            if key == JSON_NUMBER_TOKEN {
-                return number(digits).ok_or_else(|| {
-                    serde::de::Error::custom(format_args!("invalid number {digits}"))
-                });
-            }
-        }
         Ok(FieldValue::Map(entries))
     }
 }
 
-/// The key under which serde_json's `arbitrary_precision` passes a number's text.
-const JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
+// Integers beyond 64 bits. serde_json hands the visitor a number that does not fit `u64`
+// or `i64` as an `f64`, which loses digits. Its `arbitrary_precision` feature would hand
+// over the digits instead, but it changes serde_json for every crate in the program (it
+// breaks untagged and internally tagged enums that hold numbers), so a library cannot turn
+// it on. Instead the visitor notes when it is given an integral float too large for 64
+// bits, and [`exact_numbers`] then decodes the record a second time, reading each value
+// from its JSON text. Records without such numbers, nearly all of them, are decoded once.
+std::thread_local! {
+    /// Set while a record is decoded the second, exact way.
+    static EXACT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set when a value may have lost digits.
+    static LOSSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `decode`, and runs it again reading numbers from their text if the first run
+/// succeeded but was given an integral float beyond 64 bits (an integer serde_json could
+/// not hold). Only a record that decoded is decoded again, so the second run meets only
+/// input that the first one found well formed and within serde_json's nesting limit.
+pub(crate) fn exact_numbers<T, E>(mut decode: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    LOSSY.with(|l| l.set(false));
+    let first = decode();
+    if !LOSSY.with(|l| l.replace(false)) || first.is_err() {
+        return first;
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            EXACT.with(|e| e.set(false));
+            LOSSY.with(|l| l.set(false));
+        }
+    }
+    let _reset = Reset;
+    EXACT.with(|e| e.set(true));
+    decode()
+}
+
+/// Whether `v` may be an integer that lost digits on its way here.
+fn may_have_lost_digits(v: f64) -> bool {
+    v.fract() == 0.0 && v.abs() >= 9_223_372_036_854_775_808.0
+}
+
+/// A value read from its JSON text: numbers exactly, containers item by item.
+fn from_text<E: serde::de::Error>(text: &str) -> Result<FieldValue, E> {
+    let text = text.trim();
+    if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        return number(text).ok_or_else(|| E::custom(format_args!("invalid number {text}")));
+    }
+    // Containers go through the visitor, whose items come back here one by one.
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value =
+        serde::Deserializer::deserialize_any(&mut de, FieldValueVisitor).map_err(E::custom)?;
+    de.end().map_err(E::custom)?;
+    Ok(value)
+}
 
 /// A JSON number's text as a value: an integer exactly when it is one that fits 128 bits,
 /// a float otherwise.

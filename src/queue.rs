@@ -1355,4 +1355,33 @@ mod tests {
         }
         assert_eq!(taken, pushed, "every record pushed is there");
     }
+
+    #[test]
+    fn the_writer_keeps_a_larger_ring_taken_up_before_anything_is_pushed_into_it() {
+        let rings = Rings::new(2048, usize::MAX);
+        let mut merge = Merge::default();
+        let mut n = 0;
+        while rings.push(&record(n, n)).is_ok() {
+            n += 1;
+        }
+        assert!(!rings.grow(), "asks the writer");
+        rings.adopt(&mut merge.rings);
+        rings.offer_growth(&merge.rings);
+        let mut r = Record::new(&META, 0, 0);
+        let mut taken = 0;
+        while merge.next(Upto::Cut(u64::MAX), &mut r) {
+            assert_eq!(value(&r), taken);
+            taken += 1;
+        }
+        assert_eq!(taken, n);
+        // The producer moves, abandoning its old ring, after the writer emptied it and
+        // before it pushes anything into the new one: the writer finds the old ring
+        // abandoned and empty at the end of its round.
+        assert!(rings.grow());
+        merge.end_round();
+        assert_eq!(merge.rings.len(), 1, "the new ring is still the writer's");
+        rings.push(&record(n, n)).expect("room in the larger ring");
+        assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+        assert_eq!(value(&r), n);
+    }
 }

@@ -43,6 +43,7 @@ pub struct Builder {
     name: String,
     format: Format,
     capacity: usize,
+    max_queue_bytes: Option<usize>,
     level: LevelFilter,
     policy: Policy,
     file_mode: u32,
@@ -70,6 +71,7 @@ impl std::fmt::Debug for Builder {
             .field("name", &self.name)
             .field("format", &self.format)
             .field("capacity", &self.capacity)
+            .field("max_queue_bytes", &self.max_queue_bytes)
             .field("level", &self.level)
             .field("policy", &self.policy)
             .field("file_mode", &format_args!("{:o}", self.file_mode))
@@ -89,6 +91,7 @@ impl Default for Builder {
             name: "app".to_owned(),
             format: Format::Json,
             capacity: 16 * 1024,
+            max_queue_bytes: None,
             level: LevelFilter::Info,
             policy: Policy::Block,
             file_mode: 0o640,
@@ -131,16 +134,36 @@ impl Builder {
         self
     }
 
-    /// How many events each logging thread's queue holds before the [`Policy`] applies.
-    /// Default 16384.
+    /// How many events each logging thread's queue holds, at most, before the [`Policy`]
+    /// applies. Default 16384.
     ///
     /// Every thread that logs gets its own queue at its first event, so that threads never
-    /// contend. A queue is a ring of `capacity` times 128 bytes, rounded up to a power of
-    /// two (2 MiB by default): room for `capacity` events with values of about 100 bytes,
-    /// or more smaller ones. A thread's queue is freed once the thread has ended and its
-    /// events are written.
+    /// contend. A queue is a ring of bytes that starts at 32 KiB (or less, if the cap is
+    /// smaller) and doubles each time its thread finds it full, up to `capacity` times 128
+    /// bytes rounded up to a power of two (2 MiB by default): room for `capacity` events
+    /// with values of about 100 bytes, or more smaller ones. So a thread that logs now and
+    /// then costs about 32 KiB, and only a thread that logs faster than the writer keeps
+    /// up gets the full size. A thread's queue is freed once the thread has ended and its
+    /// events are written. See also [`max_queue_bytes`](Builder::max_queue_bytes).
     pub fn capacity(mut self, events: usize) -> Self {
         self.capacity = events;
+        self
+    }
+
+    /// The most bytes all threads' queues together may grow to. Default: no limit
+    /// beyond each thread's [`capacity`](Builder::capacity).
+    ///
+    /// A thread whose queue is full and cannot grow without passing this total keeps the
+    /// queue it has, and the [`Policy`] applies: `Block` waits for room, `Drop` drops and
+    /// counts. Each thread's first queue (32 KiB) is granted even past the total, so that
+    /// every thread can log; only growth is held to it.
+    ///
+    /// ```
+    /// let builder = trail::builder().capacity(16 * 1024).max_queue_bytes(64 << 20);
+    /// # let _ = builder;
+    /// ```
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.max_queue_bytes = Some(bytes);
         self
     }
 
@@ -397,6 +420,7 @@ impl Builder {
         // uninstall. It is the rings' registry, a sender and a few counters.
         let shared: &'static Shared = Box::leak(Box::new(Shared::new(
             self.capacity,
+            self.max_queue_bytes.unwrap_or(usize::MAX),
             sender,
             self.policy,
             self.never_drop,

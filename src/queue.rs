@@ -9,6 +9,20 @@
 //! first event; the writer adopts it, drains it, and lets go of it once its thread has
 //! ended and it is empty.
 //!
+//! A ring starts small ([`FIRST_RING`] bytes at most) and grows only when its thread logs
+//! faster than the writer drains, so that a pool of hundreds of mostly idle threads costs
+//! little. Growth is asked for on the cold path, when a push finds the ring full: the
+//! producer flags its ring, and the writer, at its next round, makes a ring twice as large
+//! (up to the per-thread cap that `capacity` sets, and within the total that
+//! `max_queue_bytes` allows) and offers it, hung on the old one. The producer takes the
+//! offer at its next full ring, marks the old ring as left, and pushes into the new one
+//! from then on; meanwhile the full ring is handled as any full ring is (wait, or drop and
+//! count). So the caller never allocates for growth, and the common path is the same as
+//! for a ring that never grows: the producer's copy of the ring's address and mask is
+//! simply replaced. The writer takes the old ring's records to the last before it follows
+//! the link, so the thread's order holds; the old ring is freed once both ends have let go
+//! of it.
+//!
 //! An event too large for its ring (more than half of it) keeps its place all the same: its
 //! values are moved to the heap, and a small record that owns them takes the event's place
 //! in the ring (its length field says [`LARGE`]); the writer takes the values back when it
@@ -57,6 +71,11 @@ const SLACK: usize = 32;
 /// fit in half of it.
 const MIN_RING: usize = 2 * (HEADER + crate::payload::INLINE_CAPACITY + SLACK);
 
+/// The most bytes a thread's first ring has: small enough that an idle or lightly logging
+/// thread costs little (with the slack and the shared counters, under 64 KiB), large
+/// enough for a few hundred typical events between two visits of the writer.
+pub(crate) const FIRST_RING: usize = 32 * 1024;
+
 /// The room an event captured in place reserves: a header and a full inline payload.
 const IN_PLACE: usize = footprint(crate::payload::INLINE_CAPACITY);
 
@@ -68,8 +87,12 @@ const fn footprint(payload: usize) -> usize {
 
 /// The rings of one installed writer, as the callers see them.
 pub(crate) struct Rings {
-    /// Bytes in each thread's ring: a power of two.
+    /// The most bytes a thread's ring grows to: a power of two.
     ring_bytes: usize,
+    /// Bytes in a thread's first ring: a power of two, at most `ring_bytes`.
+    first_bytes: usize,
+    /// Bytes held by all rings, against the total that growth may not pass.
+    budget: Arc<Budget>,
     /// Rings created since the writer last looked.
     incoming: Mutex<Vec<Ring>>,
     has_incoming: AtomicBool,
@@ -94,6 +117,24 @@ static STRANDED: Metadata = Metadata::new(
     &[],
     &[],
 );
+
+/// The bytes held by all the rings of one writer, and the most that growing rings may
+/// bring them to.
+struct Budget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    /// Counts `bytes` more if that keeps the total within the cap.
+    fn try_take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.max)
+            })
+            .is_ok()
+    }
+}
 
 /// Why a push did not happen; the record stays with the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +164,14 @@ struct RingShared {
     head: Padded<AtomicUsize>,
     /// Set when the producer's thread has let go of the ring.
     abandoned: AtomicBool,
+    /// Set by the producer when it found the ring full: it asks the writer for a larger one.
+    wants_more: AtomicBool,
+    /// The larger ring the writer made for the producer to move to.
+    offer: OnceLock<Arc<RingShared>>,
+    /// Set by the producer once it has moved to `offer`, after its last record here.
+    moved: AtomicBool,
+    /// Where this ring's bytes are counted.
+    budget: Arc<Budget>,
 }
 
 // SAFETY: the buffer is written only by the one producer, in the bytes between `head` and
@@ -137,8 +186,9 @@ unsafe impl Sync for RingShared {}
 impl RingShared {
     /// A ring of `bytes` bytes (a power of two, a multiple of 8), plus [`SLACK`] bytes
     /// past its end for the last block of a copy, every page touched, so that no event
-    /// pays for a page fault the first time round.
-    fn new(bytes: usize) -> Arc<RingShared> {
+    /// pays for a page fault the first time round. The caller has counted
+    /// [`RingShared::allocation`] bytes in `budget`; they are given back when it is freed.
+    fn new(bytes: usize, budget: Arc<Budget>) -> Arc<RingShared> {
         let mut words = vec![0u64; (bytes + SLACK) / 8].into_boxed_slice();
         for page in words.chunks_mut(512) {
             // A zeroed allocation may be mapped lazily: a write makes the page real.
@@ -152,7 +202,16 @@ impl RingShared {
             tail: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
             head: Padded(AtomicUsize::new(0)),
             abandoned: AtomicBool::new(false),
+            wants_more: AtomicBool::new(false),
+            offer: OnceLock::new(),
+            moved: AtomicBool::new(false),
+            budget,
         })
+    }
+
+    /// The bytes a ring of `bytes` bytes allocates for its buffer.
+    fn allocation(bytes: usize) -> usize {
+        bytes + SLACK
     }
 
     fn pushed(&self) -> u64 {
@@ -170,6 +229,9 @@ impl Drop for RingShared {
                 words,
             ))
         });
+        self.budget
+            .used
+            .fetch_sub(RingShared::allocation(self.mask + 1), Ordering::Relaxed);
     }
 }
 
@@ -188,6 +250,19 @@ struct Producer {
 }
 
 impl Producer {
+    /// The producer's end of a new, empty ring.
+    fn new(ring: Arc<RingShared>, thread: u64) -> Producer {
+        Producer {
+            buf: ring.buf,
+            mask: ring.mask,
+            thread,
+            ring,
+            tail: 0,
+            head: 0,
+            pushed: 0,
+        }
+    }
+
     /// Writes one record and publishes it.
     #[inline(always)]
     fn push(&mut self, record: &Record) -> Result<(), Refused> {
@@ -405,13 +480,20 @@ pub(crate) fn on_writer_thread() -> bool {
 }
 
 impl Rings {
-    /// Rings of `capacity` events of [`BYTES_PER_EVENT`] bytes each.
-    pub(crate) fn new(capacity: usize) -> Rings {
+    /// Rings that grow up to `capacity` events of [`BYTES_PER_EVENT`] bytes each, and all
+    /// together past `max_bytes` only by the first ring of each thread.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Rings {
+        let ring_bytes = capacity
+            .saturating_mul(BYTES_PER_EVENT)
+            .clamp(MIN_RING, 1 << 40)
+            .next_power_of_two();
         Rings {
-            ring_bytes: capacity
-                .saturating_mul(BYTES_PER_EVENT)
-                .clamp(MIN_RING, 1 << 40)
-                .next_power_of_two(),
+            ring_bytes,
+            first_bytes: ring_bytes.min(FIRST_RING),
+            budget: Arc::new(Budget {
+                used: AtomicUsize::new(0),
+                max: max_bytes,
+            }),
             incoming: Mutex::new(Vec::new()),
             has_incoming: AtomicBool::new(false),
             counts: Mutex::new((Vec::new(), 0)),
@@ -506,21 +588,99 @@ impl Rings {
             pause(round);
             round = round.saturating_add(1);
             match push(self) {
-                Err(Refused::Full) => {}
+                // The writer may have a larger ring ready by now.
+                Err(Refused::Full) => {
+                    if self.grow() {
+                        round = 0;
+                    }
+                }
                 other => return other,
             }
         }
     }
 
-    /// A new ring for the calling thread; the writer adopts it at its next round.
+    /// Moves the calling thread, whose ring is full, to the larger ring the writer has
+    /// offered; without an offer, asks the writer for one and returns false. Allocates
+    /// nothing: the writer does (see [`Rings::offer_growth`]).
     #[cold]
-    fn register(&self) -> Producer {
-        let shared = RingShared::new(self.ring_bytes);
+    #[inline(never)]
+    pub(crate) fn grow(&self) -> bool {
+        let Ok(mut local) = self.local() else {
+            return false;
+        };
+        let Some(producer) = local.producer.as_mut() else {
+            return false;
+        };
+        let Some(offer) = producer.ring.offer.get() else {
+            if !producer.ring.wants_more.swap(true, Ordering::Relaxed) {
+                self.wake_writer();
+            }
+            return false;
+        };
+        let grown = Producer::new(Arc::clone(offer), producer.thread);
+        // After the last record published in the old ring: the writer, seeing the flag,
+        // finds every one of them there before it moves on.
+        producer.ring.moved.store(true, Ordering::Release);
+        // The old end is dropped, marking the old ring abandoned.
+        *producer = grown;
+        true
+    }
+
+    /// Offers a ring twice as large to each producer that found its ring full, up to
+    /// the per-thread cap and within the total; for the writer, at each round. A
+    /// request that the total refuses now is looked at again when the producer asks again.
+    pub(crate) fn offer_growth(&self, rings: &[Ring]) {
+        for ring in rings {
+            // The ring the producer pushes into now: the last one it moved to.
+            let mut shared = &ring.shared;
+            while shared.moved.load(Ordering::Acquire) {
+                match shared.offer.get() {
+                    Some(next) => shared = next,
+                    None => break,
+                }
+            }
+            // A plain load first: most rounds, no ring asks.
+            if !shared.wants_more.load(Ordering::Relaxed)
+                || !shared.wants_more.swap(false, Ordering::Relaxed)
+                || shared.offer.get().is_some()
+            {
+                continue;
+            }
+            let bytes = (shared.mask + 1) * 2;
+            if bytes > self.ring_bytes || !self.budget.try_take(RingShared::allocation(bytes)) {
+                continue;
+            }
+            let grown = RingShared::new(bytes, Arc::clone(&self.budget));
+            self.count(&grown);
+            let _ = shared.offer.set(grown);
+        }
+    }
+
+    /// Bytes that the rings' buffers hold now, all threads together.
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.budget.used.load(Ordering::Relaxed)
+    }
+
+    /// Lists a new ring for the count of records pushed.
+    fn count(&self, shared: &Arc<RingShared>) {
         self.counts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .0
-            .push(Arc::clone(&shared));
+            .push(Arc::clone(shared));
+    }
+
+    /// A new ring for the calling thread; the writer adopts it at its next round.
+    #[cold]
+    fn register(&self) -> Producer {
+        // A thread's first ring is granted whatever the total: without one the thread
+        // could not log at all. Only growth is held to the cap.
+        self.budget
+            .used
+            .fetch_add(RingShared::allocation(self.first_bytes), Ordering::Relaxed);
+        let shared = RingShared::new(self.first_bytes, Arc::clone(&self.budget));
+        self.count(&shared);
         self.incoming
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -534,15 +694,7 @@ impl Rings {
                 quota: 0,
             });
         self.has_incoming.store(true, Ordering::Release);
-        Producer {
-            buf: shared.buf,
-            mask: shared.mask,
-            thread: crate::thread::current_id(),
-            ring: shared,
-            tail: 0,
-            head: 0,
-            pushed: 0,
-        }
+        Producer::new(shared, crate::thread::current_id())
     }
 
     /// Records pushed into any ring so far.
@@ -662,9 +814,16 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
-    /// Bytes published and not taken yet.
+    /// Bytes published and not taken yet, in this ring and in the larger ones its
+    /// producer moved to since.
     fn waiting(&self) -> usize {
-        self.shared.tail.0 .0.load(Ordering::Acquire) - self.pos
+        let mut bytes = self.shared.tail.0 .0.load(Ordering::Acquire) - self.pos;
+        let mut next = self.shared.offer.get();
+        while let Some(ring) = next {
+            bytes += ring.tail.0 .0.load(Ordering::Acquire);
+            next = ring.offer.get();
+        }
+        bytes
     }
 
     fn is_abandoned(&self) -> bool {
@@ -674,11 +833,26 @@ impl Ring {
     /// The next record's header, if a record is there.
     fn head(&mut self) -> Option<Header> {
         if self.head.is_none() {
-            if self.pos == self.tail {
+            while self.pos == self.tail {
                 self.tail = self.shared.tail.0 .0.load(Ordering::Acquire);
-                if self.pos == self.tail {
+                if self.pos != self.tail {
+                    break;
+                }
+                // The producer may have moved to a larger ring. The flag is set after its
+                // last record here and acquired: the load after it sees every record of
+                // this ring, which all come before the next ring's.
+                if !self.shared.moved.load(Ordering::Acquire) {
                     return None;
                 }
+                let next = Arc::clone(self.shared.offer.get()?);
+                self.tail = self.shared.tail.0 .0.load(Ordering::Acquire);
+                if self.pos != self.tail {
+                    break;
+                }
+                self.shared = next;
+                self.pos = 0;
+                self.released = 0;
+                self.tail = 0;
             }
             let mask = self.shared.mask;
             let mut at = self.pos & mask;
@@ -840,14 +1014,21 @@ impl Merge {
     pub(crate) fn end_round(&mut self) {
         self.rings.retain_mut(|ring| {
             ring.release();
-            let abandoned = ring.is_abandoned();
-            if abandoned {
-                // Pairs with the producer's release when its thread let go of the ring, so
-                // that its last records are seen below.
-                fence(Ordering::Acquire);
+            loop {
+                let shared = Arc::as_ptr(&ring.shared);
+                let abandoned = ring.is_abandoned();
+                if abandoned {
+                    // Pairs with the producer's release when its thread let go of the
+                    // ring, so that its last records are seen below.
+                    fence(Ordering::Acquire);
+                }
+                ring.deferred = ring.head().map(|head| head.ticks);
+                // A ring left for a larger one is abandoned too: once `head` has moved on
+                // to the larger ring, that one is the ring to judge.
+                if Arc::as_ptr(&ring.shared) == shared {
+                    return !(abandoned && ring.deferred.is_none());
+                }
             }
-            ring.deferred = ring.head().map(|head| head.ticks);
-            !(abandoned && ring.deferred.is_none())
         });
     }
 
@@ -889,7 +1070,7 @@ mod tests {
     fn records_cross_whole_even_when_they_wrap_around_the_ring() {
         // A ring of 1024 bytes and records of 48: the end falls inside a record every time
         // round, and the record goes to the start, the rest of the ring skipped.
-        let rings = Rings::new(1);
+        let rings = Rings::new(1, usize::MAX);
         let mut merge = Merge::default();
         let mut n = 0;
         for round in 0..50 {
@@ -913,7 +1094,7 @@ mod tests {
 
     #[test]
     fn a_full_ring_refuses_and_a_huge_record_is_too_large() {
-        let rings = Rings::new(1);
+        let rings = Rings::new(1, usize::MAX);
         let mut pushed = 0;
         while rings.push(&record(pushed, pushed)).is_ok() {
             pushed += 1;
@@ -929,7 +1110,7 @@ mod tests {
 
     #[test]
     fn a_record_of_half_the_ring_gets_through_wherever_the_ring_stands() {
-        let rings = Rings::new(1);
+        let rings = Rings::new(1, usize::MAX);
         let mut merge = Merge::default();
         let mut r = Record::new(&META, 0, 0);
         // 32 bytes of header, 5 of tag and length, 443 of text: 480, with the slack of 32
@@ -956,7 +1137,7 @@ mod tests {
 
     #[test]
     fn a_record_too_large_for_the_ring_keeps_its_place_among_the_small_ones() {
-        let rings = Rings::new(1);
+        let rings = Rings::new(1, usize::MAX);
         let mut merge = Merge::default();
         let mut r = Record::new(&META, 0, 0);
         let mut big = Record::new(&META, 5, 7);
@@ -988,7 +1169,7 @@ mod tests {
 
     #[test]
     fn rings_merge_in_tick_order_and_a_cut_holds_back_later_records() {
-        let rings: &'static Rings = Box::leak(Box::new(Rings::new(64)));
+        let rings: &'static Rings = Box::leak(Box::new(Rings::new(64, usize::MAX)));
         for (thread_ticks, base) in [([1, 4, 9], 100), ([2, 3, 20], 200)] {
             std::thread::spawn(move || {
                 for (i, t) in thread_ticks.into_iter().enumerate() {
@@ -1013,5 +1194,194 @@ mod tests {
         assert_eq!(value(&r), 202);
         merge.end_round();
         assert!(merge.rings.is_empty());
+    }
+
+    /// Pushes `record` into the calling thread's ring; when it is full, asks for a larger
+    /// one, lets the writer's side (`merge`) offer it, and moves to it, as the caller's
+    /// cold path and the writer's round do. False if the ring is full and cannot grow.
+    fn push_growing(rings: &Rings, merge: &mut Merge, record: &Record) -> bool {
+        match rings.push(record) {
+            Ok(()) => true,
+            Err(Refused::Full) => {
+                assert!(!rings.grow(), "no larger ring before the writer offers one");
+                rings.adopt(&mut merge.rings);
+                rings.offer_growth(&merge.rings);
+                rings.grow() && rings.push(record).is_ok()
+            }
+            Err(other) => panic!("refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_thread_that_logs_a_few_events_holds_a_small_ring() {
+        let rings: &'static Rings = Box::leak(Box::new(Rings::new(16 * 1024, usize::MAX)));
+        std::thread::spawn(move || {
+            for n in 0..20 {
+                rings.push(&record(n, n)).expect("room");
+            }
+            let held = rings.allocated_bytes();
+            assert!(held > 0, "the thread has a ring");
+            assert!(
+                held <= 64 * 1024,
+                "a thread that logged 20 events holds {held} bytes"
+            );
+        })
+        .join()
+        .expect("producer");
+        // The writer lets go of the ring of a thread that has ended, once it is empty.
+        let mut merge = Merge::default();
+        rings.adopt(&mut merge.rings);
+        let mut r = Record::new(&META, 0, 0);
+        while merge.next(Upto::Cut(u64::MAX), &mut r) {}
+        merge.end_round();
+        assert!(merge.rings.is_empty());
+        drop(merge);
+        // The count of records pushed lets go of the rings nobody else holds.
+        assert_eq!(rings.pushed(), 20);
+        assert_eq!(rings.allocated_bytes(), 0, "every ring is freed");
+    }
+
+    #[test]
+    fn a_burst_grows_the_ring_to_its_cap_and_keeps_every_record_in_order() {
+        // A cap of 2048 events: a ring of 256 KiB, reached from 32 KiB in three steps.
+        let rings = Rings::new(2048, usize::MAX);
+        let mut merge = Merge::default();
+        let mut r = Record::new(&META, 0, 0);
+        let mut next_out = 0;
+        let mut n = 0;
+        let mut most = 0;
+        // Bursts that fill the ring, with the writer taking a few records between them,
+        // so that growth meets rings holding records, and the writer meets rings left for
+        // larger ones at every point.
+        for burst in 0..12 {
+            while push_growing(&rings, &mut merge, &record(n, n)) {
+                n += 1;
+            }
+            most = most.max(rings.allocated_bytes());
+            rings.adopt(&mut merge.rings);
+            for _ in 0..(burst * 97 % 500) {
+                if !merge.next(Upto::Cut(u64::MAX), &mut r) {
+                    break;
+                }
+                assert_eq!(value(&r), next_out);
+                next_out += 1;
+            }
+            merge.end_round();
+        }
+        merge.set_quotas();
+        while merge.next(Upto::Quota, &mut r) {
+            assert_eq!(value(&r), next_out);
+            next_out += 1;
+        }
+        assert_eq!(next_out, n, "every record pushed was taken once, in order");
+        assert!(n > (256 * 1024) / 48, "the ring grew to hold {n} records");
+        assert_eq!(
+            merge.rings[0].shared.mask + 1,
+            256 * 1024,
+            "grown to the cap"
+        );
+        assert!(!rings.grow(), "a ring at its cap does not grow");
+        assert!(
+            most <= 2 * (256 * 1024 + SLACK),
+            "at most the old ring and the new one are held: {most}"
+        );
+        merge.end_round();
+        assert_eq!(rings.pushed(), n);
+    }
+
+    #[test]
+    fn growth_stops_at_the_total_and_the_ring_refuses_as_full() {
+        use std::sync::atomic::AtomicUsize;
+        const THREADS: usize = 8;
+        let max = THREADS * RingShared::allocation(FIRST_RING) + 200 * 1024;
+        let rings: &'static Rings = Box::leak(Box::new(Rings::new(16 * 1024, max)));
+        static DONE: AtomicUsize = AtomicUsize::new(0);
+        let all_have_rings: &'static std::sync::Barrier =
+            Box::leak(Box::new(std::sync::Barrier::new(THREADS)));
+        let threads: Vec<_> = (0..THREADS as u64)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    // First rings are granted whatever the total; growth starts once
+                    // every thread has its own.
+                    rings.push(&record(0, t)).expect("room");
+                    all_have_rings.wait();
+                    let mut n = 1;
+                    'fill: loop {
+                        while rings.push(&record(n, t)).is_ok() {
+                            n += 1;
+                        }
+                        // Full: wait a while for the writer's offer, as a blocked caller
+                        // does; none comes once the total is reached.
+                        for _ in 0..2_000 {
+                            if rings.grow() {
+                                continue 'fill;
+                            }
+                            std::thread::yield_now();
+                        }
+                        break;
+                    }
+                    DONE.fetch_add(1, Ordering::Relaxed);
+                    n
+                })
+            })
+            .collect();
+        // The writer's side, offering growth and taking nothing.
+        let mut merge = Merge::default();
+        while DONE.load(Ordering::Relaxed) < THREADS {
+            rings.adopt(&mut merge.rings);
+            rings.offer_growth(&merge.rings);
+            let held = rings.allocated_bytes();
+            assert!(held <= max, "{held} bytes held past the total of {max}");
+            std::thread::yield_now();
+        }
+        let pushed: u64 = threads
+            .into_iter()
+            .map(|t| t.join().expect("producer"))
+            .sum();
+        let held = rings.allocated_bytes();
+        assert!(held <= max, "{held} bytes held past the total of {max}");
+        // Some thread still had its first ring, so growth stopped less than that
+        // thread's next step short of the total.
+        assert!(
+            held + RingShared::allocation(2 * FIRST_RING) > max,
+            "rings grew as far as the total allowed: {held} of {max}"
+        );
+        rings.adopt(&mut merge.rings);
+        merge.set_quotas();
+        let mut r = Record::new(&META, 0, 0);
+        let mut taken = 0;
+        while merge.next(Upto::Quota, &mut r) {
+            taken += 1;
+        }
+        assert_eq!(taken, pushed, "every record pushed is there");
+    }
+
+    #[test]
+    fn the_writer_keeps_a_larger_ring_taken_up_before_anything_is_pushed_into_it() {
+        let rings = Rings::new(2048, usize::MAX);
+        let mut merge = Merge::default();
+        let mut n = 0;
+        while rings.push(&record(n, n)).is_ok() {
+            n += 1;
+        }
+        assert!(!rings.grow(), "asks the writer");
+        rings.adopt(&mut merge.rings);
+        rings.offer_growth(&merge.rings);
+        let mut r = Record::new(&META, 0, 0);
+        let mut taken = 0;
+        while merge.next(Upto::Cut(u64::MAX), &mut r) {
+            assert_eq!(value(&r), taken);
+            taken += 1;
+        }
+        assert_eq!(taken, n);
+        // The producer moves, abandoning its old ring, after the writer emptied it and
+        // before it pushes anything into the new one: the writer finds the old ring
+        // abandoned and empty at the end of its round.
+        assert!(rings.grow());
+        merge.end_round();
+        assert_eq!(merge.rings.len(), 1, "the new ring is still the writer's");
+        rings.push(&record(n, n)).expect("room in the larger ring");
+        assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+        assert_eq!(value(&r), n);
     }
 }

@@ -225,12 +225,13 @@ impl Counters {
 impl Shared {
     pub(crate) fn new(
         capacity: usize,
+        max_queue_bytes: usize,
         sender: Sender<Msg>,
         policy: Policy,
         never_drop: crate::LevelFilter,
     ) -> Self {
         Shared {
-            rings: Rings::new(capacity),
+            rings: Rings::new(capacity, max_queue_bytes),
             sender,
             policy,
             never_drop,
@@ -285,11 +286,18 @@ impl Shared {
         self.policy == Policy::Block || self.never_drop.enables(level)
     }
 
-    /// The queue is full: wait and push `record` with `push`, or drop and count, as the
-    /// policy says.
+    /// The ring is full: grow it and push `record` with `push`; failing that, wait and
+    /// push, or drop and count, as the policy says.
     #[cold]
     #[inline(never)]
-    fn full(&self, record: &Record, push: impl FnMut(&Rings) -> Result<(), Refused>) {
+    fn full(&self, record: &Record, mut push: impl FnMut(&Rings) -> Result<(), Refused>) {
+        if self.rings.grow() {
+            match push(&self.rings) {
+                Ok(()) => return,
+                Err(Refused::Full) => {}
+                Err(Refused::NoRing | Refused::TooLarge) => return self.by_channel(record),
+            }
+        }
         let must_wait = self.must_wait(record.level());
         if must_wait {
             match self.rings.push_waiting(push) {
@@ -557,6 +565,7 @@ impl Writer {
     /// encodes them. Returns how many it took.
     fn take(&mut self, upto: Upto, max: usize) -> usize {
         self.shared.rings.adopt(&mut self.merge.rings);
+        self.shared.rings.offer_growth(&self.merge.rings);
         if let Upto::Quota = upto {
             self.merge.set_quotas();
         }
@@ -1121,5 +1130,54 @@ mod tests {
         let mut reporter = ErrorReporter::new(Duration::ZERO);
         assert!(reporter.report(Trouble::Write, message));
         assert!(reporter.report(Trouble::Write, message));
+    }
+
+    #[test]
+    fn a_full_ring_that_cannot_grow_past_the_total_drops_and_counts() {
+        static META: crate::Metadata = crate::Metadata::new(
+            crate::Level::Info,
+            "queue",
+            "trail::writer",
+            file!(),
+            line!(),
+            "",
+            &["n"],
+            &[],
+        );
+        let first = crate::queue::FIRST_RING + 32;
+        // Room for the first ring and one doubling of it, not for the next.
+        let max = first + 2 * first;
+        let (sender, _receiver) = crossbeam_channel::bounded(16);
+        let shared: &'static Shared = Box::leak(Box::new(Shared::new(
+            16 * 1024,
+            max,
+            sender,
+            Policy::Drop,
+            crate::LevelFilter::Off,
+        )));
+        std::thread::spawn(move || {
+            // The writer's side, played here: it offers larger rings and takes nothing.
+            let mut merge = crate::queue::Merge::default();
+            let mut submitted = 0;
+            for drops in 1..=10 {
+                while shared.counters.dropped.load(Ordering::Relaxed) < drops {
+                    let mut record = Record::new(&META, submitted, 1);
+                    let _ = crate::Capture::new(&mut record.payload_mut()).u64(submitted);
+                    shared.submit(&record);
+                    submitted += 1;
+                }
+                shared.rings.adopt(&mut merge.rings);
+                shared.rings.offer_growth(&merge.rings);
+                assert!(shared.rings.allocated_bytes() <= max);
+            }
+            // Records of 48 bytes, each needing 32 of slack after it: the first ring
+            // took 682 of them, then the ring grew once, to 64 KiB, and took 1364 more;
+            // the next doubling would pass the total.
+            let pushed = shared.rings.pushed();
+            assert_eq!(pushed, 682 + 1364);
+            assert_eq!(pushed + 10, submitted, "every event is pushed or counted");
+        })
+        .join()
+        .expect("caller");
     }
 }

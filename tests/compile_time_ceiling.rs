@@ -78,6 +78,7 @@ fn run(release: bool) -> String {
 }
 
 #[test]
+#[ignore = "slow (builds a crate twice): `cargo test --test compile_time_ceiling -- --ignored`, which CI runs"]
 fn max_level_features_remove_calls_above_the_ceiling() {
     // Debug build: `max_level_warn` applies; trace, debug and info are gone, their
     // arguments never evaluated, even with a sink that accepts everything.

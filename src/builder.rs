@@ -61,6 +61,8 @@ pub struct Builder {
     flush_on_signals: bool,
     fsync: Fsync,
     shutdown_timeout: Option<Duration>,
+    service: Option<String>,
+    host: Option<String>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -107,11 +109,27 @@ impl Default for Builder {
             flush_on_signals: false,
             fsync: Fsync::Never,
             shutdown_timeout: None,
+            service: None,
+            host: None,
         }
     }
 }
 
 impl Builder {
+    /// The service that writes the stream, kept in its identity (`NAME.identity.json`)
+    /// and carried by every shipped record. Default: the program's name.
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The host the stream is written on, kept in its identity. Default: this machine's
+    /// host name.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
     /// The directory for the stream's files; created when missing. Default `logs`.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = dir.into();
@@ -392,6 +410,19 @@ impl Builder {
             sync_on_seal: self.fsync != Fsync::Never,
         })?;
         let path = opened.files.path().to_owned();
+        // The stream id is made once; service and host follow this process's settings.
+        let service = self
+            .service
+            .clone()
+            .unwrap_or_else(crate::identity::program_name);
+        let host = self.host.clone().unwrap_or_else(crate::identity::host_name);
+        crate::identity::load_or_create(&self.dir, &self.name, &service, &host).map_err(|e| {
+            Error::io(
+                "write the stream identity",
+                &crate::identity::path(&self.dir, &self.name),
+                e,
+            )
+        })?;
 
         // Requests (flush, rotate, shutdown), and records from threads that are ending.
         let (sender, receiver) = crossbeam_channel::bounded(1024);

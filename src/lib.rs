@@ -114,6 +114,8 @@ mod encode;
 #[cfg(feature = "writer")]
 mod error;
 #[cfg(feature = "writer")]
+pub mod identity;
+#[cfg(feature = "writer")]
 mod manifest;
 #[cfg(feature = "writer")]
 mod queue;

@@ -136,6 +136,8 @@ mod writer;
 
 #[cfg(feature = "read")]
 pub mod read;
+#[cfg(feature = "ship")]
+pub mod ship;
 
 pub mod bridge;
 

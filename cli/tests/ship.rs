@@ -104,10 +104,7 @@ impl NatsServer {
 
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
+            signal(&child, "-TERM");
             let deadline = Instant::now() + Duration::from_secs(20);
             while child.try_wait().unwrap().is_none() {
                 if Instant::now() > deadline {
@@ -340,9 +337,20 @@ fn two_sources_ship_exactly_once_while_the_server_is_restarted() {
     write_stream(b.path(), RECORDS, trail::Format::Csv);
     let (id_a, id_b) = (stream_id(a.path()), stream_id(b.path()));
     assert_ne!(id_a, id_b);
-    // The JetStream stream exists before the first restart.
-    let first = run(ship(a.path(), &server, &[]));
-    assert!(first.status.success(), "{}", stderr(&first));
+    // The JetStream stream exists before the first restart, as it would in production.
+    let url = server.url();
+    block_on(async {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        async_nats::jetstream::new(client)
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "TRAIL".into(),
+                subjects: vec!["trail.>".into()],
+                storage: async_nats::jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
     let shippers: Vec<Child> = [a.path(), b.path()]
         .iter()
         .map(|dir| ship(dir, &server, &[]).spawn().unwrap())
@@ -357,6 +365,8 @@ fn two_sources_ship_exactly_once_while_the_server_is_restarted() {
     for child in shippers {
         let out = wait_with_timeout(child, Duration::from_secs(120));
         assert!(out.status.success(), "{}", stderr(&out));
+        // The restarts happened while it was publishing.
+        assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
     }
     let shipped = read_back(&server, "TRAIL");
     assert_exactly_once(
@@ -406,20 +416,7 @@ fn follow_keeps_up_as_the_stream_grows_rotates_and_compresses() {
     }
     drop(guard);
     let id = stream_id(dir.path());
-    let url = server.url();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let held = block_on(async {
-            let client = async_nats::connect(url.as_str()).await.unwrap();
-            let js = async_nats::jetstream::new(client);
-            let mut stream = js.get_stream("TRAIL").await.unwrap();
-            stream.info().await.unwrap().state.messages
-        });
-        if held >= RECORDS || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_messages(&server, RECORDS);
     let mut follower = follower;
     assert!(
         follower.try_wait().unwrap().is_none(),
@@ -493,4 +490,99 @@ fn an_unreachable_server_and_a_conflicting_stream_are_clear_errors() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_restart_after_the_duplicate_window_and_without_a_checkpoint_ships_nothing_twice() {
+    const RECORDS: u64 = 2_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), RECORDS, trail::Format::Json);
+    let window = ["--duplicate-window", "1"];
+    let first = run(ship(dir.path(), &server, &window));
+    assert!(first.status.success(), "{}", stderr(&first));
+    // The message ids have left the window and the checkpoint is lost: only the server's
+    // own record of this source can tell what it already holds.
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::remove_file(dir.path().join("app.ship-TRAIL.json")).unwrap();
+    let again = run(ship(dir.path(), &server, &window));
+    assert!(again.status.success(), "{}", stderr(&again));
+    let id = stream_id(dir.path());
+    assert!(
+        stderr(&again).contains(&format!(
+            "shipped 0 records of stream {id} to TRAIL ({RECORDS} already there)"
+        )),
+        "{}",
+        stderr(&again)
+    );
+    let shipped = read_back(&server, "TRAIL");
+    assert_exactly_once(&shipped, &BTreeMap::from([(id, RECORDS)]));
+}
+
+#[test]
+fn two_shippers_of_one_stream_at_once_store_each_record_once() {
+    const RECORDS: u64 = 20_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), RECORDS, trail::Format::Json);
+    let checkpoints = tempfile::tempdir().unwrap();
+    let spawn = |name: &str| {
+        let checkpoint = checkpoints.path().join(name);
+        ship(
+            dir.path(),
+            &server,
+            &[
+                "--duplicate-window",
+                "1",
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+            ],
+        )
+        .spawn()
+        .unwrap()
+    };
+    let (one, two) = (spawn("one.json"), spawn("two.json"));
+    // Both start from the same place; once they are publishing, the second is held still
+    // for longer than the duplicate window, so the ids of what it sends next have expired.
+    wait_for_messages(&server, 500);
+    signal(&two, "-STOP");
+    std::thread::sleep(Duration::from_millis(2500));
+    signal(&two, "-CONT");
+    for child in [one, two] {
+        let out = wait_with_timeout(child, Duration::from_secs(120));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let shipped = read_back(&server, "TRAIL");
+    assert_exactly_once(
+        &shipped,
+        &BTreeMap::from([(stream_id(dir.path()), RECORDS)]),
+    );
+}
+
+fn held(server: &NatsServer) -> u64 {
+    let url = server.url();
+    block_on(async {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        match js.get_stream("TRAIL").await {
+            Ok(mut stream) => stream.info().await.unwrap().state.messages,
+            Err(_) => 0,
+        }
+    })
+}
+
+/// Waits until the JetStream stream holds at least `count` messages (a minute at most).
+fn wait_for_messages(server: &NatsServer, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while held(server) < count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// # let dir = tempfile::tempdir().unwrap();
-/// let first = trail::identity::load_or_create(dir.path(), "shop", "checkout", "web-1")?;
-/// let again = trail::identity::load_or_create(dir.path(), "shop", "checkout", "web-1")?;
+/// let first = trail::identity::load_or_create(dir.path(), "shop", "checkout", "web-1", 0o640)?;
+/// let again = trail::identity::load_or_create(dir.path(), "shop", "checkout", "web-1", 0o640)?;
 /// assert_eq!(first.stream_id, again.stream_id);
 /// assert_eq!(first.stream_id.len(), 32);
 /// # Ok::<(), std::io::Error>(())
@@ -71,11 +71,13 @@ pub fn load(dir: &Path, stream: &str) -> io::Result<Option<StreamIdentity>> {
 
 /// Reads the stream's identity, making one with a new random id when there is none. A
 /// different `service` or `host` than the file holds is written into it; the id stays.
+/// A file made here gets the permissions `mode` (Unix; `0o640` is the writer's default).
 pub fn load_or_create(
     dir: &Path,
     stream: &str,
     service: &str,
     host: &str,
+    mode: u32,
 ) -> io::Result<StreamIdentity> {
     let wanted = |stream_id: String| StreamIdentity {
         stream_id,
@@ -85,13 +87,13 @@ pub fn load_or_create(
     if let Some(found) = load(dir, stream)? {
         let wanted = wanted(found.stream_id.clone());
         if found != wanted {
-            let tmp = write_temp(dir, stream, &wanted)?;
+            let tmp = write_temp(dir, stream, &wanted, mode)?;
             std::fs::rename(&tmp, path(dir, stream))?;
         }
         return Ok(wanted);
     }
     let made = wanted(new_id());
-    let tmp = write_temp(dir, stream, &made)?;
+    let tmp = write_temp(dir, stream, &made, mode)?;
     // A link fails if the name exists: whoever made the file first decides the id.
     let linked = std::fs::hard_link(&tmp, path(dir, stream));
     let _ = std::fs::remove_file(&tmp);
@@ -163,7 +165,12 @@ fn new_id() -> String {
     format!("{:016x}{:016x}", half(), half())
 }
 
-fn write_temp(dir: &Path, stream: &str, identity: &StreamIdentity) -> io::Result<PathBuf> {
+fn write_temp(
+    dir: &Path,
+    stream: &str,
+    identity: &StreamIdentity,
+    mode: u32,
+) -> io::Result<PathBuf> {
     let tmp = dir.join(format!(
         ".{stream}.identity.{}.{}.tmp",
         std::process::id(),
@@ -171,7 +178,7 @@ fn write_temp(dir: &Path, stream: &str, identity: &StreamIdentity) -> io::Result
     ));
     let mut text = serde_json::to_vec_pretty(identity).map_err(io::Error::other)?;
     text.push(b'\n');
-    let mut file = std::fs::File::create(&tmp)?;
+    let mut file = crate::segment::create_temp(&tmp, mode)?;
     file.write_all(&text)?;
     file.sync_all()?;
     Ok(tmp)
@@ -184,16 +191,16 @@ mod tests {
     #[test]
     fn the_id_is_made_once_and_kept_while_service_and_host_follow_the_caller() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load_or_create(dir.path(), "s", "svc", "h1").unwrap();
+        let first = load_or_create(dir.path(), "s", "svc", "h1", 0o640).unwrap();
         assert!(valid_id(&first.stream_id), "{first:?}");
-        let moved = load_or_create(dir.path(), "s", "svc2", "h2").unwrap();
+        let moved = load_or_create(dir.path(), "s", "svc2", "h2", 0o640).unwrap();
         assert_eq!(moved.stream_id, first.stream_id);
         assert_eq!(
             (moved.service.as_str(), moved.host.as_str()),
             ("svc2", "h2")
         );
         assert_eq!(load(dir.path(), "s").unwrap(), Some(moved));
-        let other = load_or_create(dir.path(), "t", "svc", "h1").unwrap();
+        let other = load_or_create(dir.path(), "t", "svc", "h1", 0o640).unwrap();
         assert_ne!(other.stream_id, first.stream_id);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -208,7 +215,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ids: Vec<String> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| load_or_create(dir.path(), "s", "svc", "h").unwrap()))
+                .map(|_| s.spawn(|| load_or_create(dir.path(), "s", "svc", "h", 0o640).unwrap()))
                 .collect();
             handles
                 .into_iter()
@@ -222,7 +229,7 @@ mod tests {
     fn a_damaged_identity_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(path(dir.path(), "s"), b"{\"stream_id\":\"zz\"").unwrap();
-        let e = load_or_create(dir.path(), "s", "svc", "h").unwrap_err();
+        let e = load_or_create(dir.path(), "s", "svc", "h", 0o640).unwrap_err();
         assert!(e.to_string().contains("s.identity.json"), "{e}");
         std::fs::write(
             path(dir.path(), "s"),

@@ -97,7 +97,7 @@ pub(crate) fn run(args: ShipArgs) -> Result<u8, Fatal> {
             .last_seq
             .map_or("none".to_owned(), |s| s.to_string())
     );
-    Ok(u8::from(summary.damaged > 0))
+    Ok(u8::from(summary.damaged + summary.missing > 0))
 }
 
 fn fatal(e: trail::ship::ShipError) -> Fatal {

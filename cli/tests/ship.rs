@@ -33,11 +33,10 @@ struct NatsServer {
 
 impl NatsServer {
     fn start() -> NatsServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        NatsServer::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> NatsServer {
         let mut server = NatsServer {
             port,
             store: tempfile::tempdir().unwrap(),
@@ -123,6 +122,14 @@ impl Drop for NatsServer {
             let _ = child.wait();
         }
     }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -443,11 +450,7 @@ fn follow_keeps_up_as_the_stream_grows_rotates_and_compresses() {
 fn an_unreachable_server_and_a_conflicting_stream_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     write_stream(dir.path(), 3, trail::Format::Json);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let out = run({
         let mut c = Command::new(TRAIL);
         c.arg("ship")
@@ -585,4 +588,86 @@ fn signal(child: &Child, signal: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+#[test]
+fn a_writer_ships_its_own_stream_and_its_callers_never_wait_for_the_network() {
+    const RECORDS: u64 = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let install = |timeout: Duration| {
+        trail::builder()
+            .dir(dir.path())
+            .name("app")
+            .rotate_bytes(64 * 1024)
+            .compress(true)
+            .service("checkout")
+            .host("test-host")
+            .shutdown_timeout(timeout)
+            .ship(trail::ship::ShipOptions::new("", url.as_str()))
+            .install()
+            .unwrap()
+    };
+    let _turn = serial();
+    // No server yet: logging and shutting down take no longer than without shipping.
+    let started = Instant::now();
+    let guard = install(Duration::from_secs(2));
+    for i in 0..RECORDS {
+        trail::info!(n = i, "record {i}");
+    }
+    drop(guard);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the writer waited for the network: {:?}",
+        started.elapsed()
+    );
+    // With the server up, the next run ships what the first could not, then its own.
+    let server = NatsServer::start_on(port);
+    let guard = install(Duration::from_secs(60));
+    for i in RECORDS..2 * RECORDS {
+        trail::info!(n = i, "record {i}");
+    }
+    drop(guard);
+    let shipped = read_back(&server, "TRAIL");
+    assert_exactly_once(
+        &shipped,
+        &BTreeMap::from([(stream_id(dir.path()), 2 * RECORDS)]),
+    );
+}
+
+#[test]
+fn records_deleted_before_they_were_shipped_are_reported_as_a_gap() {
+    const RECORDS: u64 = 5_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _turn = serial();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("app")
+            .rotate_bytes(32 * 1024)
+            .keep_segments(2)
+            .install()
+            .unwrap();
+        for i in 0..RECORDS {
+            trail::info!(n = i, "record {i}");
+        }
+        drop(guard);
+    }
+    let out = run(ship(dir.path(), &server, &[]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let shipped = read_back(&server, "TRAIL");
+    let first = shipped[0].seq;
+    assert!(first > 1, "retention deleted the first segments");
+    assert!(
+        stderr(&out).contains(&format!(
+            "seq 1..={} are not in the files (deleted before they were shipped, or damaged)",
+            first - 1
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let seqs: Vec<u64> = shipped.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (first..=RECORDS).collect::<Vec<_>>());
 }

@@ -62,7 +62,7 @@ pub(crate) fn save(path: &Path, stream_id: &str, checkpoint: &Checkpoint) -> io:
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
+    let mut file = crate::segment::create_temp(&tmp, 0o640)?;
     file.write_all(&text)?;
     drop(file);
     std::fs::rename(&tmp, path)

@@ -46,8 +46,11 @@ use crate::convert::RecordEncoder;
 use crate::identity::{self, StreamIdentity};
 use crate::read::{Checkpoint, LogRecord, ReadErrorKind, Reader};
 
+mod background;
 mod checkpoint;
 mod jetstream;
+
+pub(crate) use background::Background;
 
 use jetstream::{Position, Published, Server};
 pub use jetstream::{HEADER_HOST, HEADER_LEVEL, HEADER_SEQ, HEADER_SERVICE, HEADER_STREAM_ID};
@@ -70,7 +73,8 @@ pub struct ShipOptions {
     pub duplicate_window: Duration,
     /// Keep shipping as the stream grows, until `stop` is set.
     pub follow: bool,
-    /// Set to end following, after what was read so far is acknowledged.
+    /// Set to end following, after what was read so far is acknowledged; while the
+    /// server does not answer, setting it ends shipping with an error at once.
     pub stop: Arc<AtomicBool>,
     /// How often a follower looks for new records. Default 100 ms.
     pub poll: Duration,
@@ -120,6 +124,10 @@ pub struct Summary {
     pub already_there: u64,
     /// Damaged records reported and not shipped (their `seq` is missing downstream).
     pub damaged: u64,
+    /// Records never found to ship: `seq` values skipped between the server's last record
+    /// and the next one in the files (deleted by retention before they were shipped, or
+    /// damaged). Each gap is reported on standard error.
+    pub missing: u64,
     /// The `seq` of this source's last record on the server.
     pub last_seq: Option<u64>,
 }
@@ -246,6 +254,7 @@ struct Run<'a> {
     summary_shipped: u64,
     summary_already: u64,
     summary_damaged: u64,
+    summary_missing: u64,
     reported: HashSet<(PathBuf, u64)>,
     last_complaint: Option<Instant>,
 }
@@ -256,7 +265,7 @@ impl<'a> Run<'a> {
         let identity = match identity::load(&options.dir, &name) {
             Ok(Some(found)) => found,
             Ok(None) => {
-                identity::load_or_create(&options.dir, &name, &name, &identity::host_name())
+                identity::load_or_create(&options.dir, &name, &name, &identity::host_name(), 0o640)
                     .map_err(|e| {
                         ShipError::local(
                             "make the stream identity",
@@ -294,6 +303,7 @@ impl<'a> Run<'a> {
             summary_shipped: 0,
             summary_already: 0,
             summary_damaged: 0,
+            summary_missing: 0,
             reported: HashSet::new(),
             last_complaint: None,
         })
@@ -343,9 +353,19 @@ impl<'a> Run<'a> {
                         continue;
                     }
                 };
-                if self.position.is_some_and(|p| record.seq <= p.seq) {
+                let next = self.position.map_or(1, |p| p.seq + 1);
+                if record.seq < next {
                     self.summary_already += 1;
-                } else if self.ship_one(&record).await? {
+                    continue;
+                }
+                if record.seq > next {
+                    self.summary_missing += record.seq - next;
+                    eprintln!(
+                        "trail ship: seq {next}..={} are not in the files (deleted before they were shipped, or damaged): never shipped",
+                        record.seq - 1
+                    );
+                }
+                if self.ship_one(&record).await? {
                     self.summary_shipped += 1;
                 } else {
                     rewind = true;
@@ -380,6 +400,7 @@ impl<'a> Run<'a> {
                     shipped: self.summary_shipped,
                     already_there: self.summary_already,
                     damaged: self.summary_damaged,
+                    missing: self.summary_missing,
                     last_seq: self.position.map(|p| p.seq),
                 });
             }
@@ -426,6 +447,15 @@ impl<'a> Run<'a> {
             }
             let before = self.position.map(|p| p.seq);
             let now = loop {
+                if self.options.stop.load(Ordering::Relaxed) {
+                    return Err(ShipError::new(
+                        ShipErrorKind::Unreachable,
+                        format!(
+                            "stopped while seq {} was not acknowledged by {}",
+                            record.seq, self.options.url
+                        ),
+                    ));
+                }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
                 match self.server.last().await {

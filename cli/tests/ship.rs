@@ -671,3 +671,46 @@ fn records_deleted_before_they_were_shipped_are_reported_as_a_gap() {
     let seqs: Vec<u64> = shipped.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (first..=RECORDS).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _turn = serial();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("app")
+            .install()
+            .unwrap();
+        // Three fields just under the value limit: a record of about 2.7 MB, past the
+        // server's default maximum payload of 1 MiB.
+        let big = "x".repeat(900 * 1024);
+        trail::info!(n = 0_u64, "record 0");
+        trail::info!(a = big.as_str(), b = big.as_str(), c = big.as_str(), "big");
+        trail::info!(n = 2_u64, "record 2");
+        drop(guard);
+    }
+    let out = wait_with_timeout(
+        ship(dir.path(), &server, &[]).spawn().unwrap(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let written: Vec<(u64, String)> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.map(|r| (r.seq, r.msg)).unwrap())
+        .collect();
+    let big = written.iter().find(|(_, msg)| msg == "big").unwrap().0;
+    assert!(
+        stderr(&out).contains(&format!("seq {big} is larger than the server accepts")),
+        "{}",
+        stderr(&out)
+    );
+    let shipped: Vec<u64> = read_back(&server, "TRAIL").iter().map(|m| m.seq).collect();
+    let others: Vec<u64> = written
+        .iter()
+        .map(|(seq, _)| *seq)
+        .filter(|&seq| seq != big)
+        .collect();
+    assert_eq!(shipped, others);
+}

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use async_nats::HeaderMap;
 
@@ -33,6 +34,8 @@ pub(crate) enum Published {
     Stored(Position),
     /// Not stored, or not known to be: ask the server where the source stands.
     Unsure(String),
+    /// Never to be stored: the message is larger than the server accepts.
+    TooLarge(String),
 }
 
 pub(crate) struct Server {
@@ -188,6 +191,9 @@ impl Server {
             .await
         {
             Ok(future) => future.await,
+            Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                return Published::TooLarge(e.to_string())
+            }
             Err(e) => return Published::Unsure(e.to_string()),
         };
         match ack {

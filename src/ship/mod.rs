@@ -122,7 +122,8 @@ pub struct Summary {
     pub shipped: u64,
     /// Records passed over because the server already held them.
     pub already_there: u64,
-    /// Damaged records reported and not shipped (their `seq` is missing downstream).
+    /// Damaged records, and records larger than the server accepts, reported and not
+    /// shipped (their `seq` is missing downstream).
     pub damaged: u64,
     /// Records never found to ship: `seq` values skipped between the server's last record
     /// and the next one in the files (deleted by retention before they were shipped, or
@@ -241,6 +242,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, ShipError> {
         .map_err(|e| ShipError::new(ShipErrorKind::Local, format!("cannot start: {e}")))
 }
 
+/// What became of one record.
+enum Outcome {
+    /// The server holds it.
+    Shipped,
+    /// The server will never take it (too large): reported, and passed over.
+    Refused,
+    /// The server holds less of this source than it acknowledged: read again.
+    Rewind,
+}
+
 /// One shipping run: the source, the server, and where the source stands there.
 struct Run<'a> {
     options: &'a ShipOptions,
@@ -250,6 +261,8 @@ struct Run<'a> {
     server: Server,
     /// This source's last message on the server, as last seen.
     position: Option<Position>,
+    /// The last record the server refused for good, passed over.
+    refused: Option<u64>,
     encoder: RecordEncoder,
     summary_shipped: u64,
     summary_already: u64,
@@ -299,6 +312,7 @@ impl<'a> Run<'a> {
             checkpoint_path,
             server,
             position,
+            refused: None,
             encoder: RecordEncoder::new(crate::Format::Json),
             summary_shipped: 0,
             summary_already: 0,
@@ -353,7 +367,11 @@ impl<'a> Run<'a> {
                         continue;
                     }
                 };
-                let next = self.position.map_or(1, |p| p.seq + 1);
+                let next = self
+                    .position
+                    .map(|p| p.seq)
+                    .max(self.refused)
+                    .map_or(1, |s| s + 1);
                 if record.seq < next {
                     self.summary_already += 1;
                     continue;
@@ -365,11 +383,13 @@ impl<'a> Run<'a> {
                         record.seq - 1
                     );
                 }
-                if self.ship_one(&record).await? {
-                    self.summary_shipped += 1;
-                } else {
-                    rewind = true;
-                    break;
+                match self.ship_one(&record).await? {
+                    Outcome::Shipped => self.summary_shipped += 1,
+                    Outcome::Refused => self.summary_damaged += 1,
+                    Outcome::Rewind => {
+                        rewind = true;
+                        break;
+                    }
                 }
                 if last_save.elapsed() >= Duration::from_millis(500) {
                     if let Some(cp) = reader.checkpoint() {
@@ -408,9 +428,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Publishes one record until the server holds it. `false` when the server turns
-    /// out to hold less of this source than it acknowledged before.
-    async fn ship_one(&mut self, record: &LogRecord) -> Result<bool, ShipError> {
+    /// Publishes one record until the server holds it, or refuses it for good.
+    async fn ship_one(&mut self, record: &LogRecord) -> Result<Outcome, ShipError> {
         let mut body = Vec::with_capacity(256);
         self.encoder.encode(record, &mut body);
         if body.last() == Some(&b'\n') {
@@ -436,7 +455,15 @@ impl<'a> Run<'a> {
                         stream_sequence: p.stream_sequence,
                         seq: record.seq,
                     });
-                    return Ok(true);
+                    return Ok(Outcome::Shipped);
+                }
+                Published::TooLarge(why) => {
+                    eprintln!(
+                        "trail ship: seq {} is larger than the server accepts ({why}): not shipped",
+                        record.seq
+                    );
+                    self.refused = Some(record.seq);
+                    return Ok(Outcome::Refused);
                 }
                 Published::Unsure(why) => {
                     self.complain(&format!(
@@ -466,14 +493,14 @@ impl<'a> Run<'a> {
             self.position = now;
             let now = now.map(|p| p.seq);
             if now >= Some(record.seq) {
-                return Ok(true);
+                return Ok(Outcome::Shipped);
             }
             if now < before {
                 self.complain(&format!(
                     "{} holds this source up to seq {now:?}, after acknowledging seq {before:?}: shipping again from there",
                     self.options.jetstream_stream
                 ));
-                return Ok(false);
+                return Ok(Outcome::Rewind);
             }
         }
     }

@@ -62,6 +62,10 @@ pub struct Builder {
     flush_on_signals: bool,
     fsync: Fsync,
     shutdown_timeout: Option<Duration>,
+    service: Option<String>,
+    host: Option<String>,
+    #[cfg(feature = "ship")]
+    ship: Option<crate::ship::ShipOptions>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -110,11 +114,47 @@ impl Default for Builder {
             flush_on_signals: false,
             fsync: Fsync::Never,
             shutdown_timeout: None,
+            service: None,
+            host: None,
+            #[cfg(feature = "ship")]
+            ship: None,
         }
     }
 }
 
 impl Builder {
+    /// The service that writes the stream, kept in its identity (`NAME.identity.json`)
+    /// and carried by every shipped record. Default: the program's name.
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The host the stream is written on, kept in its identity. Default: this machine's
+    /// host name.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// Ships the stream into NATS JetStream from a thread of this process, as
+    /// `trail ship --follow` does (feature `ship`): each record exactly once, in `seq`
+    /// order. Callers never wait for the network; the files are the buffer. The options'
+    /// directory, name and `follow` are set from this builder. Dropping the guard writes
+    /// everything, then gives the shipper up to the shutdown timeout (10 seconds when
+    /// none is set) to ship the rest.
+    ///
+    /// ```no_run
+    /// let options = trail::ship::ShipOptions::new("", "nats://127.0.0.1:4222");
+    /// let _guard = trail::builder().dir("logs").ship(options).install()?;
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    #[cfg(feature = "ship")]
+    pub fn ship(mut self, options: crate::ship::ShipOptions) -> Self {
+        self.ship = Some(options);
+        self
+    }
+
     /// The directory for the stream's files; created when missing. Default `logs`.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dir = dir.into();
@@ -413,6 +453,20 @@ impl Builder {
             sync_on_seal: self.fsync != Fsync::Never,
         })?;
         let path = opened.files.path().to_owned();
+        // The stream id is made once; service and host follow this process's settings.
+        let service = self
+            .service
+            .clone()
+            .unwrap_or_else(crate::identity::program_name);
+        let host = self.host.clone().unwrap_or_else(crate::identity::host_name);
+        crate::identity::load_or_create(&self.dir, &self.name, &service, &host, self.file_mode)
+            .map_err(|e| {
+                Error::io(
+                    "write the stream identity",
+                    &crate::identity::path(&self.dir, &self.name),
+                    e,
+                )
+            })?;
 
         // Requests (flush, rotate, shutdown), and records from threads that are ending.
         let (sender, receiver) = crossbeam_channel::bounded(1024);
@@ -455,6 +509,8 @@ impl Builder {
             shared,
             thread: Some(thread),
             shutdown_timeout: self.shutdown_timeout,
+            #[cfg(feature = "ship")]
+            shipper: None,
         };
         let level = crate::filter::set_directives(directives).unwrap_or(self.level);
         if crate::dispatch::set_writer(shared, level).is_err() {
@@ -473,6 +529,13 @@ impl Builder {
         }
         if self.flush_on_signals {
             flush_on_signals().map_err(|e| Error::io("watch signals for", &path, e))?;
+        }
+        #[cfg(feature = "ship")]
+        if let Some(options) = self.ship {
+            guard.shipper = Some(
+                crate::ship::Background::start(options, &self.dir, &self.name)
+                    .map_err(|e| Error::io("start the shipper thread for", &path, e))?,
+            );
         }
         Ok(guard)
     }
@@ -591,6 +654,8 @@ pub struct Guard {
     shared: &'static Shared,
     thread: Option<JoinHandle<()>>,
     shutdown_timeout: Option<Duration>,
+    #[cfg(feature = "ship")]
+    shipper: Option<crate::ship::Background>,
 }
 
 impl Guard {
@@ -664,6 +729,11 @@ impl Guard {
             }
             self.shared.request(Msg::Shutdown);
             let _ = thread.join();
+        }
+        // Everything is in the files now: the shipper ships the rest, then stops.
+        #[cfg(feature = "ship")]
+        if let Some(mut shipper) = self.shipper.take() {
+            shipper.finish(self.shutdown_timeout.unwrap_or(Duration::from_secs(10)));
         }
     }
 }

@@ -83,6 +83,8 @@
 //!
 //! - `writer` (default): the background writer, its queue and encoders.
 //! - `serde` (default): the `#value` sigil and [`serde()`], for nested typed fields.
+//! - `ship`: `trail::ship`, publishing a stream into NATS JetStream exactly once; it brings
+//!   the NATS client and its async runtime, which nothing else needs.
 //! - `max_level_*`, `release_max_level_*`: compile-time ceilings, above.
 
 #![warn(missing_docs)]
@@ -114,6 +116,8 @@ mod encode;
 #[cfg(feature = "writer")]
 mod error;
 #[cfg(feature = "writer")]
+pub mod identity;
+#[cfg(feature = "writer")]
 mod manifest;
 #[cfg(feature = "writer")]
 mod queue;
@@ -134,6 +138,8 @@ mod writer;
 
 #[cfg(feature = "read")]
 pub mod read;
+#[cfg(feature = "ship")]
+pub mod ship;
 
 pub mod bridge;
 pub mod terminal;

@@ -10,6 +10,7 @@ use trail::read::{Checkpoint, FileFormat, LogRecord, ReadError, ReadErrorKind, R
 
 mod filter;
 mod render;
+mod ship;
 mod stats;
 mod verify;
 
@@ -26,9 +27,11 @@ Examples:
   trail convert --to csv logs/ all.csv     the whole stream as one CSV file
   trail stats logs/                        counts, rates, busiest actors, gaps
   trail verify logs/                       check every segment against the manifest
+  trail ship logs/ --to nats://host:4222   publish every record into JetStream, exactly once
 
 Exit codes: 0 success; 1 damage found (verify) or records that could not be read;
-2 a usage error or an input that cannot be opened.";
+2 a usage error or an input that cannot be opened; 3 the NATS server is unreachable,
+refused the credentials or answered with an error (ship).";
 
 #[derive(Parser)]
 #[command(name = "trail", version, about = "Read, follow, convert and check trail log streams", after_help = EXAMPLES)]
@@ -89,6 +92,8 @@ enum Command {
         /// A stream directory.
         path: PathBuf,
     },
+    /// Publish every record into NATS JetStream, exactly once, and with -f keep following.
+    Ship(ship::ShipArgs),
 }
 
 #[derive(Args)]
@@ -204,6 +209,7 @@ fn main() -> ExitCode {
         Command::Convert { to, input, output } => convert(to, &input, &output),
         Command::Stats { path, filters } => stats::run(&path, &filters.filter()),
         Command::Verify { path } => verify::run(&path),
+        Command::Ship(args) => ship::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

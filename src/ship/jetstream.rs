@@ -1,0 +1,239 @@
+//! The server side of shipping: connecting, making sure the JetStream stream exists,
+//! asking where a source stands, and publishing one record with the guards that make a
+//! second copy impossible.
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use async_nats::HeaderMap;
+
+use super::{ShipError, ShipErrorKind, ShipOptions};
+
+/// Header with the source's stream id.
+pub const HEADER_STREAM_ID: &str = "Trail-Stream-Id";
+/// Header with the record's `seq`.
+pub const HEADER_SEQ: &str = "Trail-Seq";
+/// Header with the record's level, lower-case.
+pub const HEADER_LEVEL: &str = "Trail-Level";
+/// Header with the service that wrote the record.
+pub const HEADER_SERVICE: &str = "Trail-Service";
+/// Header with the host the record was written on.
+pub const HEADER_HOST: &str = "Trail-Host";
+
+/// The last record of one source on the server: its JetStream sequence and its `seq`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub(crate) stream_sequence: u64,
+    pub(crate) seq: u64,
+}
+
+/// What became of one publish.
+pub(crate) enum Published {
+    /// Stored, at this position.
+    Stored(Position),
+    /// Not stored, or not known to be: ask the server where the source stands.
+    Unsure(String),
+    /// Never to be stored: the message is larger than the server accepts.
+    TooLarge(String),
+}
+
+pub(crate) struct Server {
+    context: jetstream::Context,
+    stream: stream::Stream,
+    pub(crate) subject: String,
+}
+
+pub(crate) async fn connect(options: &ShipOptions) -> Result<async_nats::Client, ShipError> {
+    let mut connect = async_nats::ConnectOptions::new()
+        .name("trail ship")
+        .connection_timeout(Duration::from_secs(5))
+        // Reconnect soon after a server restart, and keep trying: the files are the buffer.
+        .reconnect_delay_callback(|attempts| Duration::from_millis(100 * attempts.min(20) as u64));
+    if let Some(path) = &options.credentials {
+        connect = connect.credentials_file(path).await.map_err(|e| {
+            ShipError::new(
+                ShipErrorKind::Config,
+                format!("cannot read credentials {}: {e}", path.display()),
+            )
+        })?;
+    }
+    if let Some((user, password)) = &options.user_password {
+        connect = connect.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(token) = &options.token {
+        connect = connect.token(token.clone());
+    }
+    if let Some(ca) = &options.tls_ca {
+        connect = connect.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    connect.connect(options.url.as_str()).await.map_err(|e| {
+        use async_nats::ConnectErrorKind as K;
+        let kind = match e.kind() {
+            K::Authentication | K::AuthorizationViolation => ShipErrorKind::Auth,
+            K::ServerParse => ShipErrorKind::Config,
+            _ => ShipErrorKind::Unreachable,
+        };
+        ShipError::new(kind, format!("cannot connect to {}: {e}", options.url))
+    })
+}
+
+impl Server {
+    /// Finds the JetStream stream, creating it when missing; an existing one must take
+    /// `subject` and keep its messages on file.
+    pub(crate) async fn open(
+        client: async_nats::Client,
+        options: &ShipOptions,
+        subject: String,
+    ) -> Result<Server, ShipError> {
+        let context = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(3))
+            .build(client);
+        let name = &options.jetstream_stream;
+        let config = stream::Config {
+            name: name.clone(),
+            subjects: vec![format!("{}.>", options.subject)],
+            storage: stream::StorageType::File,
+            duplicate_window: options.duplicate_window,
+            ..Default::default()
+        };
+        let mut stream = context.get_or_create_stream(config).await.map_err(|e| {
+            ShipError::new(
+                ShipErrorKind::Server,
+                format!("cannot find or create the JetStream stream {name}: {e}"),
+            )
+        })?;
+        let info = stream.info().await.map_err(|e| {
+            ShipError::new(
+                ShipErrorKind::Server,
+                format!("cannot read the configuration of JetStream stream {name}: {e}"),
+            )
+        })?;
+        let subjects = &info.config.subjects;
+        if !subjects.iter().any(|s| subject_matches(s, &subject)) {
+            return Err(ShipError::new(
+                ShipErrorKind::Config,
+                format!(
+                    "JetStream stream {name} takes the subjects {subjects:?}, not {subject}: \
+                     choose another --subject or --jetstream-stream"
+                ),
+            ));
+        }
+        if info.config.storage != stream::StorageType::File {
+            return Err(ShipError::new(
+                ShipErrorKind::Config,
+                format!("JetStream stream {name} keeps its messages in memory, not on file: a server restart would lose them"),
+            ));
+        }
+        Ok(Server {
+            context,
+            stream,
+            subject,
+        })
+    }
+
+    /// The number of messages the JetStream stream holds, for all sources.
+    pub(crate) async fn messages(&mut self) -> Result<u64, String> {
+        self.stream
+            .info()
+            .await
+            .map(|i| i.state.messages)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Where this source stands on the server: its last message, if any.
+    pub(crate) async fn last(&self) -> Result<Option<Position>, String> {
+        use jetstream::stream::LastRawMessageErrorKind as K;
+        match self
+            .stream
+            .get_last_raw_message_by_subject(&self.subject)
+            .await
+        {
+            Ok(message) => {
+                let seq = message
+                    .headers
+                    .get(HEADER_SEQ)
+                    .and_then(|v| v.as_str().parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        format!(
+                            "message {} on {} has no {HEADER_SEQ} header: it was not shipped by trail",
+                            message.sequence, self.subject
+                        )
+                    })?;
+                Ok(Some(Position {
+                    stream_sequence: message.sequence,
+                    seq,
+                }))
+            }
+            Err(e) if matches!(e.kind(), K::NoMessageFound) => Ok(None),
+            Err(e) => Err(format!("cannot ask where {} stands: {e}", self.subject)),
+        }
+    }
+
+    /// Publishes one record. The server stores it only if this source's last message is
+    /// still the one `after` names (so a copy that arrives late, or a second shipper, is
+    /// refused), and only once per message id within the duplicate window.
+    pub(crate) async fn publish(
+        &self,
+        after: Option<Position>,
+        message_id: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Published {
+        let publish = PublishMessage::build()
+            .payload(body.into())
+            .headers(headers)
+            .message_id(message_id)
+            .expected_last_subject_sequence(after.map_or(0, |p| p.stream_sequence));
+        let ack = match self
+            .context
+            .send_publish(self.subject.clone(), publish)
+            .await
+        {
+            Ok(future) => future.await,
+            Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                return Published::TooLarge(e.to_string())
+            }
+            Err(e) => return Published::Unsure(e.to_string()),
+        };
+        match ack {
+            // A duplicate names the copy stored earlier, which may not be the last one.
+            Ok(ack) if ack.duplicate => Published::Unsure("a duplicate of a stored message".into()),
+            Ok(ack) => Published::Stored(Position {
+                stream_sequence: ack.sequence,
+                seq: 0,
+            }),
+            Err(e) => Published::Unsure(e.to_string()),
+        }
+    }
+}
+
+/// Whether a NATS subject pattern (with `*` and `>`) takes `subject`.
+fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut tokens = subject.split('.');
+    for p in pattern.split('.') {
+        match (p, tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (p, Some(t)) if p == t => {}
+            _ => return false,
+        }
+    }
+    tokens.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_matches;
+
+    #[test]
+    fn subject_patterns_match_as_nats_matches_them() {
+        assert!(subject_matches("trail.>", "trail.abc"));
+        assert!(subject_matches("trail.*", "trail.abc"));
+        assert!(subject_matches(">", "trail.abc"));
+        assert!(!subject_matches("trail.*", "trail.abc.d"));
+        assert!(!subject_matches("other.>", "trail.abc"));
+        assert!(!subject_matches("trail", "trail.abc"));
+        assert!(subject_matches("trail.abc", "trail.abc"));
+    }
+}

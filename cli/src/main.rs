@@ -10,6 +10,7 @@ use trail::read::{Checkpoint, FileFormat, LogRecord, ReadError, ReadErrorKind, R
 
 mod filter;
 mod render;
+#[cfg(feature = "ship")]
 mod ship;
 mod stats;
 mod verify;
@@ -93,6 +94,7 @@ enum Command {
         path: PathBuf,
     },
     /// Publish every record into NATS JetStream, exactly once, and with -f keep following.
+    #[cfg(feature = "ship")]
     Ship(ship::ShipArgs),
 }
 
@@ -209,6 +211,7 @@ fn main() -> ExitCode {
         Command::Convert { to, input, output } => convert(to, &input, &output),
         Command::Stats { path, filters } => stats::run(&path, &filters.filter()),
         Command::Verify { path } => verify::run(&path),
+        #[cfg(feature = "ship")]
         Command::Ship(args) => ship::run(args),
     };
     match result {

@@ -134,6 +134,8 @@ mod writer;
 
 #[cfg(feature = "read")]
 pub mod read;
+#[cfg(feature = "read")]
+pub mod schema;
 
 pub mod bridge;
 pub mod terminal;

@@ -9,7 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use trail::read::{Checkpoint, FileFormat, LogRecord, ReadError, ReadErrorKind, Reader};
 
 mod filter;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod render;
+mod schema;
 mod stats;
 mod verify;
 
@@ -26,6 +29,8 @@ Examples:
   trail convert --to csv logs/ all.csv     the whole stream as one CSV file
   trail stats logs/                        counts, rates, busiest actors, gaps
   trail verify logs/                       check every segment against the manifest
+  trail schema --output duckdb logs/       a DuckDB query that declares every column
+  trail convert --to parquet logs/ all.parquet   the stream as one Parquet file
 
 Exit codes: 0 success; 1 damage found (verify) or records that could not be read;
 2 a usage error or an input that cannot be opened.";
@@ -88,6 +93,14 @@ enum Command {
     Verify {
         /// A stream directory.
         path: PathBuf,
+    },
+    /// The stream's columns and types, conflicts, and declared reads for DuckDB, Spark, polars.
+    Schema {
+        /// A segment file or a stream directory.
+        path: PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value = "text")]
+        output: schema::SchemaOutput,
     },
 }
 
@@ -174,6 +187,8 @@ enum ConvertFormat {
     Csv,
     Text,
     Bincode,
+    /// One Parquet file with typed columns (needs the `parquet` feature).
+    Parquet,
 }
 
 /// A failure that ends the command, with its exit code.
@@ -204,6 +219,7 @@ fn main() -> ExitCode {
         Command::Convert { to, input, output } => convert(to, &input, &output),
         Command::Stats { path, filters } => stats::run(&path, &filters.filter()),
         Command::Verify { path } => verify::run(&path),
+        Command::Schema { path, output } => schema::run(&path, output),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -363,6 +379,15 @@ fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> 
         ConvertFormat::Csv => trail::Format::Csv,
         ConvertFormat::Text => trail::Format::Text,
         ConvertFormat::Bincode => trail::Format::Bincode,
+        #[cfg(feature = "parquet")]
+        ConvertFormat::Parquet => return parquet::convert(input, output),
+        #[cfg(not(feature = "parquet"))]
+        ConvertFormat::Parquet => {
+            return Err(Fatal(
+                2,
+                "this trail was built without Parquet (cargo feature `parquet`)".into(),
+            ))
+        }
     };
     let reader = trail::read::open(input)?;
     let mut file = std::fs::OpenOptions::new()

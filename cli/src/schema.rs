@@ -155,7 +155,9 @@ fn text(schema: &StreamSchema, sources: &Sources, target: &Target) -> String {
             let _ = writeln!(out, "  {name}:");
             for (kind, files) in &column.kinds {
                 let list: Vec<&str> = files.iter().map(String::as_str).collect();
-                let _ = writeln!(out, "    {kind:?} in {}", list.join(", "));
+                let kind = serde_json::to_value(kind).unwrap_or_default();
+                let kind = kind.as_str().unwrap_or_default();
+                let _ = writeln!(out, "    {kind} in {}", list.join(", "));
             }
         }
     }

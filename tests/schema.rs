@@ -48,7 +48,7 @@ fn a_summary_in_the_manifest_stands_for_the_segment() {
     std::fs::write(&manifest, serde_json::to_vec(&doc).unwrap()).unwrap();
     let (schema, sources) = scan(dir.path());
     let base = first.strip_suffix(".gz").unwrap_or(&first).to_owned();
-    assert_eq!(sources.from_manifest, [base.clone()]);
+    assert_eq!(sources.from_manifest, std::slice::from_ref(&base));
     assert!(!sources.from_records.contains(&base));
     assert!(schema.fields["items"].kinds[&Kind::Float].contains(&base));
     assert!(!schema.fields["items"].kinds[&Kind::Int].contains(&base));

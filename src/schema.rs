@@ -49,9 +49,7 @@ pub enum Kind {
     Float,
     /// A string (characters and IP addresses too).
     String,
-    /// Raw bytes.
-    Bytes,
-    /// A sequence.
+    /// A sequence (raw bytes too: JSON and CSV hold them as a list of numbers).
     List,
     /// A map.
     Object,
@@ -69,14 +67,103 @@ impl Kind {
             FieldValue::I128(_) | FieldValue::U128(_) => Kind::Bigint,
             FieldValue::F64(_) => Kind::Float,
             FieldValue::Str(_) => Kind::String,
-            FieldValue::Bytes(_) => Kind::Bytes,
-            FieldValue::Seq(_) => Kind::List,
+            FieldValue::Bytes(_) | FieldValue::Seq(_) => Kind::List,
             FieldValue::Map(_) => Kind::Object,
         }
     }
 
     fn is_scalar(self) -> bool {
-        !matches!(self, Kind::Bytes | Kind::List | Kind::Object)
+        !matches!(self, Kind::List | Kind::Object)
+    }
+}
+
+impl Kind {
+    /// The kind of a captured value, as the reader will read it back (characters and IP
+    /// addresses are strings).
+    pub fn of_captured(value: crate::ValueRef<'_>) -> Kind {
+        use crate::ValueRef as V;
+        match value {
+            V::Null | V::Invalid => Kind::Null,
+            V::Bool(_) => Kind::Bool,
+            V::I64(_) => Kind::Int,
+            V::U64(v) if i64::try_from(v).is_ok() => Kind::Int,
+            V::U64(_) => Kind::Uint,
+            V::I128(v) if i64::try_from(v).is_ok() => Kind::Int,
+            V::I128(v) if u64::try_from(v).is_ok() => Kind::Uint,
+            V::U128(v) if i64::try_from(v).is_ok() => Kind::Int,
+            V::U128(v) if u64::try_from(v).is_ok() => Kind::Uint,
+            V::I128(_) | V::U128(_) => Kind::Bigint,
+            // Non-finite floats are written as strings ("NaN"), and read back as such.
+            V::F32(f) if !f.is_finite() => Kind::String,
+            V::F64(f) if !f.is_finite() => Kind::String,
+            V::F32(_) | V::F64(_) => Kind::Float,
+            V::Char(_) | V::Str(_) | V::Ip(_) => Kind::String,
+            V::Bytes(_) | V::Seq(_) => Kind::List,
+            V::Map(_) => Kind::Object,
+        }
+    }
+}
+
+/// Keeps the summary of the segment being written, on the writer thread.
+///
+/// A call site's field names are fixed and its value kinds rarely change, so the kinds
+/// of each call site's last record are cached: a record whose kinds equal those its call
+/// site already added to this segment costs one comparison of a few bytes.
+#[cfg(feature = "writer")]
+pub(crate) struct Collector {
+    secrets: std::sync::Arc<[String]>,
+    /// Call site (its metadata's address) -> the kinds of its last record (the actor's
+    /// first, `None` for no actor) and the segment they were added to.
+    sites: rustc_hash::FxHashMap<usize, (Vec<Option<Kind>>, u64)>,
+    scratch: Vec<Option<Kind>>,
+}
+
+#[cfg(feature = "writer")]
+impl Collector {
+    /// A collector that sees values as the files do, with `secrets` redacted.
+    pub(crate) fn new(secrets: std::sync::Arc<[String]>) -> Collector {
+        Collector {
+            secrets,
+            sites: Default::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Notes `record`, written to the segment numbered `segment`, into `summary`.
+    pub(crate) fn note(
+        &mut self,
+        record: &crate::Record,
+        segment: u64,
+        summary: &mut SegmentSchema,
+    ) {
+        let mut values = record.decode();
+        values.redact(&self.secrets);
+        self.scratch.clear();
+        self.scratch.push(values.actor().map(Kind::of_captured));
+        self.scratch
+            .extend(values.fields().map(|(_, v)| Some(Kind::of_captured(v))));
+        // Fields a scope added are not the call site's: such records skip the cache.
+        let cached = values.scoped_fields().is_empty();
+        let site = std::ptr::from_ref(record.metadata()) as usize;
+        if cached {
+            if let Some((kinds, seen_in)) = self.sites.get_mut(&site) {
+                if *seen_in == segment && *kinds == self.scratch {
+                    return;
+                }
+                kinds.clone_from(&self.scratch);
+                *seen_in = segment;
+            } else {
+                self.sites.insert(site, (self.scratch.clone(), segment));
+            }
+        }
+        if let Some(Some(kind)) = self.scratch.first() {
+            summary.actor.insert(*kind);
+        }
+        for ((name, _), kind) in values.fields().zip(&self.scratch[1..]) {
+            if let Some(kind) = kind {
+                summary.add_field_kind(name, *kind);
+            }
+        }
     }
 }
 

@@ -381,15 +381,29 @@ impl StreamSchema {
     }
 
     /// A DuckDB `read_csv` call for CSV segments that declares every column. The CSV
-    /// `fields` cell is a JSON object; it is read as JSON and its keys are typed with a cast.
+    /// `actor` and `fields` cells hold JSON; they are read as JSON and cast to the declared
+    /// types.
     pub fn duckdb_csv(&self, files: &str) -> String {
-        let fields = self.struct_of(|t| t.duckdb(), " ", '"');
+        // `from_json` gives NULL for a key a record lacks, where a cast would fail.
+        let structure: serde_json::Map<String, serde_json::Value> = self
+            .fields
+            .iter()
+            .map(|(k, c)| (k.clone(), c.resolve().duckdb().into()))
+            .collect();
+        let structure = serde_json::Value::Object(structure).to_string();
+        let actor = match self.actor.resolve() {
+            // A string cell holds a JSON string: its text without the quotes.
+            ColumnType::Text => "json_extract_string(actor, '$')".to_owned(),
+            ColumnType::Json => "actor".to_owned(),
+            other => format!("CAST(actor AS {})", other.duckdb()),
+        };
         format!(
-            "SELECT * REPLACE (CAST(fields AS STRUCT({fields})) AS fields) FROM read_csv({}, \
-             header = true, timestampformat = '%Y-%m-%dT%H:%M:%S.%nZ', types = {{'ts': \
-             'TIMESTAMP_NS', 'level': 'VARCHAR', 'seq': 'UBIGINT', 'actor': 'VARCHAR', 'target': \
-             'VARCHAR', 'msg': 'VARCHAR', 'fields': 'JSON', 'file': 'VARCHAR', 'line': \
-             'UINTEGER', 'thread': 'VARCHAR'}})",
+            "SELECT * REPLACE ({actor} AS actor, from_json(fields, {}) AS fields) \
+             FROM read_csv({}, header = true, timestampformat = '%Y-%m-%dT%H:%M:%S.%nZ', \
+             types = {{'ts': 'TIMESTAMP_NS', 'level': 'VARCHAR', 'seq': 'UBIGINT', 'actor': \
+             'JSON', 'target': 'VARCHAR', 'msg': 'VARCHAR', 'fields': 'JSON', 'file': \
+             'VARCHAR', 'line': 'UINTEGER', 'thread': 'VARCHAR'}})",
+            sql_string(&structure),
             sql_string(files),
         )
     }

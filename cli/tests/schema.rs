@@ -23,11 +23,12 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// Writes the drifting stream into `dir` and returns its records as read back.
-fn drifting_stream(dir: &Path) -> Vec<LogRecord> {
+fn drifting_stream(dir: &Path, format: trail::Format) -> Vec<LogRecord> {
     let _turn = serial();
     let guard = trail::builder()
         .dir(dir)
         .name("shop")
+        .format(format)
         .rotate_bytes(2 * 1024 * 1024)
         .install()
         .unwrap();
@@ -77,7 +78,7 @@ fn trail(args: &[&str]) -> String {
 #[test]
 fn schema_names_each_conflict_with_the_segments_of_each_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let records = drifting_stream(dir.path());
+    let records = drifting_stream(dir.path(), trail::Format::Json);
     let doc: Value = serde_json::from_str(&trail(&[
         "schema",
         "--output",
@@ -123,6 +124,9 @@ fn schema_names_each_conflict_with_the_segments_of_each_kind() {
     assert_eq!(doc["fields"]["late"]["type"], "BOOLEAN");
     assert_eq!(doc["fields"]["late"]["conflict"], false);
     assert_eq!(doc["fields"]["sku"]["type"], "VARCHAR");
+    // Every segment was sealed by the writer, with its summary: no record was read.
+    assert_eq!(doc["segments_from_records"], json!([]));
+    assert!(doc["segments_from_manifest"].as_array().unwrap().len() > 1);
 }
 
 /// A Python interpreter with duckdb and pyarrow, made once under `target/`.
@@ -233,8 +237,17 @@ fn assert_rows_match(rows: &[Value], records: &[LogRecord], dir: &Path) {
 
 #[test]
 fn duckdb_reads_every_row_and_value_with_the_printed_statement() {
+    duckdb_reads(trail::Format::Json);
+}
+
+#[test]
+fn duckdb_reads_every_csv_row_and_value_with_the_printed_statement() {
+    duckdb_reads(trail::Format::Csv);
+}
+
+fn duckdb_reads(format: trail::Format) {
     let dir = tempfile::tempdir().unwrap();
-    let records = drifting_stream(dir.path());
+    let records = drifting_stream(dir.path(), format);
     let query = trail(&["schema", "--output", "duckdb", dir.path().to_str().unwrap()]);
     let script = format!(
         r#"
@@ -252,7 +265,7 @@ for seq, ts, actor, fields in rows:
 #[test]
 fn pyarrow_reads_every_row_and_value_from_the_parquet_file() {
     let dir = tempfile::tempdir().unwrap();
-    let records = drifting_stream(dir.path());
+    let records = drifting_stream(dir.path(), trail::Format::Json);
     let out = tempfile::tempdir().unwrap();
     let parquet = out.path().join("shop.parquet");
     let converted = Command::new(TRAIL)

@@ -30,13 +30,18 @@ pub fn run(path: &Path, output: SchemaOutput) -> Result<u8, Fatal> {
         damaged += 1;
         warn(e);
     })?;
-    let files = read_target(path)?;
     let text = match output {
         SchemaOutput::Json => json(&schema, &sources),
-        SchemaOutput::Duckdb => format!("{};\n", duckdb(&schema, &files)),
+        SchemaOutput::Duckdb => format!("{};\n", duckdb(&schema, &read_target(path)?)),
         SchemaOutput::Spark => format!("{}\n", schema.spark_ddl()),
         SchemaOutput::Polars => format!("{}\n", schema.polars_schema()),
-        SchemaOutput::Text => text(&schema, &sources, &files),
+        SchemaOutput::Text => match read_target(path) {
+            Ok(target) => text(&schema, &sources, Some(&target)),
+            Err(Fatal(_, why)) => {
+                warn(why);
+                text(&schema, &sources, None)
+            }
+        },
     };
     let mut out = text.into_bytes();
     crate::emit(&mut out)?;
@@ -134,7 +139,9 @@ fn json(schema: &StreamSchema, sources: &Sources) -> String {
     )
 }
 
-fn text(schema: &StreamSchema, sources: &Sources, target: &Target) -> String {
+/// The columns and conflicts, then the read statements when the segments are in a format
+/// the engines read.
+fn text(schema: &StreamSchema, sources: &Sources, target: Option<&Target>) -> String {
     let mut out = String::new();
     let segments = sources.from_manifest.len() + sources.from_records.len();
     let _ = writeln!(
@@ -161,6 +168,9 @@ fn text(schema: &StreamSchema, sources: &Sources, target: &Target) -> String {
             }
         }
     }
+    let Some(target) = target else {
+        return out;
+    };
     let _ = writeln!(out, "\nDuckDB:\n  {};", duckdb(schema, target));
     let _ = writeln!(
         out,

@@ -303,3 +303,33 @@ for row in zip(seq, ts, actor, fields):
     let rows = engine_rows(&script);
     assert_rows_match(&rows, &records, dir.path());
 }
+
+#[test]
+fn binary_segments_get_a_schema_and_a_reason_instead_of_a_query() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _turn = serial();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("bin")
+            .format(trail::Format::Bincode)
+            .install()
+            .unwrap();
+        for i in 0..10_u64 {
+            trail::info!(actor = i, n = i, "r {i}");
+        }
+        drop(guard);
+    }
+    let path = dir.path().to_str().unwrap();
+    let doc: Value = serde_json::from_str(&trail(&["schema", "--output", "json", path])).unwrap();
+    assert_eq!(doc["fields"]["n"]["type"], "BIGINT");
+    let text = trail(&["schema", path]);
+    assert!(text.contains("fields.n  BIGINT"), "{text}");
+    let out = Command::new(TRAIL)
+        .args(["schema", "--output", "duckdb", path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".bin segments"), "{err}");
+}

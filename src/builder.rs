@@ -499,6 +499,7 @@ impl Builder {
             }),
             fsync: self.fsync,
             last_sync: std::time::Instant::now(),
+            schema: crate::schema::Collector::new(Arc::clone(&self.encoder_options.secrets)),
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())

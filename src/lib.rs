@@ -140,6 +140,8 @@ mod writer;
 pub mod read;
 #[cfg(feature = "ship")]
 pub mod ship;
+#[cfg(feature = "read")]
+pub mod schema;
 
 pub mod bridge;
 pub mod terminal;

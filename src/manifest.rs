@@ -61,6 +61,10 @@ pub(crate) struct SegmentEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) torn_tail: Option<TornTail>,
     pub(crate) sealed_at: String,
+    /// The value kinds of the actor and of each field key in the segment; absent for
+    /// segments listed by recovery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) schema: Option<crate::schema::SegmentSchema>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +250,7 @@ mod tests {
             compressed_bytes: None,
             torn_tail: None,
             sealed_at: String::new(),
+            schema: None,
         }
     }
 

@@ -69,6 +69,8 @@ struct Active {
     reserved: u64,
     /// False once allocating ahead failed for this segment: it is not tried again.
     reserving: bool,
+    /// The value kinds written to it, for the manifest.
+    schema: crate::schema::SegmentSchema,
 }
 
 pub(crate) struct StreamFiles {
@@ -229,6 +231,11 @@ impl StreamFiles {
     /// A number that changes whenever a new segment becomes the active one.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The summary of the value kinds written to the active segment.
+    pub(crate) fn schema_mut(&mut self) -> &mut crate::schema::SegmentSchema {
+        &mut self.active.schema
     }
 
     /// Bytes written to the active segment so far.
@@ -623,6 +630,7 @@ fn seal(
         compressed_bytes: None,
         torn_tail,
         sealed_at: rfc3339(config.clock.now_nanos()),
+        schema: Some(segment.schema),
     };
     if config.sync_on_seal {
         if let Err(e) = segment.segment.file.sync_data() {
@@ -808,6 +816,8 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
                 .then(|| std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0)),
             torn_tail: torn,
             sealed_at: rfc3339(config.clock.now_nanos()),
+            // Not read back here: `trail schema` reads such a segment's records.
+            schema: None,
         });
     }
     let present = |s: &SegmentEntry| found.iter().any(|f| f.base == s.base());
@@ -868,6 +878,7 @@ fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<Active, Err
         rotate_at: config.rotation.next_boundary(now),
         reserved: 0,
         reserving: true,
+        schema: Default::default(),
     })
 }
 

@@ -438,6 +438,8 @@ pub(crate) struct Writer {
     pub(crate) console: Option<Console>,
     pub(crate) fsync: Fsync,
     pub(crate) last_sync: Instant,
+    /// The value kinds per segment, for the manifest.
+    pub(crate) schema: crate::schema::Collector,
 }
 
 /// Human-readable lines on standard error for records at or above a level, beside the
@@ -679,6 +681,8 @@ impl Writer {
         }
         self.buffered = Some((self.buffered.map_or(seq, |(first, _)| first), seq));
         self.next_seq += 1;
+        let segment = self.files.generation();
+        self.schema.note(record, segment, self.files.schema_mut());
         if let Some(console) = &mut self.console {
             console.record(record, seq);
         }

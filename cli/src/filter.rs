@@ -35,8 +35,23 @@ impl Filter {
             && self
                 .fields
                 .iter()
-                .all(|(k, v)| r.field(k).is_some_and(|f| text(f) == *v))
+                .all(|(k, v)| field(&r.fields, k).is_some_and(|f| text(f) == *v))
     }
+}
+
+/// The value at `path`: a field's key, or a dotted path into nested maps
+/// (`cart.items`). A key that itself holds dots is found too: the whole path is tried as
+/// a key first, then each split of it.
+fn field<'a>(fields: &'a [(String, FieldValue)], path: &str) -> Option<&'a FieldValue> {
+    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    if let Some(v) = get(path) {
+        return Some(v);
+    }
+    path.match_indices('.')
+        .find_map(|(at, _)| match get(&path[..at]) {
+            Some(FieldValue::Map(entries)) => field(entries, &path[at + 1..]),
+            _ => None,
+        })
 }
 
 /// A value as text, for comparing with what was typed on the command line.
@@ -67,4 +82,52 @@ pub fn parse_field(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .ok_or_else(|| format!("invalid --field {s:?}: expected key=value"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(fields: Vec<(String, FieldValue)>) -> LogRecord {
+        LogRecord {
+            ts: 0,
+            level: Level::Info,
+            seq: 0,
+            actor: None,
+            target: "t".into(),
+            msg: "m".into(),
+            fields,
+            file: "f.rs".into(),
+            line: 1,
+            thread: "main".into(),
+        }
+    }
+
+    fn matches(r: &LogRecord, key: &str, value: &str) -> bool {
+        Filter {
+            fields: vec![(key.into(), value.into())],
+            ..Filter::default()
+        }
+        .matches(r)
+    }
+
+    #[test]
+    fn a_dotted_field_matches_inside_nested_maps() {
+        let cart = FieldValue::Map(vec![
+            ("items".into(), FieldValue::U64(3)),
+            (
+                "owner".into(),
+                FieldValue::Map(vec![("id".into(), FieldValue::Str("ana".into()))]),
+            ),
+        ]);
+        let r = record(vec![
+            ("cart".into(), cart),
+            ("a.b".into(), FieldValue::U64(1)),
+        ]);
+        assert!(matches(&r, "cart.items", "3"));
+        assert!(!matches(&r, "cart.items", "4"));
+        assert!(matches(&r, "cart.owner.id", "ana"));
+        assert!(!matches(&r, "cart.missing", "3"));
+        assert!(matches(&r, "a.b", "1"));
+    }
 }

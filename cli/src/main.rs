@@ -9,9 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use trail::read::{Checkpoint, FileFormat, LogRecord, ReadError, ReadErrorKind, Reader};
 
 mod filter;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod render;
 #[cfg(feature = "ship")]
 mod ship;
+mod schema;
 mod stats;
 mod verify;
 
@@ -29,6 +32,8 @@ Examples:
   trail stats logs/                        counts, rates, busiest actors, gaps
   trail verify logs/                       check every segment against the manifest
   trail ship logs/ --to nats://host:4222   publish every record into JetStream, exactly once
+  trail schema --output duckdb logs/       a DuckDB query that declares every column
+  trail convert --to parquet logs/ all.parquet   the stream as one Parquet file
 
 Exit codes: 0 success; 1 damage found (verify) or records that could not be read;
 2 a usage error or an input that cannot be opened; 3 the NATS server is unreachable,
@@ -96,6 +101,14 @@ enum Command {
     /// Publish every record into NATS JetStream, exactly once, and with -f keep following.
     #[cfg(feature = "ship")]
     Ship(ship::ShipArgs),
+    /// The stream's columns and types, conflicts, and declared reads for DuckDB, Spark, polars.
+    Schema {
+        /// A segment file or a stream directory.
+        path: PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value = "text")]
+        output: schema::SchemaOutput,
+    },
 }
 
 #[derive(Args)]
@@ -181,6 +194,8 @@ enum ConvertFormat {
     Csv,
     Text,
     Bincode,
+    /// One Parquet file with typed columns (needs the `parquet` feature).
+    Parquet,
 }
 
 /// A failure that ends the command, with its exit code.
@@ -213,6 +228,7 @@ fn main() -> ExitCode {
         Command::Verify { path } => verify::run(&path),
         #[cfg(feature = "ship")]
         Command::Ship(args) => ship::run(args),
+        Command::Schema { path, output } => schema::run(&path, output),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -372,6 +388,15 @@ fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> 
         ConvertFormat::Csv => trail::Format::Csv,
         ConvertFormat::Text => trail::Format::Text,
         ConvertFormat::Bincode => trail::Format::Bincode,
+        #[cfg(feature = "parquet")]
+        ConvertFormat::Parquet => return parquet::convert(input, output),
+        #[cfg(not(feature = "parquet"))]
+        ConvertFormat::Parquet => {
+            return Err(Fatal(
+                2,
+                "this trail was built without Parquet (cargo feature `parquet`)".into(),
+            ))
+        }
     };
     let reader = trail::read::open(input)?;
     let mut file = std::fs::OpenOptions::new()

@@ -721,14 +721,19 @@ fn read_record(
             return Ok((what, consumed));
         }
         let end = if quoted {
-            available.iter().position(|&b| {
-                if b == b'"' {
+            // Only quotes and line breaks matter: jump from one to the next.
+            let mut end = None;
+            for i in memchr::memchr2_iter(b'"', b'\n', available) {
+                if available[i] == b'"' {
                     in_quotes = !in_quotes;
+                } else if !in_quotes {
+                    end = Some(i);
+                    break;
                 }
-                b == b'\n' && !in_quotes
-            })
+            }
+            end
         } else {
-            available.iter().position(|&b| b == b'\n')
+            memchr::memchr(b'\n', available)
         };
         let (chunk, done) = match end {
             Some(i) => (&available[..i], i + 1),

@@ -106,20 +106,33 @@ fn forward_records(mut input: impl BufRead, n: usize, quoted: bool) -> io::Resul
         if chunk.is_empty() {
             break;
         }
-        for (i, &b) in chunk.iter().enumerate() {
-            if at_start {
-                at_start = false;
-                starts.push_back(offset + i as u64);
-                total += 1;
-                if starts.len() > n {
-                    starts.pop_front();
-                }
+        // A record starts at the first byte after an unquoted line break, which may be in
+        // the next chunk; only quotes and line breaks are looked at.
+        let mut push = |at: u64| {
+            starts.push_back(at);
+            total += 1;
+            if starts.len() > n {
+                starts.pop_front();
             }
-            if quoted && b == b'"' {
+        };
+        if at_start {
+            at_start = false;
+            push(offset);
+        }
+        let breaks: Box<dyn Iterator<Item = usize>> = if quoted {
+            Box::new(memchr::memchr2_iter(b'"', b'\n', chunk))
+        } else {
+            Box::new(memchr::memchr_iter(b'\n', chunk))
+        };
+        for i in breaks {
+            if chunk[i] == b'"' {
                 in_quotes = !in_quotes;
-            }
-            if b == b'\n' && !in_quotes {
-                at_start = true;
+            } else if !in_quotes {
+                if i + 1 < chunk.len() {
+                    push(offset + i as u64 + 1);
+                } else {
+                    at_start = true;
+                }
             }
         }
         if quoted && first_line.len() <= super::csv::HEADER.len() + 2 {

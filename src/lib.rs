@@ -138,10 +138,10 @@ mod writer;
 
 #[cfg(feature = "read")]
 pub mod read;
-#[cfg(feature = "ship")]
-pub mod ship;
 #[cfg(feature = "read")]
 pub mod schema;
+#[cfg(feature = "ship")]
+pub mod ship;
 
 pub mod bridge;
 pub mod terminal;

@@ -12,9 +12,9 @@ mod filter;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod render;
+mod schema;
 #[cfg(feature = "ship")]
 mod ship;
-mod schema;
 mod stats;
 mod verify;
 
@@ -319,20 +319,36 @@ fn tail(
     mut printer: Printer,
 ) -> Result<u8, Fatal> {
     let mut out = Vec::new();
-    let mut last: std::collections::VecDeque<LogRecord> = std::collections::VecDeque::new();
-    let mut reader = trail::read::open(path)?;
     let mut torn: Option<(PathBuf, u64)> = None;
-    for record in reader.by_ref() {
-        match record {
-            Ok(r) if filter.matches(&r) => {
-                last.push_back(r);
-                if last.len() > lines {
-                    last.pop_front();
+    // Only the end of the stream is read: the last `want` records, and more, four times as
+    // many each round, while a filter leaves fewer than `lines` of them and the stream
+    // holds more. At least one is read, so that following starts after it.
+    let mut want = lines.max(1);
+    let (last, errors, reader) = loop {
+        let mut reader = trail::read::open(path)?.last(want);
+        let mut last: std::collections::VecDeque<LogRecord> = std::collections::VecDeque::new();
+        let mut errors = Vec::new();
+        let mut items = 0usize;
+        for record in reader.by_ref() {
+            items += 1;
+            match record {
+                Ok(r) if filter.matches(&r) => {
+                    last.push_back(r);
+                    if last.len() > lines {
+                        last.pop_front();
+                    }
                 }
+                Ok(_) => {}
+                Err(e) => errors.push(e),
             }
-            Ok(_) => {}
-            Err(e) => report(e, &mut torn),
         }
+        if last.len() >= lines || items < want || want == usize::MAX {
+            break (last, errors, reader);
+        }
+        want = want.saturating_mul(4);
+    };
+    for e in errors {
+        report(e, &mut torn);
     }
     for r in &last {
         printer.print(r, &mut out);

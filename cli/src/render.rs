@@ -107,6 +107,14 @@ fn escape_line(out: &mut Vec<u8>, start: usize, terminator: &[u8]) {
         return;
     }
     let end = out.len() - terminator.len();
+    // Control characters are C0, DEL and C1 (0xC2 0x80..=0x9F in UTF-8): a line without
+    // any of those bytes has nothing to escape.
+    if !out[start..end]
+        .iter()
+        .any(|&b| b < 0x20 || b == 0x7f || b == 0xc2)
+    {
+        return;
+    }
     let line = String::from_utf8_lossy(&out[start..end]);
     if let std::borrow::Cow::Owned(escaped) = trail::terminal::escape_controls(&line) {
         out.truncate(start);

@@ -442,6 +442,48 @@ fn tail_prints_the_last_records() {
 }
 
 #[test]
+fn tail_reads_only_the_end_of_the_stream() {
+    let _s = serial();
+    for format in [Format::Json, Format::Csv, Format::Text, Format::Bincode] {
+        let dir = tempfile::tempdir().unwrap();
+        stream(dir.path(), format);
+        // As many as several segments hold, and more than the stream holds.
+        let out = trail(&["tail", "-n", "25", dir_arg(dir.path())]);
+        assert_eq!(
+            seqs(&stdout(&out)),
+            (36..=60).collect::<Vec<u64>>(),
+            "{format:?}"
+        );
+        let out = trail(&["tail", "-n", "99", dir_arg(dir.path())]);
+        assert_eq!(
+            seqs(&stdout(&out)),
+            (1..=60).collect::<Vec<u64>>(),
+            "{format:?}"
+        );
+        // Damage the first segment: a tail of the last records never meets it.
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_str().unwrap().ends_with(".gz"))
+            .collect();
+        files.sort();
+        let first = &files[0];
+        let mut raw = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(first).unwrap())
+            .read_to_end(&mut raw)
+            .unwrap();
+        let middle = raw.len() / 2;
+        raw[middle..middle + 6].copy_from_slice(b"\xff\"\n\0\"\n");
+        std::fs::write(first.with_extension(""), raw).unwrap();
+        std::fs::remove_file(first).unwrap();
+        let out = trail(&["tail", "-n", "3", dir_arg(dir.path())]);
+        assert_eq!(stderr(&out), "", "{format:?}");
+        assert!(out.status.success(), "{format:?}");
+        assert_eq!(seqs(&stdout(&out)), [58, 59, 60], "{format:?}");
+    }
+}
+
+#[test]
 fn tail_follow_sees_every_record_once_across_rotations() {
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();

@@ -15,20 +15,19 @@ pub(crate) fn decode(record: &[u8]) -> Result<Option<LogRecord>, String> {
     if record == HEADER.as_bytes() {
         return Ok(None);
     }
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(record);
-    let mut cells = ::csv::StringRecord::new();
-    match reader.read_record(&mut cells) {
-        Ok(true) => {}
-        Ok(false) => return Err("empty record".into()),
-        Err(e) => return Err(format!("not valid CSV: {e}")),
-    }
+    CELLS.with(|cells| {
+        let mut cells = cells.borrow_mut();
+        cells.split(record)?;
+        from_cells(&cells.strings()?).map(Some)
+    })
+}
+
+/// Builds the record from its ten cells.
+fn from_cells(cells: &[&str]) -> Result<LogRecord, String> {
     if cells.len() != 10 {
         return Err(format!("expected 10 columns, found {}", cells.len()));
     }
-    let cell = |i: usize| &cells[i];
+    let cell = |i: usize| cells[i];
     let json = |name: &str, text: &str| -> Result<FieldValue, String> {
         serde_json::from_str(text).map_err(|e| format!("column {name} is not JSON: {e}"))
     };
@@ -40,7 +39,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Option<LogRecord>, String> {
         FieldValue::Map(entries) => entries,
         other => return Err(format!("column fields is not a JSON object: {other}")),
     };
-    Ok(Some(LogRecord {
+    Ok(LogRecord {
         ts: super::parse_ts(cell(0))?,
         level: Level::from_name(cell(1)).ok_or_else(|| format!("unknown level {:?}", cell(1)))?,
         seq: cell(2)
@@ -55,5 +54,71 @@ pub(crate) fn decode(record: &[u8]) -> Result<Option<LogRecord>, String> {
             .parse()
             .map_err(|_| format!("bad line {:?}", cell(8)))?,
         thread: cell(9).to_owned(),
-    }))
+    })
+}
+
+thread_local! {
+    /// The CSV parser and its buffers, built once per thread: building a parser is far
+    /// dearer than parsing one record.
+    static CELLS: std::cell::RefCell<Cells> = std::cell::RefCell::new(Cells::new());
+}
+
+/// One record's cells, split by the rules of RFC 4180 (quotes removed, `""` unescaped).
+struct Cells {
+    parser: csv_core::Reader,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    count: usize,
+}
+
+impl Cells {
+    fn new() -> Cells {
+        Cells {
+            parser: csv_core::Reader::new(),
+            bytes: vec![0; 1024],
+            ends: vec![0; 16],
+            count: 0,
+        }
+    }
+
+    /// Splits the first record of `input` into cells.
+    fn split(&mut self, mut input: &[u8]) -> Result<(), String> {
+        use csv_core::ReadRecordResult as R;
+        self.parser.reset();
+        let (mut out, mut ends) = (0, 0);
+        loop {
+            let (result, read, written, ended) =
+                self.parser
+                    .read_record(input, &mut self.bytes[out..], &mut self.ends[ends..]);
+            input = &input[read..];
+            out += written;
+            ends += ended;
+            match result {
+                R::InputEmpty => {}
+                // The buffers grow with the record, which the framing already bounds.
+                R::OutputFull => self.bytes.resize(self.bytes.len() * 2, 0),
+                R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                R::Record => {
+                    self.count = ends;
+                    return Ok(());
+                }
+                R::End => return Err("empty record".into()),
+            }
+        }
+    }
+
+    /// The cells as text.
+    fn strings(&self) -> Result<Vec<&str>, String> {
+        let mut start = 0;
+        self.ends[..self.count]
+            .iter()
+            .enumerate()
+            .map(|(i, &end)| {
+                let cell = std::str::from_utf8(&self.bytes[start..end])
+                    .map_err(|e| format!("not valid CSV: invalid UTF-8 in column {}: {e}", i + 1));
+                start = end;
+                cell
+            })
+            .collect()
+    }
 }

@@ -33,6 +33,7 @@ mod json;
 mod record;
 #[cfg(any(feature = "writer", fuzzing))]
 mod scan;
+mod tail;
 mod text;
 
 pub use record::{FieldValue, LogRecord};
@@ -280,6 +281,8 @@ pub struct Reader {
     stopped: bool,
     line: Vec<u8>,
     checkpoint: Option<Checkpoint>,
+    /// Definitions to load before reading the source at this index from `skip` (binary).
+    preload: Option<(usize, Vec<Vec<u8>>)>,
 }
 
 impl Reader {
@@ -294,6 +297,7 @@ impl Reader {
             stopped: false,
             line: Vec::new(),
             checkpoint: None,
+            preload: None,
         }
     }
 
@@ -337,6 +341,69 @@ impl Reader {
         self
     }
 
+    /// Starts at the last `n` records of what the reader would read, reading only the end
+    /// of the stream: segments are looked at from the last one back until `n` records are
+    /// found. A damaged or incomplete record counts as one of the `n`. Replaces any
+    /// [`resume`](Reader::resume) made before; an input given to [`from_reader`] is read
+    /// from its start, as it cannot be read from its end.
+    ///
+    #[cfg_attr(feature = "writer", doc = "```")]
+    #[cfg_attr(not(feature = "writer"), doc = "```ignore")]
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # {
+    /// #     let _g = trail::builder().dir(dir.path()).name("shop").install().unwrap();
+    /// #     for n in 0..10_u32 { trail::info!(n, "event"); }
+    /// # }
+    /// let last: Vec<_> = trail::read::open(dir.path())?.last(3).collect::<Result<_, _>>()?;
+    /// assert_eq!(last.len(), 3);
+    /// assert_eq!(last[2].field("n"), Some(&trail::read::FieldValue::U64(9)));
+    /// # Ok::<(), trail::read::ReadError>(())
+    /// ```
+    ///
+    /// Finding the place fails only if a segment cannot be opened; the error is then the
+    /// first item.
+    pub fn last(mut self, n: usize) -> Self {
+        self.current = None;
+        self.preload = None;
+        self.skip = 0;
+        self.next_source = 0;
+        if self.sources.iter().any(|s| s.given.is_some()) {
+            return self;
+        }
+        if n == 0 {
+            self.next_source = self.sources.len();
+            return self;
+        }
+        let mut left = n;
+        for index in (0..self.sources.len()).rev() {
+            let source = &self.sources[index];
+            let found = tail::last_starts(
+                &source.path,
+                source.compressed(),
+                source.format,
+                left,
+                self.max_record,
+            );
+            match found {
+                Ok(starts) if starts.records >= left => {
+                    self.next_source = index;
+                    self.skip = starts.offset;
+                    if source.format == FileFormat::Binary {
+                        self.preload = Some((index, starts.definitions));
+                    }
+                    return self;
+                }
+                Ok(starts) => left -= starts.records,
+                Err(_) => {
+                    // Reading from this segment on reports the failure as it would anyway.
+                    self.next_source = index;
+                    return self;
+                }
+            }
+        }
+        self
+    }
+
     /// Where the reader stands after the last record it returned.
     pub fn checkpoint(&self) -> Option<&Checkpoint> {
         self.checkpoint.as_ref()
@@ -363,10 +430,32 @@ impl Reader {
         let format = source.format;
         let given = source.given.take();
         let compressed = source.compressed();
+        let preload = match self.preload.take() {
+            Some((at, definitions)) if at == index => Some(definitions),
+            other => {
+                self.preload = other;
+                None
+            }
+        };
+        // Where the input already stands: an uncompressed file is sought to `skip` when
+        // nothing before it needs reading (text formats, or binary with its definitions
+        // known).
+        let mut at = 0;
         let input: Box<dyn BufRead + Send> = match given {
             Some(input) => input,
             None => {
-                let (file, compressed) = open_segment(&path, compressed)?;
+                let (mut file, compressed) = open_segment(&path, compressed)?;
+                if skip > 0 && !compressed && (format != FileFormat::Binary || preload.is_some()) {
+                    let len = file
+                        .metadata()
+                        .map_err(|e| ReadError::io(&path, None, e))?
+                        .len();
+                    if len >= skip {
+                        io::Seek::seek(&mut file, io::SeekFrom::Start(skip))
+                            .map_err(|e| ReadError::io(&path, Some(skip), e))?;
+                        at = skip;
+                    }
+                }
                 if compressed {
                     Box::new(BufReader::with_capacity(
                         256 * 1024,
@@ -380,11 +469,19 @@ impl Reader {
         let mut open = Open {
             source: index,
             input,
-            offset: 0,
+            offset: at,
             decoder: Decoder::new(format),
         };
-        if skip > 0 {
-            if format == FileFormat::Binary {
+        let preloaded = preload.is_some();
+        if let Some(definitions) = preload {
+            for payload in definitions {
+                // Each was checked when it was found; a bad one is reported where it stands
+                // by a reader that reads the segment whole.
+                let _ = binary::decode(&mut open.decoder.dictionary, &payload);
+            }
+        }
+        if skip > at {
+            if format == FileFormat::Binary && !preloaded {
                 // Records refer to definitions made earlier in the segment: read them again.
                 while open.offset < skip {
                     let (what, consumed) = format
@@ -405,9 +502,12 @@ impl Reader {
                     open.offset += consumed;
                 }
             } else {
-                let skipped = io::copy(&mut io::Read::take(&mut open.input, skip), &mut io::sink())
-                    .map_err(|e| ReadError::io(&path, Some(0), e))?;
-                open.offset = skipped;
+                let skipped = io::copy(
+                    &mut io::Read::take(&mut open.input, skip - at),
+                    &mut io::sink(),
+                )
+                .map_err(|e| ReadError::io(&path, Some(at), e))?;
+                open.offset = at + skipped;
             }
             if open.offset != skip {
                 return Err(ReadError::new(
@@ -621,14 +721,19 @@ fn read_record(
             return Ok((what, consumed));
         }
         let end = if quoted {
-            available.iter().position(|&b| {
-                if b == b'"' {
+            // Only quotes and line breaks matter: jump from one to the next.
+            let mut end = None;
+            for i in memchr::memchr2_iter(b'"', b'\n', available) {
+                if available[i] == b'"' {
                     in_quotes = !in_quotes;
+                } else if !in_quotes {
+                    end = Some(i);
+                    break;
                 }
-                b == b'\n' && !in_quotes
-            })
+            }
+            end
         } else {
-            available.iter().position(|&b| b == b'\n')
+            memchr::memchr(b'\n', available)
         };
         let (chunk, done) = match end {
             Some(i) => (&available[..i], i + 1),

@@ -1,0 +1,253 @@
+//! Finding where the last records of a segment start without decoding what comes before.
+//!
+//! Lines (JSON, text) of an uncompressed segment are found by reading backward from its
+//! end. A CSV record may hold line breaks inside quotes, which cannot be told apart from
+//! record ends by reading backward, so CSV segments are scanned forward, tracking quotes
+//! the way the reader does, but without decoding anything. Binary frames are walked by
+//! their length prefixes; the definitions met on the way are kept, as the records after
+//! them need them.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+
+use super::{binary, FileFormat};
+
+/// Where the last records of one segment start.
+pub(super) struct Starts {
+    /// How many record starts were found, at most the number asked for.
+    pub(super) records: usize,
+    /// The offset (in uncompressed bytes) of the first of them; 0 when the segment holds
+    /// no more records than that.
+    pub(super) offset: u64,
+    /// For binary: the payloads of the definitions before `offset`, in order.
+    pub(super) definitions: Vec<Vec<u8>>,
+}
+
+const BLOCK: usize = 64 * 1024;
+
+/// Finds the start of the last `n` (at least 1) records of the segment at `path`.
+pub(super) fn last_starts(
+    path: &std::path::Path,
+    compressed: bool,
+    format: FileFormat,
+    n: usize,
+    max: usize,
+) -> Result<Starts, super::ReadError> {
+    let (file, compressed) = super::open_segment(path, compressed)?;
+    let io = |e| super::ReadError::io(path, None, e);
+    match (format, compressed) {
+        (FileFormat::Json | FileFormat::Text, false) => backward_lines(file, n).map_err(io),
+        (FileFormat::Binary, false) => {
+            frames(BufReader::with_capacity(BLOCK * 4, file), n, max).map_err(io)
+        }
+        (FileFormat::Binary, true) => frames(gz(file), n, max).map_err(io),
+        (FileFormat::Csv, false) => {
+            forward_records(BufReader::with_capacity(BLOCK * 4, file), n, true).map_err(io)
+        }
+        (FileFormat::Csv, true) => forward_records(gz(file), n, true).map_err(io),
+        (FileFormat::Json | FileFormat::Text, true) => {
+            forward_records(gz(file), n, false).map_err(io)
+        }
+    }
+}
+
+fn gz(file: std::fs::File) -> BufReader<flate2::read::MultiGzDecoder<BufReader<std::fs::File>>> {
+    BufReader::with_capacity(
+        BLOCK * 4,
+        flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+    )
+}
+
+/// Reads blocks backward from the end, counting line starts: the offset after each `\n`
+/// that is not the last byte, and offset 0.
+fn backward_lines(mut file: std::fs::File, n: usize) -> io::Result<Starts> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let mut found = 0;
+    let mut end = len;
+    let mut block = vec![0; BLOCK];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK as u64);
+        let chunk = &mut block[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        for (i, &b) in chunk.iter().enumerate().rev() {
+            let at = start + i as u64;
+            if b == b'\n' && at + 1 < len {
+                found += 1;
+                if found == n {
+                    return Ok(Starts {
+                        records: n,
+                        offset: at + 1,
+                        definitions: Vec::new(),
+                    });
+                }
+            }
+        }
+        end = start;
+    }
+    Ok(Starts {
+        records: found + usize::from(len > 0),
+        offset: 0,
+        definitions: Vec::new(),
+    })
+}
+
+/// Scans forward for record starts, keeping the last `n`. With `quoted` (CSV), a line
+/// break inside double quotes does not end a record, and the header row is not a record.
+fn forward_records(mut input: impl BufRead, n: usize, quoted: bool) -> io::Result<Starts> {
+    let mut starts: VecDeque<u64> = VecDeque::with_capacity(n.min(1 << 16));
+    let mut total = 0usize;
+    let mut offset = 0u64;
+    let mut in_quotes = false;
+    let mut at_start = true;
+    let mut first_line = Vec::new();
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        // A record starts at the first byte after an unquoted line break, which may be in
+        // the next chunk; only quotes and line breaks are looked at.
+        let mut push = |at: u64| {
+            starts.push_back(at);
+            total += 1;
+            if starts.len() > n {
+                starts.pop_front();
+            }
+        };
+        if at_start {
+            at_start = false;
+            push(offset);
+        }
+        let breaks: Box<dyn Iterator<Item = usize>> = if quoted {
+            Box::new(memchr::memchr2_iter(b'"', b'\n', chunk))
+        } else {
+            Box::new(memchr::memchr_iter(b'\n', chunk))
+        };
+        for i in breaks {
+            if chunk[i] == b'"' {
+                in_quotes = !in_quotes;
+            } else if !in_quotes {
+                if i + 1 < chunk.len() {
+                    push(offset + i as u64 + 1);
+                } else {
+                    at_start = true;
+                }
+            }
+        }
+        if quoted && first_line.len() <= super::csv::HEADER.len() + 2 {
+            let want = (super::csv::HEADER.len() + 2 - first_line.len()).min(chunk.len());
+            first_line.extend_from_slice(&chunk[..want]);
+        }
+        let used = chunk.len();
+        offset += used as u64;
+        input.consume(used);
+    }
+    // The header row is skipped by the decoder; it is no record.
+    let header = first_line.starts_with(super::csv::HEADER.as_bytes())
+        && matches!(
+            &first_line[super::csv::HEADER.len()..],
+            [b'\n', ..] | [b'\r', b'\n', ..]
+        );
+    if quoted && header && starts.front() == Some(&0) {
+        total -= 1;
+    }
+    let records = total.min(n);
+    let offset = if total <= n {
+        0
+    } else {
+        starts.front().copied().unwrap_or(0)
+    };
+    Ok(Starts {
+        records,
+        offset,
+        definitions: Vec::new(),
+    })
+}
+
+/// Walks the frames by their length prefixes, keeping the starts of the last `n` record
+/// frames and every definition's payload. Record payloads are skipped, not read.
+fn frames(mut input: impl BufRead, n: usize, max: usize) -> io::Result<Starts> {
+    let mut header = [0u8; binary::HEADER_LEN];
+    let got = read_up_to(&mut input, &mut header)?;
+    let mut starts: VecDeque<(u64, usize)> = VecDeque::with_capacity(n.min(1 << 16));
+    let mut definitions: Vec<Vec<u8>> = Vec::new();
+    let mut total = 0usize;
+    let mut offset = got as u64;
+    if got == binary::HEADER_LEN {
+        loop {
+            let mut prefix = [0u8; binary::FRAME_PREFIX];
+            let got = read_up_to(&mut input, &mut prefix)?;
+            if got == 0 {
+                break;
+            }
+            let frame = offset;
+            let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            let mut kind = [0u8; 1];
+            let record = got < binary::FRAME_PREFIX
+                || len > max
+                || len == 0
+                || read_up_to(&mut input, &mut kind)? == 0
+                || !matches!(kind[0], 0 | 1);
+            if record {
+                // A record, or what the reader reports as damage: either is one item.
+                starts.push_back((frame, definitions.len()));
+                total += 1;
+                if starts.len() > n {
+                    starts.pop_front();
+                }
+                if got < binary::FRAME_PREFIX || len > max || len == 0 {
+                    break;
+                }
+                let skip = (len - 1) as u64;
+                let skipped = io::copy(&mut (&mut input).take(skip), &mut io::sink())?;
+                if skipped < skip {
+                    break;
+                }
+            } else {
+                let mut payload = vec![kind[0]];
+                let got = (&mut input)
+                    .take((len - 1) as u64)
+                    .read_to_end(&mut payload)?;
+                if got < len - 1 {
+                    starts.push_back((frame, definitions.len()));
+                    total += 1;
+                    break;
+                }
+                // A damaged definition is reported and skipped by the reader, never used.
+                let crc = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
+                if binary::crc32(&payload) == crc {
+                    definitions.push(payload);
+                }
+            }
+            offset = frame + (binary::FRAME_PREFIX + len) as u64;
+        }
+    }
+    if total <= n {
+        return Ok(Starts {
+            records: total,
+            offset: 0,
+            definitions: Vec::new(),
+        });
+    }
+    let (offset, defined) = starts.front().copied().unwrap_or((0, 0));
+    definitions.truncate(defined);
+    Ok(Starts {
+        records: n,
+        offset,
+        definitions,
+    })
+}
+
+fn read_up_to(input: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < out.len() {
+        match input.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}

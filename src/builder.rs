@@ -50,6 +50,7 @@ pub struct Builder {
     rotation: Rotation,
     retention: Retention,
     compress: bool,
+    schema_summary: bool,
     clock: Arc<dyn Clock>,
     encoder_options: EncoderOptions,
     filter: Option<String>,
@@ -82,6 +83,7 @@ impl std::fmt::Debug for Builder {
             .field("rotation", &self.rotation)
             .field("retention", &self.retention)
             .field("compress", &self.compress)
+            .field("schema_summary", &self.schema_summary)
             .field("encoder_options", &self.encoder_options)
             .field("filter", &self.filter)
             .finish_non_exhaustive()
@@ -102,6 +104,7 @@ impl Default for Builder {
             rotation: Rotation::default(),
             retention: Retention::default(),
             compress: false,
+            schema_summary: false,
             clock: Arc::new(SystemClock),
             encoder_options: EncoderOptions::default(),
             filter: None,
@@ -393,6 +396,15 @@ impl Builder {
         self
     }
 
+    /// Keeps, per sealed segment, the field names and value kinds of its records in the
+    /// manifest, so that `trail schema` need not read the records of sealed segments.
+    /// Default off: the writer then decodes each record's values once more, which costs
+    /// about as much as encoding it in the binary format.
+    pub fn schema_summary(mut self, keep: bool) -> Self {
+        self.schema_summary = keep;
+        self
+    }
+
     /// Compresses sealed segments with gzip on a helper thread (feature `gzip`).
     pub fn compress(mut self, compress: bool) -> Self {
         self.compress = compress;
@@ -499,7 +511,10 @@ impl Builder {
             }),
             fsync: self.fsync,
             last_sync: std::time::Instant::now(),
-            schema: crate::schema::Collector::new(Arc::clone(&self.encoder_options.secrets)),
+            schema: crate::schema::Collector::new(
+                self.schema_summary,
+                Arc::clone(&self.encoder_options.secrets),
+            ),
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())

@@ -111,6 +111,9 @@ impl Kind {
 /// site already added to this segment costs one comparison of a few bytes.
 #[cfg(feature = "writer")]
 pub(crate) struct Collector {
+    /// Off by default: noting a record decodes its values, which costs the writer about
+    /// as much as encoding a binary record.
+    enabled: bool,
     secrets: std::sync::Arc<[String]>,
     /// Call site (its metadata's address) -> the kinds of its last record (the actor's
     /// first, `None` for no actor) and the segment they were added to.
@@ -121,8 +124,9 @@ pub(crate) struct Collector {
 #[cfg(feature = "writer")]
 impl Collector {
     /// A collector that sees values as the files do, with `secrets` redacted.
-    pub(crate) fn new(secrets: std::sync::Arc<[String]>) -> Collector {
+    pub(crate) fn new(enabled: bool, secrets: std::sync::Arc<[String]>) -> Collector {
         Collector {
+            enabled,
             secrets,
             sites: Default::default(),
             scratch: Vec::new(),
@@ -136,6 +140,9 @@ impl Collector {
         segment: u64,
         summary: &mut SegmentSchema,
     ) {
+        if !self.enabled {
+            return;
+        }
         let mut values = record.decode();
         values.redact(&self.secrets);
         self.scratch.clear();

@@ -17,6 +17,7 @@ fn write(dir: &std::path::Path) -> serde_json::Value {
         .dir(dir)
         .name("shop")
         .rotate_bytes(4096)
+        .schema_summary(true)
         .install()
         .unwrap();
     for i in 0..200_u64 {
@@ -83,6 +84,7 @@ fn the_writer_summarises_each_sealed_segment_as_its_records_read_back() {
             .name("mix")
             .rotate_bytes(8192)
             .redact(["token"])
+            .schema_summary(true)
             .install()
             .unwrap();
         let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();

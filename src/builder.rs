@@ -461,6 +461,7 @@ impl Builder {
             rotation: self.rotation,
             retention: self.retention,
             compress: self.compress,
+            schema_summary: self.schema_summary,
             clock: Arc::clone(&self.clock),
             sync_on_seal: self.fsync != Fsync::Never,
         })?;

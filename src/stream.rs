@@ -50,6 +50,8 @@ pub(crate) struct StreamConfig {
     pub(crate) rotation: Rotation,
     pub(crate) retention: Retention,
     pub(crate) compress: bool,
+    /// Whether sealed segments get their schema summary in the manifest.
+    pub(crate) schema_summary: bool,
     pub(crate) clock: Arc<dyn Clock>,
     /// Whether sealed segments are synced to the disk before they are listed.
     pub(crate) sync_on_seal: bool,
@@ -630,7 +632,9 @@ fn seal(
         compressed_bytes: None,
         torn_tail,
         sealed_at: rfc3339(config.clock.now_nanos()),
-        schema: Some(segment.schema),
+        // Without the summary switch nothing was noted: no summary, rather than an empty one
+        // that would say the segment has no fields.
+        schema: config.schema_summary.then_some(segment.schema),
     };
     if config.sync_on_seal {
         if let Err(e) = segment.segment.file.sync_data() {

@@ -30,6 +30,7 @@ fn drifting_stream(dir: &Path, format: trail::Format) -> Vec<LogRecord> {
         .name("shop")
         .format(format)
         .rotate_bytes(2 * 1024 * 1024)
+        .schema_summary(true)
         .install()
         .unwrap();
     for i in 0..RECORDS {

@@ -51,7 +51,11 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 pub(crate) fn escape_controls_after(out: &mut Vec<u8>, start: usize) {
     // C0 and DEL are single bytes; every C1 character is encoded as 0xC2 0x80..=0x9F.
     let tail = &out[start..];
-    let suspect = tail.iter().any(|&b| b < 0x20 || b == 0x7f || b == 0xc2);
+    // A fold rather than `any`: without the early exit the compiler checks many bytes at
+    // once, and nearly every line has none of these.
+    let suspect = tail.iter().fold(false, |seen, &b| {
+        seen | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+    });
     if !suspect {
         return;
     }

@@ -1017,8 +1017,9 @@ impl Writer {
         true
     }
 
-    /// Drops the buffered records of a stream that another process owns now, counting them
-    /// as abandoned (the loss of the stream was reported when it was found).
+    /// Drops the buffered records, counting them as abandoned: those of a stream that
+    /// another process owns now (reported when that was found), or what is left at the
+    /// shutdown deadline (see [`Writer::abandon`]).
     #[cold]
     fn disowned(&mut self) {
         let records = self.buffered_records();
@@ -1033,19 +1034,18 @@ impl Writer {
     /// Gives up on the buffered records at the shutdown deadline, saying how many.
     #[cold]
     fn abandon(&mut self, written_bytes: usize) {
-        let records = self.buffered_records();
         eprintln!(
-            "trail: gave up on {records} records ({} bytes) not written to {} by the shutdown deadline{}",
+            "trail: gave up on {} records ({} bytes) not written to {} by the shutdown deadline{}",
+            self.buffered_records(),
             self.buf.len() - written_bytes,
             self.files.path().display(),
-            if written_bytes > 0 { "; the last record there is incomplete" } else { "" }
+            if written_bytes > 0 {
+                "; the last record there is incomplete"
+            } else {
+                ""
+            }
         );
-        self.shared
-            .counters
-            .abandoned
-            .fetch_add(records, Ordering::Relaxed);
-        self.buf.clear();
-        self.buffered = None;
+        self.disowned();
     }
 }
 

@@ -35,33 +35,9 @@ fn every_corpus_input_reads_to_its_end_without_a_panic() {
     assert!(inputs >= 16, "the corpora are in the repository");
 }
 
-/// The `binary_frames` target's input as a segment, as the target builds it: a flags byte,
-/// then chunks of a `u16` length and a payload, each made a frame with its checksum.
-fn frames_segment(data: &[u8]) -> Vec<u8> {
-    let Some((&flags, mut rest)) = data.split_first() else {
-        return Vec::new();
-    };
-    let mut segment = b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00".to_vec();
-    let mut first_crc = None;
-    while rest.len() >= 2 {
-        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
-        let payload = &rest[2..][..len.min(rest.len() - 2)];
-        rest = &rest[2 + payload.len()..];
-        first_crc.get_or_insert(segment.len() + 4);
-        segment.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        segment.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        segment.extend_from_slice(payload);
-    }
-    if flags & 2 != 0 {
-        if let Some(at) = first_crc {
-            segment[at] ^= 1;
-        }
-    }
-    if flags & 1 != 0 {
-        segment.truncate(segment.len().saturating_sub(usize::from(flags >> 2)));
-    }
-    segment
-}
+#[path = "../fuzz/shared/frames_segment.rs"]
+mod frames_segment;
+use frames_segment::frames_segment;
 
 #[test]
 fn every_crafted_frame_input_reads_to_its_end_without_a_panic() {

@@ -2,45 +2,19 @@
 //! what is inside a frame (nesting, lengths, counts, definitions) instead of stopping at the
 //! CRC: the reader and the recovery scan report damage and never panic, abort or hang.
 //!
-//! An input is a flags byte, then chunks: a `u16` little-endian length and that many
-//! payload bytes (fewer at the end). Each chunk becomes one frame, its length and CRC-32
-//! computed here, after a valid header. Flag bit 1 breaks the first frame's CRC; bit 0
-//! cuts the last `flags >> 2` bytes off the segment, as a crash leaves a torn tail.
+//! How an input becomes a segment is in `fuzz/shared/frames_segment.rs`, which
+//! `tests/fuzz_corpus.rs` uses too, to replay this target's corpus on every test run.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use trail::read::{from_reader, FileFormat};
 
-fn segment(data: &[u8]) -> Vec<u8> {
-    let Some((&flags, mut rest)) = data.split_first() else {
-        return Vec::new();
-    };
-    let mut segment = b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00".to_vec();
-    let mut first_crc = None;
-    while rest.len() >= 2 {
-        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
-        let payload = &rest[2..][..len.min(rest.len() - 2)];
-        rest = &rest[2 + payload.len()..];
-        first_crc.get_or_insert(segment.len() + 4);
-        segment.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        segment.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        segment.extend_from_slice(payload);
-    }
-    if flags & 2 != 0 {
-        if let Some(at) = first_crc {
-            segment[at] ^= 1;
-        }
-    }
-    if flags & 1 != 0 {
-        let cut = usize::from(flags >> 2);
-        segment.truncate(segment.len().saturating_sub(cut));
-    }
-    segment
-}
+#[path = "../shared/frames_segment.rs"]
+mod frames_segment;
 
 fuzz_target!(|data: &[u8]| {
-    let segment = segment(data);
+    let segment = frames_segment::frames_segment(data);
     let input = std::io::Cursor::new(segment.clone());
     for record in from_reader(input, FileFormat::Binary, "fuzz").max_record_bytes(1 << 16) {
         let _ = record;

@@ -103,6 +103,7 @@ fn map_entries(value: FieldValue, what: &str) -> Result<Vec<(String, FieldValue)
 }
 
 /// The attributes the OpenTelemetry profile writes itself, beside the event's fields.
+#[cfg(feature = "writer")]
 const OTEL_ATTRIBUTES: [&str; 5] = [
     "user.id",
     "code.file.path",

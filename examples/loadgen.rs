@@ -62,6 +62,10 @@ struct Args {
     /// How many lines of the output to show at the end.
     #[arg(long, default_value_t = 3)]
     show: usize,
+    /// Log at most this many events per second in all (spread over the threads), to
+    /// stand for a steady service rather than a flood. Unlimited when absent.
+    #[arg(long)]
+    rate: Option<u64>,
 }
 
 const SKUS: [&str; 4] = ["A-1001", "B-2002", "C-3003", "D-4004"];
@@ -87,6 +91,9 @@ fn run(args: &Args) -> Result<(), String> {
     if args.threads == 0 {
         return Err("--threads must be at least 1".into());
     }
+    if args.rate == Some(0) {
+        return Err("--rate must be at least 1".into());
+    }
 
     let fsync: trail::Fsync = args.fsync.parse().map_err(|e| format!("--fsync: {e}"))?;
     let mut builder = trail::builder()
@@ -109,13 +116,15 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let guard = builder.install().map_err(|e| e.to_string())?;
 
+    // Each thread keeps its share of the rate, so the total is the rate asked for.
+    let per_thread = args.rate.map(|r| r as f64 / args.threads as f64);
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..args.threads {
             let count = args.events / args.threads + u64::from(t < args.events % args.threads);
             std::thread::Builder::new()
                 .name(format!("loadgen-{t}"))
-                .spawn_scoped(s, move || produce(t, count))
+                .spawn_scoped(s, move || produce(t, count, per_thread))
                 .expect("spawn a producer thread");
         }
     });
@@ -152,8 +161,16 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 /// One producer: the standard event, an actor and four typed fields, at mixed levels.
-fn produce(thread: u64, count: u64) {
+/// With a rate, it sleeps whenever it is ahead of the schedule (checked every 64 events).
+fn produce(thread: u64, count: u64, rate: Option<f64>) {
+    let start = Instant::now();
     for i in 0..count {
+        if let Some(rate) = rate.filter(|_| i % 64 == 0) {
+            let due = std::time::Duration::from_secs_f64(i as f64 / rate);
+            if let Some(ahead) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(ahead);
+            }
+        }
         let user = 1000 + (i % 5000);
         let order_id = thread << 40 | i;
         let quantity = (i % 7 + 1) as u32;

@@ -71,7 +71,7 @@ pub(crate) struct StreamConfig {
 }
 
 /// The segment being written.
-struct Active {
+struct ActiveSegment {
     segment: Segment,
     opened_at: u64,
     bytes: u64,
@@ -99,7 +99,7 @@ pub(crate) struct StreamFiles {
     owned: bool,
     manifest: Arc<ManifestStore>,
     compressor: Option<Compressor>,
-    active: Active,
+    active: ActiveSegment,
     /// Rotations since install.
     pub(crate) rotations: u64,
     /// Segments opened since install, counting those that replace a lost one.
@@ -229,7 +229,7 @@ impl StreamFiles {
 
     /// Whether the active segment's path still leads to the file being written: one
     /// `stat`, compared with the identity the file had when it was created.
-    pub(crate) fn check(&self) -> PathState {
+    pub(crate) fn segment_path_state(&self) -> PathState {
         self.active.segment.path_state()
     }
 
@@ -425,7 +425,7 @@ impl StreamFiles {
     }
 }
 
-fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<Active, Error> {
+fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<ActiveSegment, Error> {
     let now = config.clock.now_nanos();
     let opened_at = match after {
         Some(prev) if prev >= now => prev + 1,
@@ -440,7 +440,7 @@ fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<Active, Err
     )?;
     let opened_at = segment::parse_name(&config.name, &file_name(&segment.path))
         .map_or(opened_at, |(t, _, _)| t);
-    Ok(Active {
+    Ok(ActiveSegment {
         segment,
         opened_at,
         bytes: 0,

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Active, StreamConfig, StreamFiles};
+use super::{ActiveSegment, StreamConfig, StreamFiles};
 use crate::manifest::ManifestStore;
 use crate::segment::{self, FileId, Found, PathState};
 use crate::Error;
@@ -27,7 +27,7 @@ impl StreamFiles {
     /// checks, see [`no_live_writer`]), this leaves no moment where two processes write one
     /// stream: a newcomer that took the lock file before this check makes it fail before
     /// `next` gets a byte, and one that takes it after finds `next` held.
-    pub(super) fn still_owner(&mut self, next: Active) -> Option<Active> {
+    pub(super) fn still_owner(&mut self, next: ActiveSegment) -> Option<ActiveSegment> {
         let dir = &self.config.dir;
         let path = lock_path(dir, &self.config.name);
         let path_state = self

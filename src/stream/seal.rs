@@ -3,7 +3,7 @@
 //! up), then handed to the compressor.
 
 use super::allocate::give_back;
-use super::{file_name, report_manifest_error, Active, Compressor, StreamConfig};
+use super::{file_name, report_manifest_error, ActiveSegment, Compressor, StreamConfig};
 use crate::encode::json::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::segment::PathState;
@@ -13,7 +13,7 @@ pub(super) fn seal(
     config: &StreamConfig,
     manifest: &ManifestStore,
     compressor: Option<&Compressor>,
-    segment: Active,
+    segment: ActiveSegment,
 ) {
     // A segment whose file was removed or replaced meanwhile is not listed: its path is not
     // the stream's any more (the writer checks before each write, so this is rare).

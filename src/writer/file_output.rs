@@ -149,7 +149,7 @@ impl FileOutput {
         if !self.files.owns_stream() {
             return false;
         }
-        let lost = self.files.check();
+        let lost = self.files.segment_path_state();
         if lost != PathState::Ours {
             self.notice_loss(lost);
             return match self.files.reopen(lost) {
@@ -289,7 +289,7 @@ impl FileOutput {
     /// moves to a new segment, and the error is that of creating it.
     #[inline]
     fn follow_segment(&mut self) -> Result<(), crate::Error> {
-        match self.files.check() {
+        match self.files.segment_path_state() {
             PathState::Ours => Ok(()),
             lost => self.lost_segment(lost),
         }

@@ -2,8 +2,7 @@
 //!
 //! The crate is thin: [`event`] parses its input ([`args`]) and hands it to [`expand`],
 //! which ties the message template ([`template`]) to the arguments and then generates
-//! the call site. Mistakes become
-//! `compile_error!`s at the user's span.
+//! the call site. Mistakes become `compile_error!`s at the user's span.
 
 use proc_macro::TokenStream;
 

@@ -1,7 +1,8 @@
 //! A stream's files: opening the stream, the active segment's writes and its rotation.
 //! The rest of the file layer is in rooms of its own: single-writer ownership and the
-//! lock ([`ownership`]), recovery at start ([`recover`]), disk space allocated ahead
-//! ([`allocate`]), sealing into the manifest ([`seal`]) and retention ([`retain`]).
+//! lock ([`ownership`]), recovery at start ([`recover`](mod@recover)), disk space
+//! allocated ahead ([`allocate`]), sealing into the manifest ([`seal`](mod@seal)) and
+//! retention ([`retain`]).
 //!
 //! The writer thread owns a [`StreamFiles`] and calls it between batches; nothing here
 //! knows how records are encoded: recovery reads segments back through the reader's

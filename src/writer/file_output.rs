@@ -21,7 +21,7 @@ use crate::Record;
 /// The stream's segment files as the writer's output, with the records encoded but not
 /// yet written.
 pub(crate) struct FileOutput {
-    pub(super) encoder: Box<dyn Encoder>,
+    encoder: Box<dyn Encoder>,
     pub(super) files: StreamFiles,
     pub(super) shared: &'static Shared,
     /// Encoded records (and a segment header) not yet written.
@@ -36,6 +36,7 @@ pub(crate) struct FileOutput {
 }
 
 impl FileOutput {
+    /// The output for `files`, whose records `encoder` writes, syncing as `fsync` says.
     pub(crate) fn new(
         encoder: Box<dyn Encoder>,
         files: StreamFiles,

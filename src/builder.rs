@@ -10,7 +10,7 @@ use crate::retention::Retention;
 use crate::rotation::Rotation;
 use crate::segment;
 use crate::stream::{StreamConfig, StreamFiles};
-use crate::writer::{ErrorReporter, Msg, Shared, Writer};
+use crate::writer::{FileOutput, Msg, Shared, Writer};
 use crate::{
     Clock, Directives, Error, Format, Fsync, JsonProfile, LevelFilter, Period, Policy, Stats,
     SystemClock,
@@ -500,22 +500,21 @@ impl Builder {
         let writer = Writer {
             receiver,
             merge: Default::default(),
-            encoder: self.format.encoder(&self.encoder_options),
-            files: opened.files,
             shared,
             next_seq: opened.next_seq,
-            buf: Vec::with_capacity(512 * 1024),
-            buffered: None,
-            reporter: ErrorReporter::new(Duration::from_secs(10)),
+            file: FileOutput::new(
+                self.format.encoder(&self.encoder_options),
+                opened.files,
+                shared,
+                self.fsync,
+                crate::schema::Collector::new(
+                    self.schema_summary,
+                    Arc::clone(&self.encoder_options.secrets),
+                ),
+            ),
             console: self.console.map(|level| {
                 crate::writer::Console::new(level, Arc::clone(&self.encoder_options.secrets))
             }),
-            fsync: self.fsync,
-            last_sync: std::time::Instant::now(),
-            schema: crate::schema::Collector::new(
-                self.schema_summary,
-                Arc::clone(&self.encoder_options.secrets),
-            ),
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())

@@ -191,9 +191,9 @@ pub use encode::{Format, ParseFormatError};
 #[cfg(feature = "writer")]
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "writer")]
-pub use rotation::Period;
+pub use rotation::{ParsePeriodError, Period};
 #[cfg(feature = "writer")]
-pub use writer::{Fsync, Policy, Stats};
+pub use writer::{Fsync, ParseFsyncError, ParsePolicyError, Policy, Stats};
 
 /// Adds fields (and an actor) to every event on this thread while the returned guard
 /// lives; the event's own values win. Fields take the same forms as in [`info!`].

@@ -43,19 +43,41 @@ impl fmt::Display for Period {
 }
 
 impl FromStr for Period {
-    type Err = String;
+    type Err = ParsePeriodError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "minute" | "minutely" => Ok(Period::Minute),
             "hour" | "hourly" => Ok(Period::Hour),
             "day" | "daily" => Ok(Period::Day),
-            _ => Err(format!(
-                "unknown period {s:?}: expected minute, hour or day"
-            )),
+            _ => Err(ParsePeriodError(s.to_owned())),
         }
     }
 }
+
+/// The error for a string that names no rotation [`Period`].
+///
+/// ```
+/// let err = "weekly".parse::<trail::Period>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "unknown period \"weekly\": expected minute, hour or day"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsePeriodError(String);
+
+impl fmt::Display for ParsePeriodError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown period {:?}: expected minute, hour or day",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParsePeriodError {}
 
 /// The rotation settings of a stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -158,9 +180,11 @@ mod tests {
         ] {
             assert_eq!(s.parse::<Period>().unwrap(), p);
         }
-        assert!("weekly"
-            .parse::<Period>()
-            .unwrap_err()
-            .contains("expected minute, hour or day"));
+        let err = "Weekly".parse::<Period>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown period \"Weekly\": expected minute, hour or day"
+        );
+        let _: &dyn std::error::Error = &err;
     }
 }

@@ -39,11 +39,11 @@ pub(crate) struct Segment {
     id: Option<FileId>,
 }
 
-/// What a segment's path leads to now, compared with the file the writer holds open.
+/// What a file's path leads to now, compared with the file the writer holds open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Whereabouts {
-    /// The path still leads to the open file, or it cannot be told.
-    Here,
+pub(crate) enum PathState {
+    /// The path still leads to the open file (ours), or it cannot be told.
+    Ours,
     /// Nothing is at the path: the file, or its directory, was removed or renamed.
     Gone,
     /// A different file is at the path.
@@ -76,29 +76,29 @@ impl FileId {
     }
 
     /// Where `path` leads now, compared with this file: one `stat`.
-    pub(crate) fn whereabouts(self, path: &Path) -> Whereabouts {
+    pub(crate) fn path_state(self, path: &Path) -> PathState {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
             match std::fs::metadata(path) {
-                Ok(m) if m.dev() == self.dev && m.ino() == self.ino => Whereabouts::Here,
-                Ok(_) => Whereabouts::Replaced,
+                Ok(m) if m.dev() == self.dev && m.ino() == self.ino => PathState::Ours,
+                Ok(_) => PathState::Replaced,
                 Err(e)
                     if matches!(
                         e.kind(),
                         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
                     ) =>
                 {
-                    Whereabouts::Gone
+                    PathState::Gone
                 }
                 // Anything else (a path that cannot be searched, say) tells nothing.
-                Err(_) => Whereabouts::Here,
+                Err(_) => PathState::Ours,
             }
         }
         #[cfg(not(unix))]
         {
             let _ = path;
-            Whereabouts::Here
+            PathState::Ours
         }
     }
 }
@@ -107,9 +107,9 @@ impl Segment {
     /// Whether the segment's path still leads to the file being written. A file removed
     /// (alone or with its directory) or replaced by another one takes whatever is written
     /// to it out of the stream.
-    pub(crate) fn whereabouts(&self) -> Whereabouts {
+    pub(crate) fn path_state(&self) -> PathState {
         self.id
-            .map_or(Whereabouts::Here, |id| id.whereabouts(&self.path))
+            .map_or(PathState::Ours, |id| id.path_state(&self.path))
     }
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn create(
             Ok(file) => {
                 // A file system whose `stat` of the path and `fstat` of the file disagree
                 // from the start gives no usable identity: the segment is then not checked.
-                let id = FileId::of(&file).filter(|id| id.whereabouts(&path) == Whereabouts::Here);
+                let id = FileId::of(&file).filter(|id| id.path_state(&path) == PathState::Ours);
                 hold(&file);
                 return Ok(Segment { path, file, id });
             }
@@ -140,7 +140,7 @@ pub(crate) fn create(
 
 /// Takes an advisory lock (`flock`) on a segment being written, held until the file is
 /// closed: a process that starts on the stream after its lock file was removed finds the
-/// segment held, and does not take the stream (see `stream::no_live_writer`). Unix only:
+/// segment held, and does not take the stream (see `stream::ownership::no_live_writer`). Unix only:
 /// on Windows a lock would stop readers of the segment, and the lock file cannot be
 /// removed while it is held there. Best effort: a file system without locks leaves the
 /// lock file alone to keep other processes out, and a lock held by a process testing it
@@ -258,15 +258,15 @@ mod tests {
     fn a_removed_or_replaced_segment_is_noticed() {
         let dir = tempfile::tempdir().unwrap();
         let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
-        assert_eq!(seg.whereabouts(), Whereabouts::Here);
+        assert_eq!(seg.path_state(), PathState::Ours);
         let aside = dir.path().join("aside");
         std::fs::rename(&seg.path, &aside).unwrap();
-        assert_eq!(seg.whereabouts(), Whereabouts::Gone);
+        assert_eq!(seg.path_state(), PathState::Gone);
         std::fs::write(&seg.path, b"someone else's\n").unwrap();
-        assert_eq!(seg.whereabouts(), Whereabouts::Replaced);
+        assert_eq!(seg.path_state(), PathState::Replaced);
         std::fs::remove_file(&seg.path).unwrap();
         std::fs::rename(&aside, &seg.path).unwrap();
-        assert_eq!(seg.whereabouts(), Whereabouts::Here, "its own file, back");
+        assert_eq!(seg.path_state(), PathState::Ours, "its own file, back");
     }
 
     #[cfg(unix)]

@@ -3,7 +3,7 @@
 
 #[test]
 fn the_console_shows_its_levels_and_the_files_keep_everything() {
-    let Some((dir, stderr)) = console_of_child(None) else {
+    let Some((dir, stderr)) = console_of_child(None, "json") else {
         return;
     };
     let lines = child_lines(&stderr);
@@ -35,7 +35,7 @@ fn the_console_shows_its_levels_and_the_files_keep_everything() {
 
 #[test]
 fn forced_colour_paints_the_level_and_nothing_else() {
-    let Some((dir, stderr)) = console_of_child(Some("1")) else {
+    let Some((dir, stderr)) = console_of_child(Some("1"), "json") else {
         return;
     };
     let lines = child_lines(&stderr);
@@ -67,10 +67,40 @@ fn forced_colour_paints_the_level_and_nothing_else() {
     assert!(!raw, "no escape byte in any file");
 }
 
-/// Runs `console_child` in a child process logging into a new directory, with
+#[test]
+fn a_text_file_holds_the_coloured_console_lines_without_their_colour() {
+    let Some((dir, stderr)) = console_of_child(Some("1"), "text") else {
+        return;
+    };
+    let mut file = String::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "log") {
+            file.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    assert!(
+        !file.contains('\x1b'),
+        "no escape byte in the file: {file:?}"
+    );
+    let file_lines: Vec<&str> = file.lines().collect();
+    assert_eq!(file_lines.len(), 3, "{file}");
+    for (line, colour) in child_lines(&stderr).into_iter().zip(["33", "31"]) {
+        let plain = line
+            .replacen(&format!("\x1b[1;{colour}m"), "", 1)
+            .replacen("\x1b[0m", "", 1);
+        assert_ne!(plain, line, "the console line is coloured: {line:?}");
+        assert!(
+            file_lines.contains(&plain.as_str()),
+            "{plain:?} is not a line of {file:?}"
+        );
+    }
+}
+
+/// Runs `console_child` in a child process logging in `format` into a new directory, with
 /// `CLICOLOR_FORCE` set to `force` (and `NO_COLOR` unset) or unset; returns the directory
 /// and the child's standard error. None in the child itself.
-fn console_of_child(force: Option<&str>) -> Option<(tempfile::TempDir, String)> {
+fn console_of_child(force: Option<&str>, format: &str) -> Option<(tempfile::TempDir, String)> {
     if std::env::var_os("CONSOLE_CHILD_DIR").is_some() {
         return None;
     }
@@ -85,6 +115,7 @@ fn console_of_child(force: Option<&str>) -> Option<(tempfile::TempDir, String)> 
             "--nocapture",
         ])
         .env("CONSOLE_CHILD_DIR", dir.path())
+        .env("CONSOLE_CHILD_FORMAT", format)
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE");
     if let Some(force) = force {
@@ -111,8 +142,13 @@ fn console_child() {
     let Some(dir) = std::env::var_os("CONSOLE_CHILD_DIR") else {
         return;
     };
+    let format: trail::Format = std::env::var("CONSOLE_CHILD_FORMAT")
+        .unwrap()
+        .parse()
+        .unwrap();
     let guard = trail::builder()
         .dir(dir)
+        .format(format)
         .filter_from_env(false)
         .level(trail::LevelFilter::Debug)
         .console(trail::LevelFilter::Warn)

@@ -1,8 +1,8 @@
 //! Procedural macros for `trail`. Use them through `trail`'s `info!`, `warn!` and friends.
 //!
-//! The crate is thin: [`event`] parses its input ([`args`]), parses the message template
-//! ([`template`]) and generates the call site ([`expand`]). Mistakes become
-//! `compile_error!`s at the user's span.
+//! The crate is thin: [`event`] parses its input ([`args`]) and hands it to [`expand`],
+//! which ties the message template ([`template`]) to the arguments and then generates
+//! the call site. Mistakes become `compile_error!`s at the user's span.
 
 use proc_macro::TokenStream;
 

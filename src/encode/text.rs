@@ -21,6 +21,28 @@ use crate::Record;
 #[derive(Default)]
 pub(crate) struct TextEncoder {
     text: Text,
+    /// Whether the level is wrapped in a terminal colour: for a console on a terminal,
+    /// never for files.
+    colour_levels: bool,
+}
+
+impl TextEncoder {
+    /// Turns colouring the level on or off (off by default): bold blue for trace and
+    /// debug, green for info, yellow for warn, red for error and fatal, reset right after
+    /// the padded level.
+    pub(crate) fn colour_levels(&mut self, on: bool) {
+        self.colour_levels = on;
+    }
+}
+
+/// The escape sequence that starts the colour of `level` on a terminal.
+fn level_colour(level: crate::Level) -> &'static [u8] {
+    match level {
+        crate::Level::Trace | crate::Level::Debug => b"\x1b[1;34m",
+        crate::Level::Info => b"\x1b[1;32m",
+        crate::Level::Warn => b"\x1b[1;33m",
+        crate::Level::Error | crate::Level::Fatal => b"\x1b[1;31m",
+    }
 }
 
 impl Encoder for TextEncoder {
@@ -31,12 +53,20 @@ impl Encoder for TextEncoder {
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
         let values = self.text.decode(record);
-        let start = out.len();
         self.text.clock.write(record.timestamp_nanos(), out);
         out.push(b' ');
         let level = meta.level().as_str().to_ascii_uppercase();
+        if self.colour_levels {
+            out.extend_from_slice(level_colour(meta.level()));
+        }
         out.extend_from_slice(format!("{level:<5}").as_bytes());
+        if self.colour_levels {
+            out.extend_from_slice(b"\x1b[0m");
+        }
         out.push(b' ');
+        // The timestamp and the level are plain ASCII (the colour's escapes are wanted):
+        // the escaping starts after them.
+        let start = out.len();
         if let Some(actor) = values.actor() {
             out.push(b'[');
             write_text_value(actor, |s| bare_value(s) && !s.contains(']'), out);
@@ -131,6 +161,50 @@ pub(crate) fn bare_message(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static WARN: crate::Metadata = crate::Metadata::new(
+        crate::Level::Warn,
+        "shop::cart",
+        "trail::encode::text",
+        "src/cart.rs",
+        12,
+        "low stock",
+        &["sku", "note"],
+        &[crate::Piece::Lit("low stock")],
+    );
+
+    fn line(colour: bool) -> String {
+        let mut record = Record::new(&WARN, 1_795_471_572_123_456_789, 1);
+        let mut payload = record.payload_mut();
+        let _ = crate::Capture::new(&mut payload).str("A-1001");
+        let _ = crate::Capture::new(&mut payload).str("\u{1b}[2J\u{9b}");
+        drop(payload);
+        let mut encoder = TextEncoder::default();
+        encoder.colour_levels(colour);
+        let mut out = Vec::new();
+        encoder.encode(&record, 7, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_file_line_has_no_colour_and_a_coloured_one_differs_only_around_the_level() {
+        let plain = line(false);
+        // The timestamp (30 bytes and a space) comes from the clock; the thread's name
+        // from the test harness.
+        let (head, _thread) = plain.split_once(" @thread=").unwrap();
+        assert_eq!(
+            &head[31..],
+            "WARN  shop::cart: low stock sku=A-1001 note=\"\\u001b[2J\\u009b\" \
+             @seq=7 @src=src/cart.rs:12"
+        );
+        assert!(!plain.contains('\x1b'));
+        let coloured = line(true);
+        assert_eq!(
+            coloured,
+            plain.replacen(" WARN  ", " \x1b[1;33mWARN \x1b[0m ", 1),
+            "the colour's escapes stay raw, a value's are escaped"
+        );
+    }
 
     #[test]
     fn bare_only_when_nothing_could_mistake_it() {

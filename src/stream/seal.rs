@@ -1,0 +1,84 @@
+//! Sealing: a finished segment, synced if asked, is listed in the manifest with its
+//! `seq` range, record count, length and checksum (and a torn tail, if a write was given
+//! up), then handed to the compressor.
+
+use super::allocate::give_back;
+use super::{file_name, report_manifest_error, ActiveSegment, Compressor, StreamConfig};
+use crate::encode::json::rfc3339;
+use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
+use crate::segment::PathState;
+
+/// Lists a finished segment in the manifest and hands it to the compressor.
+pub(super) fn seal(
+    config: &StreamConfig,
+    manifest: &ManifestStore,
+    compressor: Option<&Compressor>,
+    segment: ActiveSegment,
+) {
+    // A segment whose file was removed or replaced meanwhile is not listed: its path is not
+    // the stream's any more (the writer checks before each write, so this is rare).
+    let path_state = segment.segment.path_state();
+    if path_state != PathState::Ours {
+        eprintln!(
+            "trail: {} {}; it is not listed in the manifest {}",
+            segment.segment.path.display(),
+            if path_state == PathState::Gone {
+                "was removed before it was sealed"
+            } else {
+                "was replaced by another file before it was sealed"
+            },
+            manifest.path().display()
+        );
+        return;
+    }
+    if segment.reserved > 0 {
+        give_back(&segment.segment.file, &segment.segment.path);
+    }
+    // Bytes on disk beyond those accounted for are the start of a record whose write was
+    // given up (a shutdown deadline on a full disk): a torn tail, listed as such.
+    let on_disk = segment
+        .segment
+        .file
+        .metadata()
+        .map_or(segment.bytes, |m| m.len());
+    let (bytes, crc32, torn_tail) = if on_disk > segment.bytes {
+        let crc = std::fs::read(&segment.segment.path)
+            .map(|all| crc32fast::hash(&all))
+            .unwrap_or_else(|_| segment.crc.clone().finalize());
+        let torn = TornTail {
+            offset: segment.bytes,
+            bytes: on_disk - segment.bytes,
+        };
+        (on_disk, crc, Some(torn))
+    } else {
+        (segment.bytes, segment.crc.finalize(), None)
+    };
+    let entry = SegmentEntry {
+        file: file_name(&segment.segment.path),
+        format: config.format.as_str().to_owned(),
+        schema_version: SCHEMA_VERSION,
+        first_seq: segment.first_seq,
+        last_seq: segment.last_seq,
+        records: segment.records,
+        bytes,
+        crc32,
+        compressed_bytes: None,
+        torn_tail,
+        sealed_at: rfc3339(config.clock.now_nanos()),
+        // Without the summary switch nothing was noted: no summary, rather than an empty one
+        // that would say the segment has no fields.
+        schema: config.schema_summary.then_some(segment.schema),
+    };
+    if config.sync_on_seal {
+        if let Err(e) = segment.segment.file.sync_data() {
+            eprintln!("trail: cannot sync {}: {e}", segment.segment.path.display());
+        }
+    }
+    drop(segment.segment.file);
+    if let Err(e) = manifest.update(|m| m.segments.push(entry)) {
+        report_manifest_error(manifest, &e);
+    }
+    if let Some(compressor) = compressor {
+        compressor.submit(segment.segment.path);
+    }
+}

@@ -209,11 +209,15 @@ pub struct Callsite {
 struct State {
     directives: Option<Directives>,
     callsites: Vec<&'static Callsite>,
+    /// Whether every call site is open for test captures; the directives are then
+    /// applied where the record is handed to the sink.
+    open: bool,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     directives: None,
     callsites: Vec::new(),
+    open: false,
 });
 
 /// The current directives, for readers that are not call sites (the bridges).
@@ -245,16 +249,26 @@ impl Callsite {
         if self.interest.load(Ordering::Relaxed) == UNKNOWN {
             state.callsites.push(self);
         }
-        let interest = interest(state.directives.as_ref(), self.meta);
+        let interest = interest(&state, state.directives.as_ref(), self.meta);
         self.interest.store(interest, Ordering::Relaxed);
         interest == ALWAYS
     }
 }
 
-fn interest(directives: Option<&Directives>, meta: &Metadata) -> u8 {
+fn interest(state: &State, directives: Option<&Directives>, meta: &Metadata) -> u8 {
     match directives {
-        Some(d) if !d.enabled(meta.target(), meta.level()) => NEVER,
+        Some(d) if !state.open && !d.enabled(meta.target(), meta.level()) => NEVER,
         _ => ALWAYS,
+    }
+}
+
+/// Opens every call site, for good: test captures want every event, and the sink's
+/// directives are applied later, on the record path (see `dispatch`).
+pub(crate) fn open_every_callsite() {
+    let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+    state.open = true;
+    for callsite in &state.callsites {
+        callsite.interest.store(ALWAYS, Ordering::Release);
     }
 }
 
@@ -264,7 +278,7 @@ pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilt
     let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
     for callsite in &state.callsites {
         callsite.interest.store(
-            interest(directives.as_ref(), callsite.meta),
+            interest(&state, directives.as_ref(), callsite.meta),
             Ordering::Relaxed,
         );
     }

@@ -107,11 +107,11 @@ pub(crate) fn route_every_event() {
         return;
     }
     let _levels = LEVELS.lock().unwrap_or_else(|p| p.into_inner());
-    // The gate before the call sites, so that a call let through by its opened call site
-    // finds the routing in [`reserve`] too. Calls read both with relaxed loads: a CPU that
-    // reorders loads could, at this one switch, let an event of a call site that the
-    // directives close reach its ring.
-    MAX_LEVEL.store(ROUTED, Ordering::Release);
+    // A call that passed the gate as ROUTED finds ROUTED again in `reserve`: one atomic,
+    // read later by the same thread. A call site that the directives close is opened
+    // under the filter's lock, taken after this store, and lets a call through only
+    // under that lock, so its caller sees ROUTED too.
+    MAX_LEVEL.store(ROUTED, Ordering::Relaxed);
     crate::filter::open_every_callsite();
 }
 

@@ -198,6 +198,9 @@ impl std::error::Error for ParseFilterError {}
 const UNKNOWN: u8 = 0;
 const NEVER: u8 = 1;
 const ALWAYS: u8 = 2;
+/// Closed by the directives but open for test captures: decided again under the lock at
+/// each call, so that the caller also sees that events are routed (see `dispatch`).
+const ASK: u8 = 3;
 
 /// A call site's cached interest. One per macro call, as a `static`.
 #[doc(hidden)]
@@ -251,13 +254,19 @@ impl Callsite {
         }
         let interest = interest(&state, state.directives.as_ref(), self.meta);
         self.interest.store(interest, Ordering::Relaxed);
-        interest == ALWAYS
+        interest != NEVER
     }
 }
 
 fn interest(state: &State, directives: Option<&Directives>, meta: &Metadata) -> u8 {
     match directives {
-        Some(d) if !state.open && !d.enabled(meta.target(), meta.level()) => NEVER,
+        Some(d) if !d.enabled(meta.target(), meta.level()) => {
+            if state.open {
+                ASK
+            } else {
+                NEVER
+            }
+        }
         _ => ALWAYS,
     }
 }
@@ -268,7 +277,10 @@ pub(crate) fn open_every_callsite() {
     let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
     state.open = true;
     for callsite in &state.callsites {
-        callsite.interest.store(ALWAYS, Ordering::Release);
+        callsite.interest.store(
+            interest(&state, state.directives.as_ref(), callsite.meta),
+            Ordering::Relaxed,
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 
 #![cfg(feature = "writer")]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 
 use trail::read::{FieldValue, LogRecord};
@@ -43,21 +44,27 @@ fn the_files_get_exactly_the_filtered_events_of_every_thread_while_a_capture_run
         .install()
         .unwrap();
     let step = Barrier::new(2);
+    let started = AtomicBool::new(false);
 
     let cap = std::thread::scope(|s| {
         let other = s.spawn(|| {
-            // The first half before any capture exists, the second while one runs.
+            // The first half runs on while the first capture of the process is made, the
+            // second in lock step with the capturing thread.
             for i in 0..EACH {
                 log_round("other", i);
+                if i == 10 {
+                    started.store(true, Ordering::Relaxed);
+                }
             }
-            step.wait();
             step.wait();
             for i in EACH..2 * EACH {
                 log_round("other", i);
                 step.wait();
             }
         });
-        step.wait();
+        while !started.load(Ordering::Relaxed) {
+            std::hint::spin_loop();
+        }
         let cap = trail::testing::capture();
         // Setting the filter again keeps the capture's levels and call sites open.
         guard.set_filter("info,noisy=off").unwrap();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::encode::json::rfc3339;
+use crate::format::time::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::retention::Retention;
 use crate::rotation::Rotation;
@@ -767,7 +767,7 @@ fn recover(config: &StreamConfig, manifest: &ManifestStore, found: &[Found]) -> 
         }
         // A segment that cannot be read back (unreadable, a truncated or hostile `.gz`) is
         // not what the writer left: it is reported and left as it is, and the writer starts.
-        let scan = match crate::read::scan_file(format.segment_format(), &f.path, f.compressed) {
+        let scan = match crate::read::scan_file(format, &f.path, f.compressed) {
             Ok(scan) => scan,
             Err(e) => {
                 eprintln!(

@@ -1,5 +1,5 @@
-//! The binary format: a header, then checksummed frames of bincode-encoded definitions
-//! and records (see `read::binary` for the model and `docs/FORMAT.md` for the bytes).
+//! The binary encoder: a header, then checksummed frames of definitions and records,
+//! laid out by [`crate::format::binary`] (`docs/FORMAT.md` has the bytes).
 //!
 //! Each segment defines the call sites and threads its records use, once, before their
 //! first use, so it stands alone. Values keep their types.
@@ -10,9 +10,11 @@ use rustc_hash::FxHashMap;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::{Encoder, Text};
-use crate::read::binary::header;
-use crate::record::{Nested, ValueRef};
+use std::marker::PhantomData;
+
+use super::{EncodeValue, Encoder, Shape, Text};
+use crate::format::binary::{frame, framed, header, variant};
+use crate::record::ValueRef;
 use crate::value::tag;
 use crate::{Metadata, Piece, Record};
 
@@ -36,9 +38,9 @@ pub(crate) struct BincodeEncoder {
     record_at: usize,
 }
 
-/// The borrowed twin of `read::binary::Frame`: the same variants in the same order.
+/// A frame, borrowed: its variants in the order of their ids in `format::binary::frame`.
 #[derive(Serialize)]
-enum FrameRef<'a> {
+pub(crate) enum FrameRef<'a> {
     Callsite(CallsiteRef<'a>),
     Thread {
         id: u32,
@@ -49,21 +51,24 @@ enum FrameRef<'a> {
     Record(RecordRef<'a>),
 }
 
+/// A call site's definition: its fields in the order of `docs/FORMAT.md`.
 #[derive(Serialize)]
-struct CallsiteRef<'a> {
-    id: u32,
-    level: u8,
-    target: &'a str,
-    module: &'a str,
-    file: &'a str,
-    line: u32,
-    template: &'a str,
-    fields: Vec<&'a str>,
-    pieces: Vec<PieceRef<'a>>,
+pub(crate) struct CallsiteRef<'a> {
+    pub(crate) id: u32,
+    pub(crate) level: u8,
+    pub(crate) target: &'a str,
+    pub(crate) module: &'a str,
+    pub(crate) file: &'a str,
+    pub(crate) line: u32,
+    pub(crate) template: &'a str,
+    pub(crate) fields: Vec<&'a str>,
+    pub(crate) pieces: Vec<PieceRef<'a>>,
 }
 
+/// A piece of a call site's message: its variants in the order of their ids in
+/// `format::binary::piece`.
 #[derive(Serialize)]
-enum PieceRef<'a> {
+pub(crate) enum PieceRef<'a> {
     Lit(&'a str),
     Arg(u32),
     Actor,
@@ -71,12 +76,12 @@ enum PieceRef<'a> {
 
 #[cfg(test)]
 #[derive(Serialize)]
-struct RecordRef<'a> {
+pub(crate) struct RecordRef<'a> {
     callsite: u32,
     thread: u32,
     seq: u64,
     ts: u64,
-    actor: Option<Val<'a>>,
+    actor: Option<Val<'a, ValueRef<'a>>>,
     values: Vals<'a>,
 }
 
@@ -86,43 +91,80 @@ struct Vals<'a>(&'a [ValueRef<'a>]);
 #[cfg(test)]
 impl Serialize for Vals<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|v| Val(*v, 0)))
+        s.collect_seq(self.0.iter().map(|v| Val::new(*v, 0)))
     }
 }
 
-/// A value in the layout of `read::binary::Value` (variant indexes are the format's).
-struct Val<'a>(ValueRef<'a>, usize);
+/// A value in the format's layout, through serde (variant ids from `format::binary`),
+/// nested `depth` deep.
+struct Val<'a, V>(V, usize, PhantomData<ValueRef<'a>>);
 
-impl Serialize for Val<'_> {
+impl<'a, V: EncodeValue<'a>> Val<'a, V> {
+    fn new(value: V, depth: usize) -> Self {
+        Val(value, depth, PhantomData)
+    }
+}
+
+impl<'a, V: EncodeValue<'a>> Serialize for Val<'a, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         const NAME: &str = "Value";
-        match self.0 {
-            ValueRef::Null | ValueRef::Invalid => s.serialize_unit_variant(NAME, 0, "Null"),
-            ValueRef::Bool(v) => s.serialize_newtype_variant(NAME, 1, "Bool", &v),
-            ValueRef::I64(v) => s.serialize_newtype_variant(NAME, 2, "I64", &v),
-            ValueRef::U64(v) => s.serialize_newtype_variant(NAME, 3, "U64", &v),
-            ValueRef::I128(v) => s.serialize_newtype_variant(NAME, 4, "I128", &v),
-            ValueRef::U128(v) => s.serialize_newtype_variant(NAME, 5, "U128", &v),
-            ValueRef::F32(v) => s.serialize_newtype_variant(NAME, 6, "F32", &v),
-            ValueRef::F64(v) => s.serialize_newtype_variant(NAME, 7, "F64", &v),
-            ValueRef::Char(c) => s.serialize_newtype_variant(NAME, 8, "Char", &u32::from(c)),
-            ValueRef::Str(v) => s.serialize_newtype_variant(NAME, 9, "Str", v),
-            ValueRef::Bytes(v) => s.serialize_newtype_variant(NAME, 10, "Bytes", &Bytes(v)),
+        let id = u32::from;
+        let depth = self.1;
+        let scalar = match self.0.shape() {
+            Shape::Scalar(scalar) => scalar,
+            _ if depth >= MAX_DEPTH => {
+                return s.serialize_newtype_variant(
+                    NAME,
+                    id(variant::STR),
+                    "Str",
+                    "[nested deeper than 64 levels]",
+                )
+            }
+            Shape::Seq(items) => {
+                let items: Vec<V> = items.collect();
+                return s.serialize_newtype_variant(
+                    NAME,
+                    id(variant::SEQ),
+                    "Seq",
+                    &SeqOf(&items, depth + 1),
+                );
+            }
+            Shape::Map(entries) => {
+                let entries: Vec<(ValueRef<'a>, V)> = entries.collect();
+                return s.serialize_newtype_variant(
+                    NAME,
+                    id(variant::MAP),
+                    "Map",
+                    &MapOf(&entries, depth + 1),
+                );
+            }
+        };
+        match scalar {
+            ValueRef::Null | ValueRef::Invalid => {
+                s.serialize_unit_variant(NAME, id(variant::NULL), "Null")
+            }
+            ValueRef::Bool(v) => s.serialize_newtype_variant(NAME, id(variant::BOOL), "Bool", &v),
+            ValueRef::I64(v) => s.serialize_newtype_variant(NAME, id(variant::I64), "I64", &v),
+            ValueRef::U64(v) => s.serialize_newtype_variant(NAME, id(variant::U64), "U64", &v),
+            ValueRef::I128(v) => s.serialize_newtype_variant(NAME, id(variant::I128), "I128", &v),
+            ValueRef::U128(v) => s.serialize_newtype_variant(NAME, id(variant::U128), "U128", &v),
+            ValueRef::F32(v) => s.serialize_newtype_variant(NAME, id(variant::F32), "F32", &v),
+            ValueRef::F64(v) => s.serialize_newtype_variant(NAME, id(variant::F64), "F64", &v),
+            ValueRef::Char(c) => {
+                s.serialize_newtype_variant(NAME, id(variant::CHAR), "Char", &u32::from(c))
+            }
+            ValueRef::Str(v) => s.serialize_newtype_variant(NAME, id(variant::STR), "Str", v),
+            ValueRef::Bytes(v) => {
+                s.serialize_newtype_variant(NAME, id(variant::BYTES), "Bytes", &Bytes(v))
+            }
             ValueRef::Ip(std::net::IpAddr::V4(ip)) => {
-                s.serialize_newtype_variant(NAME, 11, "Ipv4", &ip.octets())
+                s.serialize_newtype_variant(NAME, id(variant::IPV4), "Ipv4", &ip.octets())
             }
             ValueRef::Ip(std::net::IpAddr::V6(ip)) => {
-                s.serialize_newtype_variant(NAME, 12, "Ipv6", &ip.octets())
+                s.serialize_newtype_variant(NAME, id(variant::IPV6), "Ipv6", &ip.octets())
             }
-            ValueRef::Seq(_) | ValueRef::Map(_) if self.1 >= MAX_DEPTH => {
-                s.serialize_newtype_variant(NAME, 9, "Str", "[nested deeper than 64 levels]")
-            }
-            ValueRef::Seq(nested) => {
-                s.serialize_newtype_variant(NAME, 13, "Seq", &SeqOf(nested, self.1 + 1))
-            }
-            ValueRef::Map(nested) => {
-                s.serialize_newtype_variant(NAME, 14, "Map", &MapOf(nested, self.1 + 1))
-            }
+            // A scalar is never nested; were it, it would go the nested way.
+            nested @ (ValueRef::Seq(_) | ValueRef::Map(_)) => Val::new(nested, depth).serialize(s),
         }
     }
 }
@@ -136,39 +178,57 @@ impl Serialize for Bytes<'_> {
     }
 }
 
-struct SeqOf<'a>(Nested<'a>, usize);
+/// A sequence's items, `depth` deep.
+struct SeqOf<'s, V>(&'s [V], usize);
 
-impl Serialize for SeqOf<'_> {
+impl<'a, V: EncodeValue<'a>> Serialize for SeqOf<'_, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let items: Vec<ValueRef<'_>> = self.0.iter().collect();
-        let mut seq = s.serialize_seq(Some(items.len()))?;
-        for item in items {
-            seq.serialize_element(&Val(item, self.1))?;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&Val::new(*item, self.1))?;
         }
         seq.end()
     }
 }
 
-struct MapOf<'a>(Nested<'a>, usize);
+/// A map's entries, `depth` deep: keys as strings.
+struct MapOf<'s, 'a, V>(&'s [(ValueRef<'a>, V)], usize);
 
-impl Serialize for MapOf<'_> {
+impl<'a, V: EncodeValue<'a>> Serialize for MapOf<'_, 'a, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let entries: Vec<(ValueRef<'_>, ValueRef<'_>)> = self.0.entries().collect();
-        let mut seq = s.serialize_seq(Some(entries.len()))?;
-        for (key, value) in entries {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (key, value) in self.0 {
             let key = match key {
-                ValueRef::Str(k) => k.to_owned(),
+                ValueRef::Str(k) => (*k).to_owned(),
                 other => other.to_string(),
             };
-            seq.serialize_element(&(key, Val(value, self.1)))?;
+            seq.serialize_element(&(key, Val::new(*value, self.1)))?;
         }
         seq.end()
     }
+}
+
+/// bincode's configuration for the format: its standard one (varints, little-endian).
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Appends one frame: length, CRC-32, and the bincode payload.
+fn write_frame(frame: &impl Serialize, out: &mut Vec<u8>) {
+    framed(out, |out| {
+        // Writing into a Vec fails only if serialization does, which ours does not.
+        let _ = bincode::serde::encode_into_std_write(frame, out, config());
+    });
+}
+
+/// Appends a definition frame (a call site or a thread).
+pub(crate) fn write_definition(out: &mut Vec<u8>, frame: &FrameRef<'_>) {
+    write_frame(frame, out);
 }
 
 impl BincodeEncoder {
     fn frame(out: &mut Vec<u8>, frame: &FrameRef<'_>) {
-        crate::read::binary::write_frame(frame, out);
+        write_definition(out, frame);
     }
 
     /// The id of the call site, defining it first if this segment has not. Fields that
@@ -317,26 +377,6 @@ impl Encoder for BincodeEncoder {
         Some(self.record_at)
     }
 }
-/// Frame variant number of a record.
-const RECORD: u64 = 2;
-
-/// The variant numbers of `read::binary::Value`, each value's first byte in a frame.
-mod variant {
-    pub(super) const NULL: u8 = 0;
-    pub(super) const BOOL: u8 = 1;
-    pub(super) const I64: u8 = 2;
-    pub(super) const U64: u8 = 3;
-    pub(super) const I128: u8 = 4;
-    pub(super) const U128: u8 = 5;
-    pub(super) const F32: u8 = 6;
-    pub(super) const F64: u8 = 7;
-    pub(super) const CHAR: u8 = 8;
-    pub(super) const STR: u8 = 9;
-    pub(super) const BYTES: u8 = 10;
-    pub(super) const IPV4: u8 = 11;
-    pub(super) const IPV6: u8 = 12;
-}
-
 /// Writes a record frame straight from a record's captured bytes: each value's tag and
 /// bytes become the frame's, with no decoded value in between. This is what
 /// `write_record` writes for the same values; false, with `out` as it was, for a payload
@@ -350,7 +390,7 @@ fn transcode_record(
 ) -> bool {
     let start = out.len();
     let mut whole = true;
-    crate::read::binary::framed(out, |out| {
+    framed(out, |out| {
         // A value takes at most twice its captured bytes in the frame (a `bool`'s one
         // byte becomes two); the items before the values take at most 31.
         out.reserve(32 + 2 * payload.len());
@@ -359,7 +399,7 @@ fn transcode_record(
         // above says, and every byte up to the length set at the end is written.
         unsafe {
             let mut p = out.as_mut_ptr().add(body);
-            p = put_varint(p, RECORD);
+            p = put_varint(p, u64::from(frame::RECORD));
             p = put_varint(p, u64::from(callsite));
             p = put_varint(p, u64::from(thread));
             p = put_varint(p, seq);
@@ -523,19 +563,19 @@ unsafe fn put_varint128(p: *mut u8, n: u128) -> *mut u8 {
 
 /// Writes a record frame, as `write_frame` would write `FrameRef::Record`, without going
 /// through serde: the writer's hot path. Nested values still take serde's path.
-fn write_record<'v>(
+pub(crate) fn write_record<'a, V: EncodeValue<'a>>(
     out: &mut Vec<u8>,
     [callsite, thread]: [u32; 2],
     [seq, ts]: [u64; 2],
-    actor: Option<ValueRef<'_>>,
-    values: impl Iterator<Item = ValueRef<'v>>,
+    actor: Option<V>,
+    values: impl Iterator<Item = V>,
 ) {
-    crate::read::binary::framed(out, |out| {
+    framed(out, |out| {
         out.reserve(1 + 5 + 5 + 9 + 9 + 1);
         // SAFETY: room for the largest encodings of these six items was just reserved.
         unsafe {
             put(out, |p| {
-                let p = put_varint(p, RECORD);
+                let p = put_varint(p, u64::from(frame::RECORD));
                 let p = put_varint(p, u64::from(callsite));
                 let p = put_varint(p, u64::from(thread));
                 let p = put_varint(p, seq);
@@ -545,7 +585,7 @@ fn write_record<'v>(
             })
         };
         if let Some(actor) = actor {
-            value(out, actor);
+            any_value(out, actor);
         }
         // The count comes first: one byte, patched once the values are written, or
         // widened in place for 251 values or more.
@@ -553,7 +593,7 @@ fn write_record<'v>(
         out.push(0);
         let mut count = 0u64;
         for v in values {
-            value(out, v);
+            any_value(out, v);
             count += 1;
         }
         match u8::try_from(count) {
@@ -662,7 +702,7 @@ fn tagged_bytes(out: &mut Vec<u8>, tag: u8, b: &[u8]) {
     super::append(out, b);
 }
 
-/// One value, in the layout of `read::binary::Value`.
+/// One value, in the format's layout.
 fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     match v {
         ValueRef::Null | ValueRef::Invalid => out.push(variant::NULL),
@@ -684,15 +724,23 @@ fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
         ValueRef::Bytes(b) => tagged_bytes(out, variant::BYTES, b),
         ValueRef::Ip(std::net::IpAddr::V4(ip)) => tagged(out, variant::IPV4, ip.octets()),
         ValueRef::Ip(std::net::IpAddr::V6(ip)) => tagged(out, variant::IPV6, ip.octets()),
-        ValueRef::Seq(_) | ValueRef::Map(_) => {
-            // Writing into a Vec fails only if serialization does, which ours does not.
-            let _ = bincode::serde::encode_into_std_write(
-                Val(v, 0),
-                out,
-                crate::read::binary::config(),
-            );
-        }
+        ValueRef::Seq(_) | ValueRef::Map(_) => nested_value(out, v),
     }
+}
+
+/// Any value the encoders take, in the format's layout: scalars as [`value`] writes them.
+#[inline]
+fn any_value<'a, V: EncodeValue<'a>>(out: &mut Vec<u8>, v: V) {
+    match v.shape() {
+        Shape::Scalar(scalar) => value(out, scalar),
+        Shape::Seq(_) | Shape::Map(_) => nested_value(out, v),
+    }
+}
+
+/// A sequence or a map, through serde.
+fn nested_value<'a, V: EncodeValue<'a>>(out: &mut Vec<u8>, v: V) {
+    // Writing into a Vec fails only if serialization does, which ours does not.
+    let _ = bincode::serde::encode_into_std_write(Val::new(v, 0), out, config());
 }
 
 #[cfg(test)]
@@ -732,13 +780,13 @@ mod tests {
             let mut fast = Vec::new();
             write_record(&mut fast, ids, stamps, actor, values.iter().copied());
             let mut slow = Vec::new();
-            crate::read::binary::write_frame(
+            write_frame(
                 &FrameRef::Record(RecordRef {
                     callsite: ids[0],
                     thread: ids[1],
                     seq: stamps[0],
                     ts: stamps[1],
-                    actor: actor.map(|a| Val(a, 0)),
+                    actor: actor.map(|a| Val::new(a, 0)),
                     values: Vals(&values),
                 }),
                 &mut slow,

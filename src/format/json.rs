@@ -27,8 +27,9 @@ pub enum JsonProfile {
 /// The error for a JSON profile name that is unknown.
 ///
 /// ```
-/// let error = "gelf".parse::<trail::JsonProfile>().unwrap_err();
+/// let error: trail::ParseJsonProfileError = "gelf".parse::<trail::JsonProfile>().unwrap_err();
 /// assert!(error.to_string().contains("expected canonical, otel or ecs"));
+/// let _: &dyn std::error::Error = &error;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseJsonProfileError(String);

@@ -606,3 +606,22 @@ fn file_name(path: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_segment_is_an_error_naming_every_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "hello\n").unwrap();
+        let error = open(&path).err().expect("not a segment");
+        assert_eq!(error.kind(), ReadErrorKind::Unsupported);
+        assert_eq!(error.path(), path);
+        let text = error.to_string();
+        for extension in [".jsonl", ".csv", ".log", ".bin", ".gz"] {
+            assert!(text.contains(extension), "{text}");
+        }
+    }
+}

@@ -46,16 +46,13 @@ pub(crate) fn write_header(out: &mut Vec<u8>) {
 }
 
 /// Writes one record's row. `scratch` holds the JSON of a cell while it is quoted.
-pub(crate) fn write_row<'a, V, F>(
+pub(crate) fn write_row<'a, V: EncodeValue<'a>>(
     clock: &mut TimestampCache,
-    r: RecordView<'_, V, F>,
+    r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
     formulas: bool,
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
-) where
-    V: EncodeValue<'a>,
-    F: Iterator<Item = (&'a str, V)>,
-{
+) {
     clock.write(r.ts, out);
     out.push(b',');
     out.extend_from_slice(r.level.as_str().as_bytes());

@@ -346,14 +346,11 @@ impl Encoder for JsonEncoder {
 
 /// Writes a record's canonical line from its parts. The writer writes the same line
 /// from a call site's parts escaped once (`Site`); this serves records read back.
-pub(crate) fn write_canonical<'a, V, F>(
+pub(crate) fn write_canonical<'a, V: EncodeValue<'a>>(
     clock: &mut TimestampCache,
-    r: RecordView<'_, V, F>,
+    r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
     out: &mut Vec<u8>,
-) where
-    V: EncodeValue<'a>,
-    F: Iterator<Item = (&'a str, V)>,
-{
+) {
     out.extend_from_slice(b"{\"ts\":\"");
     clock.write(r.ts, out);
     out.extend_from_slice(LEVELS[r.level as usize - 1]);
@@ -452,29 +449,34 @@ pub(crate) fn write_any<'a, V: EncodeValue<'a>>(value: V, out: &mut Vec<u8>, dep
     match value.shape() {
         Shape::Scalar(scalar) => write_value(scalar, out, depth),
         _ if depth >= MAX_DEPTH => write_str("[nested deeper than 64 levels]", out),
-        Shape::Seq(items) => {
-            out.push(b'[');
-            for (i, item) in items.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_any(item, out, depth + 1);
-            }
-            out.push(b']');
-        }
+        Shape::Seq(items) => write_items(b"[]", items.map(|item| (None, item)), out, depth),
         Shape::Map(entries) => {
-            out.push(b'{');
-            for (i, (key, value)) in entries.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_key(key, out);
-                out.push(b':');
-                write_any(value, out, depth + 1);
-            }
-            out.push(b'}');
+            let entries = entries.map(|(key, value)| (Some(key), value));
+            write_items(b"{}", entries, out, depth);
         }
     }
+}
+
+/// The items of a sequence, or the entries of a map with their keys, between `open` and
+/// `close`.
+fn write_items<'a, V: EncodeValue<'a>>(
+    [open, close]: &[u8; 2],
+    items: impl Iterator<Item = (Option<ValueRef<'a>>, V)>,
+    out: &mut Vec<u8>,
+    depth: usize,
+) {
+    out.push(*open);
+    for (i, (key, value)) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if let Some(key) = key {
+            write_key(key, out);
+            out.push(b':');
+        }
+        write_any(value, out, depth + 1);
+    }
+    out.push(*close);
 }
 
 /// Object keys must be strings; the serializer already made them so.

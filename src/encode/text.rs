@@ -38,14 +38,11 @@ impl Encoder for TextEncoder {
 }
 
 /// Writes one record's line.
-pub(crate) fn write_line<'a, V, F>(
+pub(crate) fn write_line<'a, V: EncodeValue<'a>>(
     clock: &mut TimestampCache,
-    r: RecordView<'_, V, F>,
+    r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
     out: &mut Vec<u8>,
-) where
-    V: EncodeValue<'a>,
-    F: Iterator<Item = (&'a str, V)>,
-{
+) {
     let start = out.len();
     clock.write(r.ts, out);
     out.push(b' ');

@@ -63,10 +63,8 @@ impl Format {
 
     /// The segment file extension, without the dot.
     pub fn extension(self) -> &'static str {
-        EXTENSIONS
-            .iter()
-            .find(|(format, _)| *format == self)
-            .map_or("jsonl", |(_, extension)| extension)
+        // The table lists the formats in the enum's order.
+        EXTENSIONS[self as usize].1
     }
 
     /// The name written in manifests and accepted on command lines: `json`, `csv`,

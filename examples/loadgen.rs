@@ -26,7 +26,7 @@ struct Args {
     /// Directory for the stream's files (created when missing).
     #[arg(long)]
     dir: PathBuf,
-    /// File format: json, csv, text or bincode.
+    /// File format: json, csv, text or bincode (also binary).
     #[arg(long, default_value = "json")]
     format: String,
     /// Number of events to log, in total.

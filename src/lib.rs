@@ -122,6 +122,8 @@ pub mod convert;
 mod encode;
 #[cfg(feature = "writer")]
 mod error;
+#[cfg(any(feature = "writer", feature = "read"))]
+mod format;
 #[cfg(feature = "writer")]
 pub mod identity;
 #[cfg(feature = "writer")]
@@ -134,12 +136,8 @@ mod retention;
 mod rotation;
 #[cfg(feature = "writer")]
 mod segment;
-#[cfg(any(feature = "writer", feature = "read"))]
-mod segment_name;
 #[cfg(feature = "writer")]
 mod stream;
-#[cfg(any(feature = "writer", feature = "read"))]
-mod timefmt;
 #[cfg(feature = "writer")]
 mod writer;
 
@@ -193,11 +191,9 @@ pub use builder::{builder, Builder, Guard};
 #[cfg(feature = "writer")]
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "writer")]
-pub use encode::json::JsonProfile;
-#[cfg(feature = "writer")]
-pub use encode::{Format, ParseFormatError};
-#[cfg(feature = "writer")]
 pub use error::{Error, ErrorKind};
+#[cfg(any(feature = "writer", feature = "read"))]
+pub use format::{Format, JsonProfile, ParseFormatError, ParseJsonProfileError};
 #[cfg(feature = "writer")]
 pub use rotation::{ParsePeriodError, Period};
 #[cfg(feature = "writer")]

@@ -38,7 +38,7 @@ impl LogRecord {
 
     /// The timestamp as the files write it: RFC 3339, UTC, nine fraction digits.
     pub fn ts_rfc3339(&self) -> String {
-        crate::timefmt::rfc3339(self.ts)
+        crate::format::time::rfc3339(self.ts)
     }
 }
 

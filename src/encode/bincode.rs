@@ -11,9 +11,9 @@ use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
 use super::{Encoder, Text};
+use crate::capture::codec::tag;
 use crate::read::binary::header;
 use crate::record::{Nested, ValueRef};
-use crate::value::tag;
 use crate::{Metadata, Piece, Record};
 
 // Nested values deeper than this are cut with a marker.
@@ -452,7 +452,7 @@ unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option
                 let len = u32::from_le_bytes(*rest.first_chunk()?) as usize;
                 let bytes = rest.get(4..4 + len)?;
                 if t == tag::STR {
-                    crate::record::utf8(bytes)?;
+                    crate::capture::codec::utf8(bytes)?;
                 }
                 p.write(if t == tag::STR {
                     variant::STR
@@ -847,7 +847,7 @@ mod tests {
         payload: &[u8],
         has_actor: bool,
     ) -> Option<Vec<u8>> {
-        let mut reader = crate::record::Reader::for_tests(payload);
+        let mut reader = crate::record::Reader::new(payload);
         let values: Vec<ValueRef<'_>> = reader.by_ref().collect();
         if reader.damaged()
             || values

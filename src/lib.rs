@@ -97,13 +97,13 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod capture;
 mod clock;
 mod dispatch;
 mod filter;
 mod level;
 pub mod limits;
 mod metadata;
-mod payload;
 mod record;
 mod scope;
 mod thread;
@@ -111,6 +111,9 @@ mod value;
 
 #[cfg(feature = "serde")]
 mod serde_value;
+
+// The payload's buffers are named at their old place too, for the queue and encoders.
+use capture::payload;
 
 #[cfg(feature = "writer")]
 mod builder;
@@ -167,6 +170,7 @@ pub mod __private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use capture::payload::INLINE_CAPACITY;
 pub use dispatch::{
     clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
     AlreadyInstalled, Sink,
@@ -174,7 +178,6 @@ pub use dispatch::{
 pub use filter::{set_filter, Directives, ParseFilterError};
 pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
-pub use payload::INLINE_CAPACITY;
 pub use record::{Decoded, Nested, Reader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use thread::thread_name;

@@ -9,9 +9,9 @@ use std::fmt;
 use serde::Serialize;
 
 use super::record::{FieldValue, LogRecord};
+use crate::capture::render::{write_value, Key, RenderValue, Shape};
 use crate::format::binary::{frame, piece, variant, MAX_DEFINITIONS};
 use crate::limits::MAX_DEPTH;
-use crate::record::{fmt_map, fmt_seq};
 use crate::Level;
 
 /// One frame's payload, owned, as decoded. Its serde encoding (variants in the order of
@@ -100,46 +100,49 @@ impl Value {
             ),
         }
     }
+}
 
-    /// Inside a nested value, strings are quoted, as the writer renders them.
-    fn fmt_nested(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RenderValue for Value {
+    fn shape(&self) -> Shape<'_> {
         match self {
-            Value::Str(s) => write!(f, "{s:?}"),
-            Value::Char(c) => write!(
-                f,
-                "{:?}",
-                char::from_u32(*c).unwrap_or('\u{fffd}').to_string()
-            ),
-            other => fmt::Display::fmt(other, f),
+            Value::Null => Shape::Null,
+            Value::Bool(v) => Shape::Bool(*v),
+            Value::I64(v) => Shape::I64(*v),
+            Value::U64(v) => Shape::U64(*v),
+            Value::I128(v) => Shape::I128(*v),
+            Value::U128(v) => Shape::U128(*v),
+            Value::F32(v) => Shape::F32(*v),
+            Value::F64(v) => Shape::F64(*v),
+            Value::Char(c) => Shape::Char(char::from_u32(*c).unwrap_or('\u{fffd}')),
+            Value::Str(s) => Shape::Str(s),
+            Value::Bytes(b) => Shape::Bytes(b),
+            Value::Ipv4(o) => Shape::Ip(std::net::Ipv4Addr::from(*o).into()),
+            Value::Ipv6(o) => Shape::Ip(std::net::Ipv6Addr::from(*o).into()),
+            Value::Seq(_) => Shape::Seq,
+            Value::Map(_) => Shape::Map,
+        }
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result {
+        match self {
+            Value::Seq(items) => items.iter().try_for_each(f),
+            _ => Ok(()),
+        }
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result {
+        match self {
+            Value::Map(entries) => entries.iter().try_for_each(|(k, v)| f(Key::Str(k), v)),
+            _ => Ok(()),
         }
     }
 }
 
-/// Renders a value in a message exactly as the writer's `{}` does.
+/// Renders a value in a message exactly as the writer's `{}` does: the text every value
+/// type shares (see `capture::render`).
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Null => f.write_str("null"),
-            Value::Bool(v) => fmt::Display::fmt(v, f),
-            Value::I64(v) => fmt::Display::fmt(v, f),
-            Value::U64(v) => fmt::Display::fmt(v, f),
-            Value::I128(v) => fmt::Display::fmt(v, f),
-            Value::U128(v) => fmt::Display::fmt(v, f),
-            Value::F32(v) => fmt::Display::fmt(v, f),
-            Value::F64(v) => fmt::Display::fmt(v, f),
-            Value::Char(c) => fmt::Display::fmt(&char::from_u32(*c).unwrap_or('\u{fffd}'), f),
-            Value::Str(s) => f.write_str(s),
-            Value::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
-            Value::Ipv4(o) => fmt::Display::fmt(&std::net::Ipv4Addr::from(*o), f),
-            Value::Ipv6(o) => fmt::Display::fmt(&std::net::Ipv6Addr::from(*o), f),
-            Value::Seq(items) => fmt_seq(f, items.iter(), |f, item| item.fmt_nested(f)),
-            Value::Map(entries) => fmt_map(
-                f,
-                entries.iter().map(|(k, v)| (k, v)),
-                |f, k| write!(f, "{k:?}"),
-                |f, v| v.fmt_nested(f),
-            ),
-        }
+        write_value(f, self, false)
     }
 }
 

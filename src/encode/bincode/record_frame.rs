@@ -6,10 +6,10 @@
 //! [`crate::format::binary`]; nested values still go through serde.
 
 use super::nested_value;
+use crate::capture::codec::tag;
 use crate::encode::{EncodeValue, Shape};
 use crate::format::binary::{frame, framed, variant};
 use crate::record::ValueRef;
-use crate::value::tag;
 
 /// Writes a record frame straight from a record's captured bytes: each value's tag and
 /// bytes become the frame's, with no decoded value in between. This is what
@@ -126,7 +126,7 @@ unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option
                 let len = u32::from_le_bytes(*rest.first_chunk()?) as usize;
                 let bytes = rest.get(4..4 + len)?;
                 if t == tag::STR {
-                    crate::record::utf8(bytes)?;
+                    crate::capture::codec::utf8(bytes)?;
                 }
                 p.write(if t == tag::STR {
                     variant::STR
@@ -525,7 +525,7 @@ mod tests {
         payload: &[u8],
         has_actor: bool,
     ) -> Option<Vec<u8>> {
-        let mut reader = crate::record::Reader::for_tests(payload);
+        let mut reader = crate::record::Reader::new(payload);
         let values: Vec<ValueRef<'_>> = reader.by_ref().collect();
         if reader.damaged()
             || values

@@ -12,7 +12,8 @@ use crate::Fatal;
 pub(crate) struct ShipArgs {
     /// The stream directory.
     dir: PathBuf,
-    /// The NATS server, such as nats://127.0.0.1:4222.
+    /// The NATS server, such as nats://127.0.0.1:4222, or several servers of a cluster
+    /// separated by commas.
     #[arg(long)]
     to: String,
     /// The subject prefix: records go to SUBJECT.<stream id>.
@@ -36,6 +37,9 @@ pub(crate) struct ShipArgs {
     /// The duplicate window, in seconds, of a JetStream stream created here.
     #[arg(long, default_value_t = 120)]
     duplicate_window: u64,
+    /// How many servers of a cluster keep each message, for a JetStream stream created here.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    replicas: u8,
     /// A NATS credentials file.
     #[arg(long)]
     creds: Option<PathBuf>,
@@ -61,6 +65,7 @@ pub(crate) fn run(args: ShipArgs) -> Result<u8, Fatal> {
     options.name = args.name;
     options.checkpoint = args.checkpoint;
     options.duplicate_window = Duration::from_secs(args.duplicate_window);
+    options.replicas = usize::from(args.replicas);
     options.credentials = args.creds;
     options.user_password = args.user.zip(args.password);
     options.token = args.token;

@@ -67,7 +67,30 @@ pub(crate) async fn connect(options: &ShipOptions) -> Result<async_nats::Client,
     if let Some(ca) = &options.tls_ca {
         connect = connect.add_root_certificates(ca.clone()).require_tls(true);
     }
-    connect.connect(options.url.as_str()).await.map_err(|e| {
+    // Several servers, comma-separated as NATS clients take them: the client connects to
+    // one and moves to another when it goes away.
+    let mut servers = Vec::new();
+    for url in options
+        .url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        let server = url.parse::<async_nats::ServerAddr>().map_err(|e| {
+            ShipError::new(
+                ShipErrorKind::Config,
+                format!("{url} is not a NATS server address: {e}"),
+            )
+        })?;
+        servers.push(server);
+    }
+    if servers.is_empty() {
+        return Err(ShipError::new(
+            ShipErrorKind::Config,
+            format!("no NATS server in {:?}", options.url),
+        ));
+    }
+    connect.connect(servers).await.map_err(|e| {
         use async_nats::ConnectErrorKind as K;
         let kind = match e.kind() {
             K::Authentication | K::AuthorizationViolation => ShipErrorKind::Auth,
@@ -95,6 +118,7 @@ impl Server {
             subjects: vec![format!("{}.>", options.subject)],
             storage: stream::StorageType::File,
             duplicate_window: options.duplicate_window,
+            num_replicas: options.replicas,
             ..Default::default()
         };
         let mut stream = context.get_or_create_stream(config).await.map_err(|e| {

@@ -63,7 +63,9 @@ pub struct ShipOptions {
     pub dir: PathBuf,
     /// The stream's name; `None` when the directory holds one stream only.
     pub name: Option<String>,
-    /// The NATS server, such as `nats://127.0.0.1:4222`.
+    /// The NATS server, such as `nats://127.0.0.1:4222`, or several servers of one cluster
+    /// separated by commas (`nats://a:4222,nats://b:4222`): the client moves to another
+    /// when the one it uses goes away.
     pub url: String,
     /// The subject prefix: records go to `SUBJECT.<stream id>`. Default `trail`.
     pub subject: String,
@@ -71,6 +73,9 @@ pub struct ShipOptions {
     pub jetstream_stream: String,
     /// The duplicate window of a JetStream stream created here. Default two minutes.
     pub duplicate_window: Duration,
+    /// How many servers of a cluster keep a copy of each message, for a JetStream stream
+    /// created here (1 to 5). Default 1.
+    pub replicas: usize,
     /// Keep shipping as the stream grows, until `stop` is set.
     pub follow: bool,
     /// Set to end following, after what was read so far is acknowledged; while the
@@ -88,6 +93,9 @@ pub struct ShipOptions {
     pub token: Option<String>,
     /// A PEM file of root certificates; TLS is then required.
     pub tls_ca: Option<PathBuf>,
+    /// For a shipper that keeps trying after `stop` until a deadline: set at the deadline.
+    /// Without it, `stop` ends the wait for an unanswering server at once.
+    pub(crate) abandon: Option<Arc<AtomicBool>>,
 }
 
 impl ShipOptions {
@@ -100,6 +108,7 @@ impl ShipOptions {
             subject: "trail".to_owned(),
             jetstream_stream: "TRAIL".to_owned(),
             duplicate_window: Duration::from_secs(120),
+            replicas: 1,
             follow: false,
             stop: Arc::new(AtomicBool::new(false)),
             poll: Duration::from_millis(100),
@@ -108,6 +117,15 @@ impl ShipOptions {
             user_password: None,
             token: None,
             tls_ca: None,
+            abandon: None,
+        }
+    }
+
+    /// Whether waiting for an unanswering server must end now.
+    fn giving_up(&self) -> bool {
+        match &self.abandon {
+            Some(abandon) => abandon.load(Ordering::Relaxed),
+            None => self.stop.load(Ordering::Relaxed),
         }
     }
 }
@@ -474,7 +492,7 @@ impl<'a> Run<'a> {
             }
             let before = self.position.map(|p| p.seq);
             let now = loop {
-                if self.options.stop.load(Ordering::Relaxed) {
+                if self.options.giving_up() {
                     return Err(ShipError::new(
                         ShipErrorKind::Unreachable,
                         format!(

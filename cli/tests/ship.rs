@@ -714,3 +714,142 @@ fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
         .collect();
     assert_eq!(shipped, others);
 }
+
+#[test]
+fn progress_shows_rates_and_lag_and_status_shows_the_lag() {
+    const RECORDS: u64 = 20_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), RECORDS, trail::Format::Json);
+    // Before shipping, everything is lag: the oldest unshipped record is the first one.
+    let status = run(ship(dir.path(), &server, &["--status"]));
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "{}", stderr(&status));
+    let lag_line = text
+        .lines()
+        .find(|l| l.starts_with("lag "))
+        .unwrap_or_else(|| panic!("no lag line: {text}"));
+    assert!(
+        lag_line.contains(&format!(" {RECORDS} records, the oldest unshipped ")),
+        "{lag_line}"
+    );
+    let seconds: f64 = lag_line
+        .split("unshipped ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(seconds > 0.0, "{lag_line}");
+
+    // Standard error is not a terminal here: no progress unless asked for.
+    let mut follower = ship(dir.path(), &server, &["--follow", "--progress"])
+        .spawn()
+        .unwrap();
+    wait_for_messages(&server, RECORDS);
+    std::thread::sleep(Duration::from_millis(2500));
+    follower.kill().unwrap();
+    let out = follower.wait_with_output().unwrap();
+    let lines: Vec<(f64, f64, u64, u64)> = stderr(&out)
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("trail ship: ")?;
+            let numbers: Vec<f64> = rest
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            rest.contains("records/s")
+                .then(|| (numbers[0], numbers[1], numbers[2] as u64, numbers[3] as u64))
+        })
+        .collect();
+    assert!(
+        lines.len() >= 2,
+        "a line about every second: {}",
+        stderr(&out)
+    );
+    assert!(
+        lines.iter().any(|l| l.0 > 0.0 && l.1 > l.0),
+        "records/s and bytes/s while shipping: {}",
+        stderr(&out)
+    );
+    let last = lines.last().unwrap();
+    assert_eq!((last.2, last.3), (RECORDS, 0), "{}", stderr(&out));
+    let status = run(ship(dir.path(), &server, &["--status"]));
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        text.contains("lag            0 records, the oldest unshipped 0.000 s"),
+        "{text}"
+    );
+    let quiet = run(ship(dir.path(), &server, &[]));
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("records/s"), "{}", stderr(&quiet));
+}
+
+#[test]
+fn retention_nearing_the_unshipped_backlog_is_warned_before_it_deletes() {
+    const RECORDS: u64 = 5_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _turn = serial();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("app")
+            .rotate_bytes(32 * 1024)
+            .install()
+            .unwrap();
+        for i in 0..RECORDS {
+            trail::info!(n = i, "record {i}");
+        }
+        drop(guard);
+    }
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_str().unwrap().ends_with(".jsonl")
+        })
+        .count();
+    assert!(segments > 10, "the stream rotated: {segments} segments");
+    // Nothing shipped yet and retention would keep a few more segments than there are:
+    // warned now, while nothing is lost.
+    let keep = (segments + 1).to_string();
+    let out = run(ship(dir.path(), &server, &["--keep-segments", &keep]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{segments} segments ("
+        )) && stderr(&out).contains(&format!(
+            "are not shipped yet and retention keeps {keep} segments: the writer will delete records before they are shipped"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Far from the limit (into a JetStream stream that holds nothing yet), or caught up:
+    // no warning.
+    let far = (segments * 2).to_string();
+    let out = run(ship(
+        dir.path(),
+        &server,
+        &[
+            "--keep-segments",
+            &far,
+            "--jetstream-stream",
+            "FAR",
+            "--subject",
+            "far",
+        ],
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("not shipped yet"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(ship(dir.path(), &server, &["--keep-segments", &keep]));
+    assert!(
+        !stderr(&out).contains("not shipped yet"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{ship, ShipOptions};
+use crate::retention::Retention;
 
 pub(crate) struct Background {
     options: ShipOptions,
@@ -26,8 +27,14 @@ impl Background {
         mut options: ShipOptions,
         dir: &Path,
         name: &str,
+        retention: Retention,
     ) -> std::io::Result<Background> {
         options.dir = dir.to_owned();
+        // The writer's own retention, so that the shipper warns before it deletes
+        // segments not shipped yet.
+        options.keep_segments = options.keep_segments.or(retention.max_segments);
+        options.keep_bytes = options.keep_bytes.or(retention.max_bytes);
+        options.keep_age = options.keep_age.or(retention.max_age);
         options.name = Some(name.to_owned());
         options.follow = true;
         // After the stop, the shipper keeps trying until the shutdown deadline, not only

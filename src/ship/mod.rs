@@ -47,13 +47,16 @@ use crate::identity::{self, StreamIdentity};
 use crate::read::{Checkpoint, LogRecord, ReadErrorKind, Reader};
 
 mod background;
+mod backlog;
 mod checkpoint;
 mod jetstream;
+mod progress;
 
 pub(crate) use background::Background;
 
 use jetstream::{Position, Published, Server};
 pub use jetstream::{HEADER_HOST, HEADER_LEVEL, HEADER_SEQ, HEADER_SERVICE, HEADER_STREAM_ID};
+pub use progress::{Progress, ProgressSnapshot};
 
 /// What to ship, where to, and how.
 #[derive(Clone, Debug)]
@@ -93,6 +96,16 @@ pub struct ShipOptions {
     pub token: Option<String>,
     /// A PEM file of root certificates; TLS is then required.
     pub tls_ca: Option<PathBuf>,
+    /// Counters kept up to date while shipping, such as for a progress display.
+    pub progress: Option<Arc<Progress>>,
+    /// The writer's retention by count (`Builder::keep_segments`): the shipper warns on
+    /// standard error when the segments not shipped yet near it. `Builder::ship` fills
+    /// in the writer's own settings.
+    pub keep_segments: Option<usize>,
+    /// The writer's retention by size (`Builder::keep_bytes`), for the same warning.
+    pub keep_bytes: Option<u64>,
+    /// The writer's retention by age (`Builder::keep_age`), for the same warning.
+    pub keep_age: Option<Duration>,
     /// For a shipper that keeps trying after `stop` until a deadline: set at the deadline.
     /// Without it, `stop` ends the wait for an unanswering server at once.
     pub(crate) abandon: Option<Arc<AtomicBool>>,
@@ -117,6 +130,10 @@ impl ShipOptions {
             user_password: None,
             token: None,
             tls_ca: None,
+            progress: None,
+            keep_segments: None,
+            keep_bytes: None,
+            keep_age: None,
             abandon: None,
         }
     }
@@ -165,6 +182,11 @@ pub struct Status {
     pub server_messages: u64,
     /// The `seq` of the last record in the local files.
     pub local_last_seq: Option<u64>,
+    /// Records in the local files that the server does not hold yet.
+    pub lag_records: u64,
+    /// How much older the oldest record not shipped yet is than the newest record (zero
+    /// when everything is shipped).
+    pub lag: Duration,
 }
 
 /// What kind of failure a [`ShipError`] is.
@@ -240,15 +262,27 @@ pub fn status(options: &ShipOptions) -> Result<Status, ShipError> {
         if let Some(cp) = &checkpoint {
             reader = reader.resume(cp);
         }
+        let shipped = run.position.map_or(0, |p| p.seq);
+        let (mut oldest_unshipped, mut newest_ts) = (None, 0);
         for record in reader.flatten() {
             local_last_seq = Some(record.seq);
+            newest_ts = record.ts;
+            if record.seq > shipped {
+                oldest_unshipped.get_or_insert(record.ts);
+            }
         }
+        let lag_records = local_last_seq.unwrap_or(0).saturating_sub(shipped);
+        let lag = oldest_unshipped.map_or(Duration::ZERO, |ts| {
+            Duration::from_nanos(newest_ts.saturating_sub(ts))
+        });
         Ok(Status {
             identity: run.identity.clone(),
             checkpoint,
             server_last_seq: run.position.map(|p| p.seq),
             server_messages,
             local_last_seq,
+            lag_records,
+            lag,
         })
     })
 }
@@ -288,6 +322,9 @@ struct Run<'a> {
     summary_missing: u64,
     reported: HashSet<(PathBuf, u64)>,
     last_complaint: Option<Instant>,
+    /// When the newest record and the retention backlog were last looked at.
+    last_look: Option<Instant>,
+    last_backlog_check: Option<Instant>,
 }
 
 impl<'a> Run<'a> {
@@ -338,6 +375,8 @@ impl<'a> Run<'a> {
             summary_missing: 0,
             reported: HashSet::new(),
             last_complaint: None,
+            last_look: None,
+            last_backlog_check: None,
         })
     }
 
@@ -364,12 +403,16 @@ impl<'a> Run<'a> {
             .filter(|cp| self.position.is_some_and(|p| cp.seq <= p.seq));
         let mut saved = resume.clone();
         let mut last_save = Instant::now();
+        if let (Some(progress), Some(p)) = (&self.options.progress, self.position) {
+            progress.at(p.seq, None);
+        }
         loop {
             let stopping = self.options.stop.load(Ordering::Relaxed);
             let mut reader = self.open_reader()?;
             if let Some(cp) = &resume {
                 reader = reader.resume(cp);
             }
+            self.look(resume.as_ref().map(|cp| cp.segment.as_str()));
             let mut torn = None;
             let mut rewind = false;
             while let Some(item) = reader.next() {
@@ -400,6 +443,12 @@ impl<'a> Run<'a> {
                         "trail ship: seq {next}..={} are not in the files (deleted before they were shipped, or damaged): never shipped",
                         record.seq - 1
                     );
+                }
+                if self
+                    .last_look
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+                {
+                    self.look(reader.checkpoint().map(|cp| cp.segment.as_str()));
                 }
                 match self.ship_one(&record).await? {
                     Outcome::Shipped => self.summary_shipped += 1,
@@ -453,6 +502,7 @@ impl<'a> Run<'a> {
         if body.last() == Some(&b'\n') {
             body.pop();
         }
+        let body_len = body.len();
         let seq = record.seq.to_string();
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_STREAM_ID, self.identity.stream_id.as_str());
@@ -473,6 +523,9 @@ impl<'a> Run<'a> {
                         stream_sequence: p.stream_sequence,
                         seq: record.seq,
                     });
+                    if let Some(progress) = &self.options.progress {
+                        progress.shipped(record.seq, record.ts, body_len);
+                    }
                     return Ok(Outcome::Shipped);
                 }
                 Published::TooLarge(why) => {
@@ -519,6 +572,30 @@ impl<'a> Run<'a> {
                     self.options.jetstream_stream
                 ));
                 return Ok(Outcome::Rewind);
+            }
+        }
+    }
+
+    /// Once a second: notes the newest record in the files for the progress counters, and
+    /// every few seconds warns when retention nears the segments not shipped yet.
+    fn look(&mut self, reading: Option<&str>) {
+        self.last_look = Some(Instant::now());
+        if let Some(progress) = &self.options.progress {
+            let newest = self
+                .open_reader()
+                .ok()
+                .and_then(|r| r.last(1).flatten().last());
+            if let Some(newest) = newest {
+                progress.newest(newest.seq, newest.ts);
+            }
+        }
+        if self
+            .last_backlog_check
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(30))
+        {
+            if let Some(warning) = backlog::warning(self.options, &self.name, reading) {
+                self.last_backlog_check = Some(Instant::now());
+                eprintln!("trail ship: {warning}");
             }
         }
     }

@@ -202,44 +202,64 @@ fn read_back(server: &NatsServer, stream: &str) -> Vec<Shipped> {
     block_on(async move {
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream(&stream).await.unwrap();
-        let total = stream.info().await.unwrap().state.messages;
-        let consumer = stream
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-            .await
-            .unwrap();
-        let mut messages = consumer.messages().await.unwrap();
-        let mut out = Vec::with_capacity(total as usize);
-        while (out.len() as u64) < total {
-            let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+        let mut out = Vec::new();
+        for name in streams_of(&js, &stream).await {
+            let mut stream = js.get_stream(&name).await.unwrap();
+            let total = out.len() as u64 + stream.info().await.unwrap().state.messages;
+            let consumer = stream
+                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
                 .await
-                .expect("the consumer delivers every message")
-                .unwrap()
                 .unwrap();
-            let headers = message
-                .headers
-                .clone()
-                .expect("shipped messages have headers");
-            let header = |name: &str| {
-                headers
-                    .get(name)
-                    .unwrap_or_else(|| panic!("no {name} header"))
-                    .as_str()
-                    .to_owned()
-            };
-            out.push(Shipped {
-                subject: message.subject.to_string(),
-                stream_id: header("Trail-Stream-Id"),
-                seq: header("Trail-Seq").parse().unwrap(),
-                level: header("Trail-Level"),
-                service: header("Trail-Service"),
-                host: header("Trail-Host"),
-                msg_id: header("Nats-Msg-Id"),
-                body: serde_json::from_slice(&message.payload).unwrap(),
-            });
+            let mut messages = consumer.messages().await.unwrap();
+            while (out.len() as u64) < total {
+                let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+                    .await
+                    .expect("the consumer delivers every message")
+                    .unwrap()
+                    .unwrap();
+                let headers = message
+                    .headers
+                    .clone()
+                    .expect("shipped messages have headers");
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .unwrap_or_else(|| panic!("no {name} header"))
+                        .as_str()
+                        .to_owned()
+                };
+                out.push(Shipped {
+                    subject: message.subject.to_string(),
+                    stream_id: header("Trail-Stream-Id"),
+                    seq: header("Trail-Seq").parse().unwrap(),
+                    level: header("Trail-Level"),
+                    service: header("Trail-Service"),
+                    host: header("Trail-Host"),
+                    msg_id: header("Nats-Msg-Id"),
+                    body: serde_json::from_slice(&message.payload).unwrap(),
+                });
+            }
         }
         out
     })
+}
+
+/// The JetStream streams that hold what was shipped as `name`: `name` itself when it takes
+/// the sources' subjects, otherwise each source's own stream `name_<stream id>`.
+async fn streams_of(js: &async_nats::jetstream::Context, name: &str) -> Vec<String> {
+    if let Ok(mut stream) = js.get_stream(name).await {
+        if !stream.info().await.unwrap().config.subjects.is_empty() {
+            return vec![name.to_owned()];
+        }
+    }
+    let mut names: Vec<String> = js
+        .stream_names()
+        .filter_map(|n| async move { n.ok() })
+        .filter(|n| std::future::ready(n.starts_with(&format!("{name}_"))))
+        .collect()
+        .await;
+    names.sort();
+    names
 }
 
 /// Checks that each source's records arrived exactly once each, in seq order, from 1 to
@@ -337,6 +357,17 @@ fn ships_every_record_exactly_once_while_the_shipper_is_killed_again_and_again()
 
 #[test]
 fn two_sources_ship_exactly_once_while_the_server_is_restarted() {
+    two_sources_while_the_server_is_restarted(true);
+}
+
+#[test]
+fn two_sources_in_streams_of_their_own_ship_exactly_once_while_the_server_is_restarted() {
+    two_sources_while_the_server_is_restarted(false);
+}
+
+/// With `shared`, an existing JetStream stream takes every source's subject (one record
+/// in flight at a time); without, each source gets a stream of its own, many in flight.
+fn two_sources_while_the_server_is_restarted(shared: bool) {
     const RECORDS: u64 = 30_000;
     let mut server = NatsServer::start();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -347,6 +378,9 @@ fn two_sources_ship_exactly_once_while_the_server_is_restarted() {
     // The JetStream stream exists before the first restart, as it would in production.
     let url = server.url();
     block_on(async {
+        if !shared {
+            return;
+        }
         let client = async_nats::connect(url.as_str()).await.unwrap();
         async_nats::jetstream::new(client)
             .create_stream(async_nats::jetstream::stream::Config {
@@ -567,10 +601,13 @@ fn held(server: &NatsServer) -> u64 {
     block_on(async {
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        match js.get_stream("TRAIL").await {
-            Ok(mut stream) => stream.info().await.unwrap().state.messages,
-            Err(_) => 0,
+        let mut held = 0;
+        for name in streams_of(&js, "TRAIL").await {
+            if let Ok(mut stream) = js.get_stream(&name).await {
+                held += stream.info().await.unwrap().state.messages;
+            }
         }
+        held
     })
 }
 

@@ -43,8 +43,8 @@ mod unix {
                 ships_every_record_once_in_order_while_the_stream_leader_is_killed,
             ),
             (
-                "three_writing_processes_ship_into_one_stream_each_gapless",
-                three_writing_processes_ship_into_one_stream_each_gapless,
+                "three_writing_processes_ship_at_once_each_source_gapless",
+                three_writing_processes_ship_at_once_each_source_gapless,
             ),
         ];
         for (name, test) in tests
@@ -349,17 +349,19 @@ mod unix {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        wait_for_messages(&cluster, "TRAIL", RECORDS / 5, Duration::from_secs(60));
-        let leader = stream_state(&cluster.live_url(), "TRAIL")
+        // The stream that takes this source's messages: its leader is the one to lose.
+        let own = format!("TRAIL_{}", stream_id(dir.path()));
+        wait_for_messages(&cluster, &own, RECORDS / 5, Duration::from_secs(60));
+        let leader = stream_state(&cluster.live_url(), &own)
             .and_then(|s| s.1)
             .expect("the replicated stream has a leader");
         let killed = cluster.index_of(&leader);
         cluster.kill(killed);
         // Shipping goes on with the two servers left, then the third comes back.
-        let before = stream_state(&cluster.live_url(), "TRAIL").map_or(0, |s| s.0);
-        wait_for_messages(&cluster, "TRAIL", before + 2_000, Duration::from_secs(60));
+        let before = stream_state(&cluster.live_url(), &own).map_or(0, |s| s.0);
+        wait_for_messages(&cluster, &own, before + 2_000, Duration::from_secs(60));
         assert_ne!(
-            stream_state(&cluster.live_url(), "TRAIL").and_then(|s| s.1),
+            stream_state(&cluster.live_url(), &own).and_then(|s| s.1),
             Some(leader.clone()),
             "another server leads the stream"
         );
@@ -368,10 +370,10 @@ mod unix {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
         let expected = BTreeMap::from([(stream_id(dir.path()), RECORDS)]);
-        assert_exactly_once(&cluster.live_url(), "TRAIL", &expected);
+        assert_exactly_once(&cluster.live_url(), &own, &expected);
         // The restarted server caught up and holds the same messages.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while stream_state(&cluster.url(killed), "TRAIL").map(|s| s.0) != Some(RECORDS) {
+        while stream_state(&cluster.url(killed), &own).map(|s| s.0) != Some(RECORDS) {
             assert!(
                 Instant::now() < deadline,
                 "the restarted server did not catch up"
@@ -404,7 +406,7 @@ mod unix {
         drop(guard);
     }
 
-    fn three_writing_processes_ship_into_one_stream_each_gapless() {
+    fn three_writing_processes_ship_at_once_each_source_gapless() {
         let cluster = Cluster::start();
         let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
         let exe = std::env::current_exe().unwrap();
@@ -423,12 +425,20 @@ mod unix {
         for writer in writers {
             let out = wait_with_timeout(writer, Duration::from_secs(150));
             assert!(out.status.success(), "{}", stderr(&out));
+            // The shipper finished before the writer's shutdown deadline.
+            let err = stderr(&out);
+            assert!(
+                !err.contains("did not finish") && !err.contains("shipping stopped"),
+                "{err}"
+            );
         }
-        let expected: BTreeMap<String, u64> = dirs
-            .iter()
-            .map(|dir| (stream_id(dir.path()), WRITER_RECORDS))
-            .collect();
-        assert_eq!(expected.len(), 3, "each process has its own stream id");
-        assert_exactly_once(&cluster.live_url(), "MULTI", &expected);
+        let ids: std::collections::BTreeSet<String> =
+            dirs.iter().map(|dir| stream_id(dir.path())).collect();
+        assert_eq!(ids.len(), 3, "each process has its own stream id");
+        // Each source's own JetStream stream holds its records, every seq once, in order.
+        for id in ids {
+            let expected = BTreeMap::from([(id.clone(), WRITER_RECORDS)]);
+            assert_exactly_once(&cluster.live_url(), &format!("MULTI_{id}"), &expected);
+        }
     }
 }

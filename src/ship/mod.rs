@@ -54,7 +54,7 @@ mod progress;
 
 pub(crate) use background::Background;
 
-use jetstream::{Position, Published, Server};
+use jetstream::{Layout, NotSent, Pending, Position, Published, Server};
 pub use jetstream::{HEADER_HOST, HEADER_LEVEL, HEADER_SEQ, HEADER_SERVICE, HEADER_STREAM_ID};
 pub use progress::{Progress, ProgressSnapshot};
 
@@ -294,14 +294,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, ShipError> {
         .map_err(|e| ShipError::new(ShipErrorKind::Local, format!("cannot start: {e}")))
 }
 
-/// What became of one record.
-enum Outcome {
-    /// The server holds it.
-    Shipped,
-    /// The server will never take it (too large): reported, and passed over.
-    Refused,
-    /// The server holds less of this source than it acknowledged: read again.
-    Rewind,
+/// Messages in flight at once in the per-source layout: enough to keep the connection
+/// busy while the oldest answer travels back.
+const WINDOW: usize = 256;
+
+/// A record sent and not yet acknowledged, kept until it is, to be sent again if needed.
+struct InFlight {
+    seq: u64,
+    ts: u64,
+    message_id: String,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+    /// Where the reader stood after this record: saved once the record is acknowledged.
+    checkpoint: Option<Checkpoint>,
+    /// The server's answer to come; `None` when sending failed.
+    pending: Option<Pending>,
 }
 
 /// One shipping run: the source, the server, and where the source stands there.
@@ -315,6 +322,16 @@ struct Run<'a> {
     position: Option<Position>,
     /// The last record the server refused for good, passed over.
     refused: Option<u64>,
+    /// Records sent and not yet acknowledged, oldest first.
+    window: std::collections::VecDeque<InFlight>,
+    /// How many records may be in flight at once.
+    window_size: usize,
+    /// The server sequence the last message sent gets if stored (per-source layout).
+    tail: u64,
+    /// The `seq` of the last record sent.
+    last_sent: Option<u64>,
+    /// Where the reader stood after the last acknowledged record.
+    acked: Option<Checkpoint>,
     encoder: RecordEncoder,
     summary_shipped: u64,
     summary_already: u64,
@@ -354,8 +371,11 @@ impl<'a> Run<'a> {
             checkpoint::default_path(&options.dir, &name, &options.jetstream_stream)
         });
         let client = jetstream::connect(options).await?;
-        let subject = format!("{}.{}", options.subject, identity.stream_id);
-        let server = Server::open(client, options, subject).await?;
+        let server = Server::open(client, options, &identity.stream_id).await?;
+        let window_size = match server.layout {
+            Layout::PerSource => WINDOW,
+            Layout::Shared => 1,
+        };
         let position = server
             .last()
             .await
@@ -368,6 +388,11 @@ impl<'a> Run<'a> {
             server,
             position,
             refused: None,
+            window: std::collections::VecDeque::new(),
+            window_size,
+            tail: position.map_or(0, |p| p.stream_sequence),
+            last_sent: None,
+            acked: None,
             encoder: RecordEncoder::new(crate::Format::Json),
             summary_shipped: 0,
             summary_already: 0,
@@ -412,7 +437,8 @@ impl<'a> Run<'a> {
             if let Some(cp) = &resume {
                 reader = reader.resume(cp);
             }
-            self.look(resume.as_ref().map(|cp| cp.segment.as_str()));
+            self.look(resume.as_ref().map(|cp| cp.segment.as_str()))
+                .await;
             let mut torn = None;
             let mut rewind = false;
             while let Some(item) = reader.next() {
@@ -431,6 +457,7 @@ impl<'a> Run<'a> {
                 let next = self
                     .position
                     .map(|p| p.seq)
+                    .max(self.last_sent)
                     .max(self.refused)
                     .map_or(1, |s| s + 1);
                 if record.seq < next {
@@ -448,23 +475,27 @@ impl<'a> Run<'a> {
                     .last_look
                     .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
                 {
-                    self.look(reader.checkpoint().map(|cp| cp.segment.as_str()));
+                    let reading = reader.checkpoint().map(|cp| cp.segment.clone());
+                    self.look(reading.as_deref()).await;
                 }
-                match self.ship_one(&record).await? {
-                    Outcome::Shipped => self.summary_shipped += 1,
-                    Outcome::Refused => self.summary_damaged += 1,
-                    Outcome::Rewind => {
-                        rewind = true;
-                        break;
-                    }
+                if self.offer(&record, reader.checkpoint().cloned()).await? {
+                    rewind = true;
+                    break;
                 }
                 if last_save.elapsed() >= Duration::from_millis(500) {
-                    if let Some(cp) = reader.checkpoint() {
-                        self.save_checkpoint(cp)?;
-                        saved = Some(cp.clone());
+                    if self.acked.is_some() && self.acked != saved {
+                        let cp = self.acked.clone();
+                        if let Some(cp) = &cp {
+                            self.save_checkpoint(cp)?;
+                        }
+                        saved = cp;
                     }
                     last_save = Instant::now();
                 }
+            }
+            // Everything read is acknowledged before the checkpoint moves to the end.
+            if !rewind {
+                rewind = self.settle_all().await?;
             }
             if rewind {
                 // The server holds less than was acknowledged: read again from the start.
@@ -495,14 +526,29 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Publishes one record until the server holds it, or refuses it for good.
-    async fn ship_one(&mut self, record: &LogRecord) -> Result<Outcome, ShipError> {
+    /// Sends one record, first waiting for the oldest answer when the window is full.
+    /// `Ok(true)`: the server holds less than it acknowledged; read again from the start.
+    async fn offer(
+        &mut self,
+        record: &LogRecord,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<bool, ShipError> {
+        while self.window.len() >= self.window_size {
+            if self.settle_front().await? {
+                return Ok(true);
+            }
+        }
+        // A repair while waiting may have found this record on the server already (sent
+        // by another shipper of the stream): sending it now would store it again.
+        if self.position.is_some_and(|p| p.seq >= record.seq) {
+            self.summary_already += 1;
+            return Ok(false);
+        }
         let mut body = Vec::with_capacity(256);
         self.encoder.encode(record, &mut body);
         if body.last() == Some(&b'\n') {
             body.pop();
         }
-        let body_len = body.len();
         let seq = record.seq.to_string();
         let mut headers = HeaderMap::new();
         headers.insert(HEADER_STREAM_ID, self.identity.stream_id.as_str());
@@ -510,75 +556,194 @@ impl<'a> Run<'a> {
         headers.insert(HEADER_LEVEL, record.level.as_str());
         headers.insert(HEADER_SERVICE, self.identity.service.as_str());
         headers.insert(HEADER_HOST, self.identity.host.as_str());
-        let message_id = format!("{}-{seq}", self.identity.stream_id);
+        self.window.push_back(InFlight {
+            seq: record.seq,
+            ts: record.ts,
+            message_id: format!("{}-{seq}", self.identity.stream_id),
+            headers,
+            body: body.into(),
+            checkpoint,
+            pending: None,
+        });
+        self.last_sent = Some(record.seq);
+        match self.transmit(self.window.len() - 1).await {
+            Ok(()) => Ok(false),
+            Err(NotSent::TooLarge(why)) => {
+                eprintln!(
+                    "trail ship: seq {} is larger than the server accepts ({why}): not shipped",
+                    record.seq
+                );
+                self.window.pop_back();
+                self.refused = Some(record.seq);
+                self.summary_damaged += 1;
+                Ok(false)
+            }
+            Err(NotSent::Unsure(why)) => {
+                self.complain(&format!(
+                    "publishing seq {} to {}: {why}; retrying",
+                    record.seq, self.server.subject
+                ));
+                self.repair().await
+            }
+        }
+    }
+
+    /// Sends the record at `index` of the window, guarded by the server sequence that
+    /// its predecessor gets: in the per-source layout the one before it in the window
+    /// (each message stored takes the next sequence of this source's stream), in the
+    /// shared layout this source's last acknowledged message (nothing else is in flight).
+    async fn transmit(&mut self, index: usize) -> Result<(), NotSent> {
+        let after = match self.server.layout {
+            Layout::PerSource => self.tail,
+            Layout::Shared => self.position.map_or(0, |p| p.stream_sequence),
+        };
+        let flight = &self.window[index];
+        let pending = self
+            .server
+            .send(
+                after,
+                &flight.message_id,
+                flight.headers.clone(),
+                flight.body.clone(),
+            )
+            .await?;
+        self.window[index].pending = Some(pending);
+        self.tail = after + 1;
+        Ok(())
+    }
+
+    /// Waits for the oldest answer. `Ok(true)`: read again from the start.
+    async fn settle_front(&mut self) -> Result<bool, ShipError> {
+        let Some(mut flight) = self.window.pop_front() else {
+            return Ok(false);
+        };
+        let answer = match flight.pending.take() {
+            Some(pending) => jetstream::answer(pending).await,
+            None => Published::Unsure("not sent".to_owned()),
+        };
+        match answer {
+            Published::Stored(p) => {
+                self.position = Some(Position {
+                    stream_sequence: p.stream_sequence,
+                    seq: flight.seq,
+                });
+                self.acknowledged(flight);
+                Ok(false)
+            }
+            Published::Unsure(why) => {
+                self.complain(&format!(
+                    "publishing seq {} to {}: {why}; retrying",
+                    flight.seq, self.server.subject
+                ));
+                self.window.push_front(flight);
+                self.repair().await
+            }
+        }
+    }
+
+    /// Waits for every answer. `Ok(true)`: read again from the start.
+    async fn settle_all(&mut self) -> Result<bool, ShipError> {
+        while !self.window.is_empty() {
+            if self.settle_front().await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn acknowledged(&mut self, flight: InFlight) {
+        self.summary_shipped += 1;
+        if let Some(progress) = &self.options.progress {
+            progress.shipped(flight.seq, flight.ts, flight.body.len());
+        }
+        if flight.checkpoint.is_some() {
+            self.acked = flight.checkpoint;
+        }
+    }
+
+    /// After an answer that is not a plain "stored" (a timeout, a lost connection, a
+    /// refusal by the guard): waits for every other answer, asks the server where this
+    /// source stands, passes over what it holds and sends the rest again, in order.
+    /// Anything sent before can still arrive late, but its guard names a predecessor the
+    /// server no longer ends with, so it is refused. `Ok(true)`: the server holds less
+    /// than it acknowledged; read again from the start.
+    async fn repair(&mut self) -> Result<bool, ShipError> {
         let mut pause = Duration::from_millis(20);
-        loop {
-            match self
-                .server
-                .publish(self.position, &message_id, headers.clone(), body.clone())
-                .await
-            {
-                Published::Stored(p) => {
-                    self.position = Some(Position {
-                        stream_sequence: p.stream_sequence,
-                        seq: record.seq,
-                    });
-                    if let Some(progress) = &self.options.progress {
-                        progress.shipped(record.seq, record.ts, body_len);
-                    }
-                    return Ok(Outcome::Shipped);
-                }
-                Published::TooLarge(why) => {
-                    eprintln!(
-                        "trail ship: seq {} is larger than the server accepts ({why}): not shipped",
-                        record.seq
-                    );
-                    self.refused = Some(record.seq);
-                    return Ok(Outcome::Refused);
-                }
-                Published::Unsure(why) => {
-                    self.complain(&format!(
-                        "publishing seq {} to {}: {why}; retrying",
-                        record.seq, self.server.subject
-                    ));
+        'again: loop {
+            // Each answer waits on its own clock once awaited: one deadline for all of
+            // them keeps a dead connection from costing a timeout per message.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+            for flight in &mut self.window {
+                if let Some(pending) = flight.pending.take() {
+                    let _ = tokio::time::timeout_at(deadline, jetstream::answer(pending)).await;
                 }
             }
             let before = self.position.map(|p| p.seq);
             let now = loop {
                 if self.options.giving_up() {
+                    let first = self.window.front().map_or(0, |f| f.seq);
                     return Err(ShipError::new(
                         ShipErrorKind::Unreachable,
                         format!(
-                            "stopped while seq {} was not acknowledged by {}",
-                            record.seq, self.options.url
+                            "stopped while seq {first} was not acknowledged by {}",
+                            self.options.url
                         ),
                     ));
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
-                match self.server.last().await {
-                    Ok(now) => break now,
-                    Err(e) => self.complain(&format!("{e}; retrying")),
+                // The stream's end first, then this source's last message: a message
+                // stored in between makes the end too old, and the next send is refused
+                // and repaired again, never stored twice.
+                let end = match self.server.layout {
+                    Layout::PerSource => self.server.last_sequence().await,
+                    Layout::Shared => Ok(0),
+                };
+                match (end, self.server.last().await) {
+                    (Ok(end), Ok(now)) => break (end, now),
+                    (Err(e), _) | (_, Err(e)) => self.complain(&format!("{e}; retrying")),
                 }
             };
+            let (end, now) = now;
             self.position = now;
-            let now = now.map(|p| p.seq);
-            if now >= Some(record.seq) {
-                return Ok(Outcome::Shipped);
-            }
-            if now < before {
+            self.tail = now.map_or(0, |p| p.stream_sequence).max(end);
+            let now_seq = now.map(|p| p.seq);
+            if now_seq < before {
                 self.complain(&format!(
-                    "{} holds this source up to seq {now:?}, after acknowledging seq {before:?}: shipping again from there",
+                    "{} holds this source up to seq {now_seq:?}, after acknowledging seq {before:?}: shipping again from there",
                     self.options.jetstream_stream
                 ));
-                return Ok(Outcome::Rewind);
+                self.window.clear();
+                self.last_sent = now_seq;
+                self.acked = None;
+                return Ok(true);
             }
+            while self.window.front().is_some_and(|f| Some(f.seq) <= now_seq) {
+                if let Some(flight) = self.window.pop_front() {
+                    self.acknowledged(flight);
+                }
+            }
+            // Another shipper of this stream may be further on.
+            self.last_sent = self.last_sent.max(now_seq);
+            for index in 0..self.window.len() {
+                match self.transmit(index).await {
+                    Ok(()) => {}
+                    Err(NotSent::TooLarge(why)) | Err(NotSent::Unsure(why)) => {
+                        self.complain(&format!(
+                            "publishing seq {} to {}: {why}; retrying",
+                            self.window[index].seq, self.server.subject
+                        ));
+                        continue 'again;
+                    }
+                }
+            }
+            return Ok(false);
         }
     }
 
     /// Once a second: notes the newest record in the files for the progress counters, and
     /// every few seconds warns when retention nears the segments not shipped yet.
-    fn look(&mut self, reading: Option<&str>) {
+    async fn look(&mut self, reading: Option<&str>) {
         self.last_look = Some(Instant::now());
         if let Some(progress) = &self.options.progress {
             let newest = self

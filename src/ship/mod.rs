@@ -10,16 +10,18 @@
 //!
 //! # Exactly once
 //!
-//! Records are published one at a time, in `seq` order, each with the header
-//! `Nats-Expected-Last-Subject-Sequence` naming the server's sequence of this source's
-//! previous message: the server stores a message only right after the one the shipper
-//! last saw stored, so a copy that arrives late (after a reconnection, from a killed
-//! shipper, from a second shipper of the same stream) is refused whatever the timing.
-//! At start and after every publish whose outcome is unknown, the shipper asks the
-//! server for the last message on its subject and goes on after that record's `seq`;
+//! Each source gets a JetStream stream of its own (`NAME_<stream id>`), so the server
+//! sequence every next message will take is known before any answer comes back. Every
+//! message carries `Nats-Expected-Last-Sequence` naming its predecessor's sequence, and up
+//! to 256 are in flight: one that is lost makes every later one name a predecessor that is
+//! not the stream's last, so they are refused whenever they arrive, and nothing is stored
+//! out of order. A JetStream stream `NAME` that already takes the source's subject is used
+//! as it is, one message at a time, guarded by `Nats-Expected-Last-Subject-Sequence`. After
+//! any answer other than "stored", the shipper waits for the other answers, asks the
+//! server where the source stands, passes over what it holds and sends the rest again;
 //! the message id and the duplicate window are a second guard. The checkpoint file
-//! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only
-//! after acknowledgements and only saves re-reading: it never decides what is sent.
+//! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only to
+//! acknowledged records and only saves re-reading: it never decides what is sent.
 //!
 //! The JetStream stream must keep each source's newest message (the one this module
 //! creates has no limits); a source whose messages were all removed is shipped again

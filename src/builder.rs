@@ -549,7 +549,7 @@ impl Builder {
         #[cfg(feature = "ship")]
         if let Some(options) = self.ship {
             guard.shipper = Some(
-                crate::ship::Background::start(options, &self.dir, &self.name)
+                crate::ship::Background::start(options, &self.dir, &self.name, self.retention)
                     .map_err(|e| Error::io("start the shipper thread for", &path, e))?,
             );
         }

@@ -223,8 +223,9 @@ static STATE: Mutex<State> = Mutex::new(State {
     open: false,
 });
 
-/// The current directives, for readers that are not call sites (records handed over by
-/// other logging APIs, which have no `static` call site).
+/// The current directives, for checks made apart from a call site's cache: records handed
+/// over by other logging APIs, which have no `static` call site, and every record once
+/// test captures have opened the call sites.
 static CURRENT: RwLock<Option<Directives>> = RwLock::new(None);
 
 impl Callsite {
@@ -335,7 +336,6 @@ pub fn set_filter(directives: &str) -> Result<(), ParseFilterError> {
 }
 
 /// Whether the current directives let an event of `target` at `level` through.
-#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) fn directives_allow(target: &str, level: Level) -> bool {
     CURRENT
         .read()

@@ -131,7 +131,7 @@ fn bench(c: &mut Criterion) {
         ("text", trail::Format::Text),
         ("bincode", trail::Format::Binary),
     ] {
-        let mut encode = trail::__private::encoder_for_bench(format);
+        let mut encode = trail::__bench::encoder(format);
         let mut out = Vec::with_capacity(1 << 20);
         let mut seq = 0;
         c.benchmark_group("encode").bench_function(name, |b| {
@@ -157,14 +157,12 @@ fn bench(c: &mut Criterion) {
 
     // A call site that a directive turns off while its level passes the run-time gate: the
     // gate's load, then the call site's cached interest.
-    guard
-        .set_filter("info,quiet=off")
-        .expect("valid directives");
+    trail::set_filter("info,quiet=off").expect("valid directives");
     c.benchmark_group("disabled")
         .bench_function("filtered_out_by_directive", |b| {
             b.iter(|| trail::info!(target: "quiet", order_id = black_box(7_u64), "muted"))
         });
-    guard.set_filter("info").expect("valid directives");
+    trail::set_filter("info").expect("valid directives");
 
     in_bursts(c, "actor_4_fields", |i| {
         standard_event(42, black_box(i), 3, 9.5, "A-1001")

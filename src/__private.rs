@@ -41,20 +41,3 @@ pub trait SerdeFeatureRequired {}
 pub fn serde<T: SerdeFeatureRequired>(_value: T) -> DisplayValue<&'static str> {
     DisplayValue("")
 }
-
-/// A writer's encoder for `format`, as a function, for the encoding benchmarks. The
-/// segment header, if the format has one, is written into the first call's output.
-#[cfg(feature = "writer")]
-pub fn encoder_for_bench(
-    format: crate::Format,
-) -> impl FnMut(&crate::Record, u64, &mut Vec<u8>) + Send {
-    let mut encoder = format.encoder(&Default::default());
-    let mut begun = false;
-    move |record, seq, out| {
-        if !begun {
-            encoder.begin_segment(out);
-            begun = true;
-        }
-        encoder.encode(record, seq, out)
-    }
-}

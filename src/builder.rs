@@ -701,20 +701,6 @@ impl Guard {
             .clone()
     }
 
-    /// Replaces the filter directives while the program runs; every call site follows at
-    /// its next event.
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir().unwrap();
-    /// let guard = trail::builder().dir(dir.path()).filter("warn").install()?;
-    /// guard.set_filter("info,chatty::module=off")?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn set_filter(&self, directives: &str) -> Result<(), crate::ParseFilterError> {
-        crate::set_filter(directives.parse()?);
-        Ok(())
-    }
-
     /// Seals the active segment and starts a new one, after writing everything logged
     /// before this call. Does nothing while the active segment holds no record.
     pub fn rotate(&self) {

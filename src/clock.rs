@@ -250,7 +250,8 @@ fn renew(cal: &Calibration) {
 /// The writer's clock: decides when segments rotate, names them and dates the manifest.
 ///
 /// Events keep the timestamp their caller took; this clock only steers the file layer.
-/// [`SystemClock`] is the default; [`ManualClock`] lets tests move time by hand.
+/// [`SystemClock`] is the default; [`ManualClock`](crate::testing::ManualClock) lets tests
+/// move time by hand.
 #[cfg(feature = "writer")]
 pub trait Clock: Send + Sync + 'static {
     /// Nanoseconds since the Unix epoch, UTC.
@@ -271,14 +272,29 @@ impl Clock for SystemClock {
 
 /// A clock that moves only when told to; clones share the same time.
 ///
+/// Give it to the writer with [`Builder::clock`](crate::Builder::clock) and keep a clone:
+/// rotation by time, segment names and the manifest's dates then follow the clone, so
+/// that a test of time-based rotation moves time forward instead of sleeping. Events keep
+/// the timestamps their callers took.
+///
 /// ```
 /// use std::time::Duration;
-/// use trail::{Clock, ManualClock};
+/// use trail::testing::ManualClock;
+/// use trail::Clock;
 ///
 /// let clock = ManualClock::new(1_000);
 /// let handle = clock.clone();
 /// handle.advance(Duration::from_secs(1));
 /// assert_eq!(clock.now_nanos(), 1_000_001_000);
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// let _guard = trail::builder()
+///     .dir(dir.path())
+///     .rotate_every(trail::Period::Hour)
+///     .clock(clock.clone())
+///     .install()?;
+/// clock.advance(Duration::from_secs(3600)); // the next event opens a new segment
+/// # Ok::<(), trail::Error>(())
 /// ```
 #[cfg(feature = "writer")]
 #[derive(Clone, Debug)]

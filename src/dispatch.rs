@@ -19,7 +19,7 @@
 
 use core::fmt;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::{Level, LevelFilter, Record};
 
@@ -81,14 +81,29 @@ pub(crate) fn level_enabled(level: Level) -> bool {
     level as u8 >= MAX_LEVEL.load(Ordering::Relaxed)
 }
 
-/// Changes the run-time level filter (and the `log` crate's, when the bridge is
-/// installed). Has no effect while no sink is installed.
+/// Changes the run-time level filter (and that of any other logging API whose records
+/// trail takes in, so that it keeps handing over what passes). Has no effect while no sink
+/// is installed.
 pub fn set_max_level(filter: LevelFilter) {
     if !SINK.load(Ordering::Acquire).is_null() {
         set_levels(filter);
-        #[cfg(feature = "log")]
-        crate::bridge::log::follow_max_level(filter);
+        if let Some(follow) = LEVEL_FOLLOWER.get() {
+            follow(filter);
+        }
     }
+}
+
+/// Told every new run-time level from [`set_max_level`]. An adapter that feeds trail from
+/// another logging API, with a level gate of its own, registers here so that its gate
+/// follows trail's; the dispatch itself knows nothing of who listens.
+static LEVEL_FOLLOWER: OnceLock<fn(LevelFilter)> = OnceLock::new();
+
+/// Registers `follow` to be told every later change of the run-time level. There is room
+/// for one: a second registration is ignored, which only the same adapter installed twice
+/// would attempt.
+#[cfg_attr(not(feature = "log"), allow(dead_code))]
+pub(crate) fn follow_level_changes(follow: fn(LevelFilter)) {
+    let _ = LEVEL_FOLLOWER.set(follow);
 }
 
 /// Sets the installed filter's level, and the gate to it unless events are routed.

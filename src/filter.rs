@@ -223,7 +223,9 @@ static STATE: Mutex<State> = Mutex::new(State {
     open: false,
 });
 
-/// The current directives, for readers that are not call sites (the bridges).
+/// The current directives, for checks made apart from a call site's cache: records handed
+/// over by other logging APIs, which have no `static` call site, and every record once
+/// test captures have opened the call sites.
 static CURRENT: RwLock<Option<Directives>> = RwLock::new(None);
 
 impl Callsite {
@@ -300,27 +302,40 @@ pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilt
     max
 }
 
-/// Installs filter directives for whatever sink is installed, and opens the run-time
-/// level gate to the most verbose level they allow. The writer's
-/// [`Guard::set_filter`](crate::Guard::set_filter) calls this; a custom [`Sink`](crate::Sink)
-/// can too.
+/// Replaces the filter directives while the program runs, for whatever sink is installed
+/// (the writer or one of your own), and sets the run-time level gate to the most verbose
+/// level they allow; every call site follows at its next event.
+///
+/// This is the one way to change the filter at run time. It takes the directives as text,
+/// in the syntax of [`Builder::filter`](crate::Builder::filter) and `RUST_LOG`, so that a
+/// filter read from a file, an admin endpoint or a signal handler is passed on as it is,
+/// and a malformed one is refused whole, naming the directive, with the filter unchanged.
+/// Directives given at install time go to the builder instead, whose
+/// [`install`](crate::Builder::install) reports the same error.
 ///
 /// ```
 /// # use trail::{LevelFilter, Record, Sink};
 /// # struct Quiet;
 /// # impl Sink for Quiet { fn submit(&self, _: &Record) {} fn flush(&self) {} }
 /// trail::set_sink(&Quiet, LevelFilter::Info).unwrap();
-/// trail::set_filter("warn,shop::cart=debug".parse().unwrap());
+/// trail::set_filter("warn,shop::cart=debug")?;
 /// assert_eq!(trail::max_level(), LevelFilter::Debug);
+///
+/// let err = trail::set_filter("info,shop=chatty").unwrap_err();
+/// assert!(err.to_string().contains("\"shop=chatty\""));
+/// assert_eq!(trail::max_level(), LevelFilter::Debug, "left as it was");
+/// # trail::clear_sink();
+/// # Ok::<(), trail::ParseFilterError>(())
 /// ```
-pub fn set_filter(directives: Directives) {
+pub fn set_filter(directives: &str) -> Result<(), ParseFilterError> {
+    let directives: Directives = directives.parse()?;
     let level = directives.max_level();
     set_directives(Some(directives));
     crate::set_max_level(level);
+    Ok(())
 }
 
 /// Whether the current directives let an event of `target` at `level` through.
-#[cfg_attr(not(any(feature = "log", feature = "tracing")), allow(dead_code))]
 pub(crate) fn directives_allow(target: &str, level: Level) -> bool {
     CURRENT
         .read()

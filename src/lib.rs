@@ -88,8 +88,16 @@
 //!
 //! # Feature flags
 //!
-//! - `writer` (default): the background writer, its queue and encoders.
+//! - `writer` (default): the background writer, its queue and encoders, and the file
+//!   layer (rotation, retention, the manifest). It brings `read`, which recovery uses.
+//! - `read` (default): [`read`], reading segments and streams back, and [`schema`]; on its
+//!   own, for tools that read files without writing any.
+//! - `gzip` (default): compression of sealed segments on a helper thread.
 //! - `serde` (default): the `#value` sigil and [`serde()`], for nested typed fields.
+//! - `log` (default): `trail::bridge::log`, records of crates that log through the `log`
+//!   crate become trail events.
+//! - `tracing`: `trail::bridge::tracing`, a `tracing-subscriber` layer that writes
+//!   tracing events, with their spans' fields, as trail events.
 //! - `ship`: `trail::ship`, publishing a stream into NATS JetStream exactly once; it brings
 //!   the NATS client and its async runtime, which nothing else needs.
 //! - `max_level_*`, `release_max_level_*`: compile-time ceilings, above.
@@ -158,6 +166,26 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
+/// What this crate's benchmarks reach inside it. Not public API: names here may change in
+/// any release.
+#[cfg(feature = "writer")]
+#[doc(hidden)]
+pub mod __bench {
+    /// A writer's encoder for `format`, as a function. The segment header, if the format
+    /// has one, is written into the first call's output.
+    pub fn encoder(format: crate::Format) -> impl FnMut(&crate::Record, u64, &mut Vec<u8>) + Send {
+        let mut encoder = format.encoder(&Default::default());
+        let mut begun = false;
+        move |record, seq, out| {
+            if !begun {
+                encoder.begin_segment(out);
+                begun = true;
+            }
+            encoder.encode(record, seq, out)
+        }
+    }
+}
+
 /// The README's Rust examples, compiled and run as documentation tests.
 /// They are written for the default features.
 #[cfg(all(
@@ -170,6 +198,8 @@ pub mod __private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// Not public API: the tests of this crate size their values by it.
+#[doc(hidden)]
 pub use capture::payload::INLINE_CAPACITY;
 pub use dispatch::{
     clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
@@ -192,7 +222,7 @@ pub use value::{serde, SerdeValue};
 #[cfg(feature = "writer")]
 pub use builder::{builder, Builder, Guard};
 #[cfg(feature = "writer")]
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock};
 #[cfg(feature = "writer")]
 pub use error::{Error, ErrorKind};
 #[cfg(any(feature = "writer", feature = "read"))]

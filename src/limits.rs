@@ -13,7 +13,8 @@ pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 /// deeper values with a marker; the reader reports a record that nests deeper as damaged.
 pub const MAX_DEPTH: usize = 64;
 
-/// The largest manifest, in bytes, that the writer at start and `trail verify` read (64
-/// MiB, some 250,000 segments). A larger one is reported as unreadable instead of being
-/// parsed into memory; the writer then rebuilds it from the segments.
+/// The largest manifest, in bytes, that the writer at start and the reader
+/// (`read_manifest`, `verify`) read (64 MiB, some 250,000 segments). A larger one is
+/// reported as unreadable instead of being parsed into memory; the writer then rebuilds it
+/// from the segments.
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;

@@ -9,78 +9,12 @@
 //! segment was deleted still continues its `seq` instead of starting again at 1.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-
-use crate::limits::MAX_MANIFEST_BYTES;
-
-/// The version of the manifest's own layout.
-pub(crate) const MANIFEST_VERSION: u32 = 1;
-
-/// The version of the record schema the segments hold (the canonical keys and types).
-pub(crate) const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Manifest {
-    pub(crate) stream: String,
-    pub(crate) manifest_version: u32,
-    /// At least one past every `seq` the stream has listed: raised by every update, never
-    /// lowered, so it survives the deletion of the segments it was read from. Absent from
-    /// manifests written before it existed, which count from their segments alone.
-    #[serde(default = "first_seq")]
-    pub(crate) next_seq: u64,
-    pub(crate) segments: Vec<SegmentEntry>,
-}
-
-/// The `seq` of a stream's first record.
-fn first_seq() -> u64 {
-    1
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct SegmentEntry {
-    /// The file name as it is now (with `.gz` once compressed).
-    pub(crate) file: String,
-    pub(crate) format: String,
-    pub(crate) schema_version: u32,
-    /// `null` for a segment without records.
-    pub(crate) first_seq: Option<u64>,
-    pub(crate) last_seq: Option<u64>,
-    pub(crate) records: u64,
-    /// Length of the segment's bytes, uncompressed.
-    pub(crate) bytes: u64,
-    /// CRC-32 (IEEE) of the segment's bytes, uncompressed.
-    pub(crate) crc32: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) compressed_bytes: Option<u64>,
-    /// Set when the segment ends with an incomplete record, left by a crash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) torn_tail: Option<TornTail>,
-    pub(crate) sealed_at: String,
-    /// The value kinds of the actor and of each field key in the segment; absent for
-    /// segments listed by recovery.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) schema: Option<crate::schema::SegmentSchema>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TornTail {
-    /// Where the incomplete record starts.
-    pub(crate) offset: u64,
-    /// How many bytes of it there are.
-    pub(crate) bytes: u64,
-}
-
-impl SegmentEntry {
-    /// The file name without `.gz`.
-    pub(crate) fn base(&self) -> &str {
-        self.file.strip_suffix(".gz").unwrap_or(&self.file)
-    }
-}
+pub(crate) use crate::format::manifest::{Manifest, SegmentEntry, TornTail, SCHEMA_VERSION};
 
 /// The manifest file and its in-memory state, shared by the writer and the compressor.
 pub(crate) struct ManifestStore {
@@ -94,7 +28,7 @@ pub(crate) struct ManifestStore {
 
 impl ManifestStore {
     pub(crate) fn path_for(dir: &Path, stream: &str) -> PathBuf {
-        dir.join(format!("{stream}.manifest.json"))
+        dir.join(crate::format::manifest::file_name(stream))
     }
 
     /// Loads the manifest, or starts an empty one when there is none. A manifest that
@@ -105,25 +39,9 @@ impl ManifestStore {
         mode: u32,
     ) -> Result<ManifestStore, (PathBuf, String)> {
         let path = Self::path_for(dir, stream);
-        let manifest = match File::open(&path) {
-            Ok(file) => {
-                // Read no more than the limit: a huge manifest would cost many times its
-                // size once parsed.
-                let mut text = String::new();
-                file.take(MAX_MANIFEST_BYTES + 1)
-                    .read_to_string(&mut text)
-                    .map_err(|e| (path.clone(), e.to_string()))?;
-                if text.len() as u64 > MAX_MANIFEST_BYTES {
-                    return Err((
-                        path,
-                        format!("it is larger than the limit of {MAX_MANIFEST_BYTES} bytes"),
-                    ));
-                }
-                serde_json::from_str(&text).map_err(|e| (path.clone(), e.to_string()))?
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Manifest::empty(stream),
-            Err(e) => return Err((path, e.to_string())),
-        };
+        let manifest = crate::read::load_manifest(&path)
+            .map_err(|(_, why, _)| (path.clone(), why))?
+            .unwrap_or_else(|| Manifest::empty(stream));
         Ok(ManifestStore {
             path,
             dir: dir.to_owned(),
@@ -197,33 +115,6 @@ impl ManifestStore {
     }
 }
 
-impl Manifest {
-    fn empty(stream: &str) -> Manifest {
-        Manifest {
-            stream: stream.to_owned(),
-            manifest_version: MANIFEST_VERSION,
-            next_seq: first_seq(),
-            segments: Vec::new(),
-        }
-    }
-
-    /// The `seq` the stream's next record gets: past its `next_seq` and past every listed
-    /// segment.
-    pub(crate) fn next_seq(&self) -> u64 {
-        self.last_seq().map_or(1, |s| s + 1).max(self.next_seq)
-    }
-
-    /// The highest `seq` in any listed segment.
-    pub(crate) fn last_seq(&self) -> Option<u64> {
-        self.segments.iter().filter_map(|s| s.last_seq).max()
-    }
-
-    #[cfg(feature = "gzip")]
-    pub(crate) fn find_mut(&mut self, base: &str) -> Option<&mut SegmentEntry> {
-        self.segments.iter_mut().find(|s| s.base() == base)
-    }
-}
-
 /// Makes a rename or a deletion in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
@@ -236,6 +127,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_MANIFEST_BYTES;
 
     fn entry(file: &str, last_seq: Option<u64>) -> SegmentEntry {
         SegmentEntry {

@@ -38,7 +38,9 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Builds metadata; the macros call this in a `static` initialiser.
+    /// Builds metadata; the macros call this in a `static` initialiser. Not public API:
+    /// hidden because its arguments follow how the macros lay a record out, and they may
+    /// change in any release. Read metadata through [`Record::metadata`](crate::Record::metadata).
     ///
     /// `fields` names the event's key-value fields in order; the record's values hold
     /// those fields first, then any message-only arguments that `pieces` refers to.

@@ -238,7 +238,9 @@ impl Record {
         self.flags & HAS_ACTOR != 0
     }
 
-    /// Bytes of captured values held by this record.
+    /// Bytes of captured values held by this record. Not public API: the capture's
+    /// encoding is internal, and only this crate's tests and encoders look at its size.
+    #[doc(hidden)]
     pub fn payload_len(&self) -> usize {
         self.payload.len()
     }

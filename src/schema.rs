@@ -509,16 +509,6 @@ pub fn scan(
 /// The per-segment summaries the stream's manifest holds, by segment name without `.gz`.
 /// A manifest that is missing or unreadable gives none: the records are read instead.
 fn manifest_summaries(dir: &Path, segments: &[PathBuf]) -> BTreeMap<String, SegmentSchema> {
-    #[derive(Deserialize)]
-    struct Manifest {
-        segments: Vec<Entry>,
-    }
-    #[derive(Deserialize)]
-    struct Entry {
-        file: String,
-        #[serde(default)]
-        schema: Option<SegmentSchema>,
-    }
     let Some(stream) = segments
         .first()
         .and_then(|s| s.file_name())
@@ -528,18 +518,14 @@ fn manifest_summaries(dir: &Path, segments: &[PathBuf]) -> BTreeMap<String, Segm
     else {
         return BTreeMap::new();
     };
-    let path = dir.join(format!("{stream}.manifest.json"));
-    let Ok(text) = std::fs::read(&path) else {
-        return BTreeMap::new();
-    };
-    let Ok(manifest) = serde_json::from_slice::<Manifest>(&text) else {
+    let Ok(Some(manifest)) = crate::read::read_manifest(dir, &stream) else {
         return BTreeMap::new();
     };
     manifest
         .segments
         .into_iter()
         .filter_map(|e| {
-            let base = e.file.strip_suffix(".gz").unwrap_or(&e.file).to_owned();
+            let base = e.base().to_owned();
             e.schema.map(|s| (base, s))
         })
         .collect()

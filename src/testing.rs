@@ -48,6 +48,9 @@ use crate::record::ValueRef;
 use crate::scope::{Frame, ScopeGuard};
 use crate::{Level, LevelFilter, Record};
 
+#[cfg(feature = "writer")]
+pub use crate::clock::ManualClock;
+
 /// Collects the events of this thread, at every level, until the guard is dropped.
 ///
 /// Events on other threads are not collected, except in futures wrapped with

@@ -47,11 +47,11 @@ fn directives_set_a_level_per_target_and_change_at_run_time() {
         "a filtered-out call evaluates none of its arguments"
     );
 
-    guard.set_filter("info,shop=trace").unwrap();
+    trail::set_filter("info,shop=trace").unwrap();
     log_everywhere(&touched);
     assert_eq!(touched.get(), 1);
 
-    let err = guard.set_filter("info,shop=chatty").unwrap_err();
+    let err = trail::set_filter("info,shop=chatty").unwrap_err();
     assert!(err.to_string().contains("\"shop=chatty\""), "{err}");
     drop(guard);
     assert_eq!(

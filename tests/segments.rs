@@ -8,7 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use trail::{LevelFilter, ManualClock, Period};
+use trail::testing::ManualClock;
+use trail::{LevelFilter, Period};
 
 /// 2026-11-23T22:59:59Z, a second before an hour boundary.
 const T0: u64 = 1_795_474_799_000_000_000;

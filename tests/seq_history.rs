@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use trail::{Format, LevelFilter, ManualClock};
+use trail::testing::ManualClock;
+use trail::{Format, LevelFilter};
 
 /// 2026-11-23T22:59:59Z.
 const T0: u64 = 1_795_474_799_000_000_000;

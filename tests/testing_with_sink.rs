@@ -38,7 +38,7 @@ fn log_round(who: &'static str, i: u64) {
 #[test]
 fn the_sink_gets_exactly_what_its_filter_lets_through_while_a_capture_runs() {
     trail::set_sink(&KEEP, LevelFilter::Info).unwrap();
-    trail::set_filter("info,noisy=off".parse().unwrap());
+    trail::set_filter("info,noisy=off").unwrap();
     let step = Barrier::new(2);
     let captured = std::thread::scope(|s| {
         s.spawn(|| {

@@ -67,7 +67,7 @@ fn the_files_get_exactly_the_filtered_events_of_every_thread_while_a_capture_run
         }
         let cap = trail::testing::capture();
         // Setting the filter again keeps the capture's levels and call sites open.
-        guard.set_filter("info,noisy=off").unwrap();
+        trail::set_filter("info,noisy=off").unwrap();
         step.wait();
         for i in 0..EACH {
             log_round("capturing", i);

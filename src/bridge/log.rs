@@ -17,7 +17,6 @@
 //! record gives twice is written once, with its last value, where that one came.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{intern, KvValue};
 use crate::__private::{emit, Event};
@@ -28,19 +27,17 @@ use crate::{Level, LevelFilter, Metadata};
 /// Fails if another `log` logger is installed already.
 pub fn install() -> Result<(), log::SetLoggerError> {
     log::set_logger(&BRIDGE)?;
-    INSTALLED.store(true, Ordering::Relaxed);
+    crate::dispatch::follow_level_changes(follow_max_level);
     log::set_max_level(to_log_filter(crate::max_level()));
     Ok(())
 }
 
 static BRIDGE: Bridge = Bridge;
-static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-/// Keeps the `log` crate's filter in step with trail's, once the bridge is installed.
-pub(crate) fn follow_max_level(filter: LevelFilter) {
-    if INSTALLED.load(Ordering::Relaxed) {
-        log::set_max_level(to_log_filter(filter));
-    }
+/// Keeps the `log` crate's filter in step with trail's: registered with the dispatch once
+/// the bridge is the `log` logger.
+fn follow_max_level(filter: LevelFilter) {
+    log::set_max_level(to_log_filter(filter));
 }
 
 struct Bridge;

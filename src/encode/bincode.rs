@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::{EncodeValue, Encoder, Shape, Text};
+use super::{EncodeContext, EncodeValue, Encoder, Shape};
 use crate::format::binary::{framed, header, variant};
 use crate::record::ValueRef;
 use crate::{Metadata, Piece, Record};
@@ -26,7 +26,7 @@ use crate::limits::MAX_DEPTH;
 
 #[derive(Default)]
 pub(crate) struct BincodeEncoder {
-    text: Text,
+    context: EncodeContext,
     /// Call site ids by metadata address, for records without scope fields.
     plain: FxHashMap<usize, u32>,
     /// Call site ids by metadata address and the names of the fields scopes added.
@@ -314,7 +314,7 @@ impl BincodeEncoder {
         let id = self.threads.len() as u32;
         self.threads.insert(thread, id);
         self.last_thread = Some((thread, id));
-        let name = self.text.thread(thread);
+        let name = self.context.thread(thread);
         Self::frame(out, &FrameRef::Thread { id, name });
         id
     }
@@ -322,7 +322,7 @@ impl BincodeEncoder {
 
 impl Encoder for BincodeEncoder {
     fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
-        self.text.secrets = secrets;
+        self.context.secrets = secrets;
     }
 
     fn begin_segment(&mut self, out: &mut Vec<u8>) {
@@ -337,7 +337,7 @@ impl Encoder for BincodeEncoder {
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         // Most records: no secrets to hide and no scope fields to reorder, so the values
         // go from the payload to the frame as they come.
-        if self.text.secrets.is_empty() {
+        if self.context.secrets.is_empty() {
             if let Some(payload) = record.plain_payload() {
                 let callsite = self.plain_callsite(record.metadata(), out);
                 let thread = self.thread(record.thread_id(), out);
@@ -351,7 +351,7 @@ impl Encoder for BincodeEncoder {
             }
         }
         let meta = record.metadata();
-        let values = self.text.decode(record);
+        let values = self.context.decode(record);
         let scoped: Vec<&str> = values
             .scoped_fields()
             .iter()

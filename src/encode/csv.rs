@@ -2,13 +2,13 @@
 //! by the rules of [`crate::format::csv`].
 
 use super::json::{write_any, write_fields};
-use super::{EncodeValue, Encoder, RecordView, Text};
+use super::{EncodeContext, EncodeValue, Encoder, RecordView};
 use crate::format::csv::{cell, HEADER};
 use crate::format::time::TimestampCache;
 use crate::Record;
 
 pub(crate) struct CsvEncoder {
-    text: Text,
+    context: EncodeContext,
     escape_formulas: bool,
     scratch: Vec<u8>,
 }
@@ -16,7 +16,7 @@ pub(crate) struct CsvEncoder {
 impl CsvEncoder {
     pub(crate) fn new(escape_formulas: bool) -> Self {
         CsvEncoder {
-            text: Text::default(),
+            context: EncodeContext::default(),
             escape_formulas,
             scratch: Vec::with_capacity(256),
         }
@@ -25,7 +25,7 @@ impl CsvEncoder {
 
 impl Encoder for CsvEncoder {
     fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
-        self.text.secrets = secrets;
+        self.context.secrets = secrets;
     }
 
     fn begin_segment(&mut self, out: &mut Vec<u8>) {
@@ -33,8 +33,8 @@ impl Encoder for CsvEncoder {
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
-        let values = self.text.decode(record);
-        let (clock, view) = self.text.view(record, &values, seq);
+        let values = self.context.decode(record);
+        let (clock, view) = self.context.view(record, &values, seq);
         write_row(clock, view, self.escape_formulas, &mut self.scratch, out);
     }
 }

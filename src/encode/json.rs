@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use super::{append, EncodeValue, Encoder, RecordView, Shape, Text};
+use super::{append, EncodeContext, EncodeValue, Encoder, RecordView, Shape};
 use crate::format::json::{otel_attribute, write_str, JsonProfile, ECS_VERSION};
 use crate::format::time::TimestampCache;
 use crate::record::ValueRef;
@@ -21,7 +21,7 @@ use crate::limits::MAX_DEPTH;
 
 #[derive(Default)]
 pub(crate) struct JsonEncoder {
-    text: Text,
+    context: EncodeContext,
     profile: JsonProfile,
     /// The canonical line's fixed parts, by call site.
     sites: Sites,
@@ -152,7 +152,7 @@ impl JsonEncoder {
     fn thread_end(&mut self, thread: u64) -> &[u8] {
         if self.last_thread.as_ref().map(|(id, _)| *id) != Some(thread) {
             let mut end = Vec::new();
-            write_str(self.text.thread(thread), &mut end);
+            write_str(self.context.thread(thread), &mut end);
             end.extend_from_slice(b"}\n");
             self.last_thread = Some((thread, end));
         }
@@ -171,7 +171,7 @@ impl JsonEncoder {
         let start = out.len();
         out.reserve(192 + 2 * record.payload_len());
         append(out, b"{\"ts\":\"");
-        self.text.clock.write(record.timestamp_nanos(), out);
+        self.context.clock.write(record.timestamp_nanos(), out);
         let site = self.sites.get(meta);
         append(out, site.level);
         write_int(seq, out);
@@ -197,10 +197,14 @@ impl JsonEncoder {
                 out.truncate(start);
                 return false;
             }
-            self.text.message.clear();
-            let _ =
-                crate::record::write_message(meta.pieces(), actor, &values, &mut self.text.message);
-            write_str(&self.text.message, out);
+            self.context.message.clear();
+            let _ = crate::record::write_message(
+                meta.pieces(),
+                actor,
+                &values,
+                &mut self.context.message,
+            );
+            write_str(&self.context.message, out);
             append(out, b",\"fields\":{");
             for i in 0..site.key_ends.len() {
                 append(out, site.key(i));
@@ -231,7 +235,7 @@ impl JsonEncoder {
 
     fn otel(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = self.text.decode(record);
+        let values = self.context.decode(record);
         out.extend_from_slice(b"{\"timeUnixNano\":\"");
         out.extend_from_slice(
             itoa::Buffer::new()
@@ -247,7 +251,7 @@ impl JsonEncoder {
         out.extend_from_slice(b",\"severityText\":\"");
         out.extend_from_slice(meta.level().as_str().to_ascii_uppercase().as_bytes());
         out.extend_from_slice(b"\",\"body\":");
-        write_str(self.text.message(&values), out);
+        write_str(self.context.message(&values), out);
         out.extend_from_slice(b",\"attributes\":{");
         if let Some(actor) = values.actor() {
             out.extend_from_slice(b"\"user.id\":");
@@ -267,7 +271,7 @@ impl JsonEncoder {
         out.extend_from_slice(b",\"code.line.number\":");
         out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
         out.extend_from_slice(b",\"thread.name\":");
-        write_str(self.text.thread(record.thread_id()), out);
+        write_str(self.context.thread(record.thread_id()), out);
         out.extend_from_slice(b",\"trail.seq\":");
         out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
         out.extend_from_slice(b"},\"instrumentationScope\":{\"name\":");
@@ -277,13 +281,13 @@ impl JsonEncoder {
 
     fn ecs(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
-        let values = self.text.decode(record);
+        let values = self.context.decode(record);
         out.extend_from_slice(b"{\"@timestamp\":\"");
-        self.text.clock.write(record.timestamp_nanos(), out);
+        self.context.clock.write(record.timestamp_nanos(), out);
         out.extend_from_slice(b"\",\"log.level\":\"");
         out.extend_from_slice(meta.level().as_str().as_bytes());
         out.extend_from_slice(b"\",\"message\":");
-        write_str(self.text.message(&values), out);
+        write_str(self.context.message(&values), out);
         if let Some(actor) = values.actor() {
             out.extend_from_slice(b",\"user.id\":");
             write_value(actor, out, 0);
@@ -297,7 +301,7 @@ impl JsonEncoder {
         out.extend_from_slice(b",\"log.origin.file.line\":");
         out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
         out.extend_from_slice(b",\"process.thread.name\":");
-        write_str(self.text.thread(record.thread_id()), out);
+        write_str(self.context.thread(record.thread_id()), out);
         out.extend_from_slice(b",\"event.sequence\":");
         out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
         out.extend_from_slice(b",\"ecs.version\":\"");
@@ -308,7 +312,7 @@ impl JsonEncoder {
 
 impl Encoder for JsonEncoder {
     fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
-        self.text.secrets = secrets;
+        self.context.secrets = secrets;
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
@@ -317,14 +321,14 @@ impl Encoder for JsonEncoder {
             JsonProfile::OpenTelemetry => return self.otel(record, seq, out),
             JsonProfile::Ecs => return self.ecs(record, seq, out),
         }
-        if self.text.secrets.is_empty() && self.canonical_plain(record, seq, out) {
+        if self.context.secrets.is_empty() && self.canonical_plain(record, seq, out) {
             return;
         }
         // Scope fields, secrets or a damaged payload: the values are decoded first; the
         // call site's fixed parts are the same.
-        let values = self.text.decode(record);
+        let values = self.context.decode(record);
         append(out, b"{\"ts\":\"");
-        self.text.clock.write(record.timestamp_nanos(), out);
+        self.context.clock.write(record.timestamp_nanos(), out);
         let site = self.sites.get(record.metadata());
         append(out, site.level);
         write_int(seq, out);
@@ -334,7 +338,7 @@ impl Encoder for JsonEncoder {
         }
         append(out, &site.target);
         if !site.literal {
-            write_str(self.text.message(&values), out);
+            write_str(self.context.message(&values), out);
             append(out, b",\"fields\":{");
         }
         Self::fields(&values, out);

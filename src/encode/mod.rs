@@ -56,7 +56,7 @@ pub(crate) fn append(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// What every text encoder renders the same way: timestamps, thread names, messages.
 #[derive(Default)]
-pub(crate) struct Text {
+pub(crate) struct EncodeContext {
     pub(crate) clock: TimestampCache,
     threads: ThreadNames,
     message: String,
@@ -99,7 +99,7 @@ fn render_message<'a>(buffer: &'a mut String, values: &'a Decoded<'_>) -> &'a st
     }
 }
 
-impl Text {
+impl EncodeContext {
     /// The record's values, secrets redacted.
     pub(crate) fn decode<'r>(&self, record: &'r Record) -> Decoded<'r> {
         let mut values = record.decode();
@@ -271,7 +271,7 @@ mod tests {
         let _ = crate::Capture::new(&mut payload).bool(true);
         drop(payload);
         let decoded = record.decode();
-        let mut text = Text::default();
+        let mut text = EncodeContext::default();
         assert_eq!(text.message(&decoded), decoded.message());
         assert_eq!(
             decoded.message(),

@@ -14,7 +14,7 @@
 //! ([`crate::terminal`]), which the reader's JSON parser undoes.
 
 use super::json::write_any;
-use super::{EncodeValue, Encoder, RecordView, Shape, Text};
+use super::{EncodeContext, EncodeValue, Encoder, RecordView, Shape};
 use crate::format::json::write_str;
 use crate::format::time::TimestampCache;
 use crate::record::ValueRef;
@@ -22,7 +22,7 @@ use crate::Record;
 
 #[derive(Default)]
 pub(crate) struct TextEncoder {
-    text: Text,
+    context: EncodeContext,
     /// Whether the level is wrapped in a terminal colour: for a console on a terminal,
     /// never for files.
     colour_levels: bool,
@@ -49,12 +49,12 @@ fn level_colour(level: crate::Level) -> &'static [u8] {
 
 impl Encoder for TextEncoder {
     fn set_secrets(&mut self, secrets: std::sync::Arc<[String]>) {
-        self.text.secrets = secrets;
+        self.context.secrets = secrets;
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
-        let values = self.text.decode(record);
-        let (clock, view) = self.text.view(record, &values, seq);
+        let values = self.context.decode(record);
+        let (clock, view) = self.context.view(record, &values, seq);
         write_line(clock, view, self.colour_levels, out);
     }
 }

@@ -4,9 +4,9 @@
 //! The encoders, the file layer, the reader and the CLI all take the format from here,
 //! so that the two sides cannot drift apart: format identity and extensions (this
 //! module), segment names ([`segment_name`]), timestamps ([`time`]), the binary schema
-//! and framing ([`binary`]), the CSV header and cells ([`csv`]) and the JSON string rules
-//! and profiles ([`json`]). Nothing here does I/O. `docs/FORMAT.md` is the same contract
-//! in prose.
+//! and framing ([`binary`]), the CSV header and cells ([`csv`]), the JSON string rules
+//! and profiles ([`json`]) and the manifest's document ([`manifest`]). Nothing here does
+//! I/O. `docs/FORMAT.md` is the same contract in prose.
 
 use core::fmt;
 use core::str::FromStr;
@@ -14,6 +14,7 @@ use core::str::FromStr;
 pub(crate) mod binary;
 pub(crate) mod csv;
 pub(crate) mod json;
+pub(crate) mod manifest;
 pub(crate) mod segment_name;
 pub(crate) mod time;
 

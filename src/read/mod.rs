@@ -21,6 +21,9 @@
 //! record at the end of a segment (left by a crash), or one longer than the limit, is an
 //! error that names the file and the byte offset. By default the reader reports it and
 //! goes on with the next record; [`Reader::on_error`] makes it stop instead.
+//!
+//! A stream's manifest reads back typed with [`read_manifest`], and [`verify`] checks a
+//! whole stream against it (what `trail verify` prints).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -31,16 +34,25 @@ mod csv;
 mod error;
 mod framing;
 mod json;
+mod manifest;
 mod record;
 #[cfg(any(feature = "writer", fuzzing))]
 mod scan;
 mod tail;
 mod text;
+mod verify;
 
+pub use crate::format::manifest::{
+    Manifest, SegmentEntry, TornTail, MANIFEST_VERSION, SCHEMA_VERSION,
+};
 pub use error::{ReadError, ReadErrorKind};
+#[cfg(feature = "writer")]
+pub(crate) use manifest::load as load_manifest;
+pub use manifest::read_manifest;
 pub use record::{FieldValue, LogRecord};
 #[cfg(feature = "writer")]
 pub(crate) use scan::scan_file;
+pub use verify::{verify, Verification, MAX_LISTED_PROBLEMS};
 
 use crate::format::binary::check_header;
 use crate::format::segment_name::{self, Found};

@@ -16,7 +16,7 @@ use super::console::Console;
 use super::drops::DROP_REPORT;
 use super::file_output::FileOutput;
 use super::{Msg, Shared};
-use crate::queue::{Merge, Upto};
+use crate::queue::{Due, Merge};
 use crate::Record;
 
 /// Records taken off the rings per round, before requests are looked at again.
@@ -59,7 +59,7 @@ impl Writer {
             }
             // Everything older than this reading of the clock is in the rings by now.
             let cut = crate::clock::now_ticks();
-            let taken = self.take(Upto::Cut(cut), MAX_BATCH);
+            let taken = self.take(Due::StampedBefore(cut), MAX_BATCH);
             self.report_drops();
             if taken > 0 {
                 idle = 0;
@@ -80,7 +80,7 @@ impl Writer {
             let nap = Duration::from_micros(20 << (idle - IDLE_SPINS - 1).min(10));
             std::thread::park_timeout(nap.min(MAX_SLEEP));
         };
-        self.take(Upto::Quota, usize::MAX);
+        self.take(Due::WithinQuota, usize::MAX);
         self.report_drops();
         self.write_out();
         let Writer {
@@ -94,12 +94,12 @@ impl Writer {
         let _ = done.send(());
     }
 
-    /// Takes up to `max` records off the rings, oldest first, those `upto` allows, and
+    /// Takes up to `max` records off the rings, oldest first, those `due` allows, and
     /// encodes them. Returns how many it took.
-    fn take(&mut self, upto: Upto, max: usize) -> usize {
+    fn take(&mut self, due: Due, max: usize) -> usize {
         self.shared.rings.adopt(&mut self.merge.rings);
         self.shared.rings.offer_growth(&self.merge.rings);
-        if let Upto::Quota = upto {
+        if let Due::WithinQuota = due {
             self.merge.set_quotas();
         }
         if self.merge.waiting_bytes() == 0 {
@@ -120,7 +120,7 @@ impl Writer {
         let mut taken = 0;
         // One record, refilled for each one taken.
         let mut record = Record::new(&DROP_REPORT, 0, 0);
-        while taken < max && self.merge.next(upto, &mut record) {
+        while taken < max && self.merge.next(due, &mut record) {
             self.record(&record);
             taken += 1;
         }
@@ -136,7 +136,7 @@ impl Writer {
         match msg {
             Msg::Record(record) => {
                 // Its thread's earlier records, in its ring, come first.
-                self.take(Upto::Quota, usize::MAX);
+                self.take(Due::WithinQuota, usize::MAX);
                 self.shared
                     .counters
                     .received_by_channel
@@ -144,13 +144,13 @@ impl Writer {
                 self.record(&record);
             }
             Msg::Flush(done) => {
-                self.take(Upto::Quota, usize::MAX);
+                self.take(Due::WithinQuota, usize::MAX);
                 self.report_drops();
                 self.write_out();
                 let _ = done.send(());
             }
             Msg::Rotate(done) => {
-                self.take(Upto::Quota, usize::MAX);
+                self.take(Due::WithinQuota, usize::MAX);
                 self.report_drops();
                 self.write_out();
                 self.file.rotate();
@@ -158,7 +158,7 @@ impl Writer {
             }
             Msg::Shutdown(done) => {
                 // Records that raced with the shutdown are still written.
-                self.take(Upto::Quota, usize::MAX);
+                self.take(Due::WithinQuota, usize::MAX);
                 while let Ok(msg) = self.receiver.try_recv() {
                     match msg {
                         Msg::Record(record) => {

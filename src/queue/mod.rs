@@ -35,14 +35,26 @@
 //! on its way into another ring when the writer looked was stamped before that reading,
 //! and so is older than anything the writer takes after it; it comes first in the next
 //! round.
+//!
+//! The code follows those concerns: [`ring`] is one ring and its two ends (the producer's
+//! push and the writer's pop, over the header they share), [`merge`] is the writer's
+//! merge of all rings by tick count, and this file is what the callers see: the rings of
+//! one writer, each thread's own ring found and registered, waiting for room and growth.
 
 use std::cell::{RefCell, RefMut};
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::Duration;
 
 use crate::{Metadata, Record};
+
+mod merge;
+mod ring;
+
+pub(crate) use merge::{Due, Merge};
+pub(crate) use ring::Ring;
+use ring::{write_header, Producer, RingShared};
 
 /// Bytes of a record's header in a ring: call site, ticks, thread, payload length, flags,
 /// and padding to the next multiple of 8.
@@ -65,11 +77,11 @@ pub(crate) const BYTES_PER_EVENT: usize = 128;
 
 /// Bytes past a record that its copy may overwrite: payloads are copied in blocks of
 /// this size, and the last block may run past the record's end into free room.
-const SLACK: usize = 32;
+const COPY_BLOCK: usize = 32;
 
 /// The smallest ring: a record with a full inline payload, and the slack after it, must
 /// fit in half of it.
-const MIN_RING: usize = 2 * (HEADER + crate::payload::INLINE_CAPACITY + SLACK);
+const MIN_RING: usize = 2 * (HEADER + crate::payload::INLINE_CAPACITY + COPY_BLOCK);
 
 /// The most bytes a thread's first ring has: small enough that an idle or lightly logging
 /// thread costs little (with the slack and the shared counters, under 64 KiB), large
@@ -147,246 +159,10 @@ pub(crate) enum Refused {
     NoRing,
 }
 
-/// A value alone on its cache lines (two of them, as neighbouring lines are fetched in
-/// pairs), so that the side that writes it does not slow down the side that writes the
-/// other.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-/// What the two ends of one ring share.
-struct RingShared {
-    /// The ring's bytes: `mask + 1` of them, 8-byte aligned.
-    buf: *mut u8,
-    mask: usize,
-    /// Bytes ever published by the producer, and beside them its count of records.
-    tail: Padded<(AtomicUsize, AtomicU64)>,
-    /// Bytes ever taken by the writer.
-    head: Padded<AtomicUsize>,
-    /// Set when the producer's thread has let go of the ring.
-    abandoned: AtomicBool,
-    /// Set by the producer when it found the ring full: it asks the writer for a larger one.
-    wants_more: AtomicBool,
-    /// The larger ring the writer made for the producer to move to.
-    offer: OnceLock<Arc<RingShared>>,
-    /// Set by the producer once it has moved to `offer`, after its last record here.
-    moved: AtomicBool,
-    /// Where this ring's bytes are counted.
-    budget: Arc<Budget>,
-}
-
-// SAFETY: the buffer is written only by the one producer, in the bytes between `head` and
-// `head + capacity` that it has not published yet, and read only by the one consumer, in
-// the bytes between `head` and the published `tail`; the release store of `tail` and the
-// acquire load that reads it order the bytes' writes before their reads, and the same
-// goes for `head` and the reuse of the bytes.
-unsafe impl Send for RingShared {}
-// SAFETY: as above.
-unsafe impl Sync for RingShared {}
-
-impl RingShared {
-    /// A ring of `bytes` bytes (a power of two, a multiple of 8), plus [`SLACK`] bytes
-    /// past its end for the last block of a copy, every page touched, so that no event
-    /// pays for a page fault the first time round. The caller has counted
-    /// [`RingShared::allocation`] bytes in `budget`; they are given back when it is freed.
-    fn new(bytes: usize, budget: Arc<Budget>) -> Arc<RingShared> {
-        let mut words = vec![0u64; (bytes + SLACK) / 8].into_boxed_slice();
-        for page in words.chunks_mut(512) {
-            // A zeroed allocation may be mapped lazily: a write makes the page real.
-            // SAFETY: a valid, aligned element of the slice.
-            unsafe { core::ptr::write_volatile(&mut page[0], 0) };
-        }
-        let buf = Box::into_raw(words).cast::<u8>();
-        Arc::new(RingShared {
-            buf,
-            mask: bytes - 1,
-            tail: Padded((AtomicUsize::new(0), AtomicU64::new(0))),
-            head: Padded(AtomicUsize::new(0)),
-            abandoned: AtomicBool::new(false),
-            wants_more: AtomicBool::new(false),
-            offer: OnceLock::new(),
-            moved: AtomicBool::new(false),
-            budget,
-        })
-    }
-
-    /// The bytes a ring of `bytes` bytes allocates for its buffer.
-    fn allocation(bytes: usize) -> usize {
-        bytes + SLACK
-    }
-
-    fn pushed(&self) -> u64 {
-        self.tail.0 .1.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for RingShared {
-    fn drop(&mut self) {
-        let words = (self.mask + 1 + SLACK) / 8;
-        // SAFETY: `buf` came from a boxed slice of this many words in `new`.
-        drop(unsafe {
-            Box::from_raw(core::ptr::slice_from_raw_parts_mut(
-                self.buf.cast::<u64>(),
-                words,
-            ))
-        });
-        self.budget
-            .used
-            .fetch_sub(RingShared::allocation(self.mask + 1), Ordering::Relaxed);
-    }
-}
-
-/// A logging thread's end of its ring.
-struct Producer {
-    ring: Arc<RingShared>,
-    buf: *mut u8,
-    mask: usize,
-    /// The thread's id, for the records it captures in place.
-    thread: u64,
-    /// This end's copy of the published `tail`.
-    tail: usize,
-    /// The writer's `head` as last read: room is known to be at least this much.
-    head: usize,
-    pushed: u64,
-}
-
-impl Producer {
-    /// The producer's end of a new, empty ring.
-    fn new(ring: Arc<RingShared>, thread: u64) -> Producer {
-        Producer {
-            buf: ring.buf,
-            mask: ring.mask,
-            thread,
-            ring,
-            tail: 0,
-            head: 0,
-            pushed: 0,
-        }
-    }
-
-    /// Writes one record and publishes it.
-    #[inline(always)]
-    fn push(&mut self, record: &Record) -> Result<(), Refused> {
-        let (meta, ticks, thread, flags, payload) = record.parts();
-        let n = footprint(payload.len());
-        // A record of up to half the ring, with its slack, fits in an empty one wherever
-        // the ring's end falls; a larger one might never fit.
-        let size = self.mask + 1;
-        if n + SLACK > size / 2 {
-            return Err(Refused::TooLarge);
-        }
-        let (p, skip) = self.reserve(n, SLACK).ok_or(Refused::Full)?;
-        // SAFETY: `reserve` vouches for `n + SLACK` free bytes at `p`, inside the buffer
-        // (which has `SLACK` more bytes past its end); `p` is a multiple of 8.
-        unsafe {
-            write_header(p, meta, ticks, thread, flags, payload.len());
-            match record.inline_array() {
-                Some(inline) => copy_blocks(inline, p.add(HEADER), payload.len()),
-                None => {
-                    core::ptr::copy_nonoverlapping(payload.as_ptr(), p.add(HEADER), payload.len())
-                }
-            }
-        }
-        self.publish(skip, n);
-        Ok(())
-    }
-
-    /// Puts a stand-in for a record too large for the ring in the record's place: a header
-    /// and the address of `bytes`, its payload, moved to the heap. `bytes` is taken (left
-    /// empty) once the stand-in is published, and left as it was if the push is refused.
-    #[cold]
-    #[inline(never)]
-    fn push_large(&mut self, record: &Record, bytes: &mut Vec<u8>) -> Result<(), Refused> {
-        let (meta, ticks, thread, flags, _) = record.parts();
-        let n = footprint(LARGE_PAYLOAD);
-        let (p, skip) = self.reserve(n, 0).ok_or(Refused::Full)?;
-        let owned = Box::into_raw(Box::new(core::mem::take(bytes)));
-        // SAFETY: `reserve` vouches for `n` free bytes at `p`, a multiple of 8: a header and
-        // one word. The ring owns the box from here on; `Ring::pop` takes it back.
-        unsafe {
-            write_header(p, meta, ticks, thread, flags, LARGE as usize);
-            p.add(HEADER).cast::<u64>().write(owned as usize as u64);
-        }
-        self.publish(skip, n);
-        Ok(())
-    }
-
-    /// Reserves `len` contiguous bytes, and `extra` free ones after them: where they
-    /// start, and the bytes skipped before them (the rest of the ring, when `len` does
-    /// not fit before its end). None if the ring has no room now.
-    #[inline(always)]
-    fn reserve(&mut self, len: usize, extra: usize) -> Option<(*mut u8, usize)> {
-        let size = self.mask + 1;
-        let at = self.tail & self.mask;
-        let to_end = size - at;
-        // A record never wraps: if it does not fit before the end, the rest of the ring
-        // is skipped.
-        let skip = if len > to_end { to_end } else { 0 };
-        let need = skip + len + extra;
-        if self.tail + need - self.head > size {
-            self.head = self.ring.head.0.load(Ordering::Acquire);
-            if self.tail + need - self.head > size {
-                return None;
-            }
-        }
-        let start = if skip == 0 {
-            // SAFETY: `at` is inside the buffer.
-            unsafe { self.buf.add(at) }
-        } else {
-            self.buf
-        };
-        Some((start, skip))
-    }
-
-    /// Publishes one record of `len` bytes, written where [`Producer::reserve`] said, and
-    /// the `skip` bytes before it, marked as skipped.
-    #[inline(always)]
-    fn publish(&mut self, skip: usize, len: usize) {
-        if skip != 0 {
-            // SAFETY: the skipped bytes were reserved; they start at a multiple of 8.
-            unsafe {
-                self.buf
-                    .add(self.tail & self.mask)
-                    .cast::<u64>()
-                    .write(WRAP)
-            };
-        }
-        self.tail += skip + len;
-        self.pushed += 1;
-        self.ring.tail.0 .0.store(self.tail, Ordering::Release);
-        // Only this thread writes its count: a plain store, no lock prefix.
-        self.ring.tail.0 .1.store(self.pushed, Ordering::Relaxed);
-    }
-}
-
-/// Writes a record's header at `p`.
-///
-/// # Safety
-///
-/// `p` must be 8-aligned and valid for writes of [`HEADER`] bytes.
-#[inline(always)]
-unsafe fn write_header(
-    p: *mut u8,
-    meta: &'static Metadata,
-    ticks: u64,
-    thread: u64,
-    flags: u8,
-    len: usize,
-) {
-    // SAFETY: as the caller vouches.
-    unsafe {
-        p.cast::<u64>()
-            .write(meta as *const Metadata as usize as u64);
-        p.add(8).cast::<u64>().write(ticks);
-        p.add(16).cast::<u64>().write(thread);
-        p.add(24).cast::<u32>().write(len as u32);
-        p.add(28).write(flags);
-    }
-}
-
 /// Room reserved in the calling thread's ring, where an event's values are captured in
 /// place; published by [`Slot::commit`], given up if dropped.
 pub(crate) struct Slot {
-    local: RefMut<'static, Local>,
+    local: RefMut<'static, ThreadState>,
     /// Where the record starts.
     start: *mut u8,
     /// Bytes skipped before it, at the end of the ring.
@@ -415,45 +191,7 @@ impl Slot {
     }
 }
 
-/// Copies the first `len` bytes of `src` to `dst` in blocks of [`SLACK`] bytes: inline,
-/// with no call to `memcpy`, for the small payloads of most events.
-///
-/// # Safety
-///
-/// `dst` must be valid for writes of `len` rounded up to a multiple of [`SLACK`].
-#[inline(always)]
-unsafe fn copy_blocks(
-    src: &[core::mem::MaybeUninit<u8>; crate::payload::INLINE_CAPACITY],
-    dst: *mut u8,
-    len: usize,
-) {
-    type Block = core::mem::MaybeUninit<[u8; SLACK]>;
-    const { assert!(crate::payload::INLINE_CAPACITY.is_multiple_of(SLACK)) };
-    const MAX_BLOCKS: usize = crate::payload::INLINE_CAPACITY / SLACK;
-    let blocks = len.div_ceil(SLACK);
-    let src = src.as_ptr().cast::<Block>();
-    let dst = dst.cast::<Block>();
-    // A loop over all the blocks the array has, each copied only if needed: unrolled into
-    // a chain of tests, where a loop up to `blocks` would become a call to `memcpy`.
-    for i in 0..MAX_BLOCKS {
-        if i < blocks {
-            // SAFETY: block `i` lies inside `src`'s array and inside what the caller
-            // vouches for at `dst`; a block's alignment is 1. The bytes are copied as
-            // they are, initialised or not.
-            unsafe { dst.add(i).write(src.add(i).read()) };
-        }
-    }
-}
-
-impl Drop for Producer {
-    fn drop(&mut self) {
-        // Pairs with the writer's acquire fence once it sees the flag, so that it sees
-        // the last records too.
-        self.ring.abandoned.store(true, Ordering::Release);
-    }
-}
-
-struct Local {
+struct ThreadState {
     /// The [`Rings`] this thread's producer belongs to, by address.
     owner: usize,
     producer: Option<Producer>,
@@ -462,19 +200,19 @@ struct Local {
 }
 
 thread_local! {
-    static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { owner: 0, producer: None, writer: false })
+    static THREAD_STATE: RefCell<ThreadState> = const {
+        RefCell::new(ThreadState { owner: 0, producer: None, writer: false })
     };
 }
 
 /// Marks the calling thread as a writer thread.
 pub(crate) fn mark_writer_thread() {
-    let _ = LOCAL.try_with(|local| local.borrow_mut().writer = true);
+    let _ = THREAD_STATE.try_with(|local| local.borrow_mut().writer = true);
 }
 
 /// Whether the calling thread is a writer thread.
 pub(crate) fn on_writer_thread() -> bool {
-    LOCAL
+    THREAD_STATE
         .try_with(|local| local.try_borrow().is_ok_and(|l| l.writer))
         .unwrap_or(false)
 }
@@ -524,13 +262,13 @@ impl Rings {
     /// thread's first event. `NoRing` if the thread is ending, or if its ring is in use
     /// already (an event logged while another is being captured).
     #[inline(always)]
-    fn local(&self) -> Result<RefMut<'static, Local>, Refused> {
-        let cell = LOCAL
-            .try_with(|local| local as *const RefCell<Local>)
+    fn local(&self) -> Result<RefMut<'static, ThreadState>, Refused> {
+        let cell = THREAD_STATE
+            .try_with(|local| local as *const RefCell<ThreadState>)
             .map_err(|_| Refused::NoRing)?;
         // SAFETY: a thread-local lives until its thread ends, and the borrow is given
         // back before the call on this thread that took it returns.
-        let cell: &'static RefCell<Local> = unsafe { &*cell };
+        let cell: &'static RefCell<ThreadState> = unsafe { &*cell };
         let mut local = cell.try_borrow_mut().map_err(|_| Refused::NoRing)?;
         let owner = self as *const Rings as usize;
         if local.owner != owner {
@@ -767,277 +505,6 @@ fn pause(round: u32) {
     }
 }
 
-/// A record's header, read back from a ring.
-#[derive(Clone, Copy)]
-struct Header {
-    meta: &'static Metadata,
-    ticks: u64,
-    thread: u64,
-    flags: u8,
-    len: usize,
-    /// Where the record starts in the buffer.
-    at: usize,
-}
-
-impl Header {
-    /// Whether the values are on the heap, owned by the record (see [`LARGE`]).
-    fn is_large(&self) -> bool {
-        self.len == LARGE as usize
-    }
-
-    /// The bytes the record takes in the ring.
-    fn footprint(&self) -> usize {
-        footprint(if self.is_large() {
-            LARGE_PAYLOAD
-        } else {
-            self.len
-        })
-    }
-}
-
-/// The writer's end of one thread's ring.
-pub(crate) struct Ring {
-    shared: Arc<RingShared>,
-    /// Bytes taken so far: where the next record starts.
-    pos: usize,
-    /// Bytes handed back to the producer so far (see [`Ring::release`]).
-    released: usize,
-    /// The producer's `tail` as last read.
-    tail: usize,
-    /// The next record's header, once read.
-    head: Option<Header>,
-    /// The tick count of a head record left for the next round; taken then whatever the
-    /// clock says, so that a clock that is off between processors cannot hold a ring up.
-    deferred: Option<u64>,
-    /// Bytes still to take in a round bounded by what the ring held at its start.
-    quota: usize,
-}
-
-impl Ring {
-    /// Bytes published and not taken yet, in this ring and in the larger ones its
-    /// producer moved to since.
-    fn waiting(&self) -> usize {
-        let mut bytes = self.shared.tail.0 .0.load(Ordering::Acquire) - self.pos;
-        let mut next = self.shared.offer.get();
-        while let Some(ring) = next {
-            bytes += ring.tail.0 .0.load(Ordering::Acquire);
-            next = ring.offer.get();
-        }
-        bytes
-    }
-
-    fn is_abandoned(&self) -> bool {
-        self.shared.abandoned.load(Ordering::Relaxed)
-    }
-
-    /// The next record's header, if a record is there.
-    fn head(&mut self) -> Option<Header> {
-        if self.head.is_none() {
-            while self.pos == self.tail {
-                self.tail = self.shared.tail.0 .0.load(Ordering::Acquire);
-                if self.pos != self.tail {
-                    break;
-                }
-                // The producer may have moved to a larger ring. The flag is set after its
-                // last record here and acquired: the load after it sees every record of
-                // this ring, which all come before the next ring's.
-                if !self.shared.moved.load(Ordering::Acquire) {
-                    return None;
-                }
-                let next = Arc::clone(self.shared.offer.get()?);
-                self.tail = self.shared.tail.0 .0.load(Ordering::Acquire);
-                if self.pos != self.tail {
-                    break;
-                }
-                self.shared = next;
-                self.pos = 0;
-                self.released = 0;
-                self.tail = 0;
-            }
-            let mask = self.shared.mask;
-            let mut at = self.pos & mask;
-            // SAFETY: the bytes from `pos` to `tail` were published whole by the producer
-            // (the acquire load above pairs with its release store); records start at
-            // multiples of 8 and never cross the buffer's end.
-            unsafe {
-                let mut p = self.shared.buf.add(at);
-                if p.cast::<u64>().read() == WRAP {
-                    self.pos += mask + 1 - at;
-                    self.quota = self.quota.saturating_sub(mask + 1 - at);
-                    at = 0;
-                    p = self.shared.buf;
-                }
-                let meta = p.cast::<u64>().read() as usize as *const Metadata;
-                self.head = Some(Header {
-                    // SAFETY: the producer wrote the address of a `&'static Metadata` of
-                    // this process, and a ring never leaves the process.
-                    meta: &*meta,
-                    ticks: p.add(8).cast::<u64>().read(),
-                    thread: p.add(16).cast::<u64>().read(),
-                    len: p.add(24).cast::<u32>().read() as usize,
-                    flags: p.add(28).read(),
-                    at,
-                });
-            }
-        }
-        self.head
-    }
-
-    /// Takes the next record off the ring, into `into`.
-    ///
-    /// The record's payload is lent, not copied: it stays in the ring, whose bytes from
-    /// this record on are handed back to the producer only at a later `pop` or at
-    /// [`Merge::end_round`]. So `into` may be read until then, and not after.
-    fn pop(&mut self, into: &mut Record) -> bool {
-        let Some(head) = self.head() else {
-            return false;
-        };
-        // The room is handed back in steps: a store per record would pull the line that
-        // holds `head` back and forth between the writer and a producer waiting for room.
-        // What is handed back ends where this record starts.
-        if self.pos - self.released >= self.release_step() {
-            self.release();
-        }
-        if head.is_large() {
-            // SAFETY: the producer wrote the address of a box it gave up to the ring, and
-            // the ring's consumer takes it back once, here, as `pos` moves past it below.
-            let bytes = unsafe {
-                let at = self.shared.buf.add(head.at + HEADER).cast::<u64>().read();
-                Box::from_raw(at as usize as *mut Vec<u8>)
-            };
-            into.refill_owned(head.meta, head.ticks, head.thread, head.flags, *bytes);
-        } else {
-            // SAFETY: the header was read from a published record, whose payload follows
-            // it inside the buffer. The bytes stay the record's until they are handed
-            // back, which the rule above leaves to a later call; the writer encodes a
-            // record before it takes the next one, and does not keep it.
-            unsafe {
-                let payload =
-                    core::slice::from_raw_parts(self.shared.buf.add(head.at + HEADER), head.len);
-                into.refill_lent(head.meta, head.ticks, head.thread, head.flags, payload);
-            }
-        }
-        let n = head.footprint();
-        self.pos += n;
-        self.head = None;
-        self.quota = self.quota.saturating_sub(n);
-        true
-    }
-
-    /// Whether the record at the head, `head`, is one that `upto` lets this round take.
-    #[inline]
-    fn due(&self, head: Header, upto: Upto) -> bool {
-        match upto {
-            Upto::Quota => self.quota > 0,
-            Upto::Cut(cut) => head.ticks < cut || self.deferred.is_some_and(|d| head.ticks <= d),
-        }
-    }
-
-    /// Bytes taken that are handed back to the producer at once.
-    fn release_step(&self) -> usize {
-        ((self.shared.mask + 1) / 4).min(16 * 1024)
-    }
-
-    /// Hands the bytes taken so far back to the producer.
-    fn release(&mut self) {
-        if self.released != self.pos {
-            self.released = self.pos;
-            // Pairs with the producer's acquire load: the bytes are free to reuse.
-            self.shared.head.0.store(self.pos, Ordering::Release);
-        }
-    }
-}
-
-impl Drop for Ring {
-    /// Frees the values of the large records still in the ring, which own them.
-    fn drop(&mut self) {
-        let mut scratch = Record::new(&STRANDED, 0, 0);
-        while self.pop(&mut scratch) {}
-    }
-}
-
-/// Which records a round takes.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Upto {
-    /// Those taken before this tick count.
-    Cut(u64),
-    /// Those in the rings when [`Merge::set_quotas`] was called.
-    Quota,
-}
-
-/// The writer's side: every adopted ring, merged in tick order.
-#[derive(Default)]
-pub(crate) struct Merge {
-    pub(crate) rings: Vec<Ring>,
-}
-
-impl Merge {
-    /// Bytes waiting in all rings now.
-    pub(crate) fn waiting_bytes(&self) -> usize {
-        self.rings.iter().map(Ring::waiting).sum()
-    }
-
-    /// Sets each ring's quota to what it holds now, for rounds that take [`Upto::Quota`]:
-    /// everything that was pushed before this call, and a bounded amount of work even while
-    /// the callers keep logging.
-    pub(crate) fn set_quotas(&mut self) {
-        for ring in &mut self.rings {
-            ring.quota = ring.waiting();
-        }
-    }
-
-    /// Takes the oldest record among the rings' heads that `upto` allows into `into`;
-    /// false if there is none. `into` borrows its payload from the ring (see
-    /// [`Ring::pop`]): read it before the next call, or before [`Merge::end_round`].
-    pub(crate) fn next(&mut self, upto: Upto, into: &mut Record) -> bool {
-        // One thread logging: nothing to compare.
-        if let [ring] = &mut self.rings[..] {
-            return ring.head().is_some_and(|head| ring.due(head, upto)) && ring.pop(into);
-        }
-        let mut best: Option<(usize, u64)> = None;
-        for (i, ring) in self.rings.iter_mut().enumerate() {
-            let Some(head) = ring.head() else {
-                continue;
-            };
-            if ring.due(head, upto) && best.is_none_or(|(_, oldest)| head.ticks < oldest) {
-                best = Some((i, head.ticks));
-            }
-        }
-        match best {
-            Some((i, _)) => self.rings[i].pop(into),
-            None => false,
-        }
-    }
-
-    /// After a round: notes which heads were left for the next one, and lets go of the
-    /// rings whose thread has ended once they are empty.
-    pub(crate) fn end_round(&mut self) {
-        self.rings.retain_mut(|ring| {
-            ring.release();
-            loop {
-                let shared = Arc::as_ptr(&ring.shared);
-                let abandoned = ring.is_abandoned();
-                if abandoned {
-                    // Pairs with the producer's release when its thread let go of the
-                    // ring, so that its last records are seen below.
-                    fence(Ordering::Acquire);
-                }
-                ring.deferred = ring.head().map(|head| head.ticks);
-                // A ring left for a larger one is abandoned too: once `head` has moved on
-                // to the larger ring, that one is the ring to judge.
-                if Arc::as_ptr(&ring.shared) == shared {
-                    return !(abandoned && ring.deferred.is_none());
-                }
-            }
-        });
-    }
-
-    /// Gives the rings up, for [`Rings::close`].
-    pub(crate) fn into_rings(self) -> Vec<Ring> {
-        self.rings
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1082,7 +549,7 @@ mod tests {
             merge.set_quotas();
             let mut seen = 0;
             let mut r = Record::new(&META, 0, 0);
-            while merge.next(Upto::Quota, &mut r) {
+            while merge.next(Due::WithinQuota, &mut r) {
                 assert_eq!(value(&r), n - (round % 7 + 1) + seen);
                 assert_eq!(r.thread_id(), 7);
                 seen += 1;
@@ -1122,13 +589,13 @@ mod tests {
                 .push(&record(step, step))
                 .expect("room for a small record");
             rings.adopt(&mut merge.rings);
-            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(merge.next(Due::StampedBefore(u64::MAX), &mut r));
             rings
                 .push(&half)
                 .expect("an empty ring takes half its size");
-            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(merge.next(Due::StampedBefore(u64::MAX), &mut r));
             assert_eq!(r.payload_len(), 448);
-            assert!(!merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(!merge.next(Due::StampedBefore(u64::MAX), &mut r));
         }
         let mut over = Record::new(&META, 0, 7);
         let _ = crate::Capture::new(&mut over.payload_mut()).str(&"h".repeat(444));
@@ -1151,14 +618,14 @@ mod tests {
             assert!(bytes.is_empty(), "the ring owns the values now");
             rings.push(&record(round + 100, 9)).expect("room");
             rings.adopt(&mut merge.rings);
-            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(merge.next(Due::StampedBefore(u64::MAX), &mut r));
             assert_eq!(value(&r), round);
-            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(merge.next(Due::StampedBefore(u64::MAX), &mut r));
             assert_eq!((r.thread_id(), r.payload_len()), (7, 5 + text.len()));
             assert_eq!(r.decode().values()[0], crate::ValueRef::Str(&text));
-            assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(merge.next(Due::StampedBefore(u64::MAX), &mut r));
             assert_eq!(value(&r), round + 100);
-            assert!(!merge.next(Upto::Cut(u64::MAX), &mut r));
+            assert!(!merge.next(Due::StampedBefore(u64::MAX), &mut r));
             merge.end_round();
         }
         // One left in the ring when the writer lets go of it is freed with it.
@@ -1183,14 +650,14 @@ mod tests {
         rings.adopt(&mut merge.rings);
         let mut order = Vec::new();
         let mut r = Record::new(&META, 0, 0);
-        while merge.next(Upto::Cut(10), &mut r) {
+        while merge.next(Due::StampedBefore(10), &mut r) {
             order.push(value(&r));
         }
         assert_eq!(order, [100, 200, 201, 101, 102]);
         merge.end_round();
         // The record at tick 20 was held back once; the next round takes it whatever the
         // cut, and then lets go of the ring, whose thread has ended.
-        assert!(merge.next(Upto::Cut(10), &mut r));
+        assert!(merge.next(Due::StampedBefore(10), &mut r));
         assert_eq!(value(&r), 202);
         merge.end_round();
         assert!(merge.rings.is_empty());
@@ -1232,7 +699,7 @@ mod tests {
         let mut merge = Merge::default();
         rings.adopt(&mut merge.rings);
         let mut r = Record::new(&META, 0, 0);
-        while merge.next(Upto::Cut(u64::MAX), &mut r) {}
+        while merge.next(Due::StampedBefore(u64::MAX), &mut r) {}
         merge.end_round();
         assert!(merge.rings.is_empty());
         drop(merge);
@@ -1260,7 +727,7 @@ mod tests {
             most = most.max(rings.allocated_bytes());
             rings.adopt(&mut merge.rings);
             for _ in 0..(burst * 97 % 500) {
-                if !merge.next(Upto::Cut(u64::MAX), &mut r) {
+                if !merge.next(Due::StampedBefore(u64::MAX), &mut r) {
                     break;
                 }
                 assert_eq!(value(&r), next_out);
@@ -1269,7 +736,7 @@ mod tests {
             merge.end_round();
         }
         merge.set_quotas();
-        while merge.next(Upto::Quota, &mut r) {
+        while merge.next(Due::WithinQuota, &mut r) {
             assert_eq!(value(&r), next_out);
             next_out += 1;
         }
@@ -1282,7 +749,7 @@ mod tests {
         );
         assert!(!rings.grow(), "a ring at its cap does not grow");
         assert!(
-            most <= 2 * (256 * 1024 + SLACK),
+            most <= 2 * (256 * 1024 + COPY_BLOCK),
             "at most the old ring and the new one are held: {most}"
         );
         merge.end_round();
@@ -1350,7 +817,7 @@ mod tests {
         merge.set_quotas();
         let mut r = Record::new(&META, 0, 0);
         let mut taken = 0;
-        while merge.next(Upto::Quota, &mut r) {
+        while merge.next(Due::WithinQuota, &mut r) {
             taken += 1;
         }
         assert_eq!(taken, pushed, "every record pushed is there");
@@ -1369,7 +836,7 @@ mod tests {
         rings.offer_growth(&merge.rings);
         let mut r = Record::new(&META, 0, 0);
         let mut taken = 0;
-        while merge.next(Upto::Cut(u64::MAX), &mut r) {
+        while merge.next(Due::StampedBefore(u64::MAX), &mut r) {
             assert_eq!(value(&r), taken);
             taken += 1;
         }
@@ -1381,7 +848,7 @@ mod tests {
         merge.end_round();
         assert_eq!(merge.rings.len(), 1, "the new ring is still the writer's");
         rings.push(&record(n, n)).expect("room in the larger ring");
-        assert!(merge.next(Upto::Cut(u64::MAX), &mut r));
+        assert!(merge.next(Due::StampedBefore(u64::MAX), &mut r));
         assert_eq!(value(&r), n);
     }
 }

@@ -193,7 +193,7 @@ pub use error::{Error, ErrorKind};
 #[cfg(feature = "writer")]
 pub use rotation::{ParsePeriodError, Period};
 #[cfg(feature = "writer")]
-pub use writer::{Fsync, ParseFsyncError, ParsePolicyError, Policy, Stats};
+pub use writer::{Destination, Fsync, Output, ParseFsyncError, ParsePolicyError, Policy, Stats};
 
 /// Adds fields (and an actor) to every event on this thread while the returned guard
 /// lives; the event's own values win. Fields take the same forms as in [`info!`].

@@ -150,6 +150,12 @@ impl ConsoleStream {
     /// at once with the rest of its chunk. Returns how many records could not be
     /// written.
     pub(crate) fn write_out(&mut self) -> u64 {
+        let stream = self.stream;
+        self.write_out_with(&mut |bytes| stream.write(bytes))
+    }
+
+    /// [`ConsoleStream::write_out`] through `write`, one call of the system's `write`.
+    fn write_out_with(&mut self, write: &mut dyn FnMut(&[u8]) -> io::Result<usize>) -> u64 {
         let mut lost = 0;
         let mut start = 0;
         let mut first = 0;
@@ -160,7 +166,7 @@ impl ConsoleStream {
                 last += 1;
             }
             let end = self.ends[last];
-            match self.write_all(&self.pending[start..end]) {
+            match write_all(write, &self.pending[start..end]) {
                 Ok(()) => {}
                 Err(e) => {
                     lost = (self.ends.len() - first) as u64;
@@ -174,23 +180,6 @@ impl ConsoleStream {
         self.pending.clear();
         self.ends.clear();
         lost
-    }
-
-    /// Writes `chunk` whole, call after call; waits a little when the descriptor was
-    /// made non-blocking and is full.
-    fn write_all(&self, mut chunk: &[u8]) -> io::Result<()> {
-        while !chunk.is_empty() {
-            match self.stream.write(chunk) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => chunk = &chunk[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(std::time::Duration::from_micros(200));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
     }
 
     /// Says what went wrong, once: a closed pipe closes the output for good; another
@@ -224,6 +213,26 @@ impl ConsoleStream {
     }
 }
 
+/// Writes `chunk` whole, call after call; waits a little when the descriptor was made
+/// non-blocking and is full.
+fn write_all(
+    write: &mut dyn FnMut(&[u8]) -> io::Result<usize>,
+    mut chunk: &[u8],
+) -> io::Result<()> {
+    while !chunk.is_empty() {
+        match write(chunk) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => chunk = &chunk[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +248,108 @@ mod tests {
         assert!(!use_color(false, None, v("0")));
         assert!(!use_color(false, None, v("")));
         assert!(!use_color(false, v("1"), v("1")), "NO_COLOR wins");
+    }
+}
+
+#[cfg(test)]
+mod chunks {
+    use super::*;
+
+    /// Records of many sizes, some larger than a chunk.
+    fn records() -> Vec<Vec<u8>> {
+        (0..300u64)
+            .map(|i| {
+                let mut record = format!("{i}:").into_bytes();
+                record.resize((i as usize * 7_919) % (CHUNK + 5_000) + 3, b'x');
+                record.push(b'\n');
+                record
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_write_starts_a_record_or_finishes_a_short_write() {
+        let records = records();
+        let mut stream = ConsoleStream::new(StdStream::Stdout);
+        for record in &records {
+            assert!(stream.push(record));
+        }
+        let starts: std::collections::BTreeSet<usize> = records
+            .iter()
+            .scan(0, |at, r| {
+                let start = *at;
+                *at += r.len();
+                Some(start)
+            })
+            .collect();
+        let (mut got, mut owed, mut calls) = (Vec::new(), 0usize, 0);
+        let lost = stream.write_out_with(&mut |bytes| {
+            calls += 1;
+            // A fresh chunk starts on a record; after a short write, the rest follows.
+            assert!(owed == bytes.len() || starts.contains(&got.len()));
+            assert!(
+                owed == 0 || owed == bytes.len(),
+                "the rest of the chunk, at once"
+            );
+            if calls % 3 == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            // The system takes at most 1,000 bytes a call, as a full pipe may.
+            let n = bytes.len().min(1_000);
+            got.extend_from_slice(&bytes[..n]);
+            owed = bytes.len() - n;
+            Ok(n)
+        });
+        assert_eq!(lost, 0);
+        assert_eq!(got, records.concat());
+        assert_eq!(stream.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn a_chunk_holds_whole_records_and_one_larger_record_goes_alone() {
+        let records = records();
+        let mut stream = ConsoleStream::new(StdStream::Stdout);
+        for record in &records {
+            stream.push(record);
+        }
+        let mut chunks = Vec::new();
+        stream.write_out_with(&mut |bytes| {
+            chunks.push(bytes.to_vec());
+            Ok(bytes.len())
+        });
+        let mut rest = records.as_slice();
+        for chunk in &chunks {
+            let mut taken = 0;
+            let mut size = 0;
+            while taken < rest.len() && size < chunk.len() {
+                size += rest[taken].len();
+                taken += 1;
+            }
+            assert_eq!(chunk, &rest[..taken].concat(), "whole records");
+            assert!(chunk.len() <= CHUNK || taken == 1, "{} bytes", chunk.len());
+            rest = &rest[taken..];
+        }
+        assert!(rest.is_empty());
+        assert!(chunks.len() > 1 && chunks.len() < records.len());
+    }
+
+    #[test]
+    fn a_closed_pipe_loses_what_is_left_and_takes_nothing_more() {
+        let mut stream = ConsoleStream::new(StdStream::Stderr);
+        for record in [&b"a\n"[..], b"b\n", b"c\n"] {
+            stream.push(record);
+        }
+        let mut calls = 0;
+        let lost = stream.write_out_with(&mut |_| {
+            calls += 1;
+            Err(io::ErrorKind::BrokenPipe.into())
+        });
+        assert_eq!(
+            (lost, calls),
+            (3, 1),
+            "one chunk tried, its three records lost"
+        );
+        assert!(!stream.push(b"d\n"), "nothing is kept for a closed stream");
+        assert_eq!(stream.write_out_with(&mut |_| unreachable!()), 0);
     }
 }

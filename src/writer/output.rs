@@ -463,3 +463,49 @@ fn send(
     }
     returned
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nowhere;
+    impl Destination for Nowhere {
+        fn record(&mut self, _: u64, _: &Record, _: &[u8]) {}
+    }
+
+    #[test]
+    fn each_distinct_encoding_is_made_once_and_the_files_one_is_shared() {
+        let outputs = [
+            Output::custom(Nowhere),
+            Output::custom(Nowhere).filter("warn"),
+            Output::custom(Nowhere).json_profile(JsonProfile::OpenTelemetry),
+            Output::custom(Nowhere).format(Format::Text),
+            Output::custom(Nowhere)
+                .format(Format::Text)
+                .json_profile(JsonProfile::Ecs),
+            Output::custom(Nowhere).format(Format::Csv),
+        ];
+        let options = EncoderOptions::default();
+        let file = Some((Format::Json, JsonProfile::Canonical));
+        let outputs = Outputs::new(&outputs, &options, file).unwrap().unwrap();
+        let encodings: Vec<usize> = outputs.routes.iter().map(|r| r.encoding).collect();
+        assert_eq!(
+            encodings,
+            [0, 0, 1, 2, 2, 3],
+            "a profile matters to JSON only"
+        );
+        assert_eq!(outputs.encodings.len(), 4);
+        assert!(
+            outputs.encodings[0].encoder.is_none(),
+            "the files' bytes are used"
+        );
+        assert!(outputs.encodings[1..].iter().all(|e| e.encoder.is_some()));
+
+        let csv_file = Some((Format::Csv, JsonProfile::Canonical));
+        let outputs = Outputs::new(&[Output::custom(Nowhere)], &options, csv_file)
+            .unwrap()
+            .unwrap();
+        assert!(outputs.encodings[0].encoder.is_some(), "its own encoder");
+        assert!(Outputs::new(&[], &options, file).unwrap().is_none());
+    }
+}

@@ -8,9 +8,18 @@
 //! drops it at once), and a `fork()` (the child has no writer thread). Events that then
 //! pass the gate reach no sink: they are counted ([`lost_without_sink`]) and the first one
 //! is reported on standard error, once per process for each cause.
+//!
+//! A test capture ([`testing`](crate::testing)) needs events at every level, on its own
+//! thread only. The first one made in a process turns the gate into [`ROUTED`]: every call
+//! passes it, and every event takes the record path to [`submit`], which offers it to the
+//! thread's captures and then applies the installed filter exactly, so that the files get
+//! what they would have got. The switch is one-way: a call that passed the open gate may
+//! reach its ring only after the last capture ended, and the ring path does not look at
+//! levels, so closing the gate again would let such calls into the files.
 
 use core::fmt;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use crate::{Level, LevelFilter, Record};
 
@@ -27,7 +36,15 @@ pub trait Sink: Send + Sync + 'static {
     fn flush(&self);
 }
 
+/// The run-time gate: the installed filter's level, or [`ROUTED`].
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(LevelFilter::Off as u8);
+/// The gate once a test capture has been made: below every level, so that everything
+/// passes, and apart from every filter, so that [`reserve`] and [`submit`] can tell.
+const ROUTED: u8 = 0;
+/// The installed filter's level, which the gate is unless it is [`ROUTED`].
+static SINK_LEVEL: AtomicU8 = AtomicU8::new(LevelFilter::Off as u8);
+/// Held while the two levels above change, so that they stay consistent.
+static LEVELS: Mutex<()> = Mutex::new(());
 static SINK: AtomicPtr<Installed> = AtomicPtr::new(core::ptr::null_mut());
 static LOST: AtomicU64 = AtomicU64::new(0);
 /// Whether the writer's guard uninstalled the sink last (not [`clear_sink`]).
@@ -48,13 +65,14 @@ struct Installed {
     writer: Option<&'static crate::writer::Shared>,
 }
 
-/// The run-time level filter: `off` while no sink is installed.
+/// The run-time level filter: `off` while no sink is installed. A test capture does not
+/// change it.
 #[inline(always)]
 pub fn max_level() -> LevelFilter {
     if SINK.load(Ordering::Relaxed).is_null() {
         return LevelFilter::Off;
     }
-    LevelFilter::from_u8(MAX_LEVEL.load(Ordering::Relaxed))
+    LevelFilter::from_u8(SINK_LEVEL.load(Ordering::Relaxed))
 }
 
 /// Whether an event at `level` passes the run-time filter: one relaxed load.
@@ -67,10 +85,42 @@ pub(crate) fn level_enabled(level: Level) -> bool {
 /// installed). Has no effect while no sink is installed.
 pub fn set_max_level(filter: LevelFilter) {
     if !SINK.load(Ordering::Acquire).is_null() {
-        MAX_LEVEL.store(filter as u8, Ordering::Relaxed);
+        set_levels(filter);
         #[cfg(feature = "log")]
         crate::bridge::log::follow_max_level(filter);
     }
+}
+
+/// Sets the installed filter's level, and the gate to it unless events are routed.
+fn set_levels(filter: LevelFilter) {
+    let _levels = LEVELS.lock().unwrap_or_else(|p| p.into_inner());
+    SINK_LEVEL.store(filter as u8, Ordering::Relaxed);
+    if MAX_LEVEL.load(Ordering::Relaxed) != ROUTED {
+        MAX_LEVEL.store(filter as u8, Ordering::Relaxed);
+    }
+}
+
+/// Opens the gate and every call site to all levels for the rest of the process, and
+/// sends every event by [`submit`], which filters it for the sink (see the module docs).
+pub(crate) fn route_every_event() {
+    if MAX_LEVEL.load(Ordering::Relaxed) == ROUTED {
+        return;
+    }
+    let _levels = LEVELS.lock().unwrap_or_else(|p| p.into_inner());
+    // A call that passed the gate as ROUTED finds ROUTED again in `reserve`: one atomic,
+    // read later by the same thread. A call site that the directives close is opened
+    // under the filter's lock, taken after this store, and lets a call through only
+    // under that lock, so its caller sees ROUTED too.
+    MAX_LEVEL.store(ROUTED, Ordering::Relaxed);
+    crate::filter::open_every_callsite();
+}
+
+/// Whether the installed filter lets `meta`'s events through: its level and, if any, its
+/// directives for the target. What the gate and the call site's cache decide while no
+/// capture has been made.
+fn sink_admits(meta: &crate::Metadata) -> bool {
+    LevelFilter::from_u8(SINK_LEVEL.load(Ordering::Relaxed)).enables(meta.level())
+        && crate::filter::directives_allow(meta.target(), meta.level())
 }
 
 /// The error from installing a sink while another one is installed.
@@ -176,7 +226,7 @@ fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstal
     ) {
         Ok(_) => {
             GUARD_DROPPED.store(false, Ordering::Relaxed);
-            MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+            set_levels(level);
             Ok(())
         }
         Err(_) => {
@@ -190,7 +240,7 @@ fn install(installed: Installed, level: LevelFilter) -> Result<(), AlreadyInstal
 /// Uninstalls the global sink: later events are disabled until a sink is installed again.
 pub fn clear_sink() {
     GUARD_DROPPED.store(false, Ordering::Relaxed);
-    MAX_LEVEL.store(LevelFilter::Off as u8, Ordering::Relaxed);
+    set_levels(LevelFilter::Off);
     SINK.store(core::ptr::null_mut(), Ordering::Release);
 }
 
@@ -236,12 +286,35 @@ fn current() -> Option<&'static dyn Sink> {
 #[cfg(feature = "writer")]
 #[inline(always)]
 pub(crate) fn reserve() -> Option<crate::queue::Slot> {
-    installed()?.writer?.rings.reserve()
+    let writer = installed()?.writer?;
+    // The one load a process without test captures pays for them.
+    if MAX_LEVEL.load(Ordering::Relaxed) == ROUTED {
+        return None;
+    }
+    writer.rings.reserve()
 }
 
-/// Hands a record to the installed sink.
+/// Hands a record to the installed sink; once events are routed, to the thread's test
+/// captures too, and to the sink only if its filter lets the record through.
 #[inline]
 pub(crate) fn submit(record: &Record) {
+    if MAX_LEVEL.load(Ordering::Relaxed) == ROUTED {
+        return submit_routed(record);
+    }
+    deliver(record);
+}
+
+#[cold]
+#[inline(never)]
+fn submit_routed(record: &Record) {
+    crate::testing::offer(record);
+    if sink_admits(record.metadata()) {
+        deliver(record);
+    }
+}
+
+#[inline]
+fn deliver(record: &Record) {
     match installed() {
         Some(installed) => {
             #[cfg(feature = "writer")]

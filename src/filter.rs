@@ -198,6 +198,9 @@ impl std::error::Error for ParseFilterError {}
 const UNKNOWN: u8 = 0;
 const NEVER: u8 = 1;
 const ALWAYS: u8 = 2;
+/// Closed by the directives but open for test captures: decided again under the lock at
+/// each call, so that the caller also sees that events are routed (see `dispatch`).
+const ASK: u8 = 3;
 
 /// A call site's cached interest. One per macro call, as a `static`.
 #[doc(hidden)]
@@ -209,11 +212,15 @@ pub struct Callsite {
 struct State {
     directives: Option<Directives>,
     callsites: Vec<&'static Callsite>,
+    /// Whether every call site is open for test captures; the directives are then
+    /// applied where the record is handed to the sink.
+    open: bool,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     directives: None,
     callsites: Vec::new(),
+    open: false,
 });
 
 /// The current directives, for readers that are not call sites (the bridges).
@@ -245,16 +252,35 @@ impl Callsite {
         if self.interest.load(Ordering::Relaxed) == UNKNOWN {
             state.callsites.push(self);
         }
-        let interest = interest(state.directives.as_ref(), self.meta);
+        let interest = interest(&state, state.directives.as_ref(), self.meta);
         self.interest.store(interest, Ordering::Relaxed);
-        interest == ALWAYS
+        interest != NEVER
     }
 }
 
-fn interest(directives: Option<&Directives>, meta: &Metadata) -> u8 {
+fn interest(state: &State, directives: Option<&Directives>, meta: &Metadata) -> u8 {
     match directives {
-        Some(d) if !d.enabled(meta.target(), meta.level()) => NEVER,
+        Some(d) if !d.enabled(meta.target(), meta.level()) => {
+            if state.open {
+                ASK
+            } else {
+                NEVER
+            }
+        }
         _ => ALWAYS,
+    }
+}
+
+/// Opens every call site, for good: test captures want every event, and the sink's
+/// directives are applied later, on the record path (see `dispatch`).
+pub(crate) fn open_every_callsite() {
+    let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
+    state.open = true;
+    for callsite in &state.callsites {
+        callsite.interest.store(
+            interest(&state, state.directives.as_ref(), callsite.meta),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -264,7 +290,7 @@ pub(crate) fn set_directives(directives: Option<Directives>) -> Option<LevelFilt
     let mut state = STATE.lock().unwrap_or_else(|p| p.into_inner());
     for callsite in &state.callsites {
         callsite.interest.store(
-            interest(directives.as_ref(), callsite.meta),
+            interest(&state, directives.as_ref(), callsite.meta),
             Ordering::Relaxed,
         );
     }

@@ -72,6 +72,13 @@
 //! # Ok::<(), trail::Error>(())
 //! ```
 //!
+//! # Testing your logging
+//!
+//! [`testing::capture`] collects what the calling thread logs while its guard lives, with
+//! or without a writer installed, so that tests running in parallel can each assert on
+//! their own events: `cap.assert_logged(Level::Warn, "retrying")`,
+//! `cap.events()[0].field("attempt")`.
+//!
 //! # Compile-time filters
 //!
 //! The features `max_level_off`, `max_level_fatal`, `max_level_error`, `max_level_warn`,
@@ -145,6 +152,7 @@ pub mod ship;
 
 pub mod bridge;
 pub mod terminal;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;

@@ -13,6 +13,9 @@
 //! A scope's values are captured once, when the guard is made. An event's own fields and
 //! actor win over a scope's, and an inner scope wins over an outer one. The stack is per
 //! thread; [`current_scope`] takes it along into a future, across `.await`s and threads.
+//!
+//! A test capture ([`testing::capture`](crate::testing::capture)) is a frame of this
+//! stack too, with no values: so it ends with its guard, and goes along into futures.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -33,6 +36,7 @@ use crate::Metadata;
 pub struct Frame {
     actor: Option<Vec<u8>>,
     fields: Vec<(&'static str, Vec<u8>)>,
+    capture: Option<Arc<crate::testing::Collector>>,
 }
 
 fn captured<T: Value + ?Sized>(value: &T) -> Vec<u8> {
@@ -55,6 +59,14 @@ impl Frame {
     /// Adds a field.
     pub fn field<T: Value + ?Sized>(&mut self, name: &'static str, value: &T) {
         self.fields.push((name, captured(value)));
+    }
+
+    /// A frame that only holds a test capture.
+    pub(crate) fn capturing(collector: Arc<crate::testing::Collector>) -> Frame {
+        Frame {
+            capture: Some(collector),
+            ..Frame::default()
+        }
     }
 }
 
@@ -90,6 +102,27 @@ impl std::fmt::Debug for ScopeGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ScopeGuard")
     }
+}
+
+/// The test captures this thread is in, each once, outermost first.
+pub(crate) fn captures() -> Vec<Arc<crate::testing::Collector>> {
+    if !active() {
+        return Vec::new();
+    }
+    STACK.with(|s| {
+        let mut found: Vec<Arc<crate::testing::Collector>> = Vec::new();
+        // An event logged while the stack changes (a panic there) finds no capture.
+        let Ok(stack) = s.try_borrow() else {
+            return found;
+        };
+        for collector in stack.iter().filter_map(|f| f.capture.as_ref()) {
+            // A scope entered again (a future polled where it was made) repeats a frame.
+            if !found.iter().any(|c| Arc::ptr_eq(c, collector)) {
+                found.push(Arc::clone(collector));
+            }
+        }
+        found
+    })
 }
 
 /// Whether this thread has a scope: one thread-local read.
@@ -135,7 +168,8 @@ pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata)
     });
 }
 
-/// The scopes active on this thread, to carry into a future.
+/// The scopes active on this thread, to carry into a future; test captures
+/// ([`testing::capture`](crate::testing::capture)) go along too.
 ///
 /// ```
 /// let _scope = trail::scope!(request_id = "r-81");

@@ -758,7 +758,9 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Returns once every event logged before this call is written to the file.
+    /// Returns once every event logged before this call is written to the files and
+    /// handed to every output (a [`Destination`](crate::Destination)'s `write_out`
+    /// included).
     pub fn flush(&self) {
         self.shared.request(Msg::Flush);
     }
@@ -774,7 +776,8 @@ impl Guard {
         self.shared.lost()
     }
 
-    /// The segment file being written now.
+    /// The segment file being written now; empty when there are no files (only
+    /// [`output`](Builder::output)s).
     pub fn path(&self) -> PathBuf {
         self.shared
             .counters

@@ -72,6 +72,12 @@
 //! # Ok::<(), trail::Error>(())
 //! ```
 //!
+//! Beside the files, or instead of them, the writer feeds outputs (`trail::Output`):
+//! standard output, which a container's runtime collects
+//! (`trail::builder().stdout(Format::Json)` alone writes no file at all), standard error,
+//! and destinations of your own (`trail::Destination`), each with its own filter, format and
+//! JSON profile, all with the same `seq` for the same record.
+//!
 //! # Testing your logging
 //!
 //! [`testing::capture`] collects what the calling thread logs while its guard lives, with

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         return match role.to_str() {
             Some("threads") => child_threads(),
             Some("closed") => child_closed(),
+            Some("both") => child_both(),
             Some("loadgen") => {
                 let args = std::env::var(LOADGEN_ARGS).unwrap();
                 loadgen::main_from(
@@ -37,7 +38,11 @@ fn main() -> ExitCode {
             _ => ExitCode::FAILURE,
         };
     }
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
+        (
+            "stdout_and_stderr_get_what_their_filters_pass_with_the_files_seq",
+            stdout_and_stderr_get_what_their_filters_pass_with_the_files_seq,
+        ),
         (
             "a_pipe_gets_whole_json_lines_from_several_threads",
             a_pipe_gets_whole_json_lines_from_several_threads,
@@ -59,11 +64,17 @@ fn main() -> ExitCode {
             loadgen_writes_text_lines_that_read_back,
         ),
     ];
-    // A name filter, as the usual harness takes; flags are ignored.
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    // A name filter, as the usual harness takes; its options (and their values) are
+    // ignored.
+    let mut filter = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if ["--test-threads", "--skip", "--color", "--format", "-Z"].contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            filter.push(arg);
+        }
+    }
     let chosen: Vec<_> = tests
         .iter()
         .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
@@ -149,6 +160,86 @@ fn a_pipe_gets_whole_json_lines_from_several_threads() {
     }
     assert_eq!(next_i, [PER_THREAD; THREADS as usize]);
     assert_eq!(seqs, (1..=THREADS * PER_THREAD).collect::<Vec<_>>());
+}
+
+fn child_both() -> ExitCode {
+    let dir = std::env::var_os("TRAIL_STDOUT_TEST_DIR").unwrap();
+    let guard = trail::builder()
+        .dir(dir)
+        .format(trail::Format::Csv)
+        .level(trail::LevelFilter::Debug)
+        .output(trail::Output::stdout().filter("info,noisy=off"))
+        .output(trail::Output::stderr().level(trail::LevelFilter::Warn))
+        .install()
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            s.spawn(move || {
+                for i in 0..3_000u64 {
+                    match i % 4 {
+                        0 => trail::debug!(t, i, "debug {i}"),
+                        1 => trail::info!(t, i, "info {i}"),
+                        2 => trail::warn!(target: "noisy", t, i, "noisy warning {i}"),
+                        _ => trail::error!(t, i, "error {i}"),
+                    }
+                }
+            });
+        }
+    });
+    drop(guard);
+    ExitCode::SUCCESS
+}
+
+fn stdout_and_stderr_get_what_their_filters_pass_with_the_files_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = child("both")
+        .env("TRAIL_STDOUT_TEST_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let files: BTreeMap<u64, trail::read::LogRecord> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| {
+            let r = r.unwrap();
+            (r.seq, r)
+        })
+        .collect();
+    assert_eq!(files.len(), 6_000);
+    let expect = |pass: &dyn Fn(&trail::read::LogRecord) -> bool| -> Vec<u64> {
+        files.values().filter(|r| pass(r)).map(|r| r.seq).collect()
+    };
+    let read = |bytes: &[u8], extension: &str| -> Vec<trail::read::LogRecord> {
+        let path = dir.path().join(format!("read-back.{extension}"));
+        std::fs::write(&path, bytes).unwrap();
+        let records = trail::read::open(&path)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        std::fs::remove_file(&path).unwrap();
+        records
+    };
+    // stdout: JSON, info and above but the noisy target; stderr: text, warn and above.
+    let stdout = read(&out.stdout, "jsonl");
+    let stderr = read(&out.stderr, "log");
+    for (got, pass) in [
+        (
+            &stdout,
+            &(|r: &trail::read::LogRecord| r.level >= trail::Level::Info && r.target != "noisy")
+                as &dyn Fn(&trail::read::LogRecord) -> bool,
+        ),
+        (&stderr, &|r: &trail::read::LogRecord| {
+            r.level >= trail::Level::Warn
+        }),
+    ] {
+        assert_eq!(got.iter().map(|r| r.seq).collect::<Vec<_>>(), expect(pass));
+        for r in got {
+            let file = &files[&r.seq];
+            assert_eq!(
+                (&r.msg, r.level, &r.fields),
+                (&file.msg, file.level, &file.fields)
+            );
+        }
+    }
 }
 
 const CLOSED_EVENTS: u64 = 10_000;

@@ -129,7 +129,7 @@ fn bench(c: &mut Criterion) {
         ("json", trail::Format::Json),
         ("csv", trail::Format::Csv),
         ("text", trail::Format::Text),
-        ("bincode", trail::Format::Bincode),
+        ("bincode", trail::Format::Binary),
     ] {
         let mut encode = trail::__private::encoder_for_bench(format);
         let mut out = Vec::with_capacity(1 << 20);

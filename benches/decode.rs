@@ -54,7 +54,7 @@ fn decode(c: &mut Criterion) {
         ("json", Format::Json),
         ("csv", Format::Csv),
         ("text", Format::Text),
-        ("bincode", Format::Bincode),
+        ("bincode", Format::Binary),
     ] {
         let dir: PathBuf = root.path().join(name);
         write(&dir, format);

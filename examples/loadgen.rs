@@ -42,7 +42,7 @@ struct Args {
     /// The JSON profile of --stdout json: canonical, otel or ecs.
     #[arg(long, default_value = "canonical")]
     stdout_profile: String,
-    /// File format: json, csv, text or bincode.
+    /// File format: json, csv, text or bincode (also binary).
     #[arg(long, default_value = "json")]
     format: String,
     /// Number of events to log, in total.

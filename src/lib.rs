@@ -103,13 +103,13 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod capture;
 mod clock;
 mod dispatch;
 mod filter;
 mod level;
 pub mod limits;
 mod metadata;
-mod payload;
 mod record;
 mod scope;
 mod thread;
@@ -117,6 +117,9 @@ mod value;
 
 #[cfg(feature = "serde")]
 mod serde_value;
+
+// The payload's buffers are named at their old place too, for the queue and encoders.
+use capture::payload;
 
 #[cfg(feature = "writer")]
 mod builder;
@@ -128,6 +131,8 @@ pub mod convert;
 mod encode;
 #[cfg(feature = "writer")]
 mod error;
+#[cfg(any(feature = "writer", feature = "read"))]
+mod format;
 #[cfg(feature = "writer")]
 pub mod identity;
 #[cfg(feature = "writer")]
@@ -140,12 +145,8 @@ mod retention;
 mod rotation;
 #[cfg(feature = "writer")]
 mod segment;
-#[cfg(any(feature = "writer", feature = "read"))]
-mod segment_name;
 #[cfg(feature = "writer")]
 mod stream;
-#[cfg(any(feature = "writer", feature = "read"))]
-mod timefmt;
 #[cfg(feature = "writer")]
 mod writer;
 
@@ -175,6 +176,7 @@ pub mod __private;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use capture::payload::INLINE_CAPACITY;
 pub use dispatch::{
     clear_sink, flush, is_installed, lost_without_sink, max_level, set_max_level, set_sink,
     AlreadyInstalled, Sink,
@@ -182,7 +184,6 @@ pub use dispatch::{
 pub use filter::{set_filter, Directives, ParseFilterError};
 pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
-pub use payload::INLINE_CAPACITY;
 pub use record::{Decoded, Nested, Reader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use thread::thread_name;
@@ -199,11 +200,9 @@ pub use builder::{builder, Builder, Guard};
 #[cfg(feature = "writer")]
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "writer")]
-pub use encode::json::JsonProfile;
-#[cfg(feature = "writer")]
-pub use encode::{Format, ParseFormatError};
-#[cfg(feature = "writer")]
 pub use error::{Error, ErrorKind};
+#[cfg(any(feature = "writer", feature = "read"))]
+pub use format::{Format, JsonProfile, ParseFormatError, ParseJsonProfileError};
 #[cfg(feature = "writer")]
 pub use rotation::{ParsePeriodError, Period};
 #[cfg(feature = "writer")]

@@ -398,7 +398,7 @@ impl Slot {
     ///
     /// [`INLINE_CAPACITY`]: crate::payload::INLINE_CAPACITY
     #[inline(always)]
-    pub(crate) fn room(&self) -> *mut crate::payload::Room {
+    pub(crate) fn room(&self) -> *mut crate::payload::InlineBytes {
         // SAFETY: the reservation holds a header and the room after it.
         unsafe { self.start.add(HEADER).cast() }
     }

@@ -5,17 +5,21 @@
 //! [`ValueRef`]s, and render the message only when they need it.
 
 use core::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use smallvec::SmallVec;
 
-use crate::metadata::{Metadata, Piece};
 #[cfg(feature = "writer")]
-use crate::payload::Editing;
-use crate::payload::{Payload, Stored};
-use crate::value::tag;
+use crate::capture::codec;
+#[cfg(feature = "writer")]
+use crate::capture::payload::PayloadEdit;
+use crate::capture::payload::{InlineBytes, Payload, RecordPayload};
+use crate::metadata::{Metadata, Piece};
 use crate::Level;
+
+// The values a record holds are read with the codec's types; they are named here too,
+// where sinks meet them.
+pub use crate::capture::codec::{Nested, Reader, ValueRef};
 
 /// Flag: the first value captured is the actor.
 pub(crate) const HAS_ACTOR: u8 = 1;
@@ -32,7 +36,7 @@ pub struct Record {
     ticks: u64,
     thread: u64,
     flags: u8,
-    payload: Stored,
+    payload: RecordPayload,
 }
 
 impl Record {
@@ -44,7 +48,7 @@ impl Record {
             ticks,
             thread,
             flags: 0,
-            payload: Stored::new(),
+            payload: RecordPayload::new(),
         }
     }
 
@@ -55,17 +59,17 @@ impl Record {
     ///
     /// `record` must be valid for writes (its fields need not be initialised).
     #[inline(always)]
-    pub(crate) unsafe fn room_of(record: *mut Record) -> *mut crate::payload::Room {
+    pub(crate) unsafe fn inline_of(record: *mut Record) -> *mut InlineBytes {
         // SAFETY: only addresses are taken.
-        unsafe { Stored::room_of(core::ptr::addr_of_mut!((*record).payload)) }
+        unsafe { RecordPayload::inline_of(core::ptr::addr_of_mut!((*record).payload)) }
     }
 
     /// Initialises the record in `record` from a payload that wrote into
-    /// [`Record::room_of`]`(record)`, or that spilled whole to the heap.
+    /// [`Record::inline_of`]`(record)`, or that spilled whole to the heap.
     ///
     /// # Safety
     ///
-    /// As for `Stored::init`.
+    /// As for `RecordPayload::init`.
     #[inline(always)]
     pub(crate) unsafe fn init(
         record: *mut Record,
@@ -81,13 +85,13 @@ impl Record {
             core::ptr::addr_of_mut!((*record).ticks).write(ticks);
             core::ptr::addr_of_mut!((*record).thread).write(thread);
             core::ptr::addr_of_mut!((*record).flags).write(flags);
-            Stored::init(core::ptr::addr_of_mut!((*record).payload), payload);
+            RecordPayload::init(core::ptr::addr_of_mut!((*record).payload), payload);
         }
     }
 
     /// Appends to the captured values.
     #[cfg(feature = "writer")]
-    pub(crate) fn payload_mut(&mut self) -> Editing<'_> {
+    pub(crate) fn payload_mut(&mut self) -> PayloadEdit<'_> {
         self.payload.edit()
     }
 
@@ -127,9 +131,7 @@ impl Record {
     /// The payload's inline array, when the payload is inline (see `Payload`).
     #[cfg(feature = "writer")]
     #[inline(always)]
-    pub(crate) fn inline_array(
-        &self,
-    ) -> Option<&[core::mem::MaybeUninit<u8>; crate::payload::INLINE_CAPACITY]> {
+    pub(crate) fn inline_array(&self) -> Option<&InlineBytes> {
         self.payload.inline_array()
     }
 
@@ -138,8 +140,8 @@ impl Record {
     ///
     /// # Safety
     ///
-    /// As for `Stored::lend`: `payload` stays valid until the record is refilled again,
-    /// and the record does not leave the thread.
+    /// As for `RecordPayload::lend`: `payload` stays valid until the record is refilled
+    /// again, and the record does not leave the thread.
     #[cfg(feature = "writer")]
     #[inline(always)]
     pub(crate) unsafe fn refill_lent(
@@ -167,23 +169,21 @@ impl Record {
         let bytes = self.payload.as_slice();
         let mut payload = cut.payload_mut();
         let mut reader = Reader::new(bytes);
-        while reader.pos < bytes.len() {
-            let start = reader.pos;
-            if reader.at(tag::DYN) {
-                reader.pos += 1;
-                payload.push(tag::DYN);
+        while !reader.at_end() {
+            let start = reader.pos();
+            if reader.skip_scoped_start() {
+                codec::start_scoped(&mut payload);
                 continue;
             }
             // Damaged bytes end the values, as they end them for a sink.
             if reader.read().is_none() {
                 break;
             }
-            let value = &bytes[start..reader.pos];
+            let value = &bytes[start..reader.pos()];
             if value.len() <= keep {
                 payload.extend_from_slice(value);
             } else {
-                let marker = format!("…[cut {} bytes]", value.len());
-                payload.put_len_prefixed(tag::STR, marker.as_bytes());
+                codec::put_str(&mut payload, codec::cut_marker(value.len()).as_bytes());
             }
         }
         drop(payload);
@@ -257,25 +257,24 @@ impl Record {
             None
         };
         let mut values = SmallVec::new();
-        while !reader.at(tag::DYN) {
+        while !reader.at_scoped_start() {
             match reader.next() {
                 Some(value) => values.push(value),
                 None => break,
             }
         }
-        let mut dynamic = Vec::new();
-        if reader.at(tag::DYN) {
-            reader.pos += 1;
+        let mut scoped = Vec::new();
+        if reader.skip_scoped_start() {
             while let (Some(ValueRef::Str(name)), Some(value)) = (reader.next(), reader.next()) {
-                dynamic.push((name, value));
+                scoped.push((name, value));
             }
         }
         Decoded {
             meta: self.meta,
             actor,
             values,
-            dynamic,
-            damaged: reader.damaged,
+            scoped,
+            damaged: reader.damaged(),
         }
     }
 }
@@ -300,7 +299,7 @@ pub struct Decoded<'a> {
     actor: Option<ValueRef<'a>>,
     values: SmallVec<[ValueRef<'a>; 8]>,
     /// Fields a scope added: name and value.
-    dynamic: Vec<(&'a str, ValueRef<'a>)>,
+    scoped: Vec<(&'a str, ValueRef<'a>)>,
     damaged: bool,
 }
 
@@ -320,7 +319,7 @@ impl<'a> Decoded<'a> {
                     self.values.get(i).copied().unwrap_or(ValueRef::Invalid),
                 )
             })
-            .chain(self.dynamic.iter().copied())
+            .chain(self.scoped.iter().copied())
     }
 
     /// Replaces the values of fields named in `secrets` (and the actor, if `"actor"` is
@@ -339,7 +338,7 @@ impl<'a> Decoded<'a> {
                 }
             }
         }
-        for (name, value) in self.dynamic.iter_mut() {
+        for (name, value) in self.scoped.iter_mut() {
             if secret(name) {
                 *value = REDACTED;
             }
@@ -358,14 +357,14 @@ impl<'a> Decoded<'a> {
         for (i, name) in names.iter().enumerate() {
             f(i, name, self.values.get(i).unwrap_or(&ValueRef::Invalid));
         }
-        for (j, (name, value)) in self.dynamic.iter().enumerate() {
+        for (j, (name, value)) in self.scoped.iter().enumerate() {
             f(names.len() + j, name, value);
         }
     }
 
     /// The fields a scope added, which the call site's metadata does not name.
     pub fn scoped_fields(&self) -> &[(&'a str, ValueRef<'a>)] {
-        &self.dynamic
+        &self.scoped
     }
 
     /// Every captured value: the fields, then the message-only arguments.
@@ -432,296 +431,6 @@ fn write_arg<W: fmt::Write + ?Sized>(out: &mut W, value: ValueRef<'_>) -> fmt::R
     }
 }
 
-/// A captured value, borrowed from its record.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ValueRef<'a> {
-    /// An absent value, such as `None`.
-    Null,
-    /// A boolean.
-    Bool(bool),
-    /// A signed integer.
-    I64(i64),
-    /// An unsigned integer.
-    U64(u64),
-    /// A 128-bit signed integer.
-    I128(i128),
-    /// A 128-bit unsigned integer.
-    U128(u128),
-    /// A 32-bit float.
-    F32(f32),
-    /// A 64-bit float.
-    F64(f64),
-    /// A character.
-    Char(char),
-    /// A string.
-    Str(&'a str),
-    /// Raw bytes.
-    Bytes(&'a [u8]),
-    /// An IP address.
-    Ip(IpAddr),
-    /// A sequence of values (from a `serde` field).
-    Seq(Nested<'a>),
-    /// A map of string keys to values (from a `serde` field).
-    Map(Nested<'a>),
-    /// Bytes that could not be decoded; see [`Decoded::is_damaged`].
-    Invalid,
-}
-
-impl fmt::Display for ValueRef<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ValueRef::Null => f.write_str("null"),
-            ValueRef::Bool(v) => fmt::Display::fmt(&v, f),
-            ValueRef::I64(v) => fmt::Display::fmt(&v, f),
-            ValueRef::U64(v) => fmt::Display::fmt(&v, f),
-            ValueRef::I128(v) => fmt::Display::fmt(&v, f),
-            ValueRef::U128(v) => fmt::Display::fmt(&v, f),
-            ValueRef::F32(v) => fmt::Display::fmt(&v, f),
-            ValueRef::F64(v) => fmt::Display::fmt(&v, f),
-            ValueRef::Char(v) => fmt::Display::fmt(&v, f),
-            ValueRef::Str(v) => f.write_str(v),
-            ValueRef::Bytes(v) => v.iter().try_for_each(|b| write!(f, "{b:02x}")),
-            ValueRef::Ip(v) => fmt::Display::fmt(&v, f),
-            ValueRef::Seq(nested) => fmt_seq(f, nested.iter(), |f, item| item.fmt_nested(f)),
-            ValueRef::Map(nested) => fmt_map(
-                f,
-                nested.entries(),
-                |f, key| key.fmt_nested(f),
-                |f, value| value.fmt_nested(f),
-            ),
-            ValueRef::Invalid => f.write_str("<invalid>"),
-        }
-    }
-}
-
-/// Renders a sequence as messages show it: `[a, b]`. Shared by every value type whose
-/// rendering must match the writer's.
-pub(crate) fn fmt_seq<T>(
-    f: &mut fmt::Formatter<'_>,
-    items: impl Iterator<Item = T>,
-    item: impl Fn(&mut fmt::Formatter<'_>, T) -> fmt::Result,
-) -> fmt::Result {
-    f.write_str("[")?;
-    for (i, value) in items.enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        item(f, value)?;
-    }
-    f.write_str("]")
-}
-
-/// Renders a map as messages show it: `{"k": v}`.
-pub(crate) fn fmt_map<K, V>(
-    f: &mut fmt::Formatter<'_>,
-    entries: impl Iterator<Item = (K, V)>,
-    key: impl Fn(&mut fmt::Formatter<'_>, K) -> fmt::Result,
-    value: impl Fn(&mut fmt::Formatter<'_>, V) -> fmt::Result,
-) -> fmt::Result {
-    f.write_str("{")?;
-    for (i, (k, v)) in entries.enumerate() {
-        if i > 0 {
-            f.write_str(", ")?;
-        }
-        key(f, k)?;
-        f.write_str(": ")?;
-        value(f, v)?;
-    }
-    f.write_str("}")
-}
-
-impl ValueRef<'_> {
-    /// Inside a nested value, strings are quoted so that structure stays visible.
-    fn fmt_nested(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ValueRef::Str(s) => write!(f, "{s:?}"),
-            ValueRef::Char(c) => write!(f, "{:?}", c.to_string()),
-            other => fmt::Display::fmt(other, f),
-        }
-    }
-}
-
-/// The content of a nested sequence or map.
-#[derive(Clone, Copy, PartialEq)]
-pub struct Nested<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Nested<'a> {
-    /// The elements in order; for a map, keys and values alternate.
-    pub fn iter(&self) -> Reader<'a> {
-        Reader::new(self.bytes)
-    }
-
-    /// The key-value pairs of a map.
-    pub fn entries(&self) -> impl Iterator<Item = (ValueRef<'a>, ValueRef<'a>)> {
-        let mut reader = self.iter();
-        core::iter::from_fn(move || {
-            let key = reader.next()?;
-            Some((key, reader.next().unwrap_or(ValueRef::Invalid)))
-        })
-    }
-}
-
-impl fmt::Debug for Nested<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-/// Reads values one after another from a payload; stops at the first malformed byte.
-#[derive(Clone)]
-pub struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    damaged: bool,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Reader {
-            bytes,
-            pos: 0,
-            damaged: false,
-        }
-    }
-
-    /// A reader over raw payload bytes.
-    #[cfg(all(test, feature = "writer"))]
-    pub(crate) fn for_tests(bytes: &'a [u8]) -> Self {
-        Reader::new(bytes)
-    }
-
-    /// Whether the reader stopped at a malformed byte.
-    #[cfg(feature = "writer")]
-    pub(crate) fn damaged(&self) -> bool {
-        self.damaged
-    }
-
-    /// Whether the next byte is `tag`.
-    fn at(&self, tag: u8) -> bool {
-        self.bytes.get(self.pos) == Some(&tag)
-    }
-
-    #[inline]
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let out = self.bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(out)
-    }
-
-    #[inline]
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let out = *self.bytes.get(self.pos..)?.first_chunk::<N>()?;
-        self.pos += N;
-        Some(out)
-    }
-
-    fn len_prefixed(&mut self) -> Option<&'a [u8]> {
-        let n = u32::from_le_bytes(self.array()?);
-        self.take(n as usize)
-    }
-
-    /// Skips one value's bytes, nested ones included, without recursion.
-    fn skip_nested(&mut self) -> Option<()> {
-        let mut depth = 1usize;
-        while depth > 0 {
-            match *self.take(1)?.first()? {
-                tag::SEQ | tag::MAP => depth += 1,
-                tag::END => depth -= 1,
-                t => self.skip_scalar(t)?,
-            }
-        }
-        Some(())
-    }
-
-    fn skip_scalar(&mut self, t: u8) -> Option<()> {
-        match t {
-            tag::NULL | tag::FALSE | tag::TRUE => {}
-            tag::I64 | tag::U64 | tag::F64 => {
-                self.take(8)?;
-            }
-            tag::F32 | tag::CHAR | tag::IPV4 => {
-                self.take(4)?;
-            }
-            tag::I128 | tag::U128 | tag::IPV6 => {
-                self.take(16)?;
-            }
-            tag::STR | tag::BYTES => {
-                self.len_prefixed()?;
-            }
-            _ => return None,
-        }
-        Some(())
-    }
-
-    #[inline]
-    fn read(&mut self) -> Option<ValueRef<'a>> {
-        let t = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        Some(match t {
-            tag::NULL => ValueRef::Null,
-            tag::FALSE => ValueRef::Bool(false),
-            tag::TRUE => ValueRef::Bool(true),
-            tag::I64 => ValueRef::I64(i64::from_le_bytes(self.array()?)),
-            tag::U64 => ValueRef::U64(u64::from_le_bytes(self.array()?)),
-            tag::F64 => ValueRef::F64(f64::from_le_bytes(self.array()?)),
-            tag::F32 => ValueRef::F32(f32::from_le_bytes(self.array()?)),
-            tag::CHAR => ValueRef::Char(char::from_u32(u32::from_le_bytes(self.array()?))?),
-            tag::I128 => ValueRef::I128(i128::from_le_bytes(self.array()?)),
-            tag::U128 => ValueRef::U128(u128::from_le_bytes(self.array()?)),
-            tag::STR => ValueRef::Str(utf8(self.len_prefixed()?)?),
-            tag::BYTES => ValueRef::Bytes(self.len_prefixed()?),
-            tag::IPV4 => ValueRef::Ip(IpAddr::V4(Ipv4Addr::from(self.array::<4>()?))),
-            tag::IPV6 => ValueRef::Ip(IpAddr::V6(Ipv6Addr::from(self.array::<16>()?))),
-            tag::SEQ | tag::MAP => {
-                let start = self.pos;
-                self.skip_nested()?;
-                let nested = Nested {
-                    bytes: &self.bytes[start..self.pos - 1],
-                };
-                if t == tag::SEQ {
-                    ValueRef::Seq(nested)
-                } else {
-                    ValueRef::Map(nested)
-                }
-            }
-            _ => return None,
-        })
-    }
-}
-
-impl<'a> Iterator for Reader<'a> {
-    type Item = ValueRef<'a>;
-
-    #[inline]
-    fn next(&mut self) -> Option<ValueRef<'a>> {
-        if self.damaged || self.pos >= self.bytes.len() {
-            return None;
-        }
-        let value = self.read();
-        if value.is_none() {
-            self.damaged = true;
-        }
-        value
-    }
-}
-
-/// A captured string's bytes as text, or `None` if they are not UTF-8.
-///
-/// Captured strings are nearly always ASCII, which `is_ascii` confirms a word at a time;
-/// the full validation, much slower on short strings, runs only for the others.
-#[inline]
-pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
-    if bytes.is_ascii() {
-        // SAFETY: ASCII bytes are valid UTF-8.
-        Some(unsafe { core::str::from_utf8_unchecked(bytes) })
-    } else {
-        core::str::from_utf8(bytes).ok()
-    }
-}
-
 #[cfg(all(test, feature = "writer"))]
 mod tests {
     use super::*;
@@ -746,12 +455,12 @@ mod tests {
         let _ = crate::Capture::new(&mut payload).u64(7);
         let _ = crate::Capture::new(&mut payload).str(&"\u{1}".repeat(1000));
         // A sequence of two numbers, nested values counted whole.
-        payload.push(tag::SEQ);
+        codec::open_seq(&mut payload);
         let _ = crate::Capture::new(&mut payload).u64(1);
         let _ = crate::Capture::new(&mut payload).u64(2);
-        payload.push(tag::END);
+        codec::close(&mut payload);
         // A field added by a scope, after its marker.
-        payload.push(tag::DYN);
+        codec::start_scoped(&mut payload);
         let _ = crate::Capture::new(&mut payload).str("request");
         let _ = crate::Capture::new(&mut payload).str(&"r".repeat(100));
         drop(payload);

@@ -25,9 +25,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::payload::{Payload, Stored};
+use crate::capture::codec;
+use crate::payload::{Payload, RecordPayload};
 use crate::record::{HAS_ACTOR, HAS_SCOPED};
-use crate::value::{tag, Capture, Value};
+use crate::value::{Capture, Value};
 use crate::Metadata;
 
 /// The values of one `scope!`, captured.
@@ -40,7 +41,7 @@ pub struct Frame {
 }
 
 fn captured<T: Value + ?Sized>(value: &T) -> Vec<u8> {
-    let mut stored = Stored::new();
+    let mut stored = RecordPayload::new();
     let _ = value.capture(Capture::new(&mut stored.edit()));
     stored.as_slice().to_vec()
 }
@@ -157,10 +158,10 @@ pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata)
                     continue;
                 }
                 if added.is_empty() {
-                    payload.push(tag::DYN);
+                    codec::start_scoped(payload);
                 }
                 *flags |= HAS_SCOPED;
-                payload.put_len_prefixed(tag::STR, name.as_bytes());
+                codec::put_str(payload, name.as_bytes());
                 payload.extend_from_slice(value);
                 added.push(name);
             }

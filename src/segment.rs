@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 
-pub(crate) use crate::segment_name::{file_name, list, parse_name, Found};
+pub(crate) use crate::format::segment_name::{file_name, list, parse_name, Found};
 
 /// Checks that a stream name is usable in file names and globs: ASCII letters, digits,
 /// `-` and `_`, 1 to 100 of them.

@@ -16,20 +16,21 @@ use core::fmt;
 
 use serde::ser::{self, Serialize};
 
-use crate::payload::Payload;
-use crate::value::tag;
+use crate::capture::codec::{self, cut_marker, Fixed};
+use crate::capture::payload::Payload;
 
-/// Serializes `value` into `buf`, cut as the module says if it is too large. A
-/// `Serialize` impl that fails leaves a string that says why, never half a value.
-pub(crate) fn capture<T: Serialize + ?Sized>(buf: &mut Payload, value: &T) {
-    let limit = crate::value::max_value_bytes().min(buf.room_left());
+/// Serializes `value` into `buf`, cut as the module says if it is longer than
+/// `max_value_bytes` or than the event has room left for. A `Serialize` impl that fails
+/// leaves a string that says why, never half a value.
+pub(crate) fn capture<T: Serialize + ?Sized>(buf: &mut Payload, value: &T, max_value_bytes: usize) {
+    let limit = max_value_bytes.min(buf.room_left());
     capture_within(buf, value, limit);
 }
 
 /// [`capture`], with `limit` bytes for the value.
 fn capture_within<T: Serialize + ?Sized>(buf: &mut Payload, value: &T, limit: usize) {
     let start = buf.len();
-    let mut room = Room {
+    let mut budget = ValueBudget {
         end: start + limit,
         full: false,
         left_out: 0,
@@ -37,24 +38,20 @@ fn capture_within<T: Serialize + ?Sized>(buf: &mut Payload, value: &T, limit: us
     };
     let serializer = ValueSerializer {
         buf: &mut *buf,
-        room: &mut room,
+        budget: &mut budget,
     };
     if let Err(err) = value.serialize(serializer) {
         buf.truncate(start);
         let text = format!("[unserializable: {}]", err.0);
-        buf.put_len_prefixed(tag::STR, text.as_bytes());
+        codec::put_str(buf, text.as_bytes());
     } else if buf.len() == start {
         // Not even the value's first bytes fitted: the marker stands in for it.
-        buf.put_len_prefixed(tag::STR, cut_marker(room.left_out).as_bytes());
+        codec::put_str(buf, cut_marker(budget.left_out).as_bytes());
     }
 }
 
-fn cut_marker(left_out: usize) -> String {
-    format!("…[cut {left_out} bytes]")
-}
-
 /// How much of a value may still be written, and what was left out.
-struct Room {
+struct ValueBudget {
     /// The payload's length that the value's bytes stay under, with three bytes per open
     /// sequence or map to spare; only the cut's markers (a few dozen bytes) may pass it.
     end: usize,
@@ -66,7 +63,7 @@ struct Room {
     depth: usize,
 }
 
-impl Room {
+impl ValueBudget {
     /// Bytes that may still be written into `buf` before the closing ones.
     fn left(&self, buf: &Payload) -> usize {
         if self.full {
@@ -108,38 +105,41 @@ impl ser::Error for Error {
 
 struct ValueSerializer<'b> {
     buf: &'b mut Payload,
-    room: &'b mut Room,
+    budget: &'b mut ValueBudget,
 }
 
 impl<'b> ValueSerializer<'b> {
-    fn tagged(self, tag: u8, bytes: &[u8]) -> Result<(), Error> {
-        if self.room.admit(self.buf, 1 + bytes.len()) {
-            self.buf.push(tag);
-            self.buf.extend_from_slice(bytes);
+    fn fixed<const N: usize>(self, value: Fixed<N>) -> Result<(), Error> {
+        if self.budget.admit(self.buf, 1 + N) {
+            codec::put(self.buf, value);
         }
         Ok(())
     }
 
-    /// Opens a sequence or map (`tag`), inside a one-entry map keyed by `variant` if
-    /// there is one.
-    fn open(self, tag: u8, variant: Option<&str>) -> Compound<'b> {
+    /// Opens a map, or a sequence if not `map`, inside a one-entry map keyed by `variant`
+    /// if there is one.
+    fn open(self, map: bool, variant: Option<&str>) -> Compound<'b> {
         let n = 1 + variant.map_or(0, |name| 6 + name.len());
-        let opened = self.room.admit(self.buf, n);
+        let opened = self.budget.admit(self.buf, n);
         if opened {
             if let Some(name) = variant {
-                self.buf.push(tag::MAP);
-                self.buf.put_len_prefixed(tag::STR, name.as_bytes());
+                codec::open_map(self.buf);
+                codec::put_str(self.buf, name.as_bytes());
             }
-            self.buf.push(tag);
-            self.room.depth += 1;
+            if map {
+                codec::open_map(self.buf);
+            } else {
+                codec::open_seq(self.buf);
+            }
+            self.budget.depth += 1;
         }
         Compound {
             opened,
-            outermost: self.room.depth == 1,
-            map: tag == tag::MAP,
+            outermost: self.budget.depth == 1,
+            map,
             key_pending: false,
             buf: self.buf,
-            room: self.room,
+            budget: self.budget,
             variant: variant.is_some(),
         }
     }
@@ -157,7 +157,7 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
     type SerializeStructVariant = Compound<'b>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.tagged(if v { tag::TRUE } else { tag::FALSE }, &[])
+        self.fixed(codec::encode_bool(v))
     }
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
         self.serialize_i64(v.into())
@@ -169,10 +169,10 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         self.serialize_i64(v.into())
     }
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.tagged(tag::I64, &v.to_le_bytes())
+        self.fixed(codec::encode_i64(v))
     }
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.tagged(tag::I128, &v.to_le_bytes())
+        self.fixed(codec::encode_i128(v))
     }
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
         self.serialize_u64(v.into())
@@ -184,55 +184,55 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         self.serialize_u64(v.into())
     }
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.tagged(tag::U64, &v.to_le_bytes())
+        self.fixed(codec::encode_u64(v))
     }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.tagged(tag::U128, &v.to_le_bytes())
+        self.fixed(codec::encode_u128(v))
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.tagged(tag::F32, &v.to_le_bytes())
+        self.fixed(codec::encode_f32(v))
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.tagged(tag::F64, &v.to_le_bytes())
+        self.fixed(codec::encode_f64(v))
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.tagged(tag::CHAR, &u32::from(v).to_le_bytes())
+        self.fixed(codec::encode_char(v))
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        let left = self.room.left(self.buf);
-        if self.room.full {
-            self.room.left_out += 5 + v.len();
+        let left = self.budget.left(self.buf);
+        if self.budget.full {
+            self.budget.left_out += 5 + v.len();
         } else if v.len() + 5 <= left {
-            self.buf.put_len_prefixed(tag::STR, v.as_bytes());
+            codec::put_str(self.buf, v.as_bytes());
         } else {
             // The string shows its own cut; what comes after it is left out.
-            crate::value::put_bounded(self.buf, v, left.saturating_sub(5));
-            self.room.full = true;
+            codec::put_str_cut(self.buf, v, left.saturating_sub(5));
+            self.budget.full = true;
         }
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        let left = self.room.left(self.buf);
-        if self.room.full {
-            self.room.left_out += 5 + v.len();
+        let left = self.budget.left(self.buf);
+        if self.budget.full {
+            self.budget.left_out += 5 + v.len();
         } else if v.len() + 5 <= left {
-            self.buf.put_len_prefixed(tag::BYTES, v);
+            codec::put_bytes(self.buf, v);
         } else {
             let kept = left.saturating_sub(5);
-            self.buf.put_len_prefixed(tag::BYTES, &v[..kept]);
-            self.room.left_out += v.len() - kept;
-            self.room.full = true;
+            codec::put_bytes(self.buf, &v[..kept]);
+            self.budget.left_out += v.len() - kept;
+            self.budget.full = true;
         }
         Ok(())
     }
     fn serialize_none(self) -> Result<(), Error> {
-        self.tagged(tag::NULL, &[])
+        self.fixed(codec::encode_null())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<(), Error> {
-        self.tagged(tag::NULL, &[])
+        self.fixed(codec::encode_null())
     }
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.serialize_unit()
@@ -260,7 +260,7 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         value: &T,
     ) -> Result<(), Error> {
         // A one-entry map whose key is written with it.
-        let mut map = self.open(tag::MAP, None);
+        let mut map = self.open(true, None);
         if map.opened {
             map.key(variant);
         }
@@ -268,17 +268,17 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         map.close()
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::SEQ, None))
+        Ok(self.open(false, None))
     }
     fn serialize_tuple(self, _len: usize) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::SEQ, None))
+        Ok(self.open(false, None))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
     ) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::SEQ, None))
+        Ok(self.open(false, None))
     }
     fn serialize_tuple_variant(
         self,
@@ -287,13 +287,13 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::SEQ, Some(variant)))
+        Ok(self.open(false, Some(variant)))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::MAP, None))
+        Ok(self.open(true, None))
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::MAP, None))
+        Ok(self.open(true, None))
     }
     fn serialize_struct_variant(
         self,
@@ -302,7 +302,7 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'b>, Error> {
-        Ok(self.open(tag::MAP, Some(variant)))
+        Ok(self.open(true, Some(variant)))
     }
 }
 
@@ -310,7 +310,7 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
 /// `{"Variant": ...}` map.
 struct Compound<'b> {
     buf: &'b mut Payload,
-    room: &'b mut Room,
+    budget: &'b mut ValueBudget,
     /// Whether its opening was written (not left out).
     opened: bool,
     /// Whether it is the value's outermost sequence or map, which gets the cut's marker.
@@ -325,7 +325,7 @@ impl Compound<'_> {
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(ValueSerializer {
             buf: &mut *self.buf,
-            room: &mut *self.room,
+            budget: &mut *self.budget,
         })
     }
 
@@ -340,32 +340,32 @@ impl Compound<'_> {
     }
 
     fn key(&mut self, key: &str) {
-        if self.room.admit(self.buf, 5 + key.len()) {
-            self.buf.put_len_prefixed(tag::STR, key.as_bytes());
+        if self.budget.admit(self.buf, 5 + key.len()) {
+            codec::put_str(self.buf, key.as_bytes());
             self.key_pending = true;
         }
     }
 
     fn close(self) -> Result<(), Error> {
         if !self.opened {
-            self.room.left_out += 1 + usize::from(self.variant);
+            self.budget.left_out += 1 + usize::from(self.variant);
             return Ok(());
         }
         if self.key_pending {
-            self.buf.push(tag::NULL);
+            codec::put(self.buf, codec::encode_null());
         }
-        if self.outermost && self.room.left_out > 0 {
+        if self.outermost && self.budget.left_out > 0 {
             if self.map {
-                self.buf.put_len_prefixed(tag::STR, "…".as_bytes());
+                codec::put_str(self.buf, "…".as_bytes());
             }
-            let marker = cut_marker(self.room.left_out);
-            self.buf.put_len_prefixed(tag::STR, marker.as_bytes());
+            let marker = cut_marker(self.budget.left_out);
+            codec::put_str(self.buf, marker.as_bytes());
         }
-        self.buf.push(tag::END);
+        codec::close(self.buf);
         if self.variant {
-            self.buf.push(tag::END);
+            codec::close(self.buf);
         }
-        self.room.depth -= 1;
+        self.budget.depth -= 1;
         Ok(())
     }
 }
@@ -595,16 +595,16 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::payload::Stored;
-    use crate::record::Reader;
+    use crate::capture::codec::Reader;
+    use crate::capture::payload::RecordPayload;
 
     /// The value as captured within `limit` bytes, rendered, and the bytes it took.
     fn captured<T: Serialize + ?Sized>(value: &T, limit: usize) -> (String, usize) {
-        let mut stored = Stored::new();
+        let mut stored = RecordPayload::new();
         let mut payload = stored.edit();
         capture_within(&mut payload, value, limit);
         drop(payload);
-        let mut values = Reader::for_tests(stored.as_slice());
+        let mut values = Reader::new(stored.as_slice());
         let shown = values.next().expect("one value").to_string();
         assert!(values.next().is_none() && !values.damaged());
         (shown, stored.len())

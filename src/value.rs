@@ -6,8 +6,9 @@
 //! be copied raw (`%value` for `Display`, `?value` for `Debug`) are rendered on the caller,
 //! straight into the payload.
 //!
-//! The payload layout is private to this process: one tag byte per value, then the
-//! value's bytes. The on-disk formats are specified separately in `docs/FORMAT.md`.
+//! The payload layout, one tag byte per value then the value's bytes, is the codec's
+//! (`capture::codec`); it is private to this process. The on-disk formats are specified
+//! separately in `docs/FORMAT.md`.
 
 use core::fmt;
 use std::borrow::Cow;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::payload::Payload;
+use crate::capture::codec;
+use crate::capture::payload::Payload;
 
 static MAX_VALUE_BYTES: AtomicUsize = AtomicUsize::new(1 << 20);
 
@@ -25,9 +27,9 @@ static MAX_VALUE_BYTES: AtomicUsize = AtomicUsize::new(1 << 20);
 /// reads, [`MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES).
 const VALUE_LIMIT: usize = crate::limits::MAX_RECORD_BYTES / 8;
 
-/// Room kept for a value's length and a cut marker, when the event's values near their
+/// Bytes kept for a value's length and a cut marker, when the event's values near their
 /// limit.
-const MARKER_ROOM: usize = 5 + 32;
+const CUT_MARKER_RESERVE: usize = 5 + 32;
 
 /// Sets the most bytes one value may capture (default 1 MiB; at most 2 MiB, an eighth of
 /// [`limits::MAX_RECORD_BYTES`](crate::limits::MAX_RECORD_BYTES): a larger setting is
@@ -60,51 +62,14 @@ pub(crate) fn put_text(buf: &mut Payload, text: &str) {
     // A payload that has not spilled holds a few hundred bytes, far from the event's
     // limit: only a spilled one needs measuring.
     if text.len() <= max && !buf.spilled() {
-        buf.put_len_prefixed(tag::STR, text.as_bytes());
+        codec::put_str(buf, text.as_bytes());
     } else {
-        put_bounded(
+        codec::put_str_cut(
             buf,
             text,
-            max.min(buf.room_left().saturating_sub(MARKER_ROOM)),
+            max.min(buf.room_left().saturating_sub(CUT_MARKER_RESERVE)),
         );
     }
-}
-
-/// Appends a string value, cut with a marker if it is longer than `room`.
-#[cold]
-pub(crate) fn put_bounded(buf: &mut Payload, text: &str, room: usize) {
-    if text.len() <= room {
-        buf.put_len_prefixed(tag::STR, text.as_bytes());
-        return;
-    }
-    let mut end = room;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let cut = format!("{}…[cut {} bytes]", &text[..end], text.len() - end);
-    buf.put_len_prefixed(tag::STR, cut.as_bytes());
-}
-
-pub(crate) mod tag {
-    pub const NULL: u8 = 0;
-    pub const FALSE: u8 = 1;
-    pub const TRUE: u8 = 2;
-    pub const I64: u8 = 3;
-    pub const U64: u8 = 4;
-    pub const F64: u8 = 5;
-    pub const F32: u8 = 6;
-    pub const CHAR: u8 = 7;
-    pub const STR: u8 = 8;
-    pub const BYTES: u8 = 9;
-    pub const I128: u8 = 10;
-    pub const U128: u8 = 11;
-    pub const IPV4: u8 = 12;
-    pub const IPV6: u8 = 13;
-    pub const SEQ: u8 = 14;
-    pub const MAP: u8 = 15;
-    pub const END: u8 = 16;
-    /// Starts the fields a scope added: name and value pairs to the end.
-    pub const DYN: u8 = 17;
 }
 
 /// A type that can be logged as a typed field.
@@ -162,63 +127,63 @@ impl<'a> Capture<'a> {
     }
 
     #[inline(always)]
-    fn tagged<const N: usize>(self, tag: u8, bytes: [u8; N]) -> Captured<'a> {
-        self.buf.put(tag, bytes);
+    fn fixed<const N: usize>(self, value: codec::Fixed<N>) -> Captured<'a> {
+        codec::put(self.buf, value);
         self.done()
     }
 
     /// Captures a null (an absent value, such as `None`).
     #[inline]
     pub fn null(self) -> Captured<'a> {
-        self.tagged(tag::NULL, [])
+        self.fixed(codec::encode_null())
     }
 
     /// Captures a boolean.
     #[inline]
     pub fn bool(self, v: bool) -> Captured<'a> {
-        self.tagged(if v { tag::TRUE } else { tag::FALSE }, [])
+        self.fixed(codec::encode_bool(v))
     }
 
     /// Captures a signed integer.
     #[inline]
     pub fn i64(self, v: i64) -> Captured<'a> {
-        self.tagged(tag::I64, v.to_le_bytes())
+        self.fixed(codec::encode_i64(v))
     }
 
     /// Captures an unsigned integer.
     #[inline]
     pub fn u64(self, v: u64) -> Captured<'a> {
-        self.tagged(tag::U64, v.to_le_bytes())
+        self.fixed(codec::encode_u64(v))
     }
 
     /// Captures a 128-bit signed integer.
     #[inline]
     pub fn i128(self, v: i128) -> Captured<'a> {
-        self.tagged(tag::I128, v.to_le_bytes())
+        self.fixed(codec::encode_i128(v))
     }
 
     /// Captures a 128-bit unsigned integer.
     #[inline]
     pub fn u128(self, v: u128) -> Captured<'a> {
-        self.tagged(tag::U128, v.to_le_bytes())
+        self.fixed(codec::encode_u128(v))
     }
 
     /// Captures a 32-bit float, kept as such so it prints without widening noise.
     #[inline]
     pub fn f32(self, v: f32) -> Captured<'a> {
-        self.tagged(tag::F32, v.to_le_bytes())
+        self.fixed(codec::encode_f32(v))
     }
 
     /// Captures a 64-bit float.
     #[inline]
     pub fn f64(self, v: f64) -> Captured<'a> {
-        self.tagged(tag::F64, v.to_le_bytes())
+        self.fixed(codec::encode_f64(v))
     }
 
     /// Captures a character.
     #[inline]
     pub fn char(self, v: char) -> Captured<'a> {
-        self.tagged(tag::CHAR, u32::from(v).to_le_bytes())
+        self.fixed(codec::encode_char(v))
     }
 
     /// Captures a string.
@@ -233,8 +198,7 @@ impl<'a> Capture<'a> {
     #[inline]
     pub fn bytes(self, v: &[u8]) -> Captured<'a> {
         let room = max_value_bytes().min(self.buf.room_left().saturating_sub(5));
-        self.buf
-            .put_len_prefixed(tag::BYTES, &v[..v.len().min(room)]);
+        codec::put_bytes(self.buf, &v[..v.len().min(room)]);
         self.done()
     }
 
@@ -242,8 +206,8 @@ impl<'a> Capture<'a> {
     #[inline]
     pub fn ip(self, v: IpAddr) -> Captured<'a> {
         match v {
-            IpAddr::V4(v4) => self.tagged(tag::IPV4, v4.octets()),
-            IpAddr::V6(v6) => self.tagged(tag::IPV6, v6.octets()),
+            IpAddr::V4(v4) => self.fixed(codec::encode_ipv4(v4)),
+            IpAddr::V6(v6) => self.fixed(codec::encode_ipv6(v6)),
         }
     }
 
@@ -266,10 +230,9 @@ impl<'a> Capture<'a> {
     }
 
     fn rendered(self, args: fmt::Arguments<'_>) -> Captured<'a> {
-        self.buf.put(tag::STR, [0; 4]);
-        let len_at = self.buf.len() - 4;
+        let len_at = codec::begin_str(self.buf);
         // A failing Display impl leaves what it wrote so far; the record stays well formed.
-        let room = max_value_bytes().min(self.buf.room_left().saturating_sub(MARKER_ROOM));
+        let room = max_value_bytes().min(self.buf.room_left().saturating_sub(CUT_MARKER_RESERVE));
         let mut text = PayloadText {
             buf: &mut *self.buf,
             room,
@@ -277,24 +240,18 @@ impl<'a> Capture<'a> {
         };
         let _ = fmt::Write::write_fmt(&mut text, args);
         if text.cut > 0 {
-            let marker = format!("…[cut {} bytes]", text.cut);
+            let marker = codec::cut_marker(text.cut);
             self.buf.extend_from_slice(marker.as_bytes());
         }
-        let len = len_u32(self.buf.len() - len_at - 4);
-        self.buf.patch_u32(len_at, len);
+        codec::end_str(self.buf, len_at);
         self.done()
     }
 
     #[cfg(feature = "serde")]
     pub(crate) fn serde<T: serde::Serialize + ?Sized>(self, v: &T) -> Captured<'a> {
-        crate::serde_value::capture(self.buf, v);
+        crate::serde_value::capture(self.buf, v, max_value_bytes());
         self.done()
     }
-}
-
-/// Lengths are stored as `u32`; nothing near 4 GiB fits a log record.
-fn len_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Rendered text going into the payload, up to `room` bytes; the rest is counted in `cut`.

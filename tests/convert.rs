@@ -60,3 +60,35 @@ fn every_format_converts_to_every_format_and_reads_back_equal() {
         }
     }
 }
+
+/// A stream converted to its own format is the same bytes: the writer and `convert` write
+/// records with one encoder per format.
+#[test]
+fn converting_a_segment_to_its_own_format_gives_its_bytes_back() {
+    for (format, extension) in [
+        (Format::Json, "jsonl"),
+        (Format::Csv, "csv"),
+        (Format::Text, "log"),
+    ] {
+        let source = tempfile::tempdir().unwrap();
+        let records = write_stream(source.path(), format);
+        let segments: Vec<_> = std::fs::read_dir(source.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == extension))
+            .collect();
+        assert_eq!(segments.len(), 1, "{segments:?}");
+        let written = std::fs::read(&segments[0]).unwrap();
+        let mut out = Vec::new();
+        let mut encoder = RecordEncoder::new(format);
+        encoder.begin_segment(&mut out);
+        for record in &records {
+            encoder.encode(record, &mut out);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&written),
+            "{format}"
+        );
+    }
+}

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use trail::read::{Checkpoint, FileFormat, LogRecord, ReadError, ReadErrorKind, Reader};
+use trail::read::{Checkpoint, LogRecord, ReadError, ReadErrorKind, Reader};
+use trail::Format;
 
 mod filter;
 #[cfg(feature = "parquet")]
@@ -57,9 +58,9 @@ enum Command {
         filters: FilterArgs,
         #[command(flatten)]
         print: PrintArgs,
-        /// The format of standard input.
-        #[arg(long, value_enum, default_value = "json")]
-        input_format: InputFormat,
+        /// The format of standard input: json, csv, text or binary (also bincode).
+        #[arg(long, value_parser = parse_format, default_value = "json")]
+        input_format: Format,
     },
     /// Print the last records of a stream, and with -f follow it as it grows and rotates.
     Tail {
@@ -78,9 +79,10 @@ enum Command {
     },
     /// Write a segment or a whole stream into one file of another format.
     Convert {
-        /// The output format.
-        #[arg(long, value_enum)]
-        to: ConvertFormat,
+        /// The output format: json, csv, text, binary (also bincode), or parquet (one file
+        /// with typed columns; needs the `parquet` feature).
+        #[arg(long, value_parser = parse_convert_to)]
+        to: ConvertTo,
         /// A segment file or a stream directory.
         input: PathBuf,
         /// The file to write; it must not exist.
@@ -180,22 +182,24 @@ enum ColorChoice {
     Never,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum InputFormat {
-    Json,
-    Csv,
-    Text,
-    Bincode,
+/// A format name as the library parses it (names and extensions, any case).
+fn parse_format(name: &str) -> Result<Format, trail::ParseFormatError> {
+    name.parse()
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ConvertFormat {
-    Json,
-    Csv,
-    Text,
-    Bincode,
+/// What `convert` writes: one of the library's formats, or Parquet.
+#[derive(Clone, Copy)]
+enum ConvertTo {
+    Trail(Format),
     /// One Parquet file with typed columns (needs the `parquet` feature).
     Parquet,
+}
+
+fn parse_convert_to(name: &str) -> Result<ConvertTo, trail::ParseFormatError> {
+    if name.eq_ignore_ascii_case("parquet") {
+        return Ok(ConvertTo::Parquet);
+    }
+    parse_format(name).map(ConvertTo::Trail)
 }
 
 /// A failure that ends the command, with its exit code.
@@ -266,15 +270,13 @@ fn flush_stdout() -> Result<(), Fatal> {
     }
 }
 
-fn open(path: &Path, input_format: InputFormat) -> Result<Reader, Fatal> {
+fn open(path: &Path, input_format: Format) -> Result<Reader, Fatal> {
     if path == Path::new("-") {
-        let format = match input_format {
-            InputFormat::Json => FileFormat::Json,
-            InputFormat::Csv => FileFormat::Csv,
-            InputFormat::Text => FileFormat::Text,
-            InputFormat::Bincode => FileFormat::Binary,
-        };
-        return Ok(trail::read::from_reader(io::stdin(), format, "<stdin>"));
+        return Ok(trail::read::from_reader(
+            io::stdin(),
+            input_format,
+            "<stdin>",
+        ));
     }
     Ok(trail::read::open(path)?)
 }
@@ -283,7 +285,7 @@ fn cat(
     paths: &[PathBuf],
     filter: Filter,
     mut printer: Printer,
-    input_format: InputFormat,
+    input_format: Format,
 ) -> Result<u8, Fatal> {
     let mut out = Vec::with_capacity(64 * 1024);
     let mut damaged = 0;
@@ -398,16 +400,13 @@ fn report(e: ReadError, torn: &mut Option<(PathBuf, u64)>) {
     warn(e);
 }
 
-fn convert(to: ConvertFormat, input: &Path, output: &Path) -> Result<u8, Fatal> {
+fn convert(to: ConvertTo, input: &Path, output: &Path) -> Result<u8, Fatal> {
     let format = match to {
-        ConvertFormat::Json => trail::Format::Json,
-        ConvertFormat::Csv => trail::Format::Csv,
-        ConvertFormat::Text => trail::Format::Text,
-        ConvertFormat::Bincode => trail::Format::Bincode,
+        ConvertTo::Trail(format) => format,
         #[cfg(feature = "parquet")]
-        ConvertFormat::Parquet => return parquet::convert(input, output),
+        ConvertTo::Parquet => return parquet::convert(input, output),
         #[cfg(not(feature = "parquet"))]
-        ConvertFormat::Parquet => {
+        ConvertTo::Parquet => {
             return Err(Fatal(
                 2,
                 "this trail was built without Parquet (cargo feature `parquet`)".into(),

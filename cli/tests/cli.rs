@@ -136,6 +136,47 @@ fn cat_reads_standard_input_in_the_format_given() {
 }
 
 #[test]
+fn format_names_are_the_library_s_binary_and_bincode_alike() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let records = stream(dir.path(), Format::Json);
+    let bin = dir.path().join("all.bin");
+    let convert = trail(&[
+        "convert",
+        "--to",
+        "binary",
+        dir_arg(dir.path()),
+        bin.to_str().unwrap(),
+    ]);
+    assert!(convert.status.success(), "{}", stderr(&convert));
+    let bytes = std::fs::read(&bin).unwrap();
+    assert!(bytes.starts_with(b"TRAILBIN"));
+    for name in ["binary", "bincode", "BIN"] {
+        let mut child = Command::new(TRAIL)
+            .args(["cat", "-", "--input-format", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}");
+        assert_eq!(
+            seqs(&stdout(&out)),
+            records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+    let unknown = trail(&["cat", "-", "--input-format", "yaml"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("unknown format \"yaml\""),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[test]
 fn filters_select_by_level_actor_target_time_message_and_field() {
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();

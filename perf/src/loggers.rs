@@ -185,7 +185,7 @@ impl Logger for Trail {
             "trail-json" => trail::Format::Json,
             "trail-csv" => trail::Format::Csv,
             "trail-text" => trail::Format::Text,
-            "trail-bincode" => trail::Format::Bincode,
+            "trail-bincode" => trail::Format::Binary,
             other => return Err(format!("no trail format for {other}")),
         };
         let mut builder = trail::builder()

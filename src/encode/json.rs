@@ -9,52 +9,15 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use super::{append, Encoder, Text};
-use crate::record::{Nested, ValueRef};
-pub(crate) use crate::timefmt::{rfc3339, TimestampCache};
+use super::{append, EncodeValue, Encoder, RecordView, Shape, Text};
+use crate::format::json::{otel_attribute, write_str, JsonProfile, ECS_VERSION};
+use crate::format::time::TimestampCache;
+use crate::record::ValueRef;
 use crate::{Metadata, Piece, Record};
 
 // Nested values deeper than this are cut with a marker, so that a pathological value
 // cannot exhaust the writer thread's stack.
 use crate::limits::MAX_DEPTH;
-
-/// Which field names a JSON line uses.
-///
-/// ```
-/// let profile: trail::JsonProfile = "otel".parse().unwrap();
-/// assert_eq!(profile, trail::JsonProfile::OpenTelemetry);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum JsonProfile {
-    /// trail's canonical keys: `ts`, `level`, `seq`, `actor`, `target`, `msg`, `fields`, ...
-    #[default]
-    Canonical,
-    /// The OpenTelemetry log data model's names: `timeUnixNano`, `severityNumber`,
-    /// `severityText`, `body`, `attributes` (with `user.id`, `code.file.path`, ...).
-    OpenTelemetry,
-    /// Elastic Common Schema names: `@timestamp`, `log.level`, `message`, `user.id`,
-    /// `log.logger`, `log.origin.file.name`, `event.sequence`, ...
-    Ecs,
-}
-
-impl std::str::FromStr for JsonProfile {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "canonical" | "trail" => Ok(JsonProfile::Canonical),
-            "otel" | "opentelemetry" => Ok(JsonProfile::OpenTelemetry),
-            "ecs" => Ok(JsonProfile::Ecs),
-            _ => Err(format!(
-                "unknown JSON profile {s:?}: expected canonical, otel or ecs"
-            )),
-        }
-    }
-}
-
-/// The ECS version the `Ecs` profile follows.
-pub(crate) const ECS_VERSION: &str = "8.11.0";
 
 #[derive(Default)]
 pub(crate) struct JsonEncoder {
@@ -294,7 +257,7 @@ impl JsonEncoder {
         // A field named like one of the attributes written here is marked, so that no
         // key repeats and none is read back as the attribute.
         values.each_field(|_, name, value| {
-            write_str(&crate::read::otel_attribute(name), out);
+            write_str(&otel_attribute(name), out);
             out.push(b':');
             write_value(*value, out, 0);
             out.push(b',');
@@ -381,63 +344,51 @@ impl Encoder for JsonEncoder {
     }
 }
 
-/// Writes a JSON string, escaped as serde_json escapes it.
-#[inline]
-pub(crate) fn write_str(s: &str, out: &mut Vec<u8>) {
-    // Most strings need no escape: copied between quotes, as serde_json would write them.
-    let bytes = s.as_bytes();
-    if !needs_escape(bytes) {
-        let n = bytes.len();
-        if n > 32 {
-            out.reserve(n + 2);
-            out.push(b'"');
-            out.extend_from_slice(bytes);
-            out.push(b'"');
-        } else {
-            out.reserve(n + 2);
-            let len = out.len();
-            let dst = &mut out.spare_capacity_mut()[..n + 2];
-            dst[0].write(b'"');
-            crate::payload::write_uninit(&mut dst[1..=n], bytes);
-            dst[n + 1].write(b'"');
-            // SAFETY: the capacity holds `len + n + 2` bytes, all of them now written.
-            unsafe { out.set_len(len + n + 2) };
-        }
-        return;
+/// Writes a record's canonical line from its parts. The writer writes the same line
+/// from a call site's parts escaped once (`Site`); this serves records read back.
+pub(crate) fn write_canonical<'a, V: EncodeValue<'a>>(
+    clock: &mut TimestampCache,
+    r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(b"{\"ts\":\"");
+    clock.write(r.ts, out);
+    out.extend_from_slice(LEVELS[r.level as usize - 1]);
+    write_int(r.seq, out);
+    if let Some(actor) = r.actor {
+        out.extend_from_slice(b",\"actor\":");
+        write_any(actor, out, 0);
     }
-    // serde_json escapes per RFC 8259; serializing a str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    out.extend_from_slice(b",\"target\":");
+    write_str(r.target, out);
+    out.extend_from_slice(b",\"msg\":");
+    write_str(r.msg, out);
+    out.extend_from_slice(b",\"fields\":");
+    write_fields(r.fields, out);
+    out.extend_from_slice(b",\"file\":");
+    write_str(r.file, out);
+    out.extend_from_slice(b",\"line\":");
+    write_int(r.line, out);
+    out.extend_from_slice(b",\"thread\":");
+    write_str(r.thread, out);
+    out.extend_from_slice(b"}\n");
 }
 
-/// Whether any byte is a control character, `"` or `\\`: eight bytes at a time.
-#[inline]
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    /// Whether a byte of `w` is below 0x20, or is `"` or `\\`. Each test is exact for the
-    /// word as a whole (the usual "has a zero byte" bit trick, for bytes below 128; a byte
-    /// of 128 or more has its high bit set in `w` and is masked out by `!w`).
-    #[inline(always)]
-    fn special(w: u64) -> bool {
-        let control = w.wrapping_sub(ONES * 0x20) & !w;
-        let quote =
-            (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
-        let backslash =
-            (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'\\')));
-        (control | quote | backslash) & HIGH != 0
+/// Writes key-values as a JSON object, in their order.
+pub(crate) fn write_fields<'a, V: EncodeValue<'a>>(
+    fields: impl Iterator<Item = (&'a str, V)>,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    for (i, (name, value)) in fields.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(name, out);
+        out.push(b':');
+        write_any(value, out, 0);
     }
-    let word = |chunk: &[u8]| u64::from_ne_bytes(chunk.try_into().unwrap_or([b' '; 8]));
-    if bytes.len() < 8 {
-        let mut padded = [b' '; 8];
-        padded[..bytes.len()].copy_from_slice(bytes);
-        return special(u64::from_ne_bytes(padded));
-    }
-    let mut chunks = bytes.chunks_exact(8);
-    if chunks.by_ref().any(|chunk| special(word(chunk))) {
-        return true;
-    }
-    // The last eight bytes, overlapping bytes already checked.
-    !chunks.remainder().is_empty() && special(word(&bytes[bytes.len() - 8..]))
+    out.push(b'}');
 }
 
 #[inline]
@@ -488,33 +439,44 @@ pub(crate) fn write_value(value: ValueRef<'_>, out: &mut Vec<u8>, depth: usize) 
             let _ = write!(text, "{ip}");
             write_str(&text, out);
         }
-        ValueRef::Seq(nested) => write_nested(nested, false, out, depth),
-        ValueRef::Map(nested) => write_nested(nested, true, out, depth),
+        ValueRef::Seq(_) | ValueRef::Map(_) => write_any(value, out, depth),
     }
 }
 
-fn write_nested(nested: Nested<'_>, map: bool, out: &mut Vec<u8>, depth: usize) {
-    if depth >= MAX_DEPTH {
-        write_str("[nested deeper than 64 levels]", out);
-        return;
+/// Writes any value the encoders take as JSON: scalars as [`write_value`] does, and
+/// sequences and maps item by item, cut with a marker past [`MAX_DEPTH`].
+pub(crate) fn write_any<'a, V: EncodeValue<'a>>(value: V, out: &mut Vec<u8>, depth: usize) {
+    match value.shape() {
+        Shape::Scalar(scalar) => write_value(scalar, out, depth),
+        _ if depth >= MAX_DEPTH => write_str("[nested deeper than 64 levels]", out),
+        Shape::Seq(items) => write_items(b"[]", items.map(|item| (None, item)), out, depth),
+        Shape::Map(entries) => {
+            let entries = entries.map(|(key, value)| (Some(key), value));
+            write_items(b"{}", entries, out, depth);
+        }
     }
-    out.push(if map { b'{' } else { b'[' });
-    let mut items = nested.iter();
-    let mut first = true;
-    while let Some(item) = items.next() {
-        if !first {
+}
+
+/// The items of a sequence, or the entries of a map with their keys, between `open` and
+/// `close`.
+fn write_items<'a, V: EncodeValue<'a>>(
+    [open, close]: &[u8; 2],
+    items: impl Iterator<Item = (Option<ValueRef<'a>>, V)>,
+    out: &mut Vec<u8>,
+    depth: usize,
+) {
+    out.push(*open);
+    for (i, (key, value)) in items.enumerate() {
+        if i > 0 {
             out.push(b',');
         }
-        first = false;
-        if map {
-            write_key(item, out);
+        if let Some(key) = key {
+            write_key(key, out);
             out.push(b':');
-            write_value(items.next().unwrap_or(ValueRef::Null), out, depth + 1);
-        } else {
-            write_value(item, out, depth + 1);
         }
+        write_any(value, out, depth + 1);
     }
-    out.push(if map { b'}' } else { b']' });
+    out.push(*close);
 }
 
 /// Object keys must be strings; the serializer already made them so.
@@ -627,20 +589,5 @@ mod tests {
             json(ValueRef::Str("a\"b\\c\nd\u{1}\u{7f}é")),
             "\"a\\\"b\\\\c\\nd\\u0001\u{7f}é\""
         );
-    }
-}
-
-#[cfg(test)]
-mod escape_tests {
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The copy-through path writes exactly what serde_json writes, escapes or not.
-        #[test]
-        fn strings_are_written_as_serde_json_writes_them(s in "(\\PC|[\"\\\\\\x00-\\x1f\\x7f\\u{2028}])*") {
-            let mut ours = Vec::new();
-            super::write_str(&s, &mut ours);
-            prop_assert_eq!(ours, serde_json::to_vec(&s).unwrap());
-        }
     }
 }

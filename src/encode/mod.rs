@@ -1,10 +1,11 @@
-//! Encoders: records to bytes, one format each. Encoders know nothing of files.
+//! Encoders: records to bytes, one format each, by the rules of [`crate::format`].
+//! Encoders know nothing of files, and nothing of the reader.
 
-use core::fmt;
-use core::str::FromStr;
 use std::sync::Arc;
 
-use crate::record::Decoded;
+use crate::format::time::TimestampCache;
+use crate::format::{Format, JsonProfile};
+use crate::record::{Decoded, ValueRef};
 use crate::{Piece, Record};
 
 pub(crate) mod bincode;
@@ -12,113 +13,17 @@ pub(crate) mod csv;
 pub(crate) mod json;
 pub(crate) mod text;
 
-/// The on-disk format of a stream's segments.
-///
-/// ```
-/// let format: trail::Format = "json".parse().unwrap();
-/// assert_eq!(format, trail::Format::Json);
-/// assert_eq!(format.extension(), "jsonl");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Format {
-    /// JSON lines: one object per line, with the canonical keys of `docs/FORMAT.md`.
-    #[default]
-    Json,
-    /// CSV (RFC 4180) with a header row in every segment; `actor` and `fields` as JSON.
-    Csv,
-    /// Plain text for people, one line per record, fields as `key=value`.
-    Text,
-    /// Binary: checksummed bincode frames with a per-segment dictionary of call sites.
-    Bincode,
-}
-
 impl Format {
-    /// The segment file extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Json => "jsonl",
-            Format::Csv => "csv",
-            Format::Text => "log",
-            Format::Bincode => "bin",
-        }
-    }
-
-    /// The name used on command lines and in configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Csv => "csv",
-            Format::Text => "text",
-            Format::Bincode => "bincode",
-        }
-    }
-
-    /// How the reader frames and decodes this format.
-    pub(crate) fn segment_format(self) -> crate::read::FileFormat {
-        match self {
-            Format::Json => crate::read::FileFormat::Json,
-            Format::Csv => crate::read::FileFormat::Csv,
-            Format::Text => crate::read::FileFormat::Text,
-            Format::Bincode => crate::read::FileFormat::Binary,
-        }
-    }
-
-    /// The format whose segments have this extension.
-    pub(crate) fn from_extension(extension: &str) -> Option<Format> {
-        match extension {
-            "jsonl" => Some(Format::Json),
-            "csv" => Some(Format::Csv),
-            "log" => Some(Format::Text),
-            "bin" => Some(Format::Bincode),
-            _ => None,
-        }
-    }
-
+    /// A new encoder for this format.
     pub(crate) fn encoder(self, options: &EncoderOptions) -> Box<dyn Encoder> {
         let mut encoder: Box<dyn Encoder> = match self {
             Format::Json => Box::new(json::JsonEncoder::new(options.json_profile)),
             Format::Csv => Box::new(csv::CsvEncoder::new(options.csv_escape_formulas)),
             Format::Text => Box::<text::TextEncoder>::default(),
-            Format::Bincode => Box::<bincode::BincodeEncoder>::default(),
+            Format::Binary => Box::<bincode::BincodeEncoder>::default(),
         };
         encoder.set_secrets(Arc::clone(&options.secrets));
         encoder
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The error for a format name that is unknown or not supported by this build.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseFormatError(String);
-
-impl fmt::Display for ParseFormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ParseFormatError {}
-
-impl FromStr for Format {
-    type Err = ParseFormatError;
-
-    /// Parses `json`, `csv`, `text` and `bincode`, ignoring case.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "json" | "jsonl" => Ok(Format::Json),
-            "csv" => Ok(Format::Csv),
-            "text" | "log" => Ok(Format::Text),
-            "bincode" | "binary" | "bin" => Ok(Format::Bincode),
-            _ => Err(ParseFormatError(format!(
-                "unknown format {s:?}: expected json, csv, text or bincode"
-            ))),
-        }
     }
 }
 
@@ -126,7 +31,7 @@ impl FromStr for Format {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EncoderOptions {
     pub(crate) csv_escape_formulas: bool,
-    pub(crate) json_profile: json::JsonProfile,
+    pub(crate) json_profile: JsonProfile,
     /// Names of fields written as `"[REDACTED]"`.
     pub(crate) secrets: Arc<[String]>,
 }
@@ -152,13 +57,46 @@ pub(crate) fn append(out: &mut Vec<u8>, bytes: &[u8]) {
 /// What every text encoder renders the same way: timestamps, thread names, messages.
 #[derive(Default)]
 pub(crate) struct Text {
-    pub(crate) clock: json::TimestampCache,
-    threads: rustc_hash::FxHashMap<u64, Arc<str>>,
-    /// The thread named last: records come in runs from one thread.
-    last_thread: Option<(u64, Arc<str>)>,
+    pub(crate) clock: TimestampCache,
+    threads: ThreadNames,
     message: String,
     /// Names of fields written as `"[REDACTED]"`.
     pub(crate) secrets: Arc<[String]>,
+}
+
+/// Thread names by thread number, with the last one at hand: records come in runs from
+/// one thread.
+#[derive(Default)]
+struct ThreadNames {
+    all: rustc_hash::FxHashMap<u64, Arc<str>>,
+    /// The thread named last.
+    last: Option<(u64, Arc<str>)>,
+}
+
+impl ThreadNames {
+    /// The thread's name, or its number when it has none.
+    fn get(&mut self, id: u64) -> &str {
+        if self.last.as_ref().map(|(last, _)| *last) != Some(id) {
+            let name = self.all.entry(id).or_insert_with(|| {
+                crate::thread_name(id).unwrap_or_else(|| Arc::from(id.to_string()))
+            });
+            self.last = Some((id, Arc::clone(name)));
+        }
+        self.last.as_ref().map_or("", |(_, name)| name)
+    }
+}
+
+/// The rendered message, in `buffer` when it is more than one literal piece.
+fn render_message<'a>(buffer: &'a mut String, values: &'a Decoded<'_>) -> &'a str {
+    match values.pieces() {
+        [Piece::Lit(text)] => text,
+        [] => "",
+        _ => {
+            buffer.clear();
+            let _ = values.write_message(buffer);
+            buffer
+        }
+    }
 }
 
 impl Text {
@@ -171,26 +109,105 @@ impl Text {
 
     /// The thread's name, or its number when it has none.
     pub(crate) fn thread(&mut self, id: u64) -> &str {
-        if self.last_thread.as_ref().map(|(last, _)| *last) != Some(id) {
-            let name = self.threads.entry(id).or_insert_with(|| {
-                crate::thread_name(id).unwrap_or_else(|| Arc::from(id.to_string()))
-            });
-            self.last_thread = Some((id, Arc::clone(name)));
-        }
-        self.last_thread.as_ref().map_or("", |(_, name)| name)
+        self.threads.get(id)
     }
 
     /// The rendered message.
     pub(crate) fn message<'a>(&'a mut self, values: &'a Decoded<'_>) -> &'a str {
-        match values.pieces() {
-            [Piece::Lit(text)] => text,
-            [] => "",
-            _ => {
-                self.message.clear();
-                let _ = values.write_message(&mut self.message);
-                &self.message
-            }
+        render_message(&mut self.message, values)
+    }
+
+    /// The record as the line writers take it, with the clock they write its time with.
+    pub(crate) fn view<'s, 'r>(
+        &'s mut self,
+        record: &Record,
+        values: &'s Decoded<'r>,
+        seq: u64,
+    ) -> (
+        &'s mut TimestampCache,
+        RecordView<'s, ValueRef<'r>, impl Iterator<Item = (&'r str, ValueRef<'r>)> + 's>,
+    ) {
+        let meta = record.metadata();
+        let view = RecordView {
+            ts: record.timestamp_nanos(),
+            level: meta.level(),
+            seq,
+            actor: values.actor(),
+            target: meta.target(),
+            msg: render_message(&mut self.message, values),
+            fields: values.fields(),
+            file: meta.file(),
+            line: meta.line(),
+            thread: self.threads.get(record.thread_id()),
+        };
+        (&mut self.clock, view)
+    }
+}
+
+/// One record as the line writers take it: a captured record with its values decoded, or
+/// a record read back ([`crate::convert`]), so that both are written by the same code.
+pub(crate) struct RecordView<'a, V, F> {
+    /// Nanoseconds since the Unix epoch.
+    pub(crate) ts: u64,
+    pub(crate) level: crate::Level,
+    pub(crate) seq: u64,
+    pub(crate) actor: Option<V>,
+    pub(crate) target: &'a str,
+    /// The message, rendered.
+    pub(crate) msg: &'a str,
+    /// The key-value fields, in order: `(name, value)`.
+    pub(crate) fields: F,
+    pub(crate) file: &'a str,
+    pub(crate) line: u32,
+    pub(crate) thread: &'a str,
+}
+
+/// A value the encoders write: a captured [`ValueRef`], or a value read back. Scalars are
+/// handed over as a `ValueRef`, so that each format writes them with one piece of code;
+/// only nesting differs between the two.
+pub(crate) trait EncodeValue<'a>: Copy {
+    /// A sequence's items.
+    type Items: Iterator<Item = Self>;
+    /// A map's entries: key and value.
+    type Entries: Iterator<Item = (ValueRef<'a>, Self)>;
+
+    /// The value: a scalar, or a sequence or map to go through.
+    fn shape(self) -> Shape<ValueRef<'a>, Self::Items, Self::Entries>;
+}
+
+/// What an [`EncodeValue`] is.
+pub(crate) enum Shape<S, I, E> {
+    /// A value that does not nest (never [`ValueRef::Seq`] or [`ValueRef::Map`]).
+    Scalar(S),
+    /// A sequence and its items.
+    Seq(I),
+    /// A map and its entries.
+    Map(E),
+}
+
+impl<'a> EncodeValue<'a> for ValueRef<'a> {
+    type Items = crate::record::Reader<'a>;
+    type Entries = Entries<'a>;
+
+    #[inline(always)]
+    fn shape(self) -> Shape<ValueRef<'a>, Self::Items, Self::Entries> {
+        match self {
+            ValueRef::Seq(nested) => Shape::Seq(nested.iter()),
+            ValueRef::Map(nested) => Shape::Map(Entries(nested.iter())),
+            scalar => Shape::Scalar(scalar),
         }
+    }
+}
+
+/// A captured map's entries: its items taken two by two, a missing last value as null.
+pub(crate) struct Entries<'a>(crate::record::Reader<'a>);
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (ValueRef<'a>, ValueRef<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = self.0.next()?;
+        Some((key, self.0.next().unwrap_or(ValueRef::Null)))
     }
 }
 

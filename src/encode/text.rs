@@ -13,8 +13,10 @@
 //! is written raw: JSON escapes C0, and DEL and C1 get the same `\u00XX` escapes
 //! ([`crate::terminal`]), which the reader's JSON parser undoes.
 
-use super::json::{write_str, write_value};
-use super::{Encoder, Text};
+use super::json::write_any;
+use super::{EncodeValue, Encoder, RecordView, Shape, Text};
+use crate::format::json::write_str;
+use crate::format::time::TimestampCache;
 use crate::record::ValueRef;
 use crate::Record;
 
@@ -51,75 +53,86 @@ impl Encoder for TextEncoder {
     }
 
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
-        let meta = record.metadata();
         let values = self.text.decode(record);
-        self.text.clock.write(record.timestamp_nanos(), out);
-        out.push(b' ');
-        let level = meta.level().as_str().to_ascii_uppercase();
-        if self.colour_levels {
-            out.extend_from_slice(level_colour(meta.level()));
-        }
-        out.extend_from_slice(format!("{level:<5}").as_bytes());
-        if self.colour_levels {
-            out.extend_from_slice(b"\x1b[0m");
-        }
-        out.push(b' ');
-        // The timestamp and the level are plain ASCII (the colour's escapes are wanted):
-        // the escaping starts after them.
-        let start = out.len();
-        if let Some(actor) = values.actor() {
-            out.push(b'[');
-            write_text_value(actor, |s| bare_value(s) && !s.contains(']'), out);
-            out.extend_from_slice(b"] ");
-        }
-        let target = meta.target();
-        if bare_target(target) {
-            out.extend_from_slice(target.as_bytes());
-        } else {
-            write_str(target, out);
-        }
-        out.extend_from_slice(b": ");
-        let message = self.text.message(&values);
-        if bare_message(message) {
-            out.extend_from_slice(message.as_bytes());
-        } else {
-            write_str(message, out);
-        }
-        for (key, value) in values.fields() {
-            out.push(b' ');
-            if bare_key(key) {
-                out.extend_from_slice(key.as_bytes());
-            } else {
-                write_str(key, out);
-            }
-            out.push(b'=');
-            write_text_value(value, bare_value, out);
-        }
-        out.extend_from_slice(b" @seq=");
-        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
-        out.extend_from_slice(b" @src=");
-        let src = format!("{}:{}", meta.file(), meta.line());
-        write_text_value(ValueRef::Str(&src), bare_value, out);
-        out.extend_from_slice(b" @thread=");
-        let thread = self.text.thread(record.thread_id());
-        write_text_value(ValueRef::Str(thread), bare_value, out);
-        // JSON left DEL and C1 raw in the quoted strings; a terminal must not see them.
-        crate::terminal::escape_controls_after(out, start);
-        out.push(b'\n');
+        let (clock, view) = self.text.view(record, &values, seq);
+        write_line(clock, view, self.colour_levels, out);
     }
 }
 
+/// Writes one record's line, its level coloured for a terminal when `colour` is set.
+pub(crate) fn write_line<'a, V: EncodeValue<'a>>(
+    clock: &mut TimestampCache,
+    r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
+    colour: bool,
+    out: &mut Vec<u8>,
+) {
+    clock.write(r.ts, out);
+    out.push(b' ');
+    let level = r.level.as_str().to_ascii_uppercase();
+    if colour {
+        out.extend_from_slice(level_colour(r.level));
+    }
+    out.extend_from_slice(format!("{level:<5}").as_bytes());
+    if colour {
+        out.extend_from_slice(b"\x1b[0m");
+    }
+    out.push(b' ');
+    // The timestamp and the level are plain ASCII (the colour's escapes are wanted): the
+    // escaping starts after them.
+    let start = out.len();
+    if let Some(actor) = r.actor {
+        out.push(b'[');
+        write_text_value(actor, |s| bare_value(s) && !s.contains(']'), out);
+        out.extend_from_slice(b"] ");
+    }
+    if bare_target(r.target) {
+        out.extend_from_slice(r.target.as_bytes());
+    } else {
+        write_str(r.target, out);
+    }
+    out.extend_from_slice(b": ");
+    if bare_message(r.msg) {
+        out.extend_from_slice(r.msg.as_bytes());
+    } else {
+        write_str(r.msg, out);
+    }
+    for (key, value) in r.fields {
+        out.push(b' ');
+        if bare_key(key) {
+            out.extend_from_slice(key.as_bytes());
+        } else {
+            write_str(key, out);
+        }
+        out.push(b'=');
+        write_text_value(value, bare_value, out);
+    }
+    out.extend_from_slice(b" @seq=");
+    out.extend_from_slice(itoa::Buffer::new().format(r.seq).as_bytes());
+    out.extend_from_slice(b" @src=");
+    let src = format!("{}:{}", r.file, r.line);
+    write_text_value(ValueRef::Str(&src), bare_value, out);
+    out.extend_from_slice(b" @thread=");
+    write_text_value(ValueRef::Str(r.thread), bare_value, out);
+    // JSON left DEL and C1 raw in the quoted strings; a terminal must not see them.
+    crate::terminal::escape_controls_after(out, start);
+    out.push(b'\n');
+}
+
 /// A string bare if `bare` allows it, anything else as JSON.
-fn write_text_value(value: ValueRef<'_>, bare: impl Fn(&str) -> bool, out: &mut Vec<u8>) {
-    match value {
-        ValueRef::Str(s) if bare(s) => out.extend_from_slice(s.as_bytes()),
-        other => write_value(other, out, 0),
+fn write_text_value<'a, V: EncodeValue<'a>>(
+    value: V,
+    bare: impl Fn(&str) -> bool,
+    out: &mut Vec<u8>,
+) {
+    match value.shape() {
+        Shape::Scalar(ValueRef::Str(s)) if bare(s) => out.extend_from_slice(s.as_bytes()),
+        _ => write_any(value, out, 0),
     }
 }
 
 /// A string that reads back as itself, unquoted: made of plain characters, and not
 /// starting the way a JSON value or a quoted string would.
-pub(crate) fn bare_value(s: &str) -> bool {
+fn bare_value(s: &str) -> bool {
     let plain = |c: char| c.is_alphanumeric() || "_-./:+@#%&*~^!?<>()".contains(c);
     !s.is_empty()
         && s.chars().all(plain)
@@ -129,7 +142,7 @@ pub(crate) fn bare_value(s: &str) -> bool {
 
 /// A key written without quotes: no space, `=`, quote or control character, not empty,
 /// and not starting with `@`, which marks the record's own keys.
-pub(crate) fn bare_key(s: &str) -> bool {
+fn bare_key(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('@')
         && !s.starts_with('"')
@@ -138,7 +151,7 @@ pub(crate) fn bare_key(s: &str) -> bool {
             .any(|c| c == ' ' || c == '=' || c == '"' || c.is_control())
 }
 
-pub(crate) fn bare_target(s: &str) -> bool {
+fn bare_target(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(['[', '"'])
         && !s.contains(": ")
@@ -149,7 +162,7 @@ pub(crate) fn bare_target(s: &str) -> bool {
 /// A message written without quotes: no `=` or `"` (so that the first field, or a quoted
 /// key, is where the message ends), no backslash or control character, no space at
 /// either end.
-pub(crate) fn bare_message(s: &str) -> bool {
+fn bare_message(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(' ')
         && !s.ends_with(' ')

@@ -1,79 +1,21 @@
-//! The binary format: the frame model shared by the writer and the reader, and decoding.
+//! Decoding the binary format: a frame's payload into an owned [`Frame`], and records,
+//! with the segment's dictionary of call sites and threads, into [`LogRecord`]s.
 //!
-//! A segment is a 16-byte header, then frames. A frame is a little-endian `u32` payload
-//! length, a little-endian `u32` CRC-32 of the payload, and the payload: one [`Frame`],
-//! encoded with bincode 2's standard configuration. `docs/FORMAT.md` specifies every byte,
-//! so that the format does not depend on this crate or on bincode.
+//! The layout (header, framing, variant ids) is [`crate::format::binary`]'s;
+//! `docs/FORMAT.md` specifies every byte.
 
 use std::fmt;
 
 use serde::Serialize;
 
 use super::record::{FieldValue, LogRecord};
+use crate::capture::render::{write_value, Key, RenderValue, Shape};
+use crate::format::binary::{frame, piece, variant, MAX_DEFINITIONS};
 use crate::limits::MAX_DEPTH;
-use crate::record::{fmt_map, fmt_seq};
 use crate::Level;
 
-/// The first eight bytes of every binary segment.
-pub(crate) const MAGIC: &[u8; 8] = b"TRAILBIN";
-/// The binary format's version, in the header.
-pub(crate) const VERSION: u16 = 1;
-/// Header length: magic, version, flags, reserved.
-pub(crate) const HEADER_LEN: usize = 16;
-/// Frame prefix length: payload length and CRC-32.
-pub(crate) const FRAME_PREFIX: usize = 8;
-
-#[cfg(any(feature = "writer", test))]
-pub(crate) fn config() -> bincode::config::Configuration {
-    bincode::config::standard()
-}
-
-/// The 16-byte segment header.
-#[cfg(feature = "writer")]
-pub(crate) fn header() -> [u8; HEADER_LEN] {
-    let mut h = [0; HEADER_LEN];
-    h[..8].copy_from_slice(MAGIC);
-    h[8..10].copy_from_slice(&VERSION.to_le_bytes());
-    h
-}
-
-/// Appends one frame: length, CRC-32, and the bincode payload.
-#[cfg(feature = "writer")]
-pub(crate) fn write_frame(frame: &impl Serialize, out: &mut Vec<u8>) {
-    framed(out, |out| {
-        // Writing into a Vec fails only if serialization does, which ours does not.
-        let _ = bincode::serde::encode_into_std_write(frame, out, config());
-    });
-}
-
-/// The CRC-32 of `bytes`, as `crc32fast::hash` computes it, without asking the processor
-/// which instructions it has on every call: frames are short, and that question cost about
-/// a fifth of the checksum.
-#[inline]
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    static TEMPLATE: std::sync::LazyLock<crc32fast::Hasher> =
-        std::sync::LazyLock::new(crc32fast::Hasher::new);
-    let mut hasher = TEMPLATE.clone();
-    hasher.update(bytes);
-    hasher.finalize()
-}
-
-/// Appends a frame whose payload `payload` writes: the prefix first, then the length and
-/// CRC-32 of what it wrote.
-#[cfg(feature = "writer")]
-pub(crate) fn framed(out: &mut Vec<u8>, payload: impl FnOnce(&mut Vec<u8>)) {
-    let start = out.len();
-    out.extend_from_slice(&[0; FRAME_PREFIX]);
-    let body = start + FRAME_PREFIX;
-    payload(out);
-    let len = (out.len() - body) as u32;
-    let crc = crc32(&out[body..]);
-    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-    out[start + 4..body].copy_from_slice(&crc.to_le_bytes());
-}
-
-/// One frame's payload. Owned form, for decoding; the writer encodes the same layout
-/// from borrowed data.
+/// One frame's payload, owned, as decoded. Its serde encoding (variants in the order of
+/// their ids) is the reference that the tests pin the format with.
 #[derive(Debug, Serialize)]
 pub(crate) enum Frame {
     /// Defines a call site for the rest of the segment.
@@ -158,46 +100,49 @@ impl Value {
             ),
         }
     }
+}
 
-    /// Inside a nested value, strings are quoted, as the writer renders them.
-    fn fmt_nested(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RenderValue for Value {
+    fn shape(&self) -> Shape<'_> {
         match self {
-            Value::Str(s) => write!(f, "{s:?}"),
-            Value::Char(c) => write!(
-                f,
-                "{:?}",
-                char::from_u32(*c).unwrap_or('\u{fffd}').to_string()
-            ),
-            other => fmt::Display::fmt(other, f),
+            Value::Null => Shape::Null,
+            Value::Bool(v) => Shape::Bool(*v),
+            Value::I64(v) => Shape::I64(*v),
+            Value::U64(v) => Shape::U64(*v),
+            Value::I128(v) => Shape::I128(*v),
+            Value::U128(v) => Shape::U128(*v),
+            Value::F32(v) => Shape::F32(*v),
+            Value::F64(v) => Shape::F64(*v),
+            Value::Char(c) => Shape::Char(char::from_u32(*c).unwrap_or('\u{fffd}')),
+            Value::Str(s) => Shape::Str(s),
+            Value::Bytes(b) => Shape::Bytes(b),
+            Value::Ipv4(o) => Shape::Ip(std::net::Ipv4Addr::from(*o).into()),
+            Value::Ipv6(o) => Shape::Ip(std::net::Ipv6Addr::from(*o).into()),
+            Value::Seq(_) => Shape::Seq,
+            Value::Map(_) => Shape::Map,
+        }
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result {
+        match self {
+            Value::Seq(items) => items.iter().try_for_each(f),
+            _ => Ok(()),
+        }
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result {
+        match self {
+            Value::Map(entries) => entries.iter().try_for_each(|(k, v)| f(Key::Str(k), v)),
+            _ => Ok(()),
         }
     }
 }
 
-/// Renders a value in a message exactly as the writer's `{}` does.
+/// Renders a value in a message exactly as the writer's `{}` does: the text every value
+/// type shares (see `capture::render`).
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Null => f.write_str("null"),
-            Value::Bool(v) => fmt::Display::fmt(v, f),
-            Value::I64(v) => fmt::Display::fmt(v, f),
-            Value::U64(v) => fmt::Display::fmt(v, f),
-            Value::I128(v) => fmt::Display::fmt(v, f),
-            Value::U128(v) => fmt::Display::fmt(v, f),
-            Value::F32(v) => fmt::Display::fmt(v, f),
-            Value::F64(v) => fmt::Display::fmt(v, f),
-            Value::Char(c) => fmt::Display::fmt(&char::from_u32(*c).unwrap_or('\u{fffd}'), f),
-            Value::Str(s) => f.write_str(s),
-            Value::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
-            Value::Ipv4(o) => fmt::Display::fmt(&std::net::Ipv4Addr::from(*o), f),
-            Value::Ipv6(o) => fmt::Display::fmt(&std::net::Ipv6Addr::from(*o), f),
-            Value::Seq(items) => fmt_seq(f, items.iter(), |f, item| item.fmt_nested(f)),
-            Value::Map(entries) => fmt_map(
-                f,
-                entries.iter().map(|(k, v)| (k, v)),
-                |f, k| write!(f, "{k:?}"),
-                |f, v| v.fmt_nested(f),
-            ),
-        }
+        write_value(f, self, false)
     }
 }
 
@@ -207,11 +152,6 @@ pub(crate) struct Dictionary {
     callsites: Vec<Option<Callsite>>,
     threads: Vec<Option<String>>,
 }
-
-/// The most call sites, and the most threads, one segment may define. The writer defines
-/// each once per segment, so this is far above what a program has; it bounds the
-/// dictionary a crafted segment can make a reader hold.
-pub(crate) const MAX_DEFINITIONS: usize = 1 << 20;
 
 /// Ids count from 0 in each segment, so a definition either redefines an id or adds the
 /// next one: an id further ahead would make the reader hold room for every id before it.
@@ -230,20 +170,6 @@ fn define<T>(table: &mut Vec<Option<T>>, id: u32, item: T) -> Result<(), String>
         ));
     } else {
         table.push(Some(item));
-    }
-    Ok(())
-}
-
-/// Checks a segment header; the error says what is wrong.
-pub(crate) fn check_header(header: &[u8]) -> Result<(), String> {
-    if header.len() < HEADER_LEN || &header[..8] != MAGIC {
-        return Err("not a trail binary segment (bad magic)".into());
-    }
-    let version = u16::from_le_bytes([header[8], header[9]]);
-    if version != VERSION {
-        return Err(format!(
-            "binary format version {version} is not supported (this reader knows {VERSION})"
-        ));
     }
     Ok(())
 }
@@ -392,6 +318,13 @@ impl<'a> Payload<'a> {
         self.varint(252, what).map(|v| v as u32)
     }
 
+    /// A variant id (a `u32`), and the same narrowed to the format's `u8` ids: one too
+    /// large for a `u8` becomes `u8::MAX`, which no variant has.
+    fn id(&mut self, what: &str) -> Result<(u32, u8), String> {
+        let id = self.u32(what)?;
+        Ok((id, u8::try_from(id).unwrap_or(u8::MAX)))
+    }
+
     fn u64(&mut self, what: &str) -> Result<u64, String> {
         self.varint(253, what).map(|v| v as u64)
     }
@@ -438,18 +371,15 @@ impl<'a> Payload<'a> {
 
     fn frame(&mut self) -> Result<Frame, String> {
         let at = self.at;
-        Ok(match self.u32("frame variant")? {
-            0 => Frame::Callsite(self.callsite()?),
-            1 => Frame::Thread {
+        let (id, narrow) = self.id("frame variant")?;
+        Ok(match narrow {
+            frame::CALLSITE => Frame::Callsite(self.callsite()?),
+            frame::THREAD => Frame::Thread {
                 id: self.u32("thread id")?,
                 name: self.string("thread name")?,
             },
-            2 => Frame::Record(self.record()?),
-            other => {
-                return Err(format!(
-                    "unknown frame variant {other} at payload byte {at}"
-                ))
-            }
+            frame::RECORD => Frame::Record(self.record()?),
+            _ => return Err(format!("unknown frame variant {id} at payload byte {at}")),
         })
     }
 
@@ -468,14 +398,13 @@ impl<'a> Payload<'a> {
                 let mut pieces = Vec::with_capacity(n);
                 for _ in 0..n {
                     let at = self.at;
-                    pieces.push(match self.u32("message piece")? {
-                        0 => Piece::Lit(self.string("message text")?),
-                        1 => Piece::Arg(self.u32("message argument")?),
-                        2 => Piece::Actor,
-                        other => {
-                            return Err(format!(
-                                "unknown message piece {other} at payload byte {at}"
-                            ))
+                    let (id, narrow) = self.id("message piece")?;
+                    pieces.push(match narrow {
+                        piece::LIT => Piece::Lit(self.string("message text")?),
+                        piece::ARG => Piece::Arg(self.u32("message argument")?),
+                        piece::ACTOR => Piece::Actor,
+                        _ => {
+                            return Err(format!("unknown message piece {id} at payload byte {at}"))
                         }
                     });
                 }
@@ -508,30 +437,31 @@ impl<'a> Payload<'a> {
     fn value(&mut self, depth: usize) -> Result<Value, String> {
         let at = self.at;
         let unzigzag = |n: u128| (n >> 1) as i128 ^ -((n & 1) as i128);
-        Ok(match self.u32("value variant")? {
-            0 => Value::Null,
-            1 => Value::Bool(self.flag("bool")?),
-            2 => Value::I64(unzigzag(self.varint(253, "i64")?) as i64),
-            3 => Value::U64(self.u64("u64")?),
-            4 => Value::I128(unzigzag(self.varint(254, "i128")?)),
-            5 => Value::U128(self.varint(254, "u128")?),
-            6 => Value::F32(f32::from_le_bytes(self.array("f32")?)),
-            7 => Value::F64(f64::from_le_bytes(self.array("f64")?)),
-            8 => Value::Char(self.u32("char")?),
-            9 => Value::Str(self.string("string")?),
-            10 => {
+        let (id, narrow) = self.id("value variant")?;
+        Ok(match narrow {
+            variant::NULL => Value::Null,
+            variant::BOOL => Value::Bool(self.flag("bool")?),
+            variant::I64 => Value::I64(unzigzag(self.varint(253, "i64")?) as i64),
+            variant::U64 => Value::U64(self.u64("u64")?),
+            variant::I128 => Value::I128(unzigzag(self.varint(254, "i128")?)),
+            variant::U128 => Value::U128(self.varint(254, "u128")?),
+            variant::F32 => Value::F32(f32::from_le_bytes(self.array("f32")?)),
+            variant::F64 => Value::F64(f64::from_le_bytes(self.array("f64")?)),
+            variant::CHAR => Value::Char(self.u32("char")?),
+            variant::STR => Value::Str(self.string("string")?),
+            variant::BYTES => {
                 let n = self.count(1, "bytes")?;
                 Value::Bytes(self.take(n, "bytes")?.to_vec())
             }
-            11 => Value::Ipv4(self.array("IPv4 address")?),
-            12 => Value::Ipv6(self.array("IPv6 address")?),
-            13 | 14 if depth >= MAX_DEPTH => {
+            variant::IPV4 => Value::Ipv4(self.array("IPv4 address")?),
+            variant::IPV6 => Value::Ipv6(self.array("IPv6 address")?),
+            variant::SEQ | variant::MAP if depth >= MAX_DEPTH => {
                 return Err(format!(
                     "value at payload byte {at} nests deeper than {MAX_DEPTH} levels"
                 ))
             }
-            13 => Value::Seq(self.values(depth + 1)?),
-            14 => {
+            variant::SEQ => Value::Seq(self.values(depth + 1)?),
+            variant::MAP => {
                 // A key takes at least its length byte, a value at least its variant byte.
                 let n = self.count(2, "map")?;
                 let mut entries = Vec::with_capacity(n);
@@ -541,11 +471,7 @@ impl<'a> Payload<'a> {
                 }
                 Value::Map(entries)
             }
-            other => {
-                return Err(format!(
-                    "unknown value variant {other} at payload byte {at}"
-                ))
-            }
+            _ => return Err(format!("unknown value variant {id} at payload byte {at}")),
         })
     }
 }
@@ -555,7 +481,7 @@ mod tests {
     use super::*;
 
     fn bytes(value: &impl Serialize) -> Vec<u8> {
-        bincode::serde::encode_to_vec(value, config()).unwrap()
+        bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap()
     }
 
     /// Pins the encoding that docs/FORMAT.md specifies, so that replacing or upgrading
@@ -623,7 +549,10 @@ mod tests {
             ]
         );
         #[cfg(feature = "writer")]
-        assert_eq!(header(), *b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00");
+        assert_eq!(
+            crate::format::binary::header(),
+            *b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00"
+        );
     }
 
     fn decode_value(bytes: &[u8]) -> Result<Value, String> {

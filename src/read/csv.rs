@@ -4,10 +4,9 @@
 //! the event has none) and `fields` hold JSON, so that values keep their types.
 
 use super::record::{FieldValue, LogRecord};
+use crate::format::csv::HEADER;
+use crate::format::time::parse_rfc3339;
 use crate::Level;
-
-/// The header row at the top of every CSV segment.
-pub(crate) const HEADER: &str = "ts,level,seq,actor,target,msg,fields,file,line,thread";
 
 /// Decodes one record (without its line break); `None` for the header row.
 pub(crate) fn decode(record: &[u8]) -> Result<Option<LogRecord>, String> {
@@ -40,7 +39,7 @@ fn from_cells(cells: &[&str]) -> Result<LogRecord, String> {
         other => return Err(format!("column fields is not a JSON object: {other}")),
     };
     Ok(LogRecord {
-        ts: super::parse_ts(cell(0))?,
+        ts: parse_rfc3339(cell(0))?,
         level: Level::from_name(cell(1)).ok_or_else(|| format!("unknown level {:?}", cell(1)))?,
         seq: cell(2)
             .parse()

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Deserializer};
 
 use super::record::{FieldValue, LogRecord};
+use crate::format::json::OTEL_FIELD_PREFIX;
+use crate::format::time::parse_rfc3339;
 use crate::Level;
 
 #[derive(Deserialize)]
@@ -82,7 +84,7 @@ pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
         other => return Err(format!("\"fields\" is not an object: {other}")),
     };
     Ok(LogRecord {
-        ts: super::parse_ts(&line.ts)?,
+        ts: parse_rfc3339(&line.ts)?,
         level,
         seq: line.seq,
         actor: line.actor,
@@ -99,31 +101,6 @@ fn map_entries(value: FieldValue, what: &str) -> Result<Vec<(String, FieldValue)
     match value {
         FieldValue::Map(entries) => Ok(entries),
         other => Err(format!("{what} is not an object: {other}")),
-    }
-}
-
-/// The attributes the OpenTelemetry profile writes itself, beside the event's fields.
-#[cfg(feature = "writer")]
-const OTEL_ATTRIBUTES: [&str; 5] = [
-    "user.id",
-    "code.file.path",
-    "code.line.number",
-    "thread.name",
-    "trail.seq",
-];
-
-/// Marks, in the OpenTelemetry profile, a field named like one of the profile's own
-/// attributes, or like a marked one: `user.id` becomes `trail.field.user.id`, which
-/// becomes `trail.field.trail.field.user.id`. The reader takes one mark off.
-pub(crate) const OTEL_FIELD_PREFIX: &str = "trail.field.";
-
-/// The attribute name a field is written under in the OpenTelemetry profile.
-#[cfg(feature = "writer")]
-pub(crate) fn otel_attribute(field: &str) -> std::borrow::Cow<'_, str> {
-    if OTEL_ATTRIBUTES.contains(&field) || field.starts_with(OTEL_FIELD_PREFIX) {
-        std::borrow::Cow::Owned(format!("{OTEL_FIELD_PREFIX}{field}"))
-    } else {
-        std::borrow::Cow::Borrowed(field)
     }
 }
 
@@ -170,7 +147,7 @@ fn decode_ecs(line: &[u8]) -> Result<LogRecord, String> {
     let line: EcsLine =
         serde_json::from_slice(line).map_err(|e| format!("not a trail ECS record: {e}"))?;
     Ok(LogRecord {
-        ts: super::parse_ts(&line.ts)?,
+        ts: parse_rfc3339(&line.ts)?,
         level: Level::from_name(&line.level)
             .ok_or_else(|| format!("unknown log.level {:?}", line.level))?,
         seq: line.seq,

@@ -22,13 +22,14 @@
 //! error that names the file and the byte offset. By default the reader reports it and
 //! goes on with the next record; [`Reader::on_error`] makes it stop instead.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-pub(crate) mod binary;
+mod binary;
 mod csv;
+mod error;
+mod framing;
 mod json;
 mod record;
 #[cfg(any(feature = "writer", fuzzing))]
@@ -36,16 +37,15 @@ mod scan;
 mod tail;
 mod text;
 
+pub use error::{ReadError, ReadErrorKind};
 pub use record::{FieldValue, LogRecord};
 #[cfg(feature = "writer")]
 pub(crate) use scan::scan_file;
 
-#[cfg(feature = "writer")]
-pub(crate) use csv::HEADER as CSV_HEADER;
-#[cfg(feature = "writer")]
-pub(crate) use json::otel_attribute;
-
-use crate::segment_name::{self, Found};
+use crate::format::binary::check_header;
+use crate::format::segment_name::{self, Found};
+use crate::format::Format;
+use framing::Line;
 
 /// The default limit on one record's length, beyond which it is reported and skipped.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::limits::MAX_RECORD_BYTES;
@@ -65,13 +65,15 @@ pub fn open(path: impl AsRef<Path>) -> Result<Reader, ReadError> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path).map_err(|e| ReadError::io(path, None, e))?;
     if !meta.is_dir() {
-        let format = FileFormat::of(path).ok_or_else(|| {
+        let format = format_of(path).ok_or_else(|| {
             ReadError::new(
                 path,
                 None,
                 ReadErrorKind::Unsupported,
-                "not a segment file: expected a name ending in .jsonl or .csv, optionally .gz"
-                    .into(),
+                format!(
+                    "not a segment file: expected a name ending in {}",
+                    Format::expected_names()
+                ),
             )
         })?;
         let base = file_name(path);
@@ -164,53 +166,13 @@ pub struct Checkpoint {
 }
 
 /// The format of a segment's bytes, for [`from_reader`]; files name theirs by extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FileFormat {
-    /// JSON lines (`.jsonl`), in the canonical keys or a profile.
-    Json,
-    /// CSV (`.csv`).
-    Csv,
-    /// Plain text (`.log`).
-    Text,
-    /// Binary (`.bin`).
-    Binary,
-}
+/// The same enum as [`trail::Format`](crate::Format), under the name the reader has
+/// always given it.
+pub use crate::format::Format as FileFormat;
 
-impl FileFormat {
-    fn of(path: &Path) -> Option<FileFormat> {
-        let name = file_name(path);
-        let name = name.strip_suffix(".gz").unwrap_or(&name);
-        let (_, extension) = name.rsplit_once('.')?;
-        FileFormat::from_extension(extension)
-    }
-
-    /// The format whose files end in `extension` (`jsonl`, `csv`, `log` or `bin`).
-    pub fn from_extension(extension: &str) -> Option<FileFormat> {
-        match extension {
-            "jsonl" => Some(FileFormat::Json),
-            "csv" => Some(FileFormat::Csv),
-            "log" => Some(FileFormat::Text),
-            "bin" => Some(FileFormat::Binary),
-            _ => None,
-        }
-    }
-
-    /// Reads the next record's bytes at `offset` in the segment: a line; for CSV, a line
-    /// that may hold line breaks inside quotes; for binary, the header or a checked frame.
-    fn next(
-        self,
-        input: &mut dyn BufRead,
-        offset: u64,
-        record: &mut Vec<u8>,
-        max: usize,
-    ) -> io::Result<(Line, u64)> {
-        match self {
-            FileFormat::Binary => read_frame(input, offset, record, max),
-            FileFormat::Csv => read_record(input, record, max, true),
-            FileFormat::Json | FileFormat::Text => read_record(input, record, max, false),
-        }
-    }
+/// The format of the segment file at `path`, by its extension.
+fn format_of(path: &Path) -> Option<FileFormat> {
+    FileFormat::of_file_name(&file_name(path)).map(|(format, _)| format)
 }
 
 /// A segment being decoded: its format and what it has defined so far.
@@ -233,7 +195,7 @@ impl Decoder {
             FileFormat::Json => record::exact_numbers(|| json::decode(record)).map(Some),
             FileFormat::Csv => record::exact_numbers(|| csv::decode(record)),
             FileFormat::Text => record::exact_numbers(|| text::decode(record)).map(Some),
-            FileFormat::Binary if offset == 0 => binary::check_header(record).map(|()| None),
+            FileFormat::Binary if offset == 0 => check_header(record).map(|()| None),
             FileFormat::Binary => binary::decode(&mut self.dictionary, record),
         }
     }
@@ -250,7 +212,7 @@ struct Source {
 impl Source {
     fn from_found(f: Found) -> Source {
         Source {
-            format: FileFormat::of(&f.path).unwrap_or(FileFormat::Json),
+            format: format_of(&f.path).unwrap_or(FileFormat::Json),
             path: f.path,
             base: f.base,
             given: None,
@@ -484,14 +446,14 @@ impl Reader {
             if format == FileFormat::Binary && !preloaded {
                 // Records refer to definitions made earlier in the segment: read them again.
                 while open.offset < skip {
-                    let (what, consumed) = format
-                        .next(
-                            &mut *open.input,
-                            open.offset,
-                            &mut self.line,
-                            self.max_record,
-                        )
-                        .map_err(|e| ReadError::io(&path, Some(open.offset), e))?;
+                    let (what, consumed) = framing::next(
+                        format,
+                        &mut *open.input,
+                        open.offset,
+                        &mut self.line,
+                        self.max_record,
+                    )
+                    .map_err(|e| ReadError::io(&path, Some(open.offset), e))?;
                     match what {
                         Line::Whole => {
                             let _ = open.decoder.decode(open.offset, &self.line);
@@ -546,10 +508,13 @@ impl Iterator for Reader {
             };
             let source = &self.sources[open.source];
             let start = open.offset;
-            let outcome =
-                source
-                    .format
-                    .next(&mut *open.input, start, &mut self.line, self.max_record);
+            let outcome = framing::next(
+                source.format,
+                &mut *open.input,
+                start,
+                &mut self.line,
+                self.max_record,
+            );
             let error = match outcome {
                 Err(e) => {
                     self.current = None;
@@ -620,142 +585,6 @@ impl Iterator for Reader {
     }
 }
 
-enum Line {
-    /// A whole record is in the buffer (a line without its newline, or a frame payload).
-    Whole,
-    /// The input ended in the middle of a record.
-    Torn,
-    /// The record was longer than the limit; it was consumed, not kept.
-    TooLong,
-    /// The record was consumed but is damaged (a checksum mismatch).
-    Damaged(String),
-    /// The segment cannot be framed any further (a frame length past the limit).
-    Unframable(String),
-    /// No more input.
-    End,
-}
-
-/// Reads one binary header (at offset 0) or frame: `u32` length, `u32` CRC-32, payload.
-fn read_frame(
-    input: &mut dyn BufRead,
-    offset: u64,
-    payload: &mut Vec<u8>,
-    max: usize,
-) -> io::Result<(Line, u64)> {
-    payload.clear();
-    if offset == 0 {
-        let got = read_up_to(input, payload, binary::HEADER_LEN)?;
-        return Ok(match got {
-            0 => (Line::End, 0),
-            n if n < binary::HEADER_LEN => (Line::Torn, n as u64),
-            n => (Line::Whole, n as u64),
-        });
-    }
-    let mut prefix = Vec::with_capacity(binary::FRAME_PREFIX);
-    let got = read_up_to(input, &mut prefix, binary::FRAME_PREFIX)?;
-    if got == 0 {
-        return Ok((Line::End, 0));
-    }
-    if got < binary::FRAME_PREFIX {
-        return Ok((Line::Torn, got as u64));
-    }
-    let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
-    let crc = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
-    if len > max {
-        return Ok((
-            Line::Unframable(format!(
-                "frame length {len} is larger than the limit of {max} bytes; the rest of the segment cannot be framed"
-            )),
-            got as u64,
-        ));
-    }
-    let body = read_up_to(input, payload, len)?;
-    let consumed = (got + body) as u64;
-    if body < len {
-        return Ok((Line::Torn, consumed));
-    }
-    let actual = binary::crc32(payload);
-    if actual != crc {
-        return Ok((
-            Line::Damaged(format!(
-                "frame checksum {actual:#010x} does not match {crc:#010x}"
-            )),
-            consumed,
-        ));
-    }
-    Ok((Line::Whole, consumed))
-}
-
-/// Reads up to `n` bytes into `out`, fewer only at the end of the input.
-fn read_up_to(input: &mut dyn BufRead, out: &mut Vec<u8>, n: usize) -> io::Result<usize> {
-    let start = out.len();
-    io::Read::take(input, n as u64).read_to_end(out)?;
-    Ok(out.len() - start)
-}
-
-/// Reads one `\n`-terminated record into `line`, keeping at most `max` bytes of it. With
-/// `quoted`, a `\n` inside double quotes (CSV) does not end the record. Returns what was
-/// found and how many bytes were consumed.
-fn read_record(
-    input: &mut dyn BufRead,
-    line: &mut Vec<u8>,
-    max: usize,
-    quoted: bool,
-) -> io::Result<(Line, u64)> {
-    line.clear();
-    let mut consumed = 0u64;
-    let mut too_long = false;
-    let mut in_quotes = false;
-    loop {
-        let available = match input.fill_buf() {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            let what = match (consumed, too_long) {
-                (0, _) => Line::End,
-                (_, true) => Line::TooLong,
-                _ => Line::Torn,
-            };
-            return Ok((what, consumed));
-        }
-        let end = if quoted {
-            // Only quotes and line breaks matter: jump from one to the next.
-            let mut end = None;
-            for i in memchr::memchr2_iter(b'"', b'\n', available) {
-                if available[i] == b'"' {
-                    in_quotes = !in_quotes;
-                } else if !in_quotes {
-                    end = Some(i);
-                    break;
-                }
-            }
-            end
-        } else {
-            memchr::memchr(b'\n', available)
-        };
-        let (chunk, done) = match end {
-            Some(i) => (&available[..i], i + 1),
-            None => (available, available.len()),
-        };
-        if !too_long {
-            if line.len() + chunk.len() > max {
-                too_long = true;
-                line.clear();
-            } else {
-                line.extend_from_slice(chunk);
-            }
-        }
-        let newline = done > chunk.len();
-        input.consume(done);
-        consumed += done as u64;
-        if newline {
-            return Ok((if too_long { Line::TooLong } else { Line::Whole }, consumed));
-        }
-    }
-}
-
 /// Opens a segment. One found uncompressed may have been compressed since it was listed:
 /// then its `.gz` twin holds the same bytes (offsets count uncompressed bytes).
 fn open_segment(path: &Path, compressed: bool) -> Result<(File, bool), ReadError> {
@@ -772,92 +601,27 @@ fn open_segment(path: &Path, compressed: bool) -> Result<(File, bool), ReadError
     }
 }
 
-/// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch.
-fn parse_ts(ts: &str) -> Result<u64, String> {
-    let t = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| format!("bad timestamp {ts:?}: {e}"))?;
-    u64::try_from(t.unix_timestamp_nanos()).map_err(|_| format!("timestamp {ts:?} is before 1970"))
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-/// What kind of damage or failure a [`ReadError`] reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReadErrorKind {
-    /// Reading the file failed.
-    Io,
-    /// A record that does not decode.
-    Corrupt,
-    /// An incomplete record at the end of a segment, as a crash leaves.
-    Torn,
-    /// A record longer than the limit.
-    TooLong,
-    /// Not a segment, or a directory without exactly one stream.
-    Unsupported,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A failure while reading, with the file and the byte offset where it happened.
-#[derive(Debug)]
-pub struct ReadError {
-    path: PathBuf,
-    offset: Option<u64>,
-    kind: ReadErrorKind,
-    detail: String,
-    source: Option<io::Error>,
-}
-
-impl ReadError {
-    fn new(path: &Path, offset: Option<u64>, kind: ReadErrorKind, detail: String) -> ReadError {
-        ReadError {
-            path: path.to_owned(),
-            offset,
-            kind,
-            detail,
-            source: None,
+    #[test]
+    fn a_file_that_is_not_a_segment_is_an_error_naming_every_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "hello\n").unwrap();
+        let error = open(&path).err().expect("not a segment");
+        assert_eq!(error.kind(), ReadErrorKind::Unsupported);
+        assert_eq!(error.path(), path);
+        let text = error.to_string();
+        for extension in [".jsonl", ".csv", ".log", ".bin", ".gz"] {
+            assert!(text.contains(extension), "{text}");
         }
-    }
-
-    fn io(path: &Path, offset: Option<u64>, error: io::Error) -> ReadError {
-        ReadError {
-            detail: error.to_string(),
-            source: Some(error),
-            ..ReadError::new(path, offset, ReadErrorKind::Io, String::new())
-        }
-    }
-
-    /// What went wrong.
-    pub fn kind(&self) -> ReadErrorKind {
-        self.kind
-    }
-
-    /// The file it went wrong in.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The byte offset (in uncompressed bytes) where the damaged record starts.
-    pub fn offset(&self) -> Option<u64> {
-        self.offset
-    }
-}
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let Some(offset) = self.offset {
-            write!(f, ": at byte {offset}")?;
-        }
-        write!(f, ": {}", self.detail)
-    }
-}
-
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_ref().map(|e| e as _)
     }
 }

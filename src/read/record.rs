@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::capture::render::{write_value, Key, RenderValue, Shape};
 use crate::record::ValueRef;
 use crate::Level;
 
@@ -38,7 +39,7 @@ impl LogRecord {
 
     /// The timestamp as the files write it: RFC 3339, UTC, nine fraction digits.
     pub fn ts_rfc3339(&self) -> String {
-        crate::timefmt::rfc3339(self.ts)
+        crate::format::time::rfc3339(self.ts)
     }
 }
 
@@ -138,39 +139,43 @@ pub(crate) fn f32_as_f64(v: f32) -> f64 {
     }
 }
 
+impl RenderValue for FieldValue {
+    fn shape(&self) -> Shape<'_> {
+        match self {
+            FieldValue::Null => Shape::Null,
+            FieldValue::Bool(v) => Shape::Bool(*v),
+            FieldValue::I64(v) => Shape::I64(*v),
+            FieldValue::U64(v) => Shape::U64(*v),
+            FieldValue::I128(v) => Shape::I128(*v),
+            FieldValue::U128(v) => Shape::U128(*v),
+            FieldValue::F64(v) => Shape::F64(*v),
+            FieldValue::Str(s) => Shape::Str(s),
+            FieldValue::Bytes(b) => Shape::Bytes(b),
+            FieldValue::Seq(_) => Shape::Seq,
+            FieldValue::Map(_) => Shape::Map,
+        }
+    }
+
+    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result {
+        match self {
+            FieldValue::Seq(items) => items.iter().try_for_each(f),
+            _ => Ok(()),
+        }
+    }
+
+    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result {
+        match self {
+            FieldValue::Map(entries) => entries.iter().try_for_each(|(k, v)| f(Key::Str(k), v)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The text every value type shares (see `capture::render`): strings as they are at the
+/// top, quoted inside a sequence or map.
 impl fmt::Display for FieldValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldValue::Null => f.write_str("null"),
-            FieldValue::Bool(v) => write!(f, "{v}"),
-            FieldValue::I64(v) => write!(f, "{v}"),
-            FieldValue::U64(v) => write!(f, "{v}"),
-            FieldValue::I128(v) => write!(f, "{v}"),
-            FieldValue::U128(v) => write!(f, "{v}"),
-            FieldValue::F64(v) => write!(f, "{v}"),
-            FieldValue::Str(s) => f.write_str(s),
-            FieldValue::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
-            FieldValue::Seq(items) => {
-                f.write_str("[")?;
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                f.write_str("]")
-            }
-            FieldValue::Map(entries) => {
-                f.write_str("{")?;
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{k}: {v}")?;
-                }
-                f.write_str("}")
-            }
-        }
+        write_value(f, self, false)
     }
 }
 

@@ -9,7 +9,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use super::{Decoder, FileFormat, Line, DEFAULT_MAX_RECORD_BYTES};
+use super::framing::{self, Line};
+use super::{Decoder, FileFormat, DEFAULT_MAX_RECORD_BYTES};
 
 /// How many times its own size a compressed segment may inflate to when it is read back
 /// at start. Log segments compress far less than this; a file that goes past it is
@@ -85,8 +86,13 @@ pub(crate) fn scan(format: FileFormat, input: impl Read) -> io::Result<Scan> {
     let mut scan = Scan::default();
     let mut offset = 0;
     loop {
-        let (what, consumed) =
-            format.next(&mut input, offset, &mut record, DEFAULT_MAX_RECORD_BYTES)?;
+        let (what, consumed) = framing::next(
+            format,
+            &mut input,
+            offset,
+            &mut record,
+            DEFAULT_MAX_RECORD_BYTES,
+        )?;
         match what {
             Line::End => break,
             Line::Unframable(detail) => {

@@ -10,7 +10,9 @@
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
-use super::{binary, FileFormat};
+use super::FileFormat;
+use crate::format::binary::{self, frame};
+use crate::format::csv::HEADER;
 
 /// Where the last records of one segment start.
 pub(super) struct Starts {
@@ -135,8 +137,8 @@ fn forward_records(mut input: impl BufRead, n: usize, quoted: bool) -> io::Resul
                 }
             }
         }
-        if quoted && first_line.len() <= super::csv::HEADER.len() + 2 {
-            let want = (super::csv::HEADER.len() + 2 - first_line.len()).min(chunk.len());
+        if quoted && first_line.len() <= HEADER.len() + 2 {
+            let want = (HEADER.len() + 2 - first_line.len()).min(chunk.len());
             first_line.extend_from_slice(&chunk[..want]);
         }
         let used = chunk.len();
@@ -144,9 +146,9 @@ fn forward_records(mut input: impl BufRead, n: usize, quoted: bool) -> io::Resul
         input.consume(used);
     }
     // The header row is skipped by the decoder; it is no record.
-    let header = first_line.starts_with(super::csv::HEADER.as_bytes())
+    let header = first_line.starts_with(HEADER.as_bytes())
         && matches!(
-            &first_line[super::csv::HEADER.len()..],
+            &first_line[HEADER.len()..],
             [b'\n', ..] | [b'\r', b'\n', ..]
         );
     if quoted && header && starts.front() == Some(&0) {
@@ -182,13 +184,13 @@ fn frames(mut input: impl BufRead, n: usize, max: usize) -> io::Result<Starts> {
                 break;
             }
             let frame = offset;
-            let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+            let (len, crc) = binary::frame_prefix(&prefix);
             let mut kind = [0u8; 1];
             let record = got < binary::FRAME_PREFIX
                 || len > max
                 || len == 0
                 || read_up_to(&mut input, &mut kind)? == 0
-                || !matches!(kind[0], 0 | 1);
+                || !matches!(kind[0], frame::CALLSITE | frame::THREAD);
             if record {
                 // A record, or what the reader reports as damage: either is one item.
                 starts.push_back((frame, definitions.len()));
@@ -215,7 +217,6 @@ fn frames(mut input: impl BufRead, n: usize, max: usize) -> io::Result<Starts> {
                     break;
                 }
                 // A damaged definition is reported and skipped by the reader, never used.
-                let crc = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]);
                 if binary::crc32(&payload) == crc {
                     definitions.push(payload);
                 }

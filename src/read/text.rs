@@ -4,6 +4,7 @@
 //! see the writer's module and `docs/FORMAT.md` for when a part is quoted.
 
 use super::record::{FieldValue, LogRecord};
+use crate::format::time::parse_rfc3339;
 use crate::Level;
 
 /// Decodes one line (without its newline).
@@ -95,7 +96,7 @@ pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
         _ => return Err("no `@thread=`".into()),
     };
     Ok(LogRecord {
-        ts: super::parse_ts(ts)?,
+        ts: parse_rfc3339(ts)?,
         level,
         seq,
         actor,

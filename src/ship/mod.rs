@@ -530,7 +530,7 @@ fn stream_name(options: &ShipOptions) -> Result<String, ShipError> {
         return Ok(name.clone());
     }
     let dir = &options.dir;
-    let names = crate::segment_name::streams(dir)
+    let names = crate::format::segment_name::streams(dir)
         .map_err(|e| ShipError::local("list the streams in", dir, e))?;
     match names.as_slice() {
         [one] => Ok(one.clone()),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::allocate::give_back_after_crash;
 use super::{file_name, StreamConfig};
-use crate::encode::json::rfc3339;
+use crate::format::time::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::segment::{self, Found};
 use crate::{Error, Format};
@@ -35,7 +35,7 @@ pub(super) fn recover(
         }
         // A segment that cannot be read back (unreadable, a truncated or hostile `.gz`) is
         // not what the writer left: it is reported and left as it is, and the writer starts.
-        let scan = match crate::read::scan_file(format.segment_format(), &f.path, f.compressed) {
+        let scan = match crate::read::scan_file(format, &f.path, f.compressed) {
             Ok(scan) => scan,
             Err(e) => {
                 eprintln!(

@@ -4,7 +4,7 @@
 
 use super::allocate::give_back;
 use super::{file_name, report_manifest_error, ActiveSegment, Compressor, StreamConfig};
-use crate::encode::json::rfc3339;
+use crate::format::time::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::segment::PathState;
 

@@ -82,8 +82,8 @@ impl Writer {
         for n in counts {
             let _ = crate::Capture::new(&mut payload).u64(n);
         }
-        let _ = crate::Capture::new(&mut payload).str(&crate::timefmt::rfc3339(first));
-        let _ = crate::Capture::new(&mut payload).str(&crate::timefmt::rfc3339(last));
+        let _ = crate::Capture::new(&mut payload).str(&crate::format::time::rfc3339(first));
+        let _ = crate::Capture::new(&mut payload).str(&crate::format::time::rfc3339(last));
         drop(payload);
         self.record(&record);
     }

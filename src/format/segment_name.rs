@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::{Format, GZ_SUFFIX};
+
 /// The file name of a segment opened at `nanos` (since the Unix epoch, UTC).
 #[cfg_attr(not(feature = "writer"), allow(dead_code))]
 pub(crate) fn file_name(stream: &str, nanos: u64, extension: &str) -> String {
@@ -21,9 +23,6 @@ pub(crate) fn file_name(stream: &str, nanos: u64, extension: &str) -> String {
     )
 }
 
-/// Extensions of every segment format, so that a stream is found whatever format wrote it.
-pub(crate) const EXTENSIONS: [&str; 4] = ["jsonl", "csv", "log", "bin"];
-
 /// A segment file found in a directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Found {
@@ -39,14 +38,13 @@ pub(crate) struct Found {
 /// `STREAM.YYYYMMDDTHHMMSS.NNNNNNNNNZ.EXT`, optionally followed by `.gz`.
 pub(crate) fn parse_name(stream: &str, file_name: &str) -> Option<(u64, &'static str, bool)> {
     let rest = file_name.strip_prefix(stream)?.strip_prefix('.')?;
-    let (rest, compressed) = match rest.strip_suffix(".gz") {
+    let (rest, compressed) = match rest.strip_suffix(GZ_SUFFIX) {
         Some(rest) => (rest, true),
         None => (rest, false),
     };
     let (stamp, extension) = rest.split_at_checked(26)?;
-    let extension = EXTENSIONS
-        .into_iter()
-        .find(|e| extension.strip_prefix('.') == Some(*e))?;
+    // Every format's extension, so that a stream is found whatever format wrote it.
+    let extension = Format::extensions().find(|e| extension.strip_prefix('.') == Some(*e))?;
     let b = stamp.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = stamp.get(range)?;
@@ -90,7 +88,7 @@ pub(crate) fn list(dir: &Path, stream: &str) -> std::io::Result<Vec<Found>> {
             }
             found.push(Found {
                 path: entry.path(),
-                base: name.strip_suffix(".gz").unwrap_or(name).to_owned(),
+                base: name.strip_suffix(GZ_SUFFIX).unwrap_or(name).to_owned(),
                 opened_at,
                 extension,
                 compressed,

@@ -1,4 +1,5 @@
-//! Timestamps as the files write them: RFC 3339, UTC, always nine fraction digits.
+//! Timestamps as the files write them: RFC 3339, UTC, always nine fraction digits; and
+//! parsed back.
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,13 @@ pub(crate) fn rfc3339(nanos: u64) -> String {
     let mut out = Vec::with_capacity(30);
     TimestampCache::default().write(nanos, &mut out);
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch.
+pub(crate) fn parse_rfc3339(ts: &str) -> Result<u64, String> {
+    let t = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("bad timestamp {ts:?}: {e}"))?;
+    u64::try_from(t.unix_timestamp_nanos()).map_err(|_| format!("timestamp {ts:?} is before 1970"))
 }
 
 /// Formats RFC 3339 timestamps, reusing the text up to the seconds while the second

@@ -5,7 +5,12 @@
 //! heap, where the bytes spill whole. It exists because the caller's hot path writes small
 //! fixed-size values (a tag byte and eight bytes): [`Payload::put`] turns into one bounds
 //! check and two stores, where a general small-vector's `extend_from_slice` ends in a call
-//! to `memcpy`. A record keeps its bytes in a [`Stored`] payload.
+//! to `memcpy`. A record keeps its bytes in a [`RecordPayload`].
+//!
+//! Names used here: the *inline bytes* ([`InlineBytes`]) are the fixed array a payload
+//! fills first; it *spills* when its bytes move to the heap; a [`RecordPayload`] may hold
+//! its bytes, or only *lend* them from the writer's ring while a record is encoded. What
+//! the bytes mean is the codec's business (`super::codec`).
 
 /// Bytes of captured values a record holds without a heap allocation.
 ///
@@ -24,8 +29,8 @@ pub(crate) const MAX_EVENT_BYTES: usize = crate::limits::MAX_RECORD_BYTES / 4;
 /// falls through to the spilled path without a second check.
 const SPILLED: u32 = u32::MAX;
 
-/// The room a payload writes into before it spills.
-pub(crate) type Room = [MaybeUninit<u8>; INLINE_CAPACITY];
+/// The inline bytes a payload writes into before it spills.
+pub(crate) type InlineBytes = [MaybeUninit<u8>; INLINE_CAPACITY];
 
 /// Captured values being written.
 ///
@@ -33,7 +38,7 @@ pub(crate) type Room = [MaybeUninit<u8>; INLINE_CAPACITY];
 /// for as long as it is in use (see [`Payload::over`]); while not spilled, its first
 /// `len` bytes are initialized, and the rest are never read.
 pub(crate) struct Payload {
-    room: *mut Room,
+    room: *mut InlineBytes,
     len: u32,
     heap: Vec<u8>,
 }
@@ -47,33 +52,33 @@ pub(crate) struct Payload {
 /// would let the optimiser turn the two stores and the uninitialised bytes between them
 /// into one `memset` of the whole payload.
 #[repr(C)]
-pub(crate) struct Stored {
+pub(crate) struct RecordPayload {
     len: u32,
-    /// Where the bytes are when they are only lent (see [`Stored::lend`]); null when
+    /// Where the bytes are when they are only lent (see [`RecordPayload::lend`]); null when
     /// they are in `inline` or `heap`.
     lent: *const u8,
     heap: Vec<u8>,
-    inline: Room,
+    inline: InlineBytes,
 }
 
 // SAFETY: lent bytes are set only on the writer thread, for a record that never leaves
-// it (see `Stored::lend`); otherwise the bytes are owned.
-unsafe impl Send for Stored {}
+// it (see `RecordPayload::lend`); otherwise the bytes are owned.
+unsafe impl Send for RecordPayload {}
 // SAFETY: as above; shared references only read.
-unsafe impl Sync for Stored {}
+unsafe impl Sync for RecordPayload {}
 
-impl Clone for Stored {
+impl Clone for RecordPayload {
     /// A copy that owns its bytes, lent or not.
     fn clone(&self) -> Self {
         if self.lent.is_null() {
-            Stored {
+            RecordPayload {
                 len: self.len,
                 lent: core::ptr::null(),
                 heap: self.heap.clone(),
                 inline: self.inline,
             }
         } else {
-            let mut stored = Stored::new();
+            let mut stored = RecordPayload::new();
             stored.set(self.as_slice());
             stored
         }
@@ -131,7 +136,7 @@ impl Payload {
     /// `room` must be valid for writes and reads of [`INLINE_CAPACITY`] bytes, and written
     /// or read by nothing else, for as long as the payload is used.
     #[inline(always)]
-    pub(crate) unsafe fn over(room: *mut Room) -> Self {
+    pub(crate) unsafe fn over(room: *mut InlineBytes) -> Self {
         Payload {
             room,
             len: 0,
@@ -140,13 +145,13 @@ impl Payload {
     }
 
     #[inline(always)]
-    fn inline(&mut self) -> &mut Room {
+    fn inline(&mut self) -> &mut InlineBytes {
         // SAFETY: the invariant of `over`.
         unsafe { &mut *self.room }
     }
 
     #[inline(always)]
-    fn inline_ref(&self) -> &Room {
+    fn inline_ref(&self) -> &InlineBytes {
         // SAFETY: the invariant of `over`.
         unsafe { &*self.room }
     }
@@ -280,10 +285,10 @@ impl Payload {
     }
 }
 
-impl Stored {
+impl RecordPayload {
     #[inline(always)]
     pub(crate) fn new() -> Self {
-        Stored {
+        RecordPayload {
             len: 0,
             lent: core::ptr::null(),
             heap: Vec::new(),
@@ -319,33 +324,33 @@ impl Stored {
         if !self.lent.is_null() {
             // SAFETY: the contract of `lend`.
             let bytes = unsafe { core::slice::from_raw_parts(self.lent, self.len as usize) };
-            let mut owned = Stored::new();
+            let mut owned = RecordPayload::new();
             owned.set(bytes);
             *self = owned;
         }
     }
 
     /// The inline array of a payload not built yet, as room for a [`Payload`] to write
-    /// into before [`Stored::init`] makes it whole.
+    /// into before [`RecordPayload::init`] makes it whole.
     ///
     /// # Safety
     ///
     /// `stored` must be valid for writes (its fields need not be initialised).
     #[inline(always)]
-    pub(crate) unsafe fn room_of(stored: *mut Stored) -> *mut Room {
+    pub(crate) unsafe fn inline_of(stored: *mut RecordPayload) -> *mut InlineBytes {
         // SAFETY: only the field's address is taken.
         unsafe { core::ptr::addr_of_mut!((*stored).inline) }
     }
 
-    /// Initialises `stored` from a payload that wrote into [`Stored::room_of`]`(stored)`,
-    /// or that spilled whole to the heap.
+    /// Initialises `stored` from a payload that wrote into
+    /// [`RecordPayload::inline_of`]`(stored)`, or that spilled whole to the heap.
     ///
     /// # Safety
     ///
     /// `stored` must be valid for writes, and `payload`'s room must be `stored`'s own
     /// array unless the payload spilled.
     #[inline(always)]
-    pub(crate) unsafe fn init(stored: *mut Stored, payload: Payload) {
+    pub(crate) unsafe fn init(stored: *mut RecordPayload, payload: Payload) {
         // SAFETY: as the caller vouches; the inline bytes, if used, are in place already.
         unsafe {
             core::ptr::addr_of_mut!((*stored).len).write(payload.len);
@@ -355,14 +360,14 @@ impl Stored {
     }
 
     /// A [`Payload`] that appends to these bytes, and puts them back when dropped.
-    pub(crate) fn edit(&mut self) -> Editing<'_> {
+    pub(crate) fn edit(&mut self) -> PayloadEdit<'_> {
         self.own();
         // SAFETY: the array lives in `self`, which the guard borrows mutably for as long
         // as the payload exists.
         let mut payload = unsafe { Payload::over(&mut self.inline) };
         payload.len = self.len;
         payload.heap = core::mem::take(&mut self.heap);
-        Editing {
+        PayloadEdit {
             stored: self,
             payload,
         }
@@ -396,7 +401,7 @@ impl Stored {
     /// inline: a copy may read it in blocks past `len()`, up to its end.
     #[cfg(feature = "writer")]
     #[inline(always)]
-    pub(crate) fn inline_array(&self) -> Option<&Room> {
+    pub(crate) fn inline_array(&self) -> Option<&InlineBytes> {
         (self.lent.is_null() && self.len != SPILLED).then_some(&self.inline)
     }
 
@@ -412,26 +417,26 @@ impl Stored {
     }
 }
 
-/// A [`Stored`] payload being appended to; see [`Stored::edit`].
-pub(crate) struct Editing<'a> {
-    stored: &'a mut Stored,
+/// A [`RecordPayload`] being appended to; see [`RecordPayload::edit`].
+pub(crate) struct PayloadEdit<'a> {
+    stored: &'a mut RecordPayload,
     payload: Payload,
 }
 
-impl core::ops::Deref for Editing<'_> {
+impl core::ops::Deref for PayloadEdit<'_> {
     type Target = Payload;
     fn deref(&self) -> &Payload {
         &self.payload
     }
 }
 
-impl core::ops::DerefMut for Editing<'_> {
+impl core::ops::DerefMut for PayloadEdit<'_> {
     fn deref_mut(&mut self) -> &mut Payload {
         &mut self.payload
     }
 }
 
-impl Drop for Editing<'_> {
+impl Drop for PayloadEdit<'_> {
     fn drop(&mut self) {
         self.stored.len = self.payload.len;
         self.stored.heap = core::mem::take(&mut self.payload.heap);
@@ -452,7 +457,7 @@ mod tests {
 
     #[test]
     fn small_values_stay_inline_and_large_ones_spill_whole() {
-        let mut stored = Stored::new();
+        let mut stored = RecordPayload::new();
         let mut p = stored.edit();
         p.put(1, 7u64.to_le_bytes());
         p.put_len_prefixed(2, b"abc");
@@ -469,7 +474,7 @@ mod tests {
 
     #[test]
     fn filling_exactly_to_capacity_stays_inline() {
-        let mut stored = Stored::new();
+        let mut stored = RecordPayload::new();
         let mut p = stored.edit();
         for _ in 0..INLINE_CAPACITY / 8 {
             p.put(0, [1u8; 7]);
@@ -484,7 +489,7 @@ mod tests {
     #[test]
     fn patch_and_truncate_work_inline_and_spilled() {
         for big in [false, true] {
-            let mut stored = Stored::new();
+            let mut stored = RecordPayload::new();
             let mut p = stored.edit();
             if big {
                 p.extend_from_slice(&[0; 150]);

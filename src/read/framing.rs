@@ -1,0 +1,167 @@
+//! Framing: finding where each record's bytes begin and end in a segment, before any of
+//! them is decoded. A line for JSON and text, a line that may hold quoted line breaks for
+//! CSV, the header and then checked frames for binary ([`crate::format::binary`]).
+//!
+//! No record is held longer than the limit: a longer one is consumed and reported, and a
+//! frame whose length is past the limit ends the framing of its segment.
+
+use std::io::{self, BufRead, Read};
+
+use super::FileFormat;
+use crate::format::binary::{crc32, frame_prefix, FRAME_PREFIX, HEADER_LEN};
+
+/// Reads the next record's bytes at `offset` in the segment: a line; for CSV, a line
+/// that may hold line breaks inside quotes; for binary, the header or a checked frame.
+pub(super) fn next(
+    format: FileFormat,
+    input: &mut dyn BufRead,
+    offset: u64,
+    record: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<(Line, u64)> {
+    match format {
+        FileFormat::Binary => read_frame(input, offset, record, max),
+        FileFormat::Csv => read_record(input, record, max, true),
+        FileFormat::Json | FileFormat::Text => read_record(input, record, max, false),
+    }
+}
+
+/// What [`next`] found.
+pub(super) enum Line {
+    /// A whole record is in the buffer (a line without its newline, or a frame payload).
+    Whole,
+    /// The input ended in the middle of a record.
+    Torn,
+    /// The record was longer than the limit; it was consumed, not kept.
+    TooLong,
+    /// The record was consumed but is damaged (a checksum mismatch).
+    Damaged(String),
+    /// The segment cannot be framed any further (a frame length past the limit).
+    Unframable(String),
+    /// No more input.
+    End,
+}
+
+/// Reads one binary header (at offset 0) or frame: `u32` length, `u32` CRC-32, payload.
+pub(super) fn read_frame(
+    input: &mut dyn BufRead,
+    offset: u64,
+    payload: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<(Line, u64)> {
+    payload.clear();
+    if offset == 0 {
+        let got = read_up_to(input, payload, HEADER_LEN)?;
+        return Ok(match got {
+            0 => (Line::End, 0),
+            n if n < HEADER_LEN => (Line::Torn, n as u64),
+            n => (Line::Whole, n as u64),
+        });
+    }
+    let mut prefix = Vec::with_capacity(FRAME_PREFIX);
+    let got = read_up_to(input, &mut prefix, FRAME_PREFIX)?;
+    if got == 0 {
+        return Ok((Line::End, 0));
+    }
+    let Some(prefix) = prefix.first_chunk() else {
+        return Ok((Line::Torn, got as u64));
+    };
+    let (len, crc) = frame_prefix(prefix);
+    if len > max {
+        return Ok((
+            Line::Unframable(format!(
+                "frame length {len} is larger than the limit of {max} bytes; the rest of the segment cannot be framed"
+            )),
+            got as u64,
+        ));
+    }
+    let body = read_up_to(input, payload, len)?;
+    let consumed = (got + body) as u64;
+    if body < len {
+        return Ok((Line::Torn, consumed));
+    }
+    let actual = crc32(payload);
+    if actual != crc {
+        return Ok((
+            Line::Damaged(format!(
+                "frame checksum {actual:#010x} does not match {crc:#010x}"
+            )),
+            consumed,
+        ));
+    }
+    Ok((Line::Whole, consumed))
+}
+
+/// Reads up to `n` bytes into `out`, fewer only at the end of the input.
+pub(super) fn read_up_to(
+    input: &mut dyn BufRead,
+    out: &mut Vec<u8>,
+    n: usize,
+) -> io::Result<usize> {
+    let start = out.len();
+    io::Read::take(input, n as u64).read_to_end(out)?;
+    Ok(out.len() - start)
+}
+
+/// Reads one `\n`-terminated record into `line`, keeping at most `max` bytes of it. With
+/// `quoted`, a `\n` inside double quotes (CSV) does not end the record. Returns what was
+/// found and how many bytes were consumed.
+pub(super) fn read_record(
+    input: &mut dyn BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+    quoted: bool,
+) -> io::Result<(Line, u64)> {
+    line.clear();
+    let mut consumed = 0u64;
+    let mut too_long = false;
+    let mut in_quotes = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            let what = match (consumed, too_long) {
+                (0, _) => Line::End,
+                (_, true) => Line::TooLong,
+                _ => Line::Torn,
+            };
+            return Ok((what, consumed));
+        }
+        let end = if quoted {
+            // Only quotes and line breaks matter: jump from one to the next.
+            let mut end = None;
+            for i in memchr::memchr2_iter(b'"', b'\n', available) {
+                if available[i] == b'"' {
+                    in_quotes = !in_quotes;
+                } else if !in_quotes {
+                    end = Some(i);
+                    break;
+                }
+            }
+            end
+        } else {
+            memchr::memchr(b'\n', available)
+        };
+        let (chunk, done) = match end {
+            Some(i) => (&available[..i], i + 1),
+            None => (available, available.len()),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > max {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let newline = done > chunk.len();
+        input.consume(done);
+        consumed += done as u64;
+        if newline {
+            return Ok((if too_long { Line::TooLong } else { Line::Whole }, consumed));
+        }
+    }
+}

@@ -246,6 +246,12 @@ const CLOSED_EVENTS: u64 = 10_000;
 
 fn child_closed() -> ExitCode {
     let dir = std::env::var_os("TRAIL_STDOUT_TEST_DIR").unwrap();
+    // As a host that wants the signal's default action (ending the process) would have it.
+    #[cfg(unix)]
+    if std::env::var_os("TRAIL_STDOUT_TEST_SIGPIPE_DEFAULT").is_some() {
+        // SAFETY: no other thread runs yet, and SIG_DFL is a valid disposition.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let guard = trail::builder()
         .dir(dir)
         .stdout(trail::Format::Json)
@@ -269,8 +275,19 @@ fn child_closed() -> ExitCode {
 }
 
 fn a_closed_stdout_is_counted_and_said_once_and_the_files_are_complete() {
+    closed_stdout(false);
+    // Nor does it end a process whose SIGPIPE has its default action.
+    #[cfg(unix)]
+    closed_stdout(true);
+}
+
+fn closed_stdout(sigpipe_default: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let mut process = child("closed")
+    let mut command = child("closed");
+    if sigpipe_default {
+        command.env("TRAIL_STDOUT_TEST_SIGPIPE_DEFAULT", "1");
+    }
+    let mut process = command
         .env("TRAIL_STDOUT_TEST_DIR", dir.path())
         .stdin(Stdio::piped())
         .spawn()
@@ -279,7 +296,7 @@ fn a_closed_stdout_is_counted_and_said_once_and_the_files_are_complete() {
     process.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let out = process.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
     assert_eq!(
         stderr.matches("standard output is closed").count(),
         1,

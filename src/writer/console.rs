@@ -75,6 +75,24 @@ impl StdStream {
     }
 }
 
+/// Makes a write to a closed pipe on the calling thread (the writer's) fail with `EPIPE`
+/// instead of raising `SIGPIPE`, whose default action ends the process: Rust programs
+/// ignore the signal, but a host that restored it (or a program not started by Rust's
+/// runtime) would otherwise die of its log reader going away. `SIGPIPE` from a write is
+/// sent to the thread that wrote, so blocking it here leaves every other thread as it was.
+#[cfg(unix)]
+pub(crate) fn keep_sigpipe_off_this_thread() {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `sigemptyset` initialises the set it is given a pointer to.
+    unsafe { libc::sigemptyset(set.as_mut_ptr()) };
+    // SAFETY: the set was initialised just above.
+    let mut set = unsafe { set.assume_init() };
+    // SAFETY: `set` is a valid, initialised signal set.
+    unsafe { libc::sigaddset(&mut set, libc::SIGPIPE) };
+    // SAFETY: changes this thread's mask only; the old mask is not asked for.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
 /// Whether text on a stream colours levels: on a terminal, unless `NO_COLOR` is set to
 /// anything but nothing; off a terminal only if `CLICOLOR_FORCE` is set and not `0`.
 /// `NO_COLOR` wins over `CLICOLOR_FORCE`.

@@ -53,6 +53,10 @@ impl Writer {
     /// The thread's body: runs until a shutdown message, then seals the segment.
     pub(crate) fn run(mut self) {
         crate::queue::mark_writer_thread();
+        #[cfg(unix)]
+        if self.outputs.is_some() {
+            super::console::keep_sigpipe_off_this_thread();
+        }
         if let Some(file) = &mut self.file {
             file.begin_segment();
         }

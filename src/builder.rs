@@ -632,7 +632,7 @@ impl Builder {
         #[cfg(feature = "ship")]
         if let (Some(options), Some(dir)) = (self.ship, &dir) {
             guard.shipper = Some(
-                crate::ship::Background::start(options, dir, &self.name)
+                crate::ship::Background::start(options, dir, &self.name, self.retention)
                     .map_err(|e| Error::io("start the shipper thread for", &path, e))?,
             );
         }

@@ -202,44 +202,64 @@ fn read_back(server: &NatsServer, stream: &str) -> Vec<Shipped> {
     block_on(async move {
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        let mut stream = js.get_stream(&stream).await.unwrap();
-        let total = stream.info().await.unwrap().state.messages;
-        let consumer = stream
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-            .await
-            .unwrap();
-        let mut messages = consumer.messages().await.unwrap();
-        let mut out = Vec::with_capacity(total as usize);
-        while (out.len() as u64) < total {
-            let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+        let mut out = Vec::new();
+        for name in streams_of(&js, &stream).await {
+            let mut stream = js.get_stream(&name).await.unwrap();
+            let total = out.len() as u64 + stream.info().await.unwrap().state.messages;
+            let consumer = stream
+                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
                 .await
-                .expect("the consumer delivers every message")
-                .unwrap()
                 .unwrap();
-            let headers = message
-                .headers
-                .clone()
-                .expect("shipped messages have headers");
-            let header = |name: &str| {
-                headers
-                    .get(name)
-                    .unwrap_or_else(|| panic!("no {name} header"))
-                    .as_str()
-                    .to_owned()
-            };
-            out.push(Shipped {
-                subject: message.subject.to_string(),
-                stream_id: header("Trail-Stream-Id"),
-                seq: header("Trail-Seq").parse().unwrap(),
-                level: header("Trail-Level"),
-                service: header("Trail-Service"),
-                host: header("Trail-Host"),
-                msg_id: header("Nats-Msg-Id"),
-                body: serde_json::from_slice(&message.payload).unwrap(),
-            });
+            let mut messages = consumer.messages().await.unwrap();
+            while (out.len() as u64) < total {
+                let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+                    .await
+                    .expect("the consumer delivers every message")
+                    .unwrap()
+                    .unwrap();
+                let headers = message
+                    .headers
+                    .clone()
+                    .expect("shipped messages have headers");
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .unwrap_or_else(|| panic!("no {name} header"))
+                        .as_str()
+                        .to_owned()
+                };
+                out.push(Shipped {
+                    subject: message.subject.to_string(),
+                    stream_id: header("Trail-Stream-Id"),
+                    seq: header("Trail-Seq").parse().unwrap(),
+                    level: header("Trail-Level"),
+                    service: header("Trail-Service"),
+                    host: header("Trail-Host"),
+                    msg_id: header("Nats-Msg-Id"),
+                    body: serde_json::from_slice(&message.payload).unwrap(),
+                });
+            }
         }
         out
     })
+}
+
+/// The JetStream streams that hold what was shipped as `name`: `name` itself when it takes
+/// the sources' subjects, otherwise each source's own stream `name_<stream id>`.
+async fn streams_of(js: &async_nats::jetstream::Context, name: &str) -> Vec<String> {
+    if let Ok(mut stream) = js.get_stream(name).await {
+        if !stream.info().await.unwrap().config.subjects.is_empty() {
+            return vec![name.to_owned()];
+        }
+    }
+    let mut names: Vec<String> = js
+        .stream_names()
+        .filter_map(|n| async move { n.ok() })
+        .filter(|n| std::future::ready(n.starts_with(&format!("{name}_"))))
+        .collect()
+        .await;
+    names.sort();
+    names
 }
 
 /// Checks that each source's records arrived exactly once each, in seq order, from 1 to
@@ -337,6 +357,17 @@ fn ships_every_record_exactly_once_while_the_shipper_is_killed_again_and_again()
 
 #[test]
 fn two_sources_ship_exactly_once_while_the_server_is_restarted() {
+    two_sources_while_the_server_is_restarted(true);
+}
+
+#[test]
+fn two_sources_in_streams_of_their_own_ship_exactly_once_while_the_server_is_restarted() {
+    two_sources_while_the_server_is_restarted(false);
+}
+
+/// With `shared`, an existing JetStream stream takes every source's subject (one record
+/// in flight at a time); without, each source gets a stream of its own, many in flight.
+fn two_sources_while_the_server_is_restarted(shared: bool) {
     const RECORDS: u64 = 30_000;
     let mut server = NatsServer::start();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -347,6 +378,9 @@ fn two_sources_ship_exactly_once_while_the_server_is_restarted() {
     // The JetStream stream exists before the first restart, as it would in production.
     let url = server.url();
     block_on(async {
+        if !shared {
+            return;
+        }
         let client = async_nats::connect(url.as_str()).await.unwrap();
         async_nats::jetstream::new(client)
             .create_stream(async_nats::jetstream::stream::Config {
@@ -567,10 +601,13 @@ fn held(server: &NatsServer) -> u64 {
     block_on(async {
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let js = async_nats::jetstream::new(client);
-        match js.get_stream("TRAIL").await {
-            Ok(mut stream) => stream.info().await.unwrap().state.messages,
-            Err(_) => 0,
+        let mut held = 0;
+        for name in streams_of(&js, "TRAIL").await {
+            if let Ok(mut stream) = js.get_stream(&name).await {
+                held += stream.info().await.unwrap().state.messages;
+            }
         }
+        held
     })
 }
 
@@ -713,4 +750,143 @@ fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
         .filter(|&seq| seq != big)
         .collect();
     assert_eq!(shipped, others);
+}
+
+#[test]
+fn progress_shows_rates_and_lag_and_status_shows_the_lag() {
+    const RECORDS: u64 = 20_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), RECORDS, trail::Format::Json);
+    // Before shipping, everything is lag: the oldest unshipped record is the first one.
+    let status = run(ship(dir.path(), &server, &["--status"]));
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "{}", stderr(&status));
+    let lag_line = text
+        .lines()
+        .find(|l| l.starts_with("lag "))
+        .unwrap_or_else(|| panic!("no lag line: {text}"));
+    assert!(
+        lag_line.contains(&format!(" {RECORDS} records, the oldest unshipped ")),
+        "{lag_line}"
+    );
+    let seconds: f64 = lag_line
+        .split("unshipped ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(seconds > 0.0, "{lag_line}");
+
+    // Standard error is not a terminal here: no progress unless asked for.
+    let mut follower = ship(dir.path(), &server, &["--follow", "--progress"])
+        .spawn()
+        .unwrap();
+    wait_for_messages(&server, RECORDS);
+    std::thread::sleep(Duration::from_millis(2500));
+    follower.kill().unwrap();
+    let out = follower.wait_with_output().unwrap();
+    let lines: Vec<(f64, f64, u64, u64)> = stderr(&out)
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("trail ship: ")?;
+            let numbers: Vec<f64> = rest
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            rest.contains("records/s")
+                .then(|| (numbers[0], numbers[1], numbers[2] as u64, numbers[3] as u64))
+        })
+        .collect();
+    assert!(
+        lines.len() >= 2,
+        "a line about every second: {}",
+        stderr(&out)
+    );
+    assert!(
+        lines.iter().any(|l| l.0 > 0.0 && l.1 > l.0),
+        "records/s and bytes/s while shipping: {}",
+        stderr(&out)
+    );
+    let last = lines.last().unwrap();
+    assert_eq!((last.2, last.3), (RECORDS, 0), "{}", stderr(&out));
+    let status = run(ship(dir.path(), &server, &["--status"]));
+    let text = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        text.contains("lag            0 records, the oldest unshipped 0.000 s"),
+        "{text}"
+    );
+    let quiet = run(ship(dir.path(), &server, &[]));
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("records/s"), "{}", stderr(&quiet));
+}
+
+#[test]
+fn retention_nearing_the_unshipped_backlog_is_warned_before_it_deletes() {
+    const RECORDS: u64 = 5_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _turn = serial();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("app")
+            .rotate_bytes(32 * 1024)
+            .install()
+            .unwrap();
+        for i in 0..RECORDS {
+            trail::info!(n = i, "record {i}");
+        }
+        drop(guard);
+    }
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_str().unwrap().ends_with(".jsonl")
+        })
+        .count();
+    assert!(segments > 10, "the stream rotated: {segments} segments");
+    // Nothing shipped yet and retention would keep a few more segments than there are:
+    // warned now, while nothing is lost.
+    let keep = (segments + 1).to_string();
+    let out = run(ship(dir.path(), &server, &["--keep-segments", &keep]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{segments} segments ("
+        )) && stderr(&out).contains(&format!(
+            "are not shipped yet and retention keeps {keep} segments: the writer will delete records before they are shipped"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Far from the limit (into a JetStream stream that holds nothing yet), or caught up:
+    // no warning.
+    let far = (segments * 2).to_string();
+    let out = run(ship(
+        dir.path(),
+        &server,
+        &[
+            "--keep-segments",
+            &far,
+            "--jetstream-stream",
+            "FAR",
+            "--subject",
+            "far",
+        ],
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("not shipped yet"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(ship(dir.path(), &server, &["--keep-segments", &keep]));
+    assert!(
+        !stderr(&out).contains("not shipped yet"),
+        "{}",
+        stderr(&out)
+    );
 }

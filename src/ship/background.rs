@@ -8,11 +8,13 @@
 //! than the time it is given.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{ship, ShipOptions};
+use crate::retention::Retention;
 
 pub(crate) struct Background {
     options: ShipOptions,
@@ -25,10 +27,20 @@ impl Background {
         mut options: ShipOptions,
         dir: &Path,
         name: &str,
+        retention: Retention,
     ) -> std::io::Result<Background> {
         options.dir = dir.to_owned();
+        // The writer's own retention, so that the shipper warns before it deletes
+        // segments not shipped yet.
+        options.keep_segments = options.keep_segments.or(retention.max_segments);
+        options.keep_bytes = options.keep_bytes.or(retention.max_bytes);
+        options.keep_age = options.keep_age.or(retention.max_age);
         options.name = Some(name.to_owned());
         options.follow = true;
+        // After the stop, the shipper keeps trying until the shutdown deadline, not only
+        // until its first failure: a server that answers slowly at that moment (an
+        // election in a cluster, a stream being created) still gets the records.
+        options.abandon = Some(Arc::new(AtomicBool::new(false)));
         let run = options.clone();
         let thread = std::thread::Builder::new()
             .name("trail-shipper".to_owned())
@@ -48,6 +60,9 @@ impl Background {
         let deadline = Instant::now() + limit;
         while !thread.is_finished() {
             if Instant::now() >= deadline {
+                if let Some(abandon) = &self.options.abandon {
+                    abandon.store(true, Ordering::Relaxed);
+                }
                 eprintln!(
                     "trail: the shipper to {} did not finish within {limit:?}; \
                      what it had not shipped stays in the files for the next run",
@@ -64,11 +79,10 @@ impl Background {
 fn follow(options: &ShipOptions) {
     let mut last_report: Option<Instant> = None;
     loop {
-        let stopping = options.stop.load(Ordering::Relaxed);
         match ship(options) {
             Ok(_) => return,
             Err(e) => {
-                if stopping || options.stop.load(Ordering::Relaxed) {
+                if options.giving_up() {
                     eprintln!("trail: shipping stopped: {e}");
                     return;
                 }
@@ -78,9 +92,9 @@ fn follow(options: &ShipOptions) {
                 }
             }
         }
-        // A second between tries, cut short by a stop.
+        // A second between tries, cut short at the deadline.
         for _ in 0..20 {
-            if options.stop.load(Ordering::Relaxed) {
+            if options.giving_up() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::context::{GetStreamErrorKind, PublishErrorKind};
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use async_nats::HeaderMap;
 
@@ -28,20 +29,43 @@ pub(crate) struct Position {
     pub(crate) seq: u64,
 }
 
-/// What became of one publish.
+/// What became of a message sent.
 pub(crate) enum Published {
     /// Stored, at this position.
     Stored(Position),
     /// Not stored, or not known to be: ask the server where the source stands.
     Unsure(String),
-    /// Never to be stored: the message is larger than the server accepts.
-    TooLarge(String),
+}
+
+/// How the JetStream streams are laid out for this source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// A JetStream stream of this source alone (`NAME_<stream id>`): the server's
+    /// sequence of each next message is known in advance, so many messages can be in
+    /// flight, each guarded.
+    PerSource,
+    /// An existing JetStream stream `NAME` that takes the subjects of every source: the
+    /// next message's sequence depends on the other sources, so one message at a time.
+    Shared,
 }
 
 pub(crate) struct Server {
     context: jetstream::Context,
+    /// The JetStream stream this source's messages are stored in.
     stream: stream::Stream,
+    pub(crate) layout: Layout,
     pub(crate) subject: String,
+}
+
+/// A message sent and not yet answered.
+pub(crate) type Pending = async_nats::jetstream::context::PublishAckFuture;
+
+/// Why a message was not sent.
+pub(crate) enum NotSent {
+    /// Not sent, or not known to be: ask the server where the source stands.
+    Unsure(String),
+    /// Never to be stored: the message is larger than the server accepts.
+    TooLarge(String),
 }
 
 pub(crate) async fn connect(options: &ShipOptions) -> Result<async_nats::Client, ShipError> {
@@ -67,7 +91,30 @@ pub(crate) async fn connect(options: &ShipOptions) -> Result<async_nats::Client,
     if let Some(ca) = &options.tls_ca {
         connect = connect.add_root_certificates(ca.clone()).require_tls(true);
     }
-    connect.connect(options.url.as_str()).await.map_err(|e| {
+    // Several servers, comma-separated as NATS clients take them: the client connects to
+    // one and moves to another when it goes away.
+    let mut servers = Vec::new();
+    for url in options
+        .url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        let server = url.parse::<async_nats::ServerAddr>().map_err(|e| {
+            ShipError::new(
+                ShipErrorKind::Config,
+                format!("{url} is not a NATS server address: {e}"),
+            )
+        })?;
+        servers.push(server);
+    }
+    if servers.is_empty() {
+        return Err(ShipError::new(
+            ShipErrorKind::Config,
+            format!("no NATS server in {:?}", options.url),
+        ));
+    }
+    connect.connect(servers).await.map_err(|e| {
         use async_nats::ConnectErrorKind as K;
         let kind = match e.kind() {
             K::Authentication | K::AuthorizationViolation => ShipErrorKind::Auth,
@@ -79,55 +126,74 @@ pub(crate) async fn connect(options: &ShipOptions) -> Result<async_nats::Client,
 }
 
 impl Server {
-    /// Finds the JetStream stream, creating it when missing; an existing one must take
-    /// `subject` and keep its messages on file.
+    /// Finds the JetStream stream, creating it when missing. An existing stream `NAME`
+    /// with subjects must take `subject` (the shared layout); otherwise this source gets
+    /// its own stream `NAME_<stream id>`. Either must keep its messages on file.
     pub(crate) async fn open(
         client: async_nats::Client,
         options: &ShipOptions,
-        subject: String,
+        stream_id: &str,
     ) -> Result<Server, ShipError> {
         let context = jetstream::ContextBuilder::new()
             .timeout(Duration::from_secs(3))
             .build(client);
+        let subject = format!("{}.{stream_id}", options.subject);
         let name = &options.jetstream_stream;
-        let config = stream::Config {
-            name: name.clone(),
-            subjects: vec![format!("{}.>", options.subject)],
+        let existing = match context.get_stream(name).await {
+            Ok(mut stream) => {
+                let config = stream
+                    .info()
+                    .await
+                    .map_err(|e| cannot_read(name, e))?
+                    .config
+                    .clone();
+                Some((stream, config))
+            }
+            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(ref j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+                None
+            }
+            Err(e) => {
+                return Err(ShipError::new(
+                    ShipErrorKind::Server,
+                    format!("cannot find the JetStream stream {name}: {e}"),
+                ))
+            }
+        };
+        if let Some((stream, config)) = &existing {
+            if !config.subjects.is_empty() {
+                check(name, config, &subject)?;
+                return Ok(Server {
+                    context,
+                    stream: stream.clone(),
+                    layout: Layout::Shared,
+                    subject,
+                });
+            }
+        }
+        let own_name = format!("{name}_{stream_id}");
+        let own_config = stream::Config {
+            name: own_name.clone(),
+            subjects: vec![subject.clone()],
             storage: stream::StorageType::File,
             duplicate_window: options.duplicate_window,
+            num_replicas: options.replicas,
             ..Default::default()
         };
-        let mut stream = context.get_or_create_stream(config).await.map_err(|e| {
-            ShipError::new(
-                ShipErrorKind::Server,
-                format!("cannot find or create the JetStream stream {name}: {e}"),
-            )
-        })?;
-        let info = stream.info().await.map_err(|e| {
-            ShipError::new(
-                ShipErrorKind::Server,
-                format!("cannot read the configuration of JetStream stream {name}: {e}"),
-            )
-        })?;
-        let subjects = &info.config.subjects;
-        if !subjects.iter().any(|s| subject_matches(s, &subject)) {
-            return Err(ShipError::new(
-                ShipErrorKind::Config,
-                format!(
-                    "JetStream stream {name} takes the subjects {subjects:?}, not {subject}: \
-                     choose another --subject or --jetstream-stream"
-                ),
-            ));
-        }
-        if info.config.storage != stream::StorageType::File {
-            return Err(ShipError::new(
-                ShipErrorKind::Config,
-                format!("JetStream stream {name} keeps its messages in memory, not on file: a server restart would lose them"),
-            ));
-        }
+        let mut own = context
+            .get_or_create_stream(own_config)
+            .await
+            .map_err(|e| {
+                ShipError::new(
+                    ShipErrorKind::Server,
+                    format!("cannot find or create the JetStream stream {own_name}: {e}"),
+                )
+            })?;
+        let info = own.info().await.map_err(|e| cannot_read(&own_name, e))?;
+        check(&own_name, &info.config, &subject)?;
         Ok(Server {
             context,
-            stream,
+            stream: own,
+            layout: Layout::PerSource,
             subject,
         })
     }
@@ -139,6 +205,16 @@ impl Server {
             .await
             .map(|i| i.state.messages)
             .map_err(|e| e.to_string())
+    }
+
+    /// The sequence of the last message of this source's own stream (per-source layout).
+    pub(crate) async fn last_sequence(&self) -> Result<u64, String> {
+        let mut stream = self.stream.clone();
+        stream
+            .info()
+            .await
+            .map(|i| i.state.last_sequence)
+            .map_err(|e| format!("cannot ask where {} stands: {e}", self.subject))
     }
 
     /// Where this source stands on the server: its last message, if any.
@@ -170,42 +246,82 @@ impl Server {
         }
     }
 
-    /// Publishes one record. The server stores it only if this source's last message is
-    /// still the one `after` names (so a copy that arrives late, or a second shipper, is
-    /// refused), and only once per message id within the duplicate window.
-    pub(crate) async fn publish(
+    /// Sends one record, to be stored only if this source's last message on the server
+    /// is at the sequence `after` (0: none; in the per-source layout, the stream's last
+    /// message), so that a copy arriving late, out of order, or
+    /// from a second shipper is refused; the message id guards once more within the
+    /// duplicate window. The answer comes through [`answer`].
+    pub(crate) async fn send(
         &self,
-        after: Option<Position>,
+        after: u64,
         message_id: &str,
         headers: HeaderMap,
-        body: Vec<u8>,
-    ) -> Published {
+        body: bytes::Bytes,
+    ) -> Result<Pending, NotSent> {
         let publish = PublishMessage::build()
-            .payload(body.into())
+            .payload(body)
             .headers(headers)
-            .message_id(message_id)
-            .expected_last_subject_sequence(after.map_or(0, |p| p.stream_sequence));
-        let ack = match self
+            .message_id(message_id);
+        // In a stream of its own, the source's last message is the stream's last: the
+        // stream-wide guard is the one a cluster checks against the messages still being
+        // replicated, so many can be in flight.
+        let publish = match self.layout {
+            Layout::PerSource => publish.expected_last_sequence(after),
+            Layout::Shared => publish.expected_last_subject_sequence(after),
+        };
+        match self
             .context
             .send_publish(self.subject.clone(), publish)
             .await
         {
-            Ok(future) => future.await,
+            Ok(pending) => Ok(pending),
             Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
-                return Published::TooLarge(e.to_string())
+                Err(NotSent::TooLarge(e.to_string()))
             }
-            Err(e) => return Published::Unsure(e.to_string()),
-        };
-        match ack {
-            // A duplicate names the copy stored earlier, which may not be the last one.
-            Ok(ack) if ack.duplicate => Published::Unsure("a duplicate of a stored message".into()),
-            Ok(ack) => Published::Stored(Position {
-                stream_sequence: ack.sequence,
-                seq: 0,
-            }),
-            Err(e) => Published::Unsure(e.to_string()),
+            Err(e) => Err(NotSent::Unsure(e.to_string())),
         }
     }
+}
+
+/// What became of a message sent.
+pub(crate) async fn answer(pending: Pending) -> Published {
+    match pending.await {
+        // A duplicate names the copy stored earlier, which may not be the last one.
+        Ok(ack) if ack.duplicate => Published::Unsure("a duplicate of a stored message".into()),
+        Ok(ack) => Published::Stored(Position {
+            stream_sequence: ack.sequence,
+            seq: 0,
+        }),
+        Err(e) => Published::Unsure(e.to_string()),
+    }
+}
+
+fn cannot_read(name: &str, e: impl std::fmt::Display) -> ShipError {
+    ShipError::new(
+        ShipErrorKind::Server,
+        format!("cannot read the configuration of JetStream stream {name}: {e}"),
+    )
+}
+
+/// An existing stream must take `subject` and keep its messages on file.
+fn check(name: &str, config: &stream::Config, subject: &str) -> Result<(), ShipError> {
+    let subjects = &config.subjects;
+    if !subjects.iter().any(|s| subject_matches(s, subject)) {
+        return Err(ShipError::new(
+            ShipErrorKind::Config,
+            format!(
+                "JetStream stream {name} takes the subjects {subjects:?}, not {subject}: \
+                 choose another --subject or --jetstream-stream"
+            ),
+        ));
+    }
+    if config.storage != stream::StorageType::File {
+        return Err(ShipError::new(
+            ShipErrorKind::Config,
+            format!("JetStream stream {name} keeps its messages in memory, not on file: a server restart would lose them"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a NATS subject pattern (with `*` and `>`) takes `subject`.

@@ -10,16 +10,18 @@
 //!
 //! # Exactly once
 //!
-//! Records are published one at a time, in `seq` order, each with the header
-//! `Nats-Expected-Last-Subject-Sequence` naming the server's sequence of this source's
-//! previous message: the server stores a message only right after the one the shipper
-//! last saw stored, so a copy that arrives late (after a reconnection, from a killed
-//! shipper, from a second shipper of the same stream) is refused whatever the timing.
-//! At start and after every publish whose outcome is unknown, the shipper asks the
-//! server for the last message on its subject and goes on after that record's `seq`;
+//! Each source gets a JetStream stream of its own (`NAME_<stream id>`), so the server
+//! sequence every next message will take is known before any answer comes back. Every
+//! message carries `Nats-Expected-Last-Sequence` naming its predecessor's sequence, and up
+//! to 256 are in flight: one that is lost makes every later one name a predecessor that is
+//! not the stream's last, so they are refused whenever they arrive, and nothing is stored
+//! out of order. A JetStream stream `NAME` that already takes the source's subject is used
+//! as it is, one message at a time, guarded by `Nats-Expected-Last-Subject-Sequence`. After
+//! any answer other than "stored", the shipper waits for the other answers, asks the
+//! server where the source stands, passes over what it holds and sends the rest again;
 //! the message id and the duplicate window are a second guard. The checkpoint file
-//! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only
-//! after acknowledgements and only saves re-reading: it never decides what is sent.
+//! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only to
+//! acknowledged records and only saves re-reading: it never decides what is sent.
 //!
 //! The JetStream stream must keep each source's newest message (the one this module
 //! creates has no limits); a source whose messages were all removed is shipped again
@@ -47,13 +49,16 @@ use crate::identity::{self, StreamIdentity};
 use crate::read::{Checkpoint, LogRecord, ReadErrorKind, Reader};
 
 mod background;
+mod backlog;
 mod checkpoint;
 mod jetstream;
+mod progress;
 
 pub(crate) use background::Background;
 
-use jetstream::{Position, Published, Server};
+use jetstream::{Layout, NotSent, Pending, Position, Published, Server};
 pub use jetstream::{HEADER_HOST, HEADER_LEVEL, HEADER_SEQ, HEADER_SERVICE, HEADER_STREAM_ID};
+pub use progress::{Progress, ProgressSnapshot};
 
 /// What to ship, where to, and how.
 #[derive(Clone, Debug)]
@@ -63,7 +68,9 @@ pub struct ShipOptions {
     pub dir: PathBuf,
     /// The stream's name; `None` when the directory holds one stream only.
     pub name: Option<String>,
-    /// The NATS server, such as `nats://127.0.0.1:4222`.
+    /// The NATS server, such as `nats://127.0.0.1:4222`, or several servers of one cluster
+    /// separated by commas (`nats://a:4222,nats://b:4222`): the client moves to another
+    /// when the one it uses goes away.
     pub url: String,
     /// The subject prefix: records go to `SUBJECT.<stream id>`. Default `trail`.
     pub subject: String,
@@ -71,6 +78,9 @@ pub struct ShipOptions {
     pub jetstream_stream: String,
     /// The duplicate window of a JetStream stream created here. Default two minutes.
     pub duplicate_window: Duration,
+    /// How many servers of a cluster keep a copy of each message, for a JetStream stream
+    /// created here (1 to 5). Default 1.
+    pub replicas: usize,
     /// Keep shipping as the stream grows, until `stop` is set.
     pub follow: bool,
     /// Set to end following, after what was read so far is acknowledged; while the
@@ -88,6 +98,19 @@ pub struct ShipOptions {
     pub token: Option<String>,
     /// A PEM file of root certificates; TLS is then required.
     pub tls_ca: Option<PathBuf>,
+    /// Counters kept up to date while shipping, such as for a progress display.
+    pub progress: Option<Arc<Progress>>,
+    /// The writer's retention by count (`Builder::keep_segments`): the shipper warns on
+    /// standard error when the segments not shipped yet near it. `Builder::ship` fills
+    /// in the writer's own settings.
+    pub keep_segments: Option<usize>,
+    /// The writer's retention by size (`Builder::keep_bytes`), for the same warning.
+    pub keep_bytes: Option<u64>,
+    /// The writer's retention by age (`Builder::keep_age`), for the same warning.
+    pub keep_age: Option<Duration>,
+    /// For a shipper that keeps trying after `stop` until a deadline: set at the deadline.
+    /// Without it, `stop` ends the wait for an unanswering server at once.
+    pub(crate) abandon: Option<Arc<AtomicBool>>,
 }
 
 impl ShipOptions {
@@ -100,6 +123,7 @@ impl ShipOptions {
             subject: "trail".to_owned(),
             jetstream_stream: "TRAIL".to_owned(),
             duplicate_window: Duration::from_secs(120),
+            replicas: 1,
             follow: false,
             stop: Arc::new(AtomicBool::new(false)),
             poll: Duration::from_millis(100),
@@ -108,6 +132,19 @@ impl ShipOptions {
             user_password: None,
             token: None,
             tls_ca: None,
+            progress: None,
+            keep_segments: None,
+            keep_bytes: None,
+            keep_age: None,
+            abandon: None,
+        }
+    }
+
+    /// Whether waiting for an unanswering server must end now.
+    fn giving_up(&self) -> bool {
+        match &self.abandon {
+            Some(abandon) => abandon.load(Ordering::Relaxed),
+            None => self.stop.load(Ordering::Relaxed),
         }
     }
 }
@@ -147,6 +184,11 @@ pub struct Status {
     pub server_messages: u64,
     /// The `seq` of the last record in the local files.
     pub local_last_seq: Option<u64>,
+    /// Records in the local files that the server does not hold yet.
+    pub lag_records: u64,
+    /// How much older the oldest record not shipped yet is than the newest record (zero
+    /// when everything is shipped).
+    pub lag: Duration,
 }
 
 /// What kind of failure a [`ShipError`] is.
@@ -222,15 +264,27 @@ pub fn status(options: &ShipOptions) -> Result<Status, ShipError> {
         if let Some(cp) = &checkpoint {
             reader = reader.resume(cp);
         }
+        let shipped = run.position.map_or(0, |p| p.seq);
+        let (mut oldest_unshipped, mut newest_ts) = (None, 0);
         for record in reader.flatten() {
             local_last_seq = Some(record.seq);
+            newest_ts = record.ts;
+            if record.seq > shipped {
+                oldest_unshipped.get_or_insert(record.ts);
+            }
         }
+        let lag_records = local_last_seq.unwrap_or(0).saturating_sub(shipped);
+        let lag = oldest_unshipped.map_or(Duration::ZERO, |ts| {
+            Duration::from_nanos(newest_ts.saturating_sub(ts))
+        });
         Ok(Status {
             identity: run.identity.clone(),
             checkpoint,
             server_last_seq: run.position.map(|p| p.seq),
             server_messages,
             local_last_seq,
+            lag_records,
+            lag,
         })
     })
 }
@@ -242,14 +296,21 @@ fn runtime() -> Result<tokio::runtime::Runtime, ShipError> {
         .map_err(|e| ShipError::new(ShipErrorKind::Local, format!("cannot start: {e}")))
 }
 
-/// What became of one record.
-enum Outcome {
-    /// The server holds it.
-    Shipped,
-    /// The server will never take it (too large): reported, and passed over.
-    Refused,
-    /// The server holds less of this source than it acknowledged: read again.
-    Rewind,
+/// Messages in flight at once in the per-source layout: enough to keep the connection
+/// busy while the oldest answer travels back.
+const WINDOW: usize = 256;
+
+/// A record sent and not yet acknowledged, kept until it is, to be sent again if needed.
+struct InFlight {
+    seq: u64,
+    ts: u64,
+    message_id: String,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+    /// Where the reader stood after this record: saved once the record is acknowledged.
+    checkpoint: Option<Checkpoint>,
+    /// The server's answer to come; `None` when sending failed.
+    pending: Option<Pending>,
 }
 
 /// One shipping run: the source, the server, and where the source stands there.
@@ -263,6 +324,16 @@ struct Run<'a> {
     position: Option<Position>,
     /// The last record the server refused for good, passed over.
     refused: Option<u64>,
+    /// Records sent and not yet acknowledged, oldest first.
+    window: std::collections::VecDeque<InFlight>,
+    /// How many records may be in flight at once.
+    window_size: usize,
+    /// The server sequence the last message sent gets if stored (per-source layout).
+    tail: u64,
+    /// The `seq` of the last record sent.
+    last_sent: Option<u64>,
+    /// Where the reader stood after the last acknowledged record.
+    acked: Option<Checkpoint>,
     encoder: RecordEncoder,
     summary_shipped: u64,
     summary_already: u64,
@@ -270,6 +341,9 @@ struct Run<'a> {
     summary_missing: u64,
     reported: HashSet<(PathBuf, u64)>,
     last_complaint: Option<Instant>,
+    /// When the newest record and the retention backlog were last looked at.
+    last_look: Option<Instant>,
+    last_backlog_check: Option<Instant>,
 }
 
 impl<'a> Run<'a> {
@@ -299,8 +373,11 @@ impl<'a> Run<'a> {
             checkpoint::default_path(&options.dir, &name, &options.jetstream_stream)
         });
         let client = jetstream::connect(options).await?;
-        let subject = format!("{}.{}", options.subject, identity.stream_id);
-        let server = Server::open(client, options, subject).await?;
+        let server = Server::open(client, options, &identity.stream_id).await?;
+        let window_size = match server.layout {
+            Layout::PerSource => WINDOW,
+            Layout::Shared => 1,
+        };
         let position = server
             .last()
             .await
@@ -313,6 +390,11 @@ impl<'a> Run<'a> {
             server,
             position,
             refused: None,
+            window: std::collections::VecDeque::new(),
+            window_size,
+            tail: position.map_or(0, |p| p.stream_sequence),
+            last_sent: None,
+            acked: None,
             encoder: RecordEncoder::new(crate::Format::Json),
             summary_shipped: 0,
             summary_already: 0,
@@ -320,6 +402,8 @@ impl<'a> Run<'a> {
             summary_missing: 0,
             reported: HashSet::new(),
             last_complaint: None,
+            last_look: None,
+            last_backlog_check: None,
         })
     }
 
@@ -346,12 +430,17 @@ impl<'a> Run<'a> {
             .filter(|cp| self.position.is_some_and(|p| cp.seq <= p.seq));
         let mut saved = resume.clone();
         let mut last_save = Instant::now();
+        if let (Some(progress), Some(p)) = (&self.options.progress, self.position) {
+            progress.at(p.seq, None);
+        }
         loop {
             let stopping = self.options.stop.load(Ordering::Relaxed);
             let mut reader = self.open_reader()?;
             if let Some(cp) = &resume {
                 reader = reader.resume(cp);
             }
+            self.look(resume.as_ref().map(|cp| cp.segment.as_str()))
+                .await;
             let mut torn = None;
             let mut rewind = false;
             while let Some(item) = reader.next() {
@@ -370,6 +459,7 @@ impl<'a> Run<'a> {
                 let next = self
                     .position
                     .map(|p| p.seq)
+                    .max(self.last_sent)
                     .max(self.refused)
                     .map_or(1, |s| s + 1);
                 if record.seq < next {
@@ -383,21 +473,31 @@ impl<'a> Run<'a> {
                         record.seq - 1
                     );
                 }
-                match self.ship_one(&record).await? {
-                    Outcome::Shipped => self.summary_shipped += 1,
-                    Outcome::Refused => self.summary_damaged += 1,
-                    Outcome::Rewind => {
-                        rewind = true;
-                        break;
-                    }
+                if self
+                    .last_look
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+                {
+                    let reading = reader.checkpoint().map(|cp| cp.segment.clone());
+                    self.look(reading.as_deref()).await;
+                }
+                if self.offer(&record, reader.checkpoint().cloned()).await? {
+                    rewind = true;
+                    break;
                 }
                 if last_save.elapsed() >= Duration::from_millis(500) {
-                    if let Some(cp) = reader.checkpoint() {
-                        self.save_checkpoint(cp)?;
-                        saved = Some(cp.clone());
+                    if self.acked.is_some() && self.acked != saved {
+                        let cp = self.acked.clone();
+                        if let Some(cp) = &cp {
+                            self.save_checkpoint(cp)?;
+                        }
+                        saved = cp;
                     }
                     last_save = Instant::now();
                 }
+            }
+            // Everything read is acknowledged before the checkpoint moves to the end.
+            if !rewind {
+                rewind = self.settle_all().await?;
             }
             if rewind {
                 // The server holds less than was acknowledged: read again from the start.
@@ -428,8 +528,24 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Publishes one record until the server holds it, or refuses it for good.
-    async fn ship_one(&mut self, record: &LogRecord) -> Result<Outcome, ShipError> {
+    /// Sends one record, first waiting for the oldest answer when the window is full.
+    /// `Ok(true)`: the server holds less than it acknowledged; read again from the start.
+    async fn offer(
+        &mut self,
+        record: &LogRecord,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<bool, ShipError> {
+        while self.window.len() >= self.window_size {
+            if self.settle_front().await? {
+                return Ok(true);
+            }
+        }
+        // A repair while waiting may have found this record on the server already (sent
+        // by another shipper of the stream): sending it now would store it again.
+        if self.position.is_some_and(|p| p.seq >= record.seq) {
+            self.summary_already += 1;
+            return Ok(false);
+        }
         let mut body = Vec::with_capacity(256);
         self.encoder.encode(record, &mut body);
         if body.last() == Some(&b'\n') {
@@ -442,65 +558,211 @@ impl<'a> Run<'a> {
         headers.insert(HEADER_LEVEL, record.level.as_str());
         headers.insert(HEADER_SERVICE, self.identity.service.as_str());
         headers.insert(HEADER_HOST, self.identity.host.as_str());
-        let message_id = format!("{}-{seq}", self.identity.stream_id);
+        self.window.push_back(InFlight {
+            seq: record.seq,
+            ts: record.ts,
+            message_id: format!("{}-{seq}", self.identity.stream_id),
+            headers,
+            body: body.into(),
+            checkpoint,
+            pending: None,
+        });
+        self.last_sent = Some(record.seq);
+        match self.transmit(self.window.len() - 1).await {
+            Ok(()) => Ok(false),
+            Err(NotSent::TooLarge(why)) => {
+                eprintln!(
+                    "trail ship: seq {} is larger than the server accepts ({why}): not shipped",
+                    record.seq
+                );
+                self.window.pop_back();
+                self.refused = Some(record.seq);
+                self.summary_damaged += 1;
+                Ok(false)
+            }
+            Err(NotSent::Unsure(why)) => {
+                self.complain(&format!(
+                    "publishing seq {} to {}: {why}; retrying",
+                    record.seq, self.server.subject
+                ));
+                self.repair().await
+            }
+        }
+    }
+
+    /// Sends the record at `index` of the window, guarded by the server sequence that
+    /// its predecessor gets: in the per-source layout the one before it in the window
+    /// (each message stored takes the next sequence of this source's stream), in the
+    /// shared layout this source's last acknowledged message (nothing else is in flight).
+    async fn transmit(&mut self, index: usize) -> Result<(), NotSent> {
+        let after = match self.server.layout {
+            Layout::PerSource => self.tail,
+            Layout::Shared => self.position.map_or(0, |p| p.stream_sequence),
+        };
+        let flight = &self.window[index];
+        let pending = self
+            .server
+            .send(
+                after,
+                &flight.message_id,
+                flight.headers.clone(),
+                flight.body.clone(),
+            )
+            .await?;
+        self.window[index].pending = Some(pending);
+        self.tail = after + 1;
+        Ok(())
+    }
+
+    /// Waits for the oldest answer. `Ok(true)`: read again from the start.
+    async fn settle_front(&mut self) -> Result<bool, ShipError> {
+        let Some(mut flight) = self.window.pop_front() else {
+            return Ok(false);
+        };
+        let answer = match flight.pending.take() {
+            Some(pending) => jetstream::answer(pending).await,
+            None => Published::Unsure("not sent".to_owned()),
+        };
+        match answer {
+            Published::Stored(p) => {
+                self.position = Some(Position {
+                    stream_sequence: p.stream_sequence,
+                    seq: flight.seq,
+                });
+                self.acknowledged(flight);
+                Ok(false)
+            }
+            Published::Unsure(why) => {
+                self.complain(&format!(
+                    "publishing seq {} to {}: {why}; retrying",
+                    flight.seq, self.server.subject
+                ));
+                self.window.push_front(flight);
+                self.repair().await
+            }
+        }
+    }
+
+    /// Waits for every answer. `Ok(true)`: read again from the start.
+    async fn settle_all(&mut self) -> Result<bool, ShipError> {
+        while !self.window.is_empty() {
+            if self.settle_front().await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn acknowledged(&mut self, flight: InFlight) {
+        self.summary_shipped += 1;
+        if let Some(progress) = &self.options.progress {
+            progress.shipped(flight.seq, flight.ts, flight.body.len());
+        }
+        if flight.checkpoint.is_some() {
+            self.acked = flight.checkpoint;
+        }
+    }
+
+    /// After an answer that is not a plain "stored" (a timeout, a lost connection, a
+    /// refusal by the guard): waits for every other answer, asks the server where this
+    /// source stands, passes over what it holds and sends the rest again, in order.
+    /// Anything sent before can still arrive late, but its guard names a predecessor the
+    /// server no longer ends with, so it is refused. `Ok(true)`: the server holds less
+    /// than it acknowledged; read again from the start.
+    async fn repair(&mut self) -> Result<bool, ShipError> {
         let mut pause = Duration::from_millis(20);
-        loop {
-            match self
-                .server
-                .publish(self.position, &message_id, headers.clone(), body.clone())
-                .await
-            {
-                Published::Stored(p) => {
-                    self.position = Some(Position {
-                        stream_sequence: p.stream_sequence,
-                        seq: record.seq,
-                    });
-                    return Ok(Outcome::Shipped);
-                }
-                Published::TooLarge(why) => {
-                    eprintln!(
-                        "trail ship: seq {} is larger than the server accepts ({why}): not shipped",
-                        record.seq
-                    );
-                    self.refused = Some(record.seq);
-                    return Ok(Outcome::Refused);
-                }
-                Published::Unsure(why) => {
-                    self.complain(&format!(
-                        "publishing seq {} to {}: {why}; retrying",
-                        record.seq, self.server.subject
-                    ));
+        'again: loop {
+            // Each answer waits on its own clock once awaited: one deadline for all of
+            // them keeps a dead connection from costing a timeout per message.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+            for flight in &mut self.window {
+                if let Some(pending) = flight.pending.take() {
+                    let _ = tokio::time::timeout_at(deadline, jetstream::answer(pending)).await;
                 }
             }
             let before = self.position.map(|p| p.seq);
             let now = loop {
-                if self.options.stop.load(Ordering::Relaxed) {
+                if self.options.giving_up() {
+                    let first = self.window.front().map_or(0, |f| f.seq);
                     return Err(ShipError::new(
                         ShipErrorKind::Unreachable,
                         format!(
-                            "stopped while seq {} was not acknowledged by {}",
-                            record.seq, self.options.url
+                            "stopped while seq {first} was not acknowledged by {}",
+                            self.options.url
                         ),
                     ));
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
-                match self.server.last().await {
-                    Ok(now) => break now,
-                    Err(e) => self.complain(&format!("{e}; retrying")),
+                // The stream's end first, then this source's last message: a message
+                // stored in between makes the end too old, and the next send is refused
+                // and repaired again, never stored twice.
+                let end = match self.server.layout {
+                    Layout::PerSource => self.server.last_sequence().await,
+                    Layout::Shared => Ok(0),
+                };
+                match (end, self.server.last().await) {
+                    (Ok(end), Ok(now)) => break (end, now),
+                    (Err(e), _) | (_, Err(e)) => self.complain(&format!("{e}; retrying")),
                 }
             };
+            let (end, now) = now;
             self.position = now;
-            let now = now.map(|p| p.seq);
-            if now >= Some(record.seq) {
-                return Ok(Outcome::Shipped);
-            }
-            if now < before {
+            self.tail = now.map_or(0, |p| p.stream_sequence).max(end);
+            let now_seq = now.map(|p| p.seq);
+            if now_seq < before {
                 self.complain(&format!(
-                    "{} holds this source up to seq {now:?}, after acknowledging seq {before:?}: shipping again from there",
+                    "{} holds this source up to seq {now_seq:?}, after acknowledging seq {before:?}: shipping again from there",
                     self.options.jetstream_stream
                 ));
-                return Ok(Outcome::Rewind);
+                self.window.clear();
+                self.last_sent = now_seq;
+                self.acked = None;
+                return Ok(true);
+            }
+            while self.window.front().is_some_and(|f| Some(f.seq) <= now_seq) {
+                if let Some(flight) = self.window.pop_front() {
+                    self.acknowledged(flight);
+                }
+            }
+            // Another shipper of this stream may be further on.
+            self.last_sent = self.last_sent.max(now_seq);
+            for index in 0..self.window.len() {
+                match self.transmit(index).await {
+                    Ok(()) => {}
+                    Err(NotSent::TooLarge(why)) | Err(NotSent::Unsure(why)) => {
+                        self.complain(&format!(
+                            "publishing seq {} to {}: {why}; retrying",
+                            self.window[index].seq, self.server.subject
+                        ));
+                        continue 'again;
+                    }
+                }
+            }
+            return Ok(false);
+        }
+    }
+
+    /// Once a second: notes the newest record in the files for the progress counters, and
+    /// every few seconds warns when retention nears the segments not shipped yet.
+    async fn look(&mut self, reading: Option<&str>) {
+        self.last_look = Some(Instant::now());
+        if let Some(progress) = &self.options.progress {
+            let newest = self
+                .open_reader()
+                .ok()
+                .and_then(|r| r.last(1).flatten().last());
+            if let Some(newest) = newest {
+                progress.newest(newest.seq, newest.ts);
+            }
+        }
+        if self
+            .last_backlog_check
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(30))
+        {
+            if let Some(warning) = backlog::warning(self.options, &self.name, reading) {
+                self.last_backlog_check = Some(Instant::now());
+                eprintln!("trail ship: {warning}");
             }
         }
     }

@@ -22,7 +22,7 @@ pub(crate) fn warning(
     {
         return None;
     }
-    let mut segments = crate::segment_name::list(&options.dir, stream).ok()?;
+    let mut segments = crate::format::segment_name::list(&options.dir, stream).ok()?;
     // While a segment is being compressed both of its files exist: count it once.
     segments.dedup_by(|later, earlier| later.base == earlier.base);
     let first = match reading {

@@ -5,14 +5,23 @@
 //! cargo run --release --example loadgen -- --dir trail-demo --format json --events 1000000 --threads 4
 //! ```
 //!
-//! The last line of standard output is one JSON object with the run's figures:
+//! With `--stdout json` (or `text`) the records also go to standard output, as a
+//! container's would; `--dir` may then be left out, and no file is written. The summary
+//! then goes to standard error, so that standard output holds records only:
+//!
+//! ```text
+//! cargo run --release --example loadgen -- --stdout json --events 200000 --threads 2 > out.jsonl
+//! ```
+//!
+//! The last line of standard output (standard error with `--stdout`) is one JSON object
+//! with the run's figures:
 //! `events`, `written`, `dropped`, `seconds`, `events_per_sec`, and more. `seconds` runs
 //! from the first event until every event is handed to the operating system
 //! (`events_per_sec` is `events / seconds`); `logging_seconds` is how long the producer
 //! threads took to log, and `finish_seconds` how long shutdown took afterwards (sealing the
 //! last segment and compressing the segments still waiting, with `--compress`).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -23,9 +32,16 @@ use trail::{Format, LevelFilter, Period, Policy};
 #[derive(Parser, Debug)]
 #[command(about = "Log structured events into a trail stream and report the throughput")]
 struct Args {
-    /// Directory for the stream's files (created when missing).
+    /// Directory for the stream's files (created when missing). Optional with --stdout:
+    /// without it, no file is written.
+    #[arg(long, required_unless_present = "stdout")]
+    dir: Option<PathBuf>,
+    /// Also write the records to standard output, as json or text lines.
     #[arg(long)]
-    dir: PathBuf,
+    stdout: Option<String>,
+    /// The JSON profile of --stdout json: canonical, otel or ecs.
+    #[arg(long, default_value = "canonical")]
+    stdout_profile: String,
     /// File format: json, csv, text or bincode (also binary).
     #[arg(long, default_value = "json")]
     format: String,
@@ -71,7 +87,15 @@ struct Args {
 const SKUS: [&str; 4] = ["A-1001", "B-2002", "C-3003", "D-4004"];
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    main_from(std::env::args_os())
+}
+
+/// The program, for the given command line (its first item is the program's name).
+pub fn main_from(command_line: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args = match Args::try_parse_from(command_line) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -97,7 +121,6 @@ fn run(args: &Args) -> Result<(), String> {
 
     let fsync: trail::Fsync = args.fsync.parse().map_err(|e| format!("--fsync: {e}"))?;
     let mut builder = trail::builder()
-        .dir(&args.dir)
         .name(&args.name)
         .format(format)
         .capacity(args.capacity)
@@ -113,6 +136,20 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if let Some(keep) = args.keep {
         builder = builder.keep_segments(keep);
+    }
+    if let Some(dir) = &args.dir {
+        builder = builder.dir(dir);
+    }
+    if let Some(stdout) = &args.stdout {
+        let format: Format = stdout.parse().map_err(|e| format!("--stdout: {e}"))?;
+        if !matches!(format, Format::Json | Format::Text) {
+            return Err(format!("--stdout: expected json or text, not {stdout:?}"));
+        }
+        let profile: trail::JsonProfile = args
+            .stdout_profile
+            .parse()
+            .map_err(|e| format!("--stdout-profile: {e}"))?;
+        builder = builder.output(trail::Output::stdout().format(format).json_profile(profile));
     }
     let guard = builder.install().map_err(|e| e.to_string())?;
 
@@ -137,11 +174,19 @@ fn run(args: &Args) -> Result<(), String> {
     let stats = guard.shutdown();
     let finish_seconds = finishing.elapsed().as_secs_f64();
 
-    show(&args.dir, args.show);
-    println!(
+    // With records on standard output, the report goes to standard error.
+    let mut report: Box<dyn Write> = match args.stdout {
+        Some(_) => Box::new(std::io::stderr()),
+        None => Box::new(std::io::stdout()),
+    };
+    if let Some(dir) = &args.dir {
+        show(&mut report, dir, args.show);
+    }
+    let _ = writeln!(
+        report,
         "{{\"events\":{},\"written\":{},\"dropped\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\
          \"logging_seconds\":{:.6},\"finish_seconds\":{:.6},\"bytes\":{},\"mb_per_sec\":{:.1},\"rotations\":{},\"format\":\"{}\",\
-         \"threads\":{},\"policy\":\"{}\",\"fsyncs\":{}}}",
+         \"threads\":{},\"policy\":\"{}\",\"fsyncs\":{},\"output_lost\":{}}}",
         args.events,
         stats.written,
         stats.dropped,
@@ -156,6 +201,7 @@ fn run(args: &Args) -> Result<(), String> {
         args.threads,
         args.policy.to_ascii_lowercase(),
         stats.fsyncs,
+        stats.output_lost,
     );
     Ok(())
 }
@@ -206,15 +252,15 @@ fn produce(thread: u64, count: u64, rate: Option<f64>) {
 }
 
 /// Prints the stream's files and the first lines of the oldest segment kept.
-fn show(dir: &Path, lines: usize) {
-    println!("files in {}:", dir.display());
+fn show(out: &mut dyn Write, dir: &Path, lines: usize) {
+    let _ = writeln!(out, "files in {}:", dir.display());
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     entries.sort();
     for path in &entries {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        println!("  {:>12} bytes  {}", size, path.display());
+        let _ = writeln!(out, "  {:>12} bytes  {}", size, path.display());
     }
     let segment = entries.iter().find(|p| {
         let name = p.to_string_lossy();
@@ -224,7 +270,7 @@ fn show(dir: &Path, lines: usize) {
     let (Some(segment), true) = (segment, lines > 0) else {
         return;
     };
-    println!("first {lines} lines of {}:", segment.display());
+    let _ = writeln!(out, "first {lines} lines of {}:", segment.display());
     let Ok(file) = std::fs::File::open(segment) else {
         return;
     };
@@ -234,6 +280,6 @@ fn show(dir: &Path, lines: usize) {
         Box::new(BufReader::new(file))
     };
     for line in reader.lines().take(lines).map_while(Result::ok) {
-        println!("  {line}");
+        let _ = writeln!(out, "  {line}");
     }
 }

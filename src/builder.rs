@@ -10,10 +10,10 @@ use crate::retention::Retention;
 use crate::rotation::Rotation;
 use crate::segment;
 use crate::stream::{StreamConfig, StreamFiles};
-use crate::writer::{FileOutput, Msg, Shared, Writer};
+use crate::writer::{FileOutput, Msg, Outputs, Shared, Writer};
 use crate::{
-    Clock, Directives, Error, Format, Fsync, JsonProfile, LevelFilter, Period, Policy, Stats,
-    SystemClock,
+    Clock, Directives, Error, Format, Fsync, JsonProfile, LevelFilter, Output, Period, Policy,
+    Stats, SystemClock,
 };
 
 /// Starts configuring the writer. See [`Builder`].
@@ -39,7 +39,10 @@ pub fn builder() -> Builder {
 /// ```
 #[derive(Clone)]
 pub struct Builder {
-    dir: PathBuf,
+    /// The stream's directory, when one was given.
+    dir: Option<PathBuf>,
+    /// Outputs beside (or instead of) the files.
+    outputs: Vec<Output>,
     name: String,
     format: Format,
     capacity: usize,
@@ -73,6 +76,7 @@ impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("dir", &self.dir)
+            .field("outputs", &self.outputs)
             .field("name", &self.name)
             .field("format", &self.format)
             .field("capacity", &self.capacity)
@@ -93,7 +97,8 @@ impl std::fmt::Debug for Builder {
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            dir: PathBuf::from("logs"),
+            dir: None,
+            outputs: Vec::new(),
             name: "app".to_owned(),
             format: Format::Json,
             capacity: 16 * 1024,
@@ -158,10 +163,46 @@ impl Builder {
         self
     }
 
-    /// The directory for the stream's files; created when missing. Default `logs`.
+    /// The directory for the stream's files; created when missing. Default `logs` when
+    /// no [`output`](Builder::output) is added; with outputs and no directory, there are
+    /// no files at all.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.dir = dir.into();
+        self.dir = Some(dir.into());
         self
+    }
+
+    /// Adds an output beside the files: standard output, standard error or a
+    /// [`Destination`](crate::Destination) of your own, each with its own filter, format and
+    /// JSON profile (see [`Output`]). Every record has the same `seq` in every output.
+    /// Without [`dir`](Builder::dir), the outputs are all there is: no file is written.
+    ///
+    /// ```
+    /// use trail::{Format, Output};
+    ///
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let _guard = trail::builder()
+    ///     .dir(dir.path())
+    ///     .output(Output::stdout().format(Format::Json).filter("info"))
+    ///     .install()?;
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn output(mut self, output: Output) -> Self {
+        self.outputs.push(output);
+        self
+    }
+
+    /// Adds standard output in `format`: the shorthand for
+    /// `.output(Output::stdout().format(format))`. Without [`dir`](Builder::dir), this is
+    /// the one-line setup for a container, whose runtime collects standard output: no
+    /// files, one JSON line per record.
+    ///
+    /// ```
+    /// let _guard = trail::builder().stdout(trail::Format::Json).install()?;
+    /// trail::info!(port = 8080, "listening");
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn stdout(self, format: Format) -> Self {
+        self.output(Output::stdout().format(format))
     }
 
     /// The stream name, the first part of every file name: ASCII letters, digits, `-`
@@ -235,10 +276,13 @@ impl Builder {
         self
     }
 
-    /// Also prints records at or above `level` on standard error, as text lines (levels
-    /// coloured when standard error is a terminal and `NO_COLOR` is not set, or whenever
-    /// `CLICOLOR_FORCE` is set and not `0`), beside the files, which keep everything that
-    /// passes the filter. The writer thread prints them: callers never wait for a terminal.
+    /// Also prints records at or above `level` on standard error, as text lines, beside
+    /// the files, which keep everything that passes the filter: the shorthand for
+    /// `.output(Output::stderr().level(level))`, except that it does not stand in for the
+    /// files (without [`dir`](Builder::dir) they go to `logs`). Levels are coloured when
+    /// standard error is a terminal and `NO_COLOR` is not set, or whenever
+    /// `CLICOLOR_FORCE` is set and not `0`. The writer thread prints them: callers never
+    /// wait for a terminal.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
@@ -418,6 +462,39 @@ impl Builder {
         self
     }
 
+    /// Locks and opens the stream in `dir`, continuing it from the previous run, and
+    /// keeps its identity.
+    fn open_stream(&self, dir: &std::path::Path) -> Result<crate::stream::Opened, Error> {
+        let opened = StreamFiles::open(StreamConfig {
+            dir: dir.to_owned(),
+            name: self.name.clone(),
+            format: self.format,
+            file_mode: self.file_mode,
+            rotation: self.rotation,
+            retention: self.retention,
+            compress: self.compress,
+            schema_summary: self.schema_summary,
+            clock: Arc::clone(&self.clock),
+            sync_on_seal: self.fsync != Fsync::Never,
+        })?;
+        // The stream id is made once; service and host follow this process's settings.
+        let service = self
+            .service
+            .clone()
+            .unwrap_or_else(crate::identity::program_name);
+        let host = self.host.clone().unwrap_or_else(crate::identity::host_name);
+        crate::identity::load_or_create(dir, &self.name, &service, &host, self.file_mode).map_err(
+            |e| {
+                Error::io(
+                    "write the stream identity",
+                    &crate::identity::path(dir, &self.name),
+                    e,
+                )
+            },
+        )?;
+        Ok(opened)
+    }
+
     /// Locks the stream, continues it from the previous run (recovering from a crash),
     /// opens a new segment, starts the writer thread and installs it as the global sink.
     ///
@@ -453,33 +530,31 @@ impl Builder {
         if crate::dispatch::is_installed() {
             return Err(Error::already_installed());
         }
-        let opened = StreamFiles::open(StreamConfig {
-            dir: self.dir.clone(),
-            name: self.name.clone(),
-            format: self.format,
-            file_mode: self.file_mode,
-            rotation: self.rotation,
-            retention: self.retention,
-            compress: self.compress,
-            schema_summary: self.schema_summary,
-            clock: Arc::clone(&self.clock),
-            sync_on_seal: self.fsync != Fsync::Never,
-        })?;
-        let path = opened.files.path().to_owned();
-        // The stream id is made once; service and host follow this process's settings.
-        let service = self
-            .service
-            .clone()
-            .unwrap_or_else(crate::identity::program_name);
-        let host = self.host.clone().unwrap_or_else(crate::identity::host_name);
-        crate::identity::load_or_create(&self.dir, &self.name, &service, &host, self.file_mode)
-            .map_err(|e| {
-                Error::io(
-                    "write the stream identity",
-                    &crate::identity::path(&self.dir, &self.name),
-                    e,
-                )
-            })?;
+        // Files unless outputs were asked for without a directory.
+        let dir = match &self.dir {
+            Some(dir) => Some(dir.clone()),
+            None if self.outputs.is_empty() => Some(PathBuf::from("logs")),
+            None => None,
+        };
+        #[cfg(feature = "ship")]
+        if self.ship.is_some() && dir.is_none() {
+            return Err(Error::config(
+                "ship needs the stream's files: set a directory with dir(...)",
+            ));
+        }
+        let mut outputs = self.outputs.clone();
+        if let Some(level) = self.console {
+            outputs.insert(0, Output::console(level));
+        }
+        let file_encoding = dir
+            .as_ref()
+            .map(|_| (self.format, self.encoder_options.json_profile));
+        let outputs = Outputs::new(&outputs, &self.encoder_options, file_encoding)?;
+
+        let opened = dir
+            .as_deref()
+            .map(|dir| self.open_stream(dir))
+            .transpose()?;
 
         // Requests (flush, rotate, shutdown), and records from threads that are ending.
         let (sender, receiver) = crossbeam_channel::bounded(1024);
@@ -492,6 +567,24 @@ impl Builder {
             self.policy,
             self.never_drop,
         )));
+        let (file, next_seq, path) = match opened {
+            Some(opened) => {
+                let path = opened.files.path().to_owned();
+                let file = FileOutput::new(
+                    self.format.encoder(&self.encoder_options),
+                    opened.files,
+                    shared,
+                    self.fsync,
+                    crate::schema::Collector::new(
+                        self.schema_summary,
+                        Arc::clone(&self.encoder_options.secrets),
+                    ),
+                );
+                (Some(file), opened.next_seq, path)
+            }
+            // No stream to continue: the outputs' seq starts at 1.
+            None => (None, 1, PathBuf::new()),
+        };
         *shared
             .counters
             .path
@@ -501,20 +594,10 @@ impl Builder {
             receiver,
             merge: Default::default(),
             shared,
-            next_seq: opened.next_seq,
-            file: FileOutput::new(
-                self.format.encoder(&self.encoder_options),
-                opened.files,
-                shared,
-                self.fsync,
-                crate::schema::Collector::new(
-                    self.schema_summary,
-                    Arc::clone(&self.encoder_options.secrets),
-                ),
-            ),
-            console: self.console.map(|level| {
-                crate::writer::Console::new(level, Arc::clone(&self.encoder_options.secrets))
-            }),
+            next_seq,
+            file,
+            outputs,
+            unwritten: 0,
         };
         let thread = std::thread::Builder::new()
             .name("trail-writer".to_owned())
@@ -547,9 +630,9 @@ impl Builder {
             flush_on_signals().map_err(|e| Error::io("watch signals for", &path, e))?;
         }
         #[cfg(feature = "ship")]
-        if let Some(options) = self.ship {
+        if let (Some(options), Some(dir)) = (self.ship, &dir) {
             guard.shipper = Some(
-                crate::ship::Background::start(options, &self.dir, &self.name, self.retention)
+                crate::ship::Background::start(options, dir, &self.name, self.retention)
                     .map_err(|e| Error::io("start the shipper thread for", &path, e))?,
             );
         }
@@ -675,7 +758,9 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Returns once every event logged before this call is written to the file.
+    /// Returns once every event logged before this call is written to the files and
+    /// handed to every output (a [`Destination`](crate::Destination)'s `write_out`
+    /// included).
     pub fn flush(&self) {
         self.shared.request(Msg::Flush);
     }
@@ -691,7 +776,8 @@ impl Guard {
         self.shared.lost()
     }
 
-    /// The segment file being written now.
+    /// The segment file being written now; empty when there are no files (only
+    /// [`output`](Builder::output)s).
     pub fn path(&self) -> PathBuf {
         self.shared
             .counters

@@ -72,6 +72,12 @@
 //! # Ok::<(), trail::Error>(())
 //! ```
 //!
+//! Beside the files, or instead of them, the writer feeds outputs (`trail::Output`):
+//! standard output, which a container's runtime collects
+//! (`trail::builder().stdout(Format::Json)` alone writes no file at all), standard error,
+//! and destinations of your own (`trail::Destination`), each with its own filter, format and
+//! JSON profile, all with the same `seq` for the same record.
+//!
 //! # Testing your logging
 //!
 //! [`testing::capture`] collects what the calling thread logs while its guard lives, with
@@ -230,7 +236,7 @@ pub use format::{Format, JsonProfile, ParseFormatError, ParseJsonProfileError};
 #[cfg(feature = "writer")]
 pub use rotation::{ParsePeriodError, Period};
 #[cfg(feature = "writer")]
-pub use writer::{Fsync, ParseFsyncError, ParsePolicyError, Policy, Stats};
+pub use writer::{Destination, Fsync, Output, ParseFsyncError, ParsePolicyError, Policy, Stats};
 
 /// Adds fields (and an actor) to every event on this thread while the returned guard
 /// lives; the event's own values win. Fields take the same forms as in [`info!`].

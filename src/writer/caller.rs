@@ -18,7 +18,7 @@ use crate::{Record, Sink};
 /// Counters of a running writer. See [`Guard::stats`](crate::Guard::stats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Records written to the file.
+    /// Records written to the files; with no files, records handed to the outputs.
     pub written: u64,
     /// Events handed to the writer: written, in the queue, or given up at the deadline.
     pub enqueued: u64,
@@ -40,6 +40,10 @@ pub struct Stats {
     pub abandoned: u64,
     /// Events in the queue, as the writer last counted them.
     pub queued: u64,
+    /// Records that outputs beside the files could not take: standard output or standard
+    /// error closed (a broken pipe) or failing, or a destination that panicked. Each such
+    /// output says so once on standard error; the files and the other outputs go on.
+    pub output_lost: u64,
     /// The most events the queue held at once (all threads' rings), as the writer found it.
     pub queue_high_water: u64,
 }
@@ -92,6 +96,8 @@ pub(crate) struct Counters {
     pub(super) rotations: AtomicU64,
     pub(super) fsyncs: AtomicU64,
     pub(super) abandoned: AtomicU64,
+    /// Records outputs beside the files could not take.
+    pub(super) output_lost: AtomicU64,
     pub(super) queue_high_water: AtomicU64,
     /// Records the writer could not hand over at all (the writer had stopped).
     pub(crate) lost: AtomicU64,
@@ -112,6 +118,7 @@ impl Counters {
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
             abandoned: self.abandoned.load(Ordering::Relaxed),
             queued: 0,
+            output_lost: self.output_lost.load(Ordering::Relaxed),
             queue_high_water: self.queue_high_water.load(Ordering::Relaxed),
         }
     }

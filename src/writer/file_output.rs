@@ -33,6 +33,8 @@ pub(crate) struct FileOutput {
     last_sync: Instant,
     /// The value kinds per segment, for the manifest.
     schema: crate::schema::Collector,
+    /// Where in `buf` the last record's bytes begin, for outputs that share them.
+    last_record: usize,
 }
 
 impl FileOutput {
@@ -54,12 +56,19 @@ impl FileOutput {
             fsync,
             last_sync: Instant::now(),
             schema,
+            last_record: 0,
         }
     }
 
     /// Puts the first segment's header in the buffer.
     pub(super) fn begin_segment(&mut self) {
         self.encoder.begin_segment(&mut self.buf);
+    }
+
+    /// The bytes of the record [`FileOutput::record`] took last (a format whose records
+    /// stand alone; a binary record may be preceded by its call site's definition).
+    pub(super) fn last_record(&self) -> &[u8] {
+        self.buf.get(self.last_record..).unwrap_or_default()
     }
 
     /// Bytes encoded and not yet written.
@@ -93,6 +102,7 @@ impl FileOutput {
             None
         };
         let written = cut.as_ref().unwrap_or(record);
+        self.last_record = mark;
         let len = (self.buf.len() - mark) as u64;
         if self
             .files
@@ -104,6 +114,7 @@ impl FileOutput {
             let segment = self.files.generation();
             self.write_out();
             self.rotate();
+            self.last_record = self.buf.len();
             if self.files.generation() == segment {
                 self.buf.extend_from_slice(&encoded);
             } else {

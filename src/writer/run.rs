@@ -2,7 +2,9 @@
 //! numbers them (`seq`) and hands each to the outputs, which encode it once for their
 //! format and keep the bytes until the loop writes out. Batching, idling and the
 //! shutdown are decided here; what a write does, and what it does when it fails, is the
-//! outputs' business (the file stream, [`FileOutput`], and the console, [`Console`]).
+//! outputs' business (the file stream, [`FileOutput`], and the others, [`Outputs`]).
+//! With the file stream alone, a record costs no more than one test of an empty option
+//! beside the file's own work.
 //!
 //! Requests (flush, rotate, shutdown) and the rare record that cannot use a ring come on a
 //! separate channel, and are looked at between rounds.
@@ -12,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::console::Console;
 use super::drops::DROP_REPORT;
 use super::file_output::FileOutput;
+use super::output::Outputs;
 use super::{Msg, Shared};
 use crate::queue::{Due, Merge};
 use crate::Record;
@@ -38,17 +40,26 @@ pub(crate) struct Writer {
     pub(crate) shared: &'static Shared,
     /// The `seq` the next record gets.
     pub(crate) next_seq: u64,
-    /// The stream's segment files: every record goes there.
-    pub(crate) file: FileOutput,
-    /// Standard error, for records at or above its level.
-    pub(crate) console: Option<Console>,
+    /// The stream's segment files, when there are any: every record goes there.
+    pub(crate) file: Option<FileOutput>,
+    /// Standard output, standard error and the user's destinations, when there are any.
+    pub(crate) outputs: Option<Outputs>,
+    /// Records numbered since the last write out, counted as written then when there are
+    /// no files.
+    pub(crate) unwritten: u64,
 }
 
 impl Writer {
     /// The thread's body: runs until a shutdown message, then seals the segment.
     pub(crate) fn run(mut self) {
         crate::queue::mark_writer_thread();
-        self.file.begin_segment();
+        #[cfg(unix)]
+        if self.outputs.is_some() {
+            super::console::keep_sigpipe_off_this_thread();
+        }
+        if let Some(file) = &mut self.file {
+            file.begin_segment();
+        }
         let mut idle = 0u32;
         let mut last_write = Instant::now();
         let done = 'run: loop {
@@ -90,7 +101,9 @@ impl Writer {
             ..
         } = self;
         shared.rings.close(merge.into_rings());
-        file.close();
+        if let Some(file) = file {
+            file.close();
+        }
         let _ = done.send(());
     }
 
@@ -113,9 +126,9 @@ impl Writer {
             .pushed()
             .saturating_sub(c.received.load(Ordering::Relaxed));
         c.queue_high_water.fetch_max(waiting, Ordering::Relaxed);
-        if self.file.period_over() {
+        if self.file.as_ref().is_some_and(FileOutput::period_over) {
             self.write_out();
-            self.file.rotate();
+            self.rotate();
         }
         let mut taken = 0;
         // One record, refilled for each one taken.
@@ -153,7 +166,7 @@ impl Writer {
                 self.take(Due::WithinQuota, usize::MAX);
                 self.report_drops();
                 self.write_out();
-                self.file.rotate();
+                self.rotate();
                 let _ = done.send(());
             }
             Msg::Shutdown(done) => {
@@ -179,26 +192,71 @@ impl Writer {
         None
     }
 
-    /// Numbers one record and hands it to the outputs; writes out when the file's
+    /// Numbers one record and hands it to the outputs; writes out when an output's
     /// buffer is large enough.
     pub(super) fn record(&mut self, record: &Record) {
         let seq = self.next_seq;
-        let cut = self.file.record(record, seq);
         self.next_seq += 1;
-        if let Some(console) = &mut self.console {
-            // The console shows what the file got, cut to the limit if it was.
-            console.record(cut.as_ref().unwrap_or(record), seq);
+        let Some(file) = &mut self.file else {
+            self.unwritten += 1;
+            self.hand_to_outputs(record, seq);
+            return;
+        };
+        let cut = file.record(record, seq);
+        if let Some(outputs) = &mut self.outputs {
+            // The other outputs get what the file got, cut to the limit if it was.
+            outputs.record(
+                cut.as_ref().unwrap_or(record),
+                seq,
+                Some(file.last_record()),
+            );
+            if outputs.pending_bytes() >= WRITE_AT {
+                self.write_out();
+                return;
+            }
         }
-        if self.file.buffered_bytes() >= WRITE_AT {
+        if file.buffered_bytes() >= WRITE_AT {
             self.write_out();
+        }
+    }
+
+    /// Hands a record to the outputs, when there are no files.
+    fn hand_to_outputs(&mut self, record: &Record, seq: u64) {
+        if let Some(outputs) = &mut self.outputs {
+            outputs.record(record, seq, None);
+            if outputs.pending_bytes() >= WRITE_AT {
+                self.write_out();
+            }
+        }
+    }
+
+    /// Seals the active segment and starts the next, if there are files.
+    fn rotate(&mut self) {
+        if let Some(file) = &mut self.file {
+            file.rotate();
         }
     }
 
     /// Writes out what every output holds.
     fn write_out(&mut self) {
-        if let Some(console) = &mut self.console {
-            console.write_out();
+        if let Some(outputs) = &mut self.outputs {
+            let lost = outputs.write_out();
+            if lost > 0 {
+                self.shared
+                    .counters
+                    .output_lost
+                    .fetch_add(lost, Ordering::Relaxed);
+            }
         }
-        self.file.write_out();
+        match &mut self.file {
+            Some(file) => file.write_out(),
+            None => {
+                // Without files, a record is written once its outputs have had it.
+                self.shared
+                    .counters
+                    .written
+                    .fetch_add(std::mem::take(&mut self.unwritten), Ordering::Relaxed);
+            }
+        }
     }
 }

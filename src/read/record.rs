@@ -89,7 +89,7 @@ impl FieldValue {
     /// The value a 32-bit float reads back as: the `f64` with the same shortest decimal
     /// form as the writers print it.
     pub fn from_f32(v: f32) -> FieldValue {
-        FieldValue::F64(f32_as_f64(v))
+        FieldValue::F64(crate::capture::render::f32_as_f64(v))
     }
 
     /// The value a captured [`ValueRef`] reads back as.
@@ -101,7 +101,7 @@ impl FieldValue {
             ValueRef::U64(v) => FieldValue::int(v.into()),
             ValueRef::I128(v) => FieldValue::int(v),
             ValueRef::U128(v) => i128::try_from(v).map_or(FieldValue::U128(v), FieldValue::int),
-            ValueRef::F32(v) => FieldValue::F64(f32_as_f64(v)),
+            ValueRef::F32(v) => FieldValue::F64(crate::capture::render::f32_as_f64(v)),
             ValueRef::F64(v) => FieldValue::F64(v),
             ValueRef::Char(c) => FieldValue::Str(c.to_string()),
             ValueRef::Str(s) => FieldValue::Str(s.to_owned()),
@@ -123,19 +123,6 @@ impl FieldValue {
                     .collect(),
             ),
         }
-    }
-}
-
-/// The `f64` with the same shortest decimal form as `v`, as the writers print it (with
-/// ryu: where two forms are equally short, the one the writers chose).
-pub(crate) fn f32_as_f64(v: f32) -> f64 {
-    if v.is_finite() {
-        ryu::Buffer::new()
-            .format_finite(v)
-            .parse()
-            .unwrap_or(f64::from(v))
-    } else {
-        f64::from(v)
     }
 }
 

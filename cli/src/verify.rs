@@ -110,15 +110,7 @@ pub fn run(dir: &Path) -> Result<u8, Fatal> {
     }
     let reader = trail::read::open(dir)?;
     let files: Vec<std::path::PathBuf> = reader.files().map(Path::to_path_buf).collect();
-    let stream = files
-        .first()
-        .and_then(|f| {
-            f.file_name()?
-                .to_str()?
-                .split_once('.')
-                .map(|(s, _)| s.to_owned())
-        })
-        .unwrap_or_default();
+    let stream = reader.stream().unwrap_or_default().to_owned();
     let mut problems = Problems::default();
     let mut notes: Vec<String> = Vec::new();
 

@@ -211,6 +211,9 @@ fn a_reader_follows_the_active_segment_across_its_rename() {
     let first_half: Vec<u64> = half.by_ref().take(4).map(|r| r.unwrap().seq).collect();
     assert_eq!(first_half, [1, 2, 3, 4]);
 
+    // A third reader lists the directory now and opens the segment only after the rename.
+    let listed_before = trail::read::open_stream(dir.path(), "app").unwrap();
+
     // The tail of the segment, then a rotation: the segment is sealed and renamed.
     for n in 10..15_u32 {
         trail::info!(n, "first");
@@ -225,6 +228,8 @@ fn a_reader_follows_the_active_segment_across_its_rename() {
     assert!(dir.path().join(&final_name).exists());
     assert_ne!(guard.path(), active);
 
+    let opened_after: Vec<u64> = listed_before.map(|r| r.unwrap().seq).collect();
+    assert_eq!(opened_after, (1..=15).collect::<Vec<_>>());
     let rest: Vec<u64> = half.map(|r| r.unwrap().seq).collect();
     assert_eq!(
         rest,

@@ -63,6 +63,10 @@ struct Args {
     /// Compress sealed segments with gzip.
     #[arg(long)]
     compress: bool,
+    /// Name the active segment `_` and its final name until it is sealed, hiding it from
+    /// file sources such as Spark's.
+    #[arg(long)]
+    hide_active: bool,
     /// When to sync to the disk: never, every-batch, on-rotation, or a period such as 100ms.
     #[arg(long, default_value = "never")]
     fsync: String,
@@ -126,6 +130,7 @@ fn run(args: &Args) -> Result<(), String> {
         .capacity(args.capacity)
         .policy(policy)
         .compress(args.compress)
+        .hide_active_segment(args.hide_active)
         .fsync(fsync)
         .level(LevelFilter::Info);
     if let Some(bytes) = args.rotate_bytes {

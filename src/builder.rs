@@ -402,6 +402,23 @@ impl Builder {
         self
     }
 
+    /// Names the active segment `_` and its final name, and renames it to the final name
+    /// when it is sealed (the directory synced before the manifest lists it). File sources
+    /// that skip names starting with `_` (Spark, Flink, Hadoop, Auto Loader) then never read
+    /// a segment that is still growing. The reader, `trail` and the shipper follow a
+    /// segment across the rename. Default off.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let guard = trail::builder().dir(dir.path()).name("app").hide_active_segment(true).install()?;
+    /// assert!(guard.path().file_name().unwrap().to_str().unwrap().starts_with("_app."));
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn hide_active_segment(mut self, hide: bool) -> Self {
+        self.rotation.hide_active = hide;
+        self
+    }
+
     /// Keeps at most this many segments, deleting the oldest. The active segment counts once
     /// it holds a record: a writer that starts, or has just rotated, keeps this many
     /// segments with records besides its empty new one.

@@ -96,6 +96,7 @@ mod tests {
                 opened_at: i * 60 * S,
                 extension: "jsonl",
                 compressed: false,
+                hidden: false,
             },
             len,
         )

@@ -86,6 +86,9 @@ pub(crate) struct Rotation {
     pub(crate) every: Option<Period>,
     /// Seconds east of UTC that period boundaries align to (a fixed offset).
     pub(crate) utc_offset: i32,
+    /// Whether the active segment is named `_` and its final name until it is sealed, so
+    /// that file sources only list sealed segments.
+    pub(crate) hide_active: bool,
 }
 
 impl Rotation {

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 
-pub(crate) use crate::format::segment_name::{file_name, list, parse_name, Found};
+pub(crate) use crate::format::segment_name::{
+    file_name, hidden_name, list, parse_name, Found, HIDDEN_PREFIX,
+};
 
 /// Checks that a stream name is usable in file names and globs: ASCII letters, digits,
 /// `-` and `_`, 1 to 100 of them.
@@ -37,6 +39,8 @@ pub(crate) struct Segment {
     pub(crate) file: File,
     /// The identity of the file as created, to tell whether `path` still leads to it.
     id: Option<FileId>,
+    /// Whether `path` is the hidden name (`_` and the final name).
+    hidden: bool,
 }
 
 /// What a file's path leads to now, compared with the file the writer holds open.
@@ -104,6 +108,35 @@ impl FileId {
 }
 
 impl Segment {
+    /// The segment's final file name: its name, without the `_` while it is hidden.
+    pub(crate) fn final_name(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match name.strip_prefix(HIDDEN_PREFIX) {
+            Some(plain) if self.hidden => plain.to_owned(),
+            _ => name,
+        }
+    }
+
+    /// Gives a hidden segment its final name: one atomic rename in its directory, never
+    /// over an existing file, then the directory synced so that the new name survives a
+    /// crash. The file stays open and is the same file. On error the segment keeps its
+    /// hidden name.
+    pub(crate) fn unhide(&mut self) -> io::Result<()> {
+        if !self.hidden {
+            return Ok(());
+        }
+        let target = self.path.with_file_name(self.final_name());
+        rename_new(&self.path, &target)?;
+        self.path = target;
+        self.hidden = false;
+        sync_dir(&self.path);
+        Ok(())
+    }
+
     /// Whether the segment's path still leads to the file being written. A file removed
     /// (alone or with its directory) or replaced by another one takes whatever is written
     /// to it out of the stream.
@@ -113,24 +146,90 @@ impl Segment {
     }
 }
 
-/// Creates the directory if needed and opens a new segment in it.
+/// Renames `from` to `to` unless `to` exists. The check and the rename are two steps; the
+/// stream's lock keeps other writers of the stream out between them, and a name a writer
+/// is about to take was free when its segment was created.
+fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(to) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists already", to.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => std::fs::rename(from, to),
+        Err(e) => Err(e),
+    }
+}
+
+/// Syncs the directory that holds `path`, so that a rename in it is on the disk. Best
+/// effort, and Unix only: elsewhere a directory cannot be opened to be synced.
+pub(crate) fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+            eprintln!("trail: cannot sync the directory {}: {e}", dir.display());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Gives a hidden active segment that a previous run left its final name, unless a file
+/// has that name already (then it is reported and left as it is). Returns the path it
+/// has now.
+pub(crate) fn unhide_left(found: &Found) -> PathBuf {
+    let target = found.path.with_file_name(&found.base);
+    match rename_new(&found.path, &target) {
+        Ok(()) => {
+            sync_dir(&target);
+            target
+        }
+        Err(e) => {
+            eprintln!(
+                "trail: cannot give {} its final name {}: {e}; it is left as it is",
+                found.path.display(),
+                target.display()
+            );
+            found.path.clone()
+        }
+    }
+}
+
+/// Creates the directory if needed and opens a new segment in it; with `hidden`, under
+/// its hidden name (`_` and the final name), the final name being free too.
 pub(crate) fn create(
     dir: &Path,
     stream: &str,
     extension: &str,
     mode: u32,
     mut nanos: u64,
+    hidden: bool,
 ) -> Result<Segment, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create log directory", dir, e))?;
     loop {
-        let path = dir.join(file_name(stream, nanos, extension));
+        let name = file_name(stream, nanos, extension);
+        // Neither name may be taken: the final one is where the segment goes when sealed,
+        // and a hidden one is a segment a previous run left.
+        let (path, other) = if hidden {
+            (dir.join(hidden_name(&name)), dir.join(&name))
+        } else {
+            (dir.join(&name), dir.join(hidden_name(&name)))
+        };
+        if std::fs::symlink_metadata(&other).is_ok() {
+            nanos += 1;
+            continue;
+        }
         match open_append_new(&path, mode) {
             Ok(file) => {
                 // A file system whose `stat` of the path and `fstat` of the file disagree
                 // from the start gives no usable identity: the segment is then not checked.
                 let id = FileId::of(&file).filter(|id| id.path_state(&path) == PathState::Ours);
                 hold(&file);
-                return Ok(Segment { path, file, id });
+                return Ok(Segment {
+                    path,
+                    file,
+                    id,
+                    hidden,
+                });
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => nanos += 1,
             Err(e) => return Err(Error::io("create segment", &path, e)),
@@ -236,8 +335,8 @@ mod tests {
     #[test]
     fn an_existing_name_is_never_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let a = create(dir.path(), "s", "jsonl", 0o640, 5).unwrap();
-        let b = create(dir.path(), "s", "jsonl", 0o640, 5).unwrap();
+        let a = create(dir.path(), "s", "jsonl", 0o640, 5, false).unwrap();
+        let b = create(dir.path(), "s", "jsonl", 0o640, 5, false).unwrap();
         assert_ne!(a.path, b.path);
         assert!(a.path < b.path);
     }
@@ -247,7 +346,7 @@ mod tests {
     fn segments_get_the_configured_mode() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
+        let seg = create(dir.path(), "s", "jsonl", 0o640, 1, false).unwrap();
         let mode = std::fs::metadata(&seg.path).unwrap().permissions().mode();
         // The umask may only remove bits.
         assert_eq!(mode & 0o777 & !0o640, 0);
@@ -257,7 +356,7 @@ mod tests {
     #[test]
     fn a_removed_or_replaced_segment_is_noticed() {
         let dir = tempfile::tempdir().unwrap();
-        let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
+        let seg = create(dir.path(), "s", "jsonl", 0o640, 1, false).unwrap();
         assert_eq!(seg.path_state(), PathState::Ours);
         let aside = dir.path().join("aside");
         std::fs::rename(&seg.path, &aside).unwrap();
@@ -273,7 +372,7 @@ mod tests {
     #[test]
     fn a_segment_is_locked_while_it_is_open() {
         let dir = tempfile::tempdir().unwrap();
-        let seg = create(dir.path(), "s", "jsonl", 0o640, 1).unwrap();
+        let seg = create(dir.path(), "s", "jsonl", 0o640, 1, false).unwrap();
         let other = File::open(&seg.path).unwrap();
         assert!(matches!(
             other.try_lock(),
@@ -288,7 +387,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain-file");
         std::fs::write(&file, b"x").unwrap();
-        let err = create(&file.join("sub"), "s", "jsonl", 0o640, 1)
+        let err = create(&file.join("sub"), "s", "jsonl", 0o640, 1, false)
             .err()
             .unwrap();
         assert!(err.to_string().contains("plain-file/sub"), "{err}");

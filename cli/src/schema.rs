@@ -85,7 +85,9 @@ fn read_target(path: &Path) -> Result<Target, Fatal> {
             csv,
         });
     }
-    let stream = base.split_once('.').map_or(base, |(s, _)| s);
+    let stream = reader
+        .stream()
+        .unwrap_or_else(|| base.split_once('.').map_or(base, |(s, _)| s));
     // `*` also matches `.gz`: the engines decompress by extension.
     let glob = path.join(format!("{stream}.*.{extension}*"));
     Ok(Target {

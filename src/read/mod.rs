@@ -88,13 +88,23 @@ pub fn open(path: impl AsRef<Path>) -> Result<Reader, ReadError> {
                 ),
             )
         })?;
-        let base = file_name(path);
-        let base = base.strip_suffix(".gz").unwrap_or(&base).to_owned();
+        let name = file_name(path);
+        // A hidden active segment is read under its final name, and found there once it is
+        // sealed.
+        let hidden = name
+            .split_once('.')
+            .and_then(|(stem, _)| segment_name::parse_hidden(stem.get(1..)?, &name))
+            .map(|(_, _, base)| base.to_owned());
+        let (base, hidden) = match hidden {
+            Some(base) => (base, true),
+            None => (name.strip_suffix(".gz").unwrap_or(&name).to_owned(), false),
+        };
         return Ok(Reader::new(vec![Source {
             path: path.to_owned(),
             base,
             format,
             given: None,
+            hidden,
         }]));
     }
     let streams = segment_name::streams(path).map_err(|e| ReadError::io(path, None, e))?;
@@ -125,13 +135,16 @@ pub fn open_stream(dir: impl AsRef<Path>, name: &str) -> Result<Reader, ReadErro
     let found = segment_name::list(dir, name).map_err(|e| ReadError::io(dir, None, e))?;
     let mut sources: Vec<Source> = Vec::new();
     for f in found {
-        // While a segment is being compressed both files exist; read the original.
+        // While a segment is being renamed or compressed both files may be listed; read
+        // the first name it had, which leads on to the others (see `open_segment`).
         if sources.last().is_some_and(|s| s.base == f.base) {
             continue;
         }
         sources.push(Source::from_found(f));
     }
-    Ok(Reader::new(sources))
+    let mut reader = Reader::new(sources);
+    reader.stream = Some((dir.to_owned(), name.to_owned()));
+    Ok(reader)
 }
 
 /// Reads records of `format` from any input, such as standard input or bytes in memory.
@@ -152,6 +165,7 @@ pub fn from_reader(input: impl Read + Send + 'static, format: FileFormat, label:
         base: label.to_owned(),
         format,
         given: Some(Box::new(BufReader::with_capacity(256 * 1024, input))),
+        hidden: false,
     }])
 }
 
@@ -219,6 +233,8 @@ struct Source {
     format: FileFormat,
     /// An input given by the caller instead of a file.
     given: Option<Box<dyn BufRead + Send>>,
+    /// Whether `path` is a hidden active segment's name, which it leaves when sealed.
+    hidden: bool,
 }
 
 impl Source {
@@ -228,6 +244,7 @@ impl Source {
             path: f.path,
             base: f.base,
             given: None,
+            hidden: f.hidden,
         }
     }
 
@@ -257,6 +274,8 @@ pub struct Reader {
     checkpoint: Option<Checkpoint>,
     /// Definitions to load before reading the source at this index from `skip` (binary).
     preload: Option<(usize, Vec<Vec<u8>>)>,
+    /// The directory and stream name, when the reader reads a stream.
+    stream: Option<(PathBuf, String)>,
 }
 
 impl Reader {
@@ -272,6 +291,7 @@ impl Reader {
             line: Vec::new(),
             checkpoint: None,
             preload: None,
+            stream: None,
         }
     }
 
@@ -308,6 +328,12 @@ impl Reader {
                     .position(|s| s.base > checkpoint.segment)
                     .unwrap_or(self.sources.len());
                 self.skip = 0;
+                // The listing can miss a segment renamed while the directory was read (a
+                // hidden active segment being sealed): looked up by name, it is still there.
+                if let Some(source) = self.renamed_segment(&checkpoint.segment) {
+                    self.sources.insert(self.next_source, source);
+                    self.skip = checkpoint.offset;
+                }
             }
         }
         self.current = None;
@@ -354,6 +380,7 @@ impl Reader {
             let found = tail::last_starts(
                 &source.path,
                 source.compressed(),
+                source.hidden,
                 source.format,
                 left,
                 self.max_record,
@@ -376,6 +403,53 @@ impl Reader {
             }
         }
         self
+    }
+
+    /// The segment `base` of the stream read, if one of its names exists although the
+    /// listing did not show it: as a source at its first name, from which `open_segment`
+    /// goes on to the later ones.
+    fn renamed_segment(&self, base: &str) -> Option<Source> {
+        let (dir, stream) = self.stream.as_ref()?;
+        let (_, _, false) = segment_name::parse_name(stream, base)? else {
+            return None;
+        };
+        let hidden = dir.join(segment_name::hidden_name(base));
+        let names = [
+            hidden.clone(),
+            dir.join(base),
+            dir.join(format!("{base}.gz")),
+        ];
+        if !names.iter().any(|p| p.is_file()) {
+            return None;
+        }
+        let (path, hidden) = if segment_name::prefixed_stream_exists(dir, stream) {
+            (dir.join(base), false)
+        } else {
+            (hidden, true)
+        };
+        Some(Source {
+            format: format_of(&path).unwrap_or(FileFormat::Json),
+            path,
+            base: base.to_owned(),
+            given: None,
+            hidden,
+        })
+    }
+
+    /// The name of the stream this reader reads, when it was opened on a directory.
+    ///
+    #[cfg_attr(feature = "writer", doc = "```")]
+    #[cfg_attr(not(feature = "writer"), doc = "```ignore")]
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # {
+    /// #     let _g = trail::builder().dir(dir.path()).name("shop").install().unwrap();
+    /// #     trail::info!("event");
+    /// # }
+    /// assert_eq!(trail::read::open(dir.path())?.stream(), Some("shop"));
+    /// # Ok::<(), trail::read::ReadError>(())
+    /// ```
+    pub fn stream(&self) -> Option<&str> {
+        self.stream.as_ref().map(|(_, name)| name.as_str())
     }
 
     /// Where the reader stands after the last record it returned.
@@ -404,6 +478,7 @@ impl Reader {
         let format = source.format;
         let given = source.given.take();
         let compressed = source.compressed();
+        let hidden = source.hidden;
         let preload = match self.preload.take() {
             Some((at, definitions)) if at == index => Some(definitions),
             other => {
@@ -418,7 +493,7 @@ impl Reader {
         let input: Box<dyn BufRead + Send> = match given {
             Some(input) => input,
             None => {
-                let (mut file, compressed) = open_segment(&path, compressed)?;
+                let (mut file, compressed) = open_segment(&path, compressed, hidden)?;
                 if skip > 0 && !compressed && (format != FileFormat::Binary || preload.is_some()) {
                     let len = file
                         .metadata()
@@ -597,20 +672,32 @@ impl Iterator for Reader {
     }
 }
 
-/// Opens a segment. One found uncompressed may have been compressed since it was listed:
-/// then its `.gz` twin holds the same bytes (offsets count uncompressed bytes).
-fn open_segment(path: &Path, compressed: bool) -> Result<(File, bool), ReadError> {
-    match File::open(path) {
-        Ok(file) => Ok((file, compressed)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound && !compressed => {
-            let mut gz = path.as_os_str().to_owned();
-            gz.push(".gz");
-            File::open(&gz)
-                .map(|file| (file, true))
-                .map_err(|_| ReadError::io(path, None, e))
+/// Opens a segment. A segment's names follow one another: a hidden active one (`_X`) is
+/// renamed `X` when sealed, and one found uncompressed may have been compressed since it
+/// was listed, its `X.gz` twin holding the same bytes (offsets count uncompressed bytes).
+/// Each name is tried in that order, so that a rename between two tries is never missed.
+fn open_segment(path: &Path, compressed: bool, hidden: bool) -> Result<(File, bool), ReadError> {
+    let first = match File::open(path) {
+        Ok(file) => return Ok((file, compressed)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !compressed => e,
+        Err(e) => return Err(ReadError::io(path, None, e)),
+    };
+    let plain = if hidden {
+        let name = file_name(path);
+        let plain = path.with_file_name(name.get(1..).unwrap_or_default());
+        match File::open(&plain) {
+            Ok(file) => return Ok((file, false)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => plain,
+            Err(e) => return Err(ReadError::io(&plain, None, e)),
         }
-        Err(e) => Err(ReadError::io(path, None, e)),
-    }
+    } else {
+        path.to_owned()
+    };
+    let mut gz = plain.into_os_string();
+    gz.push(".gz");
+    File::open(&gz)
+        .map(|file| (file, true))
+        .map_err(|_| ReadError::io(path, None, first))
 }
 
 fn file_name(path: &Path) -> String {

@@ -31,11 +31,12 @@ const BLOCK: usize = 64 * 1024;
 pub(super) fn last_starts(
     path: &std::path::Path,
     compressed: bool,
+    hidden: bool,
     format: FileFormat,
     n: usize,
     max: usize,
 ) -> Result<Starts, super::ReadError> {
-    let (file, compressed) = super::open_segment(path, compressed)?;
+    let (file, compressed) = super::open_segment(path, compressed, hidden)?;
     let io = |e| super::ReadError::io(path, None, e);
     match (format, compressed) {
         (FileFormat::Json | FileFormat::Text, false) => backward_lines(file, n).map_err(io),

@@ -85,12 +85,10 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<Verification, ReadError> {
             "not a stream directory".to_owned(),
         ));
     }
-    let files: Vec<PathBuf> = super::open(dir)?.files().map(Path::to_path_buf).collect();
-    let stream = files
-        .first()
-        .and_then(|f| f.file_name()?.to_str()?.split_once('.'))
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or_default();
+    let reader = super::open(dir)?;
+    let files: Vec<PathBuf> = reader.files().map(Path::to_path_buf).collect();
+    // The reader knows the stream's name, even when its active segment is hidden (`_NAME`).
+    let stream = reader.stream().unwrap_or_default().to_owned();
     let mut report = Verification::default();
 
     let listed: Vec<SegmentEntry> = match super::read_manifest(dir, &stream) {

@@ -154,6 +154,17 @@ impl StreamFiles {
             }
             return Err(e);
         }
+        // Hidden active segments a previous run left get their final names, then are
+        // recovered as any active segment it left would be.
+        let found = if found.iter().any(|f| f.hidden) {
+            for f in found.iter().filter(|f| f.hidden) {
+                segment::unhide_left(f);
+            }
+            segment::list(&dir, &config.name)
+                .map_err(|e| Error::io("list the stream directory", &dir, e))?
+        } else {
+            found
+        };
         recover(&config, &manifest, &found)?;
         remove_stale_temporaries(&dir, &config.name);
         let next_seq = manifest.snapshot().next_seq();
@@ -274,7 +285,7 @@ impl StreamFiles {
         };
         let old = std::mem::replace(&mut self.active, next);
         if lost == PathState::Replaced {
-            self.foreign.push(file_name(&old.segment.path));
+            self.foreign.push(old.segment.final_name());
         }
         self.generation += 1;
         self.loss_noted = false;
@@ -438,9 +449,10 @@ fn open_segment(config: &StreamConfig, after: Option<u64>) -> Result<ActiveSegme
         config.format.extension(),
         config.file_mode,
         opened_at,
+        config.rotation.hide_active,
     )?;
-    let opened_at = segment::parse_name(&config.name, &file_name(&segment.path))
-        .map_or(opened_at, |(t, _, _)| t);
+    let opened_at =
+        segment::parse_name(&config.name, &segment.final_name()).map_or(opened_at, |(t, _, _)| t);
     Ok(ActiveSegment {
         segment,
         opened_at,

@@ -75,7 +75,11 @@ pub(super) fn recover(
             );
         }
         missing.push(SegmentEntry {
-            file: file_name(&f.path),
+            file: if f.hidden {
+                f.base.clone()
+            } else {
+                file_name(&f.path)
+            },
             format: format.as_str().to_owned(),
             schema_version: SCHEMA_VERSION,
             first_seq: scan.first_seq,

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use super::{file_name, report_manifest_error, StreamFiles};
+use super::{report_manifest_error, StreamFiles};
 use crate::segment::{self, Found};
 
 impl StreamFiles {
@@ -18,7 +18,7 @@ impl StreamFiles {
         let Ok(found) = segment::list(&self.config.dir, &self.config.name) else {
             return;
         };
-        let active_base = file_name(&self.active.segment.path);
+        let active_base = self.active.segment.final_name();
         // One entry per segment (a segment caught mid-compression has two files), with
         // the active segment last.
         let mut segments: Vec<(Found, u64)> = Vec::new();
@@ -39,6 +39,7 @@ impl StreamFiles {
                 opened_at: self.active.opened_at,
                 extension: self.config.format.extension(),
                 compressed: false,
+                hidden: false,
             },
             self.active.bytes,
         ));

@@ -1,9 +1,10 @@
 //! Sealing: a finished segment, synced if asked, is listed in the manifest with its
 //! `seq` range, record count, length and checksum (and a torn tail, if a write was given
-//! up), then handed to the compressor.
+//! up), then handed to the compressor. A hidden active segment gets its final name first,
+//! so that the manifest and file sources only ever see it complete.
 
 use super::allocate::give_back;
-use super::{file_name, report_manifest_error, ActiveSegment, Compressor, StreamConfig};
+use super::{report_manifest_error, ActiveSegment, Compressor, StreamConfig};
 use crate::format::time::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::segment::PathState;
@@ -13,7 +14,7 @@ pub(super) fn seal(
     config: &StreamConfig,
     manifest: &ManifestStore,
     compressor: Option<&Compressor>,
-    segment: ActiveSegment,
+    mut segment: ActiveSegment,
 ) {
     // A segment whose file was removed or replaced meanwhile is not listed: its path is not
     // the stream's any more (the writer checks before each write, so this is rare).
@@ -54,7 +55,7 @@ pub(super) fn seal(
         (segment.bytes, segment.crc.finalize(), None)
     };
     let entry = SegmentEntry {
-        file: file_name(&segment.segment.path),
+        file: segment.segment.final_name(),
         format: config.format.as_str().to_owned(),
         schema_version: SCHEMA_VERSION,
         first_seq: segment.first_seq,
@@ -73,6 +74,14 @@ pub(super) fn seal(
         if let Err(e) = segment.segment.file.sync_data() {
             eprintln!("trail: cannot sync {}: {e}", segment.segment.path.display());
         }
+    }
+    // Listed under its final name even if the rename failed: the reader finds a hidden
+    // segment under that name, and the next start renames it.
+    if let Err(e) = segment.segment.unhide() {
+        eprintln!(
+            "trail: cannot give {} its final name: {e}; it keeps its hidden name until the next start",
+            segment.segment.path.display()
+        );
     }
     drop(segment.segment.file);
     if let Err(e) = manifest.update(|m| m.segments.push(entry)) {

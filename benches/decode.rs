@@ -1,6 +1,7 @@
 //! Reading records back, per format: `decode/{json,csv,text,bincode}` reads a segment of
-//! the standard event (an actor and four fields) into `LogRecord`s, and criterion prints
-//! the rate in records per second.
+//! the standard event (an actor and four fields, as loadgen logs) into owned `LogRecord`s,
+//! and `decode/{format}_next_ref` reads the same into the one record `Reader::next_ref`
+//! lends; criterion prints the rate in records per second.
 //!
 //! Run with `cargo bench --bench decode`.
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use trail::Format;
 
-const RECORDS: u64 = 20_000;
+const RECORDS: u64 = 100_000;
 
 /// Writes the standard event `RECORDS` times into a stream of `format` in `dir`.
 fn write(dir: &Path, format: Format) {
@@ -44,6 +45,16 @@ fn read_all(dir: &Path) -> u64 {
     n
 }
 
+fn read_lent(dir: &Path) -> u64 {
+    let mut n = 0;
+    let mut reader = trail::read::open(dir).expect("the stream opens");
+    while let Some(record) = reader.next_ref() {
+        black_box(record.expect("every record reads back"));
+        n += 1;
+    }
+    n
+}
+
 fn decode(c: &mut Criterion) {
     let root = tempfile::tempdir().expect("a temporary directory");
     let mut group = c.benchmark_group("decode");
@@ -59,7 +70,9 @@ fn decode(c: &mut Criterion) {
         let dir: PathBuf = root.path().join(name);
         write(&dir, format);
         assert_eq!(read_all(&dir), RECORDS, "{name}: every record reads back");
+        assert_eq!(read_lent(&dir), RECORDS, "{name}: every record reads back");
         group.bench_function(name, |b| b.iter(|| read_all(&dir)));
+        group.bench_function(format!("{name}_next_ref"), |b| b.iter(|| read_lent(&dir)));
     }
     group.finish();
 }

@@ -14,7 +14,11 @@ const FORMATS: [(Format, &str); 4] = [
     (Format::Bincode, "bin"),
 ];
 
+/// One writer per process at a time: the tests of this file take turns installing one.
+static ONE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn write_stream(dir: &Path, format: Format) -> Vec<LogRecord> {
+    let _turn = ONE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
     let guard = trail::builder()
         .dir(dir)
         .name("src")

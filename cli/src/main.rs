@@ -290,9 +290,11 @@ fn cat(
     let mut out = Vec::with_capacity(64 * 1024);
     let mut damaged = 0;
     for path in paths {
-        for record in open(path, input_format)? {
+        // Each record is decoded into the reader's own, reused from one to the next.
+        let mut reader = open(path, input_format)?;
+        while let Some(record) = reader.next_ref() {
             match record {
-                Ok(r) if filter.matches(&r) => printer.print(&r, &mut out),
+                Ok(r) if filter.matches(r) => printer.print(r, &mut out),
                 Ok(_) => {}
                 Err(e) => {
                     emit(&mut out)?;

@@ -1,5 +1,6 @@
-//! Decoding the binary format: a frame's payload into an owned [`Frame`], and records,
-//! with the segment's dictionary of call sites and threads, into [`LogRecord`]s.
+//! Decoding the binary format: a frame's payload into a [`Frame`] that borrows its strings
+//! from the payload, and records, with the segment's dictionary of call sites and threads,
+//! into [`LogRecord`]s (a reused one keeps its buffers, so a record allocates nothing).
 //!
 //! The layout (header, framing, variant ids) is [`crate::format::binary`]'s;
 //! `docs/FORMAT.md` specifies every byte.
@@ -7,6 +8,7 @@
 use std::fmt;
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use super::record::{FieldValue, LogRecord};
 use crate::capture::render::{write_value, Key, RenderValue, Shape};
@@ -14,16 +16,17 @@ use crate::format::binary::{frame, piece, variant, MAX_DEFINITIONS};
 use crate::limits::MAX_DEPTH;
 use crate::Level;
 
-/// One frame's payload, owned, as decoded. Its serde encoding (variants in the order of
-/// their ids) is the reference that the tests pin the format with.
+/// One frame's payload as decoded, its strings borrowed from the payload. Its serde
+/// encoding (variants in the order of their ids) is the reference that the tests pin the
+/// format with.
 #[derive(Debug, Serialize)]
-pub(crate) enum Frame {
+pub(crate) enum Frame<'a> {
     /// Defines a call site for the rest of the segment.
     Callsite(Callsite),
     /// Names a thread for the rest of the segment.
-    Thread { id: u32, name: String },
+    Thread { id: u32, name: &'a str },
     /// One record.
-    Record(Record),
+    Record(Record<'a>),
 }
 
 #[derive(Debug, Serialize)]
@@ -47,18 +50,26 @@ pub(crate) enum Piece {
 }
 
 #[derive(Debug, Serialize)]
-pub(crate) struct Record {
+pub(crate) struct Record<'a> {
     pub(crate) callsite: u32,
     pub(crate) thread: u32,
     pub(crate) seq: u64,
     pub(crate) ts: u64,
-    pub(crate) actor: Option<Value>,
-    pub(crate) values: Vec<Value>,
+    pub(crate) actor: Option<Value<'a>>,
+    #[serde(serialize_with = "values_as_seq")]
+    pub(crate) values: Values<'a>,
 }
 
-/// A value with its type, as captured.
+/// A record's own values: inline up to eight, so that a common record needs no heap.
+pub(crate) type Values<'a> = SmallVec<[Value<'a>; 8]>;
+
+fn values_as_seq<S: serde::Serializer>(values: &Values<'_>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(values.iter())
+}
+
+/// A value with its type, as captured; strings and bytes borrowed from the payload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) enum Value {
+pub(crate) enum Value<'a> {
     Null,
     Bool(bool),
     I64(i64),
@@ -68,15 +79,26 @@ pub(crate) enum Value {
     F32(f32),
     F64(f64),
     Char(u32),
-    Str(String),
-    Bytes(Vec<u8>),
+    Str(&'a str),
+    Bytes(&'a [u8]),
     Ipv4([u8; 4]),
     Ipv6([u8; 16]),
-    Seq(Vec<Value>),
-    Map(Vec<(String, Value)>),
+    Seq(Vec<Value<'a>>),
+    Map(Vec<(&'a str, Value<'a>)>),
 }
 
-impl Value {
+impl Value<'_> {
+    /// Stores the value in `slot`, reusing the string `slot` already holds.
+    fn store(&self, slot: &mut FieldValue) {
+        match (self, &mut *slot) {
+            (Value::Str(s), FieldValue::Str(held)) => {
+                held.clear();
+                held.push_str(s);
+            }
+            _ => *slot = self.to_field(),
+        }
+    }
+
     fn to_field(&self) -> FieldValue {
         match self {
             Value::Null => FieldValue::Null,
@@ -88,21 +110,21 @@ impl Value {
             Value::F32(v) => FieldValue::from_f32(*v),
             Value::F64(v) => FieldValue::F64(*v),
             Value::Char(c) => FieldValue::Str(char::from_u32(*c).unwrap_or('\u{fffd}').to_string()),
-            Value::Str(s) => FieldValue::Str(s.clone()),
-            Value::Bytes(b) => FieldValue::Bytes(b.clone()),
+            Value::Str(s) => FieldValue::Str((*s).to_owned()),
+            Value::Bytes(b) => FieldValue::Bytes(b.to_vec()),
             Value::Ipv4(_) | Value::Ipv6(_) => FieldValue::Str(self.to_string()),
             Value::Seq(items) => FieldValue::Seq(items.iter().map(Value::to_field).collect()),
             Value::Map(entries) => FieldValue::Map(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_field()))
+                    .map(|(k, v)| ((*k).to_owned(), v.to_field()))
                     .collect(),
             ),
         }
     }
 }
 
-impl RenderValue for Value {
+impl RenderValue for Value<'_> {
     fn shape(&self) -> Shape<'_> {
         match self {
             Value::Null => Shape::Null,
@@ -140,7 +162,7 @@ impl RenderValue for Value {
 
 /// Renders a value in a message exactly as the writer's `{}` does: the text every value
 /// type shares (see `capture::render`).
-impl fmt::Display for Value {
+impl fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_value(f, self, false)
     }
@@ -175,11 +197,13 @@ fn define<T>(table: &mut Vec<Option<T>>, id: u32, item: T) -> Result<(), String>
 }
 
 /// Decodes one frame payload (its CRC already checked): a definition updates the
-/// dictionary and gives `None`; a record gives the record.
+/// dictionary and gives `false`; a record is written into `out`, whose strings and field
+/// list are reused, and gives `true`.
 pub(crate) fn decode(
     dictionary: &mut Dictionary,
     payload: &[u8],
-) -> Result<Option<LogRecord>, String> {
+    out: &mut LogRecord,
+) -> Result<bool, String> {
     let mut cursor = Payload {
         bytes: payload,
         at: 0,
@@ -197,11 +221,11 @@ pub(crate) fn decode(
         Frame::Callsite(callsite) => {
             let id = callsite.id;
             define(&mut dictionary.callsites, id, callsite)?;
-            return Ok(None);
+            return Ok(false);
         }
         Frame::Thread { id, name } => {
-            define(&mut dictionary.threads, id, name)?;
-            return Ok(None);
+            define(&mut dictionary.threads, id, name.to_owned())?;
+            return Ok(false);
         }
         Frame::Record(record) => record,
     };
@@ -224,7 +248,8 @@ pub(crate) fn decode(
             callsite.fields.len()
         ));
     }
-    let mut msg = String::new();
+    let msg = &mut out.msg;
+    msg.clear();
     for piece in &callsite.pieces {
         use fmt::Write as _;
         let _ = match piece {
@@ -239,23 +264,35 @@ pub(crate) fn decode(
             },
         };
     }
-    Ok(Some(LogRecord {
-        ts: record.ts,
-        level,
-        seq: record.seq,
-        actor: record.actor.as_ref().map(Value::to_field),
-        target: callsite.target.clone(),
-        msg,
-        fields: callsite
-            .fields
-            .iter()
-            .zip(&record.values)
-            .map(|(k, v)| (k.clone(), v.to_field()))
-            .collect(),
-        file: callsite.file.clone(),
-        line: callsite.line,
-        thread: thread.clone(),
-    }))
+    out.ts = record.ts;
+    out.level = level;
+    out.seq = record.seq;
+    match (&record.actor, &mut out.actor) {
+        (Some(actor), Some(slot)) => actor.store(slot),
+        (actor, slot) => *slot = actor.as_ref().map(Value::to_field),
+    }
+    set(&mut out.target, &callsite.target);
+    set(&mut out.file, &callsite.file);
+    out.line = callsite.line;
+    set(&mut out.thread, thread);
+    let n = callsite.fields.len();
+    out.fields.truncate(n);
+    for (i, (name, value)) in callsite.fields.iter().zip(&record.values).enumerate() {
+        match out.fields.get_mut(i) {
+            Some((held, slot)) => {
+                set(held, name);
+                value.store(slot);
+            }
+            None => out.fields.push((name.clone(), value.to_field())),
+        }
+    }
+    Ok(true)
+}
+
+/// Replaces the text of `held`, keeping its buffer.
+fn set(held: &mut String, text: &str) {
+    held.clear();
+    held.push_str(text);
 }
 
 /// A frame's payload being decoded by the rules of docs/FORMAT.md. Every length and count
@@ -267,6 +304,10 @@ struct Payload<'a> {
 }
 
 impl<'a> Payload<'a> {
+    fn string_owned(&mut self, what: &str) -> Result<String, String> {
+        self.string(what).map(str::to_owned)
+    }
+
     fn left(&self) -> usize {
         self.bytes.len() - self.at
     }
@@ -354,22 +395,22 @@ impl<'a> Payload<'a> {
         }
     }
 
-    fn string(&mut self, what: &str) -> Result<String, String> {
+    fn string(&mut self, what: &str) -> Result<&'a str, String> {
         let n = self.count(1, what)?;
         let at = self.at;
         let bytes = self.take(n, what)?;
         match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s.to_owned()),
+            Ok(s) => Ok(s),
             Err(e) => Err(format!("{what} at payload byte {at} is not UTF-8: {e}")),
         }
     }
 
     fn strings(&mut self, what: &str) -> Result<Vec<String>, String> {
         let n = self.count(1, what)?;
-        (0..n).map(|_| self.string(what)).collect()
+        (0..n).map(|_| self.string_owned(what)).collect()
     }
 
-    fn frame(&mut self) -> Result<Frame, String> {
+    fn frame(&mut self) -> Result<Frame<'a>, String> {
         let at = self.at;
         let (id, narrow) = self.id("frame variant")?;
         Ok(match narrow {
@@ -387,11 +428,11 @@ impl<'a> Payload<'a> {
         Ok(Callsite {
             id: self.u32("call site id")?,
             level: self.byte("call site level")?,
-            target: self.string("call site target")?,
-            module: self.string("call site module")?,
-            file: self.string("call site file")?,
+            target: self.string_owned("call site target")?,
+            module: self.string_owned("call site module")?,
+            file: self.string_owned("call site file")?,
             line: self.u32("call site line")?,
-            template: self.string("call site template")?,
+            template: self.string_owned("call site template")?,
             fields: self.strings("call site fields")?,
             pieces: {
                 let n = self.count(1, "message pieces")?;
@@ -400,7 +441,7 @@ impl<'a> Payload<'a> {
                     let at = self.at;
                     let (id, narrow) = self.id("message piece")?;
                     pieces.push(match narrow {
-                        piece::LIT => Piece::Lit(self.string("message text")?),
+                        piece::LIT => Piece::Lit(self.string_owned("message text")?),
                         piece::ARG => Piece::Arg(self.u32("message argument")?),
                         piece::ACTOR => Piece::Actor,
                         _ => {
@@ -413,7 +454,7 @@ impl<'a> Payload<'a> {
         })
     }
 
-    fn record(&mut self) -> Result<Record, String> {
+    fn record(&mut self) -> Result<Record<'a>, String> {
         Ok(Record {
             callsite: self.u32("record call site")?,
             thread: self.u32("record thread")?,
@@ -428,13 +469,13 @@ impl<'a> Payload<'a> {
     }
 
     /// A list of values at `depth` (0 for a record's own values).
-    fn values(&mut self, depth: usize) -> Result<Vec<Value>, String> {
+    fn values<C: FromIterator<Value<'a>>>(&mut self, depth: usize) -> Result<C, String> {
         let n = self.count(1, "values")?;
         (0..n).map(|_| self.value(depth)).collect()
     }
 
     /// A value nested `depth` lists or maps deep.
-    fn value(&mut self, depth: usize) -> Result<Value, String> {
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, String> {
         let at = self.at;
         let unzigzag = |n: u128| (n >> 1) as i128 ^ -((n & 1) as i128);
         let (id, narrow) = self.id("value variant")?;
@@ -451,7 +492,7 @@ impl<'a> Payload<'a> {
             variant::STR => Value::Str(self.string("string")?),
             variant::BYTES => {
                 let n = self.count(1, "bytes")?;
-                Value::Bytes(self.take(n, "bytes")?.to_vec())
+                Value::Bytes(self.take(n, "bytes")?)
             }
             variant::IPV4 => Value::Ipv4(self.array("IPv4 address")?),
             variant::IPV6 => Value::Ipv6(self.array("IPv6 address")?),
@@ -504,12 +545,12 @@ mod tests {
         assert_eq!(bytes(&Value::F32(1.0)), [6, 0, 0, 0x80, 0x3f]);
         assert_eq!(bytes(&Value::F64(-2.0)), [7, 0, 0, 0, 0, 0, 0, 0, 0xc0]);
         assert_eq!(bytes(&Value::Char('é' as u32)), [8, 0xe9]);
-        assert_eq!(bytes(&Value::Str("hé".into())), [9, 3, b'h', 0xc3, 0xa9]);
-        assert_eq!(bytes(&Value::Bytes(vec![7, 8])), [10, 2, 7, 8]);
+        assert_eq!(bytes(&Value::Str("hé")), [9, 3, b'h', 0xc3, 0xa9]);
+        assert_eq!(bytes(&Value::Bytes(&[7, 8])), [10, 2, 7, 8]);
         assert_eq!(bytes(&Value::Ipv4([10, 0, 0, 1])), [11, 10, 0, 0, 1]);
         assert_eq!(bytes(&Value::Seq(vec![Value::Null])), [13, 1, 0]);
         assert_eq!(
-            bytes(&Value::Map(vec![("k".into(), Value::Bool(false))])),
+            bytes(&Value::Map(vec![("k", Value::Bool(false))])),
             [14, 1, 1, b'k', 1, 0]
         );
     }
@@ -518,7 +559,7 @@ mod tests {
     fn frames_encode_as_the_format_document_says() {
         let thread = Frame::Thread {
             id: 0,
-            name: "main".into(),
+            name: "main",
         };
         assert_eq!(bytes(&thread), [1, 0, 4, b'm', b'a', b'i', b'n']);
         let record = Frame::Record(Record {
@@ -527,7 +568,7 @@ mod tests {
             seq: 7,
             ts: 1,
             actor: Some(Value::U64(42)),
-            values: vec![Value::Bool(true)],
+            values: vec![Value::Bool(true)].into(),
         });
         assert_eq!(bytes(&record), [2, 3, 0, 7, 1, 1, 3, 42, 1, 1, 1]);
         let callsite = Frame::Callsite(Callsite {
@@ -555,7 +596,7 @@ mod tests {
         );
     }
 
-    fn decode_value(bytes: &[u8]) -> Result<Value, String> {
+    fn decode_value(bytes: &[u8]) -> Result<Value<'_>, String> {
         let mut payload = Payload { bytes, at: 0 };
         let value = payload.value(0)?;
         assert_eq!(payload.at, bytes.len(), "the whole value is read");
@@ -581,11 +622,11 @@ mod tests {
             Value::F32(-1.5),
             Value::F64(f64::MAX),
             Value::Char('é' as u32),
-            Value::Str("hé".into()),
-            Value::Bytes(vec![0, 255]),
+            Value::Str("hé"),
+            Value::Bytes(&[0, 255]),
             Value::Ipv4([10, 0, 0, 1]),
             Value::Ipv6([7; 16]),
-            Value::Map(vec![("k".into(), Value::Seq(vec![Value::Null]))]),
+            Value::Map(vec![("k", Value::Seq(vec![Value::Null]))]),
             deepest,
         ];
         for value in values {
@@ -602,7 +643,8 @@ mod tests {
     }
 
     fn decode_alone(payload: &[u8]) -> Result<Option<LogRecord>, String> {
-        decode(&mut Dictionary::default(), payload)
+        let mut out = LogRecord::blank();
+        decode(&mut Dictionary::default(), payload, &mut out).map(|record| record.then_some(out))
     }
 
     #[test]
@@ -617,7 +659,7 @@ mod tests {
 
         let mut one_too_deep = Value::Null;
         for _ in 0..=MAX_DEPTH {
-            one_too_deep = Value::Map(vec![("k".into(), one_too_deep)]);
+            one_too_deep = Value::Map(vec![("k", one_too_deep)]);
         }
         let mut values = vec![1];
         values.extend_from_slice(&bytes(&one_too_deep));
@@ -656,16 +698,12 @@ mod tests {
     #[test]
     fn definitions_cannot_skip_ids() {
         let mut dictionary = Dictionary::default();
-        let thread = |id: u32| {
-            bytes(&Frame::Thread {
-                id,
-                name: "main".into(),
-            })
-        };
-        assert_eq!(decode(&mut dictionary, &thread(0)), Ok(None));
-        assert_eq!(decode(&mut dictionary, &thread(1)), Ok(None));
-        assert_eq!(decode(&mut dictionary, &thread(0)), Ok(None));
-        let error = decode(&mut dictionary, &thread(1_000_000)).unwrap_err();
+        let thread = |id: u32| bytes(&Frame::Thread { id, name: "main" });
+        let mut out = LogRecord::blank();
+        assert_eq!(decode(&mut dictionary, &thread(0), &mut out), Ok(false));
+        assert_eq!(decode(&mut dictionary, &thread(1), &mut out), Ok(false));
+        assert_eq!(decode(&mut dictionary, &thread(0), &mut out), Ok(false));
+        let error = decode(&mut dictionary, &thread(1_000_000), &mut out).unwrap_err();
         assert!(error.contains("skips ids"), "{error}");
         assert_eq!(dictionary.threads.len(), 2);
     }

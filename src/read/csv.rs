@@ -3,57 +3,90 @@
 //! Columns: `ts,level,seq,actor,target,msg,fields,file,line,thread`. `actor` (empty when
 //! the event has none) and `fields` hold JSON, so that values keep their types.
 
+use smallvec::SmallVec;
+
+use super::json;
 use super::record::{FieldValue, LogRecord};
+use super::timestamp::TimestampParser;
 use crate::format::csv::HEADER;
-use crate::format::time::parse_rfc3339;
 use crate::Level;
 
-/// Decodes one record (without its line break); `None` for the header row.
-pub(crate) fn decode(record: &[u8]) -> Result<Option<LogRecord>, String> {
+/// Decodes one record (without its line break) into `out`, reusing its buffers; `false`
+/// for the header row.
+pub(crate) fn decode(
+    record: &[u8],
+    out: &mut LogRecord,
+    clock: &mut TimestampParser,
+) -> Result<bool, String> {
     let record = record.strip_suffix(b"\r").unwrap_or(record);
     if record == HEADER.as_bytes() {
-        return Ok(None);
+        return Ok(false);
     }
     CELLS.with(|cells| {
         let mut cells = cells.borrow_mut();
         cells.split(record)?;
-        from_cells(&cells.strings()?).map(Some)
+        let strings = cells.strings()?;
+        from_cells(&strings, out, clock)?;
+        Ok(true)
     })
 }
 
-/// Builds the record from its ten cells.
-fn from_cells(cells: &[&str]) -> Result<LogRecord, String> {
+/// A JSON cell into `slot`: directly when the cell is as the writer writes it, else with
+/// serde_json, whose error names what is wrong.
+fn json(name: &str, text: &str, slot: &mut FieldValue) -> Result<(), String> {
+    if json::direct_value(text, slot).is_none() {
+        *slot =
+            serde_json::from_str(text).map_err(|e| format!("column {name} is not JSON: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Fills the record from its ten cells.
+fn from_cells(
+    cells: &[&str],
+    out: &mut LogRecord,
+    clock: &mut TimestampParser,
+) -> Result<(), String> {
     if cells.len() != 10 {
         return Err(format!("expected 10 columns, found {}", cells.len()));
     }
     let cell = |i: usize| cells[i];
-    let json = |name: &str, text: &str| -> Result<FieldValue, String> {
-        serde_json::from_str(text).map_err(|e| format!("column {name} is not JSON: {e}"))
-    };
-    let actor = match cell(3) {
-        "" => None,
-        text => Some(json("actor", text)?),
-    };
-    let fields = match json("fields", cell(6))? {
-        FieldValue::Map(entries) => entries,
-        other => return Err(format!("column fields is not a JSON object: {other}")),
-    };
-    Ok(LogRecord {
-        ts: parse_rfc3339(cell(0))?,
-        level: Level::from_name(cell(1)).ok_or_else(|| format!("unknown level {:?}", cell(1)))?,
-        seq: cell(2)
-            .parse()
-            .map_err(|_| format!("bad seq {:?}", cell(2)))?,
-        actor,
-        target: cell(4).to_owned(),
-        msg: cell(5).to_owned(),
-        fields,
-        file: cell(7).to_owned(),
-        line: cell(8)
-            .parse()
-            .map_err(|_| format!("bad line {:?}", cell(8)))?,
-        thread: cell(9).to_owned(),
-    })
+    match (cell(3), &mut out.actor) {
+        ("", actor) => *actor = None,
+        (text, Some(slot)) => json("actor", text, slot)?,
+        (text, actor) => {
+            let mut value = FieldValue::Null;
+            json("actor", text, &mut value)?;
+            *actor = Some(value);
+        }
+    }
+    if json::direct_entries(cell(6), &mut out.fields).is_none() {
+        let mut value = FieldValue::Null;
+        json("fields", cell(6), &mut value)?;
+        out.fields = match value {
+            FieldValue::Map(entries) => entries,
+            other => return Err(format!("column fields is not a JSON object: {other}")),
+        };
+    }
+    out.ts = clock.parse(cell(0))?;
+    out.level = Level::from_name(cell(1)).ok_or_else(|| format!("unknown level {:?}", cell(1)))?;
+    out.seq = cell(2)
+        .parse()
+        .map_err(|_| format!("bad seq {:?}", cell(2)))?;
+    set(&mut out.target, cell(4));
+    set(&mut out.msg, cell(5));
+    set(&mut out.file, cell(7));
+    out.line = cell(8)
+        .parse()
+        .map_err(|_| format!("bad line {:?}", cell(8)))?;
+    set(&mut out.thread, cell(9));
+    Ok(())
+}
+
+/// Replaces the text of `held`, keeping its buffer.
+fn set(held: &mut String, text: &str) {
+    held.clear();
+    held.push_str(text);
 }
 
 thread_local! {
@@ -107,7 +140,7 @@ impl Cells {
     }
 
     /// The cells as text.
-    fn strings(&self) -> Result<Vec<&str>, String> {
+    fn strings(&self) -> Result<SmallVec<[&str; 10]>, String> {
         let mut start = 0;
         self.ends[..self.count]
             .iter()

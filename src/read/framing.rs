@@ -5,7 +5,7 @@
 //! No record is held longer than the limit: a longer one is consumed and reported, and a
 //! frame whose length is past the limit ends the framing of its segment.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 
 use super::FileFormat;
 use crate::format::binary::{crc32, frame_prefix, FRAME_PREFIX, HEADER_LEN};
@@ -58,15 +58,15 @@ pub(super) fn read_frame(
             n => (Line::Whole, n as u64),
         });
     }
-    let mut prefix = Vec::with_capacity(FRAME_PREFIX);
-    let got = read_up_to(input, &mut prefix, FRAME_PREFIX)?;
+    let mut prefix = [0; FRAME_PREFIX];
+    let got = read_into(input, &mut prefix)?;
     if got == 0 {
         return Ok((Line::End, 0));
     }
-    let Some(prefix) = prefix.first_chunk() else {
+    if got < FRAME_PREFIX {
         return Ok((Line::Torn, got as u64));
-    };
-    let (len, crc) = frame_prefix(prefix);
+    }
+    let (len, crc) = frame_prefix(&prefix);
     if len > max {
         return Ok((
             Line::Unframable(format!(
@@ -92,15 +92,49 @@ pub(super) fn read_frame(
     Ok((Line::Whole, consumed))
 }
 
-/// Reads up to `n` bytes into `out`, fewer only at the end of the input.
+/// Reads up to `n` bytes into `out`, fewer only at the end of the input, straight from
+/// the input's buffer.
 pub(super) fn read_up_to(
     input: &mut dyn BufRead,
     out: &mut Vec<u8>,
     n: usize,
 ) -> io::Result<usize> {
-    let start = out.len();
-    io::Read::take(input, n as u64).read_to_end(out)?;
-    Ok(out.len() - start)
+    let mut got = 0;
+    while got < n {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let take = available.len().min(n - got);
+        out.extend_from_slice(&available[..take]);
+        input.consume(take);
+        got += take;
+    }
+    Ok(got)
+}
+
+/// Fills `out` from the input, short only at the end of the input; returns how much.
+fn read_into(input: &mut dyn BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < out.len() {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let take = available.len().min(out.len() - got);
+        out[got..got + take].copy_from_slice(&available[..take]);
+        input.consume(take);
+        got += take;
+    }
+    Ok(got)
 }
 
 /// Reads one `\n`-terminated record into `line`, keeping at most `max` bytes of it. With

@@ -40,6 +40,7 @@ mod record;
 mod scan;
 mod tail;
 mod text;
+mod timestamp;
 mod verify;
 
 pub use crate::format::manifest::{
@@ -205,6 +206,7 @@ fn format_of(path: &Path) -> Option<FileFormat> {
 struct Decoder {
     format: FileFormat,
     dictionary: binary::Dictionary,
+    clock: timestamp::TimestampParser,
 }
 
 impl Decoder {
@@ -212,17 +214,22 @@ impl Decoder {
         Decoder {
             format,
             dictionary: binary::Dictionary::default(),
+            clock: timestamp::TimestampParser::default(),
         }
     }
 
-    /// Decodes one record; `None` for what is not a record (a header, a definition).
-    fn decode(&mut self, offset: u64, record: &[u8]) -> Result<Option<LogRecord>, String> {
+    /// Decodes one record into `out`; `false` for what is not a record (a header, a
+    /// definition).
+    fn decode(&mut self, offset: u64, record: &[u8], out: &mut LogRecord) -> Result<bool, String> {
         match self.format {
-            FileFormat::Json => record::exact_numbers(|| json::decode(record)).map(Some),
-            FileFormat::Csv => record::exact_numbers(|| csv::decode(record)),
-            FileFormat::Text => record::exact_numbers(|| text::decode(record)).map(Some),
-            FileFormat::Binary if offset == 0 => check_header(record).map(|()| None),
-            FileFormat::Binary => binary::decode(&mut self.dictionary, record),
+            FileFormat::Json => json::decode(record, out, &mut self.clock).map(|()| true),
+            FileFormat::Csv => record::exact_numbers(|| csv::decode(record, out, &mut self.clock)),
+            FileFormat::Text => {
+                *out = record::exact_numbers(|| text::decode(record, &mut self.clock))?;
+                Ok(true)
+            }
+            FileFormat::Binary if offset == 0 => check_header(record).map(|()| false),
+            FileFormat::Binary => binary::decode(&mut self.dictionary, record, out),
         }
     }
 }
@@ -271,6 +278,8 @@ pub struct Reader {
     max_record: usize,
     stopped: bool,
     line: Vec<u8>,
+    /// The record [`Reader::next_ref`] lends, its buffers reused from one record to the next.
+    record: LogRecord,
     checkpoint: Option<Checkpoint>,
     /// Definitions to load before reading the source at this index from `skip` (binary).
     preload: Option<(usize, Vec<Vec<u8>>)>,
@@ -289,6 +298,7 @@ impl Reader {
             max_record: DEFAULT_MAX_RECORD_BYTES,
             stopped: false,
             line: Vec::new(),
+            record: LogRecord::blank(),
             checkpoint: None,
             preload: None,
             stream: None,
@@ -526,7 +536,7 @@ impl Reader {
             for payload in definitions {
                 // Each was checked when it was found; a bad one is reported where it stands
                 // by a reader that reads the segment whole.
-                let _ = binary::decode(&mut open.decoder.dictionary, &payload);
+                let _ = binary::decode(&mut open.decoder.dictionary, &payload, &mut self.record);
             }
         }
         if skip > at {
@@ -543,7 +553,9 @@ impl Reader {
                     .map_err(|e| ReadError::io(&path, Some(open.offset), e))?;
                     match what {
                         Line::Whole => {
-                            let _ = open.decoder.decode(open.offset, &self.line);
+                            let _ = open
+                                .decoder
+                                .decode(open.offset, &self.line, &mut self.record);
                         }
                         Line::TooLong | Line::Damaged(_) => {}
                         Line::End | Line::Torn | Line::Unframable(_) => break,
@@ -571,7 +583,7 @@ impl Reader {
         Ok(())
     }
 
-    fn fail(&mut self, error: ReadError) -> Option<Result<LogRecord, ReadError>> {
+    fn fail(&mut self, error: ReadError) -> Option<Result<(), ReadError>> {
         if self.on_error == OnError::Stop {
             self.stopped = true;
         }
@@ -579,10 +591,37 @@ impl Reader {
     }
 }
 
-impl Iterator for Reader {
-    type Item = Result<LogRecord, ReadError>;
+impl Reader {
+    /// The next record, lent: the reader keeps one record and decodes each into it,
+    /// reusing its strings and field list, so that reading allocates next to nothing. The
+    /// same records, damage reports and checkpoints as iterating; clone the record to keep it.
+    ///
+    #[cfg_attr(feature = "writer", doc = "```")]
+    #[cfg_attr(not(feature = "writer"), doc = "```ignore")]
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # {
+    /// #     let _g = trail::builder().dir(dir.path()).name("shop").install().unwrap();
+    /// #     for n in 0..3_u32 { trail::info!(n, "event"); }
+    /// # }
+    /// let mut reader = trail::read::open(dir.path())?;
+    /// let mut total = 0;
+    /// while let Some(record) = reader.next_ref() {
+    ///     if let Some(trail::read::FieldValue::U64(n)) = record?.field("n") {
+    ///         total += n;
+    ///     }
+    /// }
+    /// assert_eq!(total, 3);
+    /// # Ok::<(), trail::read::ReadError>(())
+    /// ```
+    pub fn next_ref(&mut self) -> Option<Result<&LogRecord, ReadError>> {
+        let mut record = std::mem::replace(&mut self.record, LogRecord::blank());
+        let outcome = self.advance(&mut record);
+        self.record = record;
+        outcome.map(|result| result.map(|()| &self.record))
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Decodes the next record into `out`, or reports the next damage.
+    fn advance(&mut self, out: &mut LogRecord) -> Option<Result<(), ReadError>> {
         loop {
             if self.stopped {
                 return None;
@@ -613,15 +652,24 @@ impl Iterator for Reader {
                 }
                 Ok((Line::Whole, consumed)) => {
                     open.offset += consumed;
-                    match open.decoder.decode(start, &self.line) {
-                        Ok(None) => continue,
-                        Ok(Some(record)) => {
-                            self.checkpoint = Some(Checkpoint {
-                                segment: source.base.clone(),
-                                offset: open.offset,
-                                seq: record.seq,
-                            });
-                            return Some(Ok(record));
+                    match open.decoder.decode(start, &self.line, out) {
+                        Ok(false) => continue,
+                        Ok(true) => {
+                            // Kept in place: a new segment name only when the segment changes.
+                            match &mut self.checkpoint {
+                                Some(c) if c.segment == source.base => {
+                                    c.offset = open.offset;
+                                    c.seq = out.seq;
+                                }
+                                checkpoint => {
+                                    *checkpoint = Some(Checkpoint {
+                                        segment: source.base.clone(),
+                                        offset: open.offset,
+                                        seq: out.seq,
+                                    })
+                                }
+                            }
+                            return Some(Ok(()));
                         }
                         Err(detail) => {
                             // A binary segment without its header cannot be read on.
@@ -669,6 +717,16 @@ impl Iterator for Reader {
             };
             return self.fail(error);
         }
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<LogRecord, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = LogRecord::blank();
+        self.advance(&mut record)
+            .map(|result| result.map(|()| record))
     }
 }
 

@@ -37,6 +37,22 @@ impl LogRecord {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// A record with nothing in it yet, for the decoders to fill.
+    pub(crate) fn blank() -> LogRecord {
+        LogRecord {
+            ts: 0,
+            level: Level::Info,
+            seq: 0,
+            actor: None,
+            target: String::new(),
+            msg: String::new(),
+            fields: Vec::new(),
+            file: String::new(),
+            line: 0,
+            thread: String::new(),
+        }
+    }
+
     /// The timestamp as the files write it: RFC 3339, UTC, nine fraction digits.
     pub fn ts_rfc3339(&self) -> String {
         crate::format::time::rfc3339(self.ts)

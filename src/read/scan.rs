@@ -82,6 +82,7 @@ pub(crate) fn scan(format: FileFormat, input: impl Read) -> io::Result<Scan> {
         },
     );
     let mut record = Vec::new();
+    let mut decoded = super::LogRecord::blank();
     let mut decoder = Decoder::new(format);
     let mut scan = Scan::default();
     let mut offset = 0;
@@ -106,12 +107,12 @@ pub(crate) fn scan(format: FileFormat, input: impl Read) -> io::Result<Scan> {
             }
             Line::TooLong => scan.damage(offset, "record longer than the limit".into()),
             Line::Damaged(detail) => scan.damage(offset, detail),
-            Line::Whole => match decoder.decode(offset, &record) {
-                Ok(None) => {}
-                Ok(Some(r)) => {
+            Line::Whole => match decoder.decode(offset, &record, &mut decoded) {
+                Ok(false) => {}
+                Ok(true) => {
                     scan.records += 1;
-                    scan.first_seq.get_or_insert(r.seq);
-                    scan.last_seq = Some(r.seq);
+                    scan.first_seq.get_or_insert(decoded.seq);
+                    scan.last_seq = Some(decoded.seq);
                 }
                 Err(detail) => scan.damage(offset, detail),
             },

@@ -4,11 +4,11 @@
 //! see the writer's module and `docs/FORMAT.md` for when a part is quoted.
 
 use super::record::{FieldValue, LogRecord};
-use crate::format::time::parse_rfc3339;
+use super::timestamp::TimestampParser;
 use crate::Level;
 
 /// Decodes one line (without its newline).
-pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
+pub(crate) fn decode(line: &[u8], clock: &mut TimestampParser) -> Result<LogRecord, String> {
     let line = std::str::from_utf8(line).map_err(|_| "not UTF-8 text".to_owned())?;
     let (ts, rest) = line.split_once(' ').ok_or("no timestamp")?;
     let (level, rest) = rest.split_once(' ').ok_or("no level")?;
@@ -96,7 +96,7 @@ pub(crate) fn decode(line: &[u8]) -> Result<LogRecord, String> {
         _ => return Err("no `@thread=`".into()),
     };
     Ok(LogRecord {
-        ts: parse_rfc3339(ts)?,
+        ts: clock.parse(ts)?,
         level,
         seq,
         actor,

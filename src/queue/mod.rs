@@ -40,6 +40,9 @@
 //! push and the writer's pop, over the header they share), [`merge`] is the writer's
 //! merge of all rings by tick count, and this file is what the callers see: the rings of
 //! one writer, each thread's own ring found and registered, waiting for room and growth.
+//!
+//! The file passes 800 lines because its second half is the tests of the queue as a whole
+//! (rings, registry and merge together, under many threads).
 
 use std::cell::{RefCell, RefMut};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

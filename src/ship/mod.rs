@@ -34,6 +34,10 @@
 //! println!("{} records shipped", summary.shipped);
 //! # Ok::<(), trail::ship::ShipError>(())
 //! ```
+//!
+//! The file passes 800 lines because the shipping loop, its repair after a refused publish
+//! and the options it takes read best together; the connection, the checkpoint, progress
+//! and the backlog check are in rooms of their own.
 
 use std::collections::HashSet;
 use std::fmt;

@@ -35,6 +35,10 @@ pub(crate) struct FileOutput {
     schema: crate::schema::Collector,
     /// Where in `buf` the last record's bytes begin, for outputs that share them.
     last_record: usize,
+    /// The last record as written, when it had to be cut to the record limit. Kept here
+    /// rather than returned: a record is large, and returning one per call cost a copy of
+    /// it for every record.
+    cut: Option<Record>,
 }
 
 impl FileOutput {
@@ -57,6 +61,7 @@ impl FileOutput {
             last_sync: Instant::now(),
             schema,
             last_record: 0,
+            cut: None,
         }
     }
 
@@ -89,42 +94,57 @@ impl FileOutput {
 
     /// Encodes one record; if it would overflow the segment, it goes to a new one instead,
     /// encoded again there (a format may refer to what its segment already holds).
-    /// Returns the record as written when it had to be cut to the record limit.
+    /// [`FileOutput::cut_record`] then gives the record as written when it had to be cut
+    /// to the record limit.
     #[inline]
-    pub(super) fn record(&mut self, record: &Record, seq: u64) -> Option<Record> {
+    pub(super) fn record(&mut self, record: &Record, seq: u64) {
         let mark = self.buf.len();
         self.encoder.encode(record, seq, &mut self.buf);
+        if self.cut.is_some() {
+            self.cut = None;
+        }
         // What the reader cannot read back is never written: a record past the limit is
         // written again with its largest values cut.
-        let cut = if self.buf.len() - mark > MAX_RECORD_BYTES {
-            self.cut_to_limit(record, seq, mark)
-        } else {
-            None
-        };
-        let written = cut.as_ref().unwrap_or(record);
+        if self.buf.len() - mark > MAX_RECORD_BYTES {
+            self.cut = self.cut_to_limit(record, seq, mark);
+        }
         self.last_record = mark;
         let len = (self.buf.len() - mark) as u64;
         if self
             .files
             .overflows(mark as u64, self.buffered.is_some(), len)
         {
-            // Encoded again in the new segment; if none could be started, the first
-            // encoding stands, in the segment it was made for.
-            let encoded = self.buf.split_off(mark);
-            let segment = self.files.generation();
-            self.write_out();
-            self.rotate();
-            self.last_record = self.buf.len();
-            if self.files.generation() == segment {
-                self.buf.extend_from_slice(&encoded);
-            } else {
-                self.encoder.encode(written, seq, &mut self.buf);
-            }
+            self.move_to_next_segment(record, seq, mark);
         }
         self.buffered = Some((self.buffered.map_or(seq, |(first, _)| first), seq));
         let segment = self.files.generation();
+        let written = self.cut.as_ref().unwrap_or(record);
         self.schema.note(written, segment, self.files.schema_mut());
-        cut
+    }
+
+    /// The record [`FileOutput::record`] took last, as written, if it had to be cut.
+    pub(super) fn cut_record(&self) -> Option<&Record> {
+        self.cut.as_ref()
+    }
+
+    /// Moves the record just encoded at `mark` to a new segment, encoded again there; if
+    /// none could be started, the first encoding stands, in the segment it was made for.
+    #[cold]
+    #[inline(never)]
+    fn move_to_next_segment(&mut self, record: &Record, seq: u64, mark: usize) {
+        let encoded = self.buf.split_off(mark);
+        let segment = self.files.generation();
+        self.write_out();
+        self.rotate();
+        self.last_record = self.buf.len();
+        if self.files.generation() == segment {
+            self.buf.extend_from_slice(&encoded);
+        } else {
+            let cut = self.cut.take();
+            self.encoder
+                .encode(cut.as_ref().unwrap_or(record), seq, &mut self.buf);
+            self.cut = cut;
+        }
     }
 
     /// Encodes `record` again, just encoded at `mark` and found longer than

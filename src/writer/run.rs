@@ -202,11 +202,11 @@ impl Writer {
             self.hand_to_outputs(record, seq);
             return;
         };
-        let cut = file.record(record, seq);
+        file.record(record, seq);
         if let Some(outputs) = &mut self.outputs {
             // The other outputs get what the file got, cut to the limit if it was.
             outputs.record(
-                cut.as_ref().unwrap_or(record),
+                file.cut_record().unwrap_or(record),
                 seq,
                 Some(file.last_record()),
             );

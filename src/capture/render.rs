@@ -84,7 +84,7 @@ pub(crate) fn write_value<V: RenderValue + ?Sized>(
         Shape::U64(v) => fmt::Display::fmt(&v, f),
         Shape::I128(v) => fmt::Display::fmt(&v, f),
         Shape::U128(v) => fmt::Display::fmt(&v, f),
-        Shape::F32(v) => write_f32(f, v),
+        Shape::F32(v) => fmt::Display::fmt(&v, f),
         Shape::F64(v) => fmt::Display::fmt(&v, f),
         Shape::Char(c) if nested => fmt::Debug::fmt(c.encode_utf8(&mut [0; 4]), f),
         Shape::Char(c) => fmt::Display::fmt(&c, f),
@@ -98,30 +98,13 @@ pub(crate) fn write_value<V: RenderValue + ?Sized>(
     }
 }
 
-/// An `f32` as the file formats print it, so that it renders the same before and after a
-/// round trip through a file (which reads it back as an `f64`): where two shortest decimal
-/// forms are equally close, ryu and the standard library's `Display` may pick different
-/// ones (`2409769.3` and `2409769.2`), so both sides go through ryu's choice.
-#[cfg(any(feature = "writer", feature = "read"))]
-fn write_f32(f: &mut fmt::Formatter<'_>, v: f32) -> fmt::Result {
-    fmt::Display::fmt(&f32_as_f64(v), f)
-}
-
-/// Without the writer or the reader no value comes back from a file: `Display` it is.
-#[cfg(not(any(feature = "writer", feature = "read")))]
-fn write_f32(f: &mut fmt::Formatter<'_>, v: f32) -> fmt::Result {
-    fmt::Display::fmt(&v, f)
-}
-
-/// The `f64` with the same shortest decimal form as `v`, as the writers print it (with
-/// ryu: where two forms are equally short, the one the writers chose).
-#[cfg(any(feature = "writer", feature = "read"))]
+/// The `f64` with the same shortest decimal form as `v`, the one Rust's `Display` prints
+/// (the file formats write an `f32` that way, and messages render it that way), so that an
+/// `f32` renders the same before and after a round trip through a file.
+#[cfg(feature = "read")]
 pub(crate) fn f32_as_f64(v: f32) -> f64 {
     if v.is_finite() {
-        ryu::Buffer::new()
-            .format_finite(v)
-            .parse()
-            .unwrap_or(f64::from(v))
+        v.to_string().parse().unwrap_or(f64::from(v))
     } else {
         f64::from(v)
     }

@@ -412,6 +412,18 @@ fn write_float(v: impl ryu::Float, finite: bool, nan: bool, negative: bool, out:
     }
 }
 
+/// A finite `f32` in the decimal form Rust's `Display` gives it, the form messages render
+/// it in (ryu may choose the other of two equally short forms: `3725241.2` for
+/// `3725241.3`), with `.0` added to a whole number so that it reads back as a float.
+fn write_f32(v: f32, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    let start = out.len();
+    let _ = write!(out, "{v}");
+    if !out[start..].contains(&b'.') {
+        out.extend_from_slice(b".0");
+    }
+}
+
 /// Writes one value as JSON. Types are kept: integers and finite floats are numbers,
 /// non-finite floats are the strings `"NaN"`, `"Infinity"` and `"-Infinity"`, bytes are
 /// an array of numbers, IP addresses are strings.
@@ -425,7 +437,8 @@ pub(crate) fn write_value(value: ValueRef<'_>, out: &mut Vec<u8>, depth: usize) 
         ValueRef::I128(v) => write_int(v, out),
         ValueRef::U128(v) => write_int(v, out),
         ValueRef::F64(v) => write_float(v, v.is_finite(), v.is_nan(), v.is_sign_negative(), out),
-        ValueRef::F32(v) => write_float(v, v.is_finite(), v.is_nan(), v.is_sign_negative(), out),
+        ValueRef::F32(v) if v.is_finite() => write_f32(v, out),
+        ValueRef::F32(v) => write_float(v, false, v.is_nan(), v.is_sign_negative(), out),
         ValueRef::Char(c) => write_str(c.encode_utf8(&mut [0; 4]), out),
         ValueRef::Str(s) => write_str(s, out),
         ValueRef::Bytes(bytes) => {

@@ -1,28 +1,15 @@
 //! The `trail` binary, run on streams written by the library.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{seqs, serial, trail, TailFollow, TRAIL};
 use trail::read::LogRecord;
 use trail::Format;
-
-const TRAIL: &str = env!("CARGO_BIN_EXE_trail");
-
-/// The writer is global: the tests that write streams take turns.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn trail(args: &[&str]) -> Output {
-    Command::new(TRAIL)
-        .args(args)
-        .output()
-        .expect("the trail binary runs")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
@@ -60,15 +47,6 @@ fn stream(dir: &Path, format: Format) -> Vec<LogRecord> {
     trail::read::open(dir)
         .unwrap()
         .map(|r| r.unwrap())
-        .collect()
-}
-
-fn seqs(text: &str) -> Vec<u64> {
-    text.lines()
-        .map(|l| {
-            let at = l.find("@seq=").expect("a text record") + 5;
-            l[at..].split(' ').next().unwrap().parse().unwrap()
-        })
         .collect()
 }
 
@@ -538,19 +516,7 @@ fn tail_follow_sees_every_record_once_across_rotations() {
         .unwrap();
     trail::info!(n = 0_u32, "before the tail starts");
     guard.flush();
-    let mut child = Command::new(TRAIL)
-        .args(["tail", "-f", "-n", "100", dir_arg(dir.path())])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = std::sync::Arc::new(Mutex::new(Vec::<String>::new()));
-    let collected = std::sync::Arc::clone(&lines);
-    let out = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            collected.lock().unwrap().push(line.unwrap());
-        }
-    });
+    let tail = TailFollow::start(dir.path());
     const N: u32 = 3000;
     for n in 1..N {
         trail::info!(n, "followed while rotating");
@@ -561,15 +527,7 @@ fn tail_follow_sees_every_record_once_across_rotations() {
     }
     let stats = guard.shutdown();
     assert!(stats.rotations > 20, "{} rotations", stats.rotations);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while lines.lock().unwrap().len() < N as usize && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300)); // anything extra would show up now
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let got = seqs(&lines.lock().unwrap().join("\n"));
+    let got = tail.seqs_after(N as usize);
     let missing: Vec<u64> = (1..=u64::from(N)).filter(|s| !got.contains(s)).collect();
     let repeated = got.len() - (u64::from(N) as usize - missing.len());
     assert!(

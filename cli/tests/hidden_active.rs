@@ -2,38 +2,15 @@
 //! sealed): cat, verify, stats and schema see it while it is written, and `tail -f`
 //! follows it across its rename without losing or repeating a record.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const TRAIL: &str = env!("CARGO_BIN_EXE_trail");
-
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn trail(args: &[&str]) -> Output {
-    Command::new(TRAIL)
-        .args(args)
-        .output()
-        .expect("the trail binary runs")
-}
+use common::{seqs, serial, trail, TailFollow};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-/// The seqs of text records (`@seq=N`), in order.
-fn seqs(text: &str) -> Vec<u64> {
-    text.lines()
-        .map(|l| {
-            let at = l.find("@seq=").expect("a text record") + 5;
-            l[at..].split(' ').next().unwrap().parse().unwrap()
-        })
-        .collect()
 }
 
 fn hidden_files(dir: &Path) -> Vec<String> {
@@ -105,19 +82,7 @@ fn tail_follow_sees_every_record_once_across_the_renames() {
         .unwrap();
     trail::info!(n = 0_u32, "before the tail starts");
     guard.flush();
-    let mut child = Command::new(TRAIL)
-        .args(["tail", "-f", "-n", "100", dir.path().to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let collected = Arc::clone(&lines);
-    let out = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            collected.lock().unwrap().push(line.unwrap());
-        }
-    });
+    let tail = TailFollow::start(dir.path());
     const N: u32 = 3000;
     for n in 1..N {
         trail::info!(n, "followed while rotating");
@@ -128,14 +93,6 @@ fn tail_follow_sees_every_record_once_across_the_renames() {
     }
     let stats = guard.shutdown();
     assert!(stats.rotations > 20, "{} rotations", stats.rotations);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while lines.lock().unwrap().len() < N as usize && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300)); // anything extra would show up now
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let got = seqs(&lines.lock().unwrap().join("\n"));
+    let got = tail.seqs_after(N as usize);
     assert_eq!(got, (1..=u64::from(N)).collect::<Vec<_>>());
 }

@@ -7,138 +7,16 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use common::nats::{block_on, free_port, NatsServer};
+use common::{serial, stderr, stream_id, wait_with_timeout, TRAIL};
 use futures_util::StreamExt;
-
-const TRAIL: &str = env!("CARGO_BIN_EXE_trail");
-
-/// One writer per process at a time: tests that write streams take turns.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A nats-server with JetStream on a free loopback port, stopped when dropped.
-struct NatsServer {
-    port: u16,
-    store: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl NatsServer {
-    fn start() -> NatsServer {
-        NatsServer::start_on(free_port())
-    }
-
-    fn start_on(port: u16) -> NatsServer {
-        let mut server = NatsServer {
-            port,
-            store: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        server.spawn();
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new("nats-server")
-            .args(["-js", "-sd"])
-            .arg(self.store.path())
-            .args(["-p", &self.port.to_string(), "-a", "127.0.0.1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run nats-server ({e}): these tests need it on PATH \
-                     (Debian: apt-get install -y nats-server)"
-                )
-            });
-        self.child = Some(child);
-        self.wait_ready();
-    }
-
-    /// Waits until the server accepts connections and answers JetStream requests.
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let url = self.url();
-        block_on(async move {
-            loop {
-                if let Ok(client) = async_nats::connect(url.as_str()).await {
-                    let js = async_nats::jetstream::new(client);
-                    // Any answer of the JetStream API, "no such stream" included, says it runs.
-                    use async_nats::jetstream::context::GetStreamErrorKind;
-                    match js.get_stream("READY").await {
-                        Ok(_) => return,
-                        Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(_)) => return,
-                        Err(_) => {}
-                    }
-                }
-                assert!(Instant::now() < deadline, "JetStream did not start");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-    }
-
-    /// Stops the server the way an operator does (SIGTERM), and starts it again on the
-    /// same port and store.
-    fn restart(&mut self) {
-        self.stop();
-        self.spawn();
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            signal(&child, "-TERM");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().unwrap().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
 
 /// Writes `count` records into a stream in `dir` that rotates often and compresses
 /// what it seals.
@@ -158,13 +36,6 @@ fn write_stream(dir: &Path, count: u64, format: trail::Format) {
         trail::info!(actor = i % 17, n = i, "record {i}");
     }
     drop(guard);
-}
-
-fn stream_id(dir: &Path) -> String {
-    trail::identity::load(dir, "app")
-        .unwrap()
-        .expect("the stream has an identity")
-        .stream_id
 }
 
 fn ship(dir: &Path, server: &NatsServer, extra: &[&str]) -> Command {
@@ -292,10 +163,6 @@ fn assert_exactly_once(shipped: &[Shipped], expected: &BTreeMap<String, u64>) {
     assert_eq!(&got, expected);
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 #[test]
 fn ships_every_record_exactly_once_while_the_shipper_is_killed_again_and_again() {
     const RECORDS: u64 = 200_000;
@@ -414,19 +281,6 @@ fn two_sources_while_the_server_is_restarted(shared: bool) {
         &shipped,
         &BTreeMap::from([(id_a, RECORDS), (id_b, RECORDS)]),
     );
-}
-
-fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("the shipper did not finish: {}", stderr(&out));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 fn main() {
     #[cfg(unix)]
     unix::main();
@@ -17,16 +19,16 @@ fn main() {
 #[cfg(unix)]
 mod unix {
     use std::collections::BTreeMap;
-    use std::net::{TcpListener, TcpStream};
     use std::path::Path;
-    use std::process::{Child, Command, Output, Stdio};
+    use std::process::{Child, Command, Stdio};
     use std::time::Instant;
 
     use futures_util::StreamExt;
 
+    use super::common::nats::{block_on, free_port, NatsNode};
+    use super::common::{stderr, stream_id, wait_with_timeout, TRAIL};
     use super::Duration;
 
-    const TRAIL: &str = env!("CARGO_BIN_EXE_trail");
     const WRITER_DIR: &str = "TRAIL_TEST_WRITER";
     const WRITER_URL: &str = "TRAIL_TEST_WRITER_URL";
     const WRITER_RECORDS: u64 = 15_000;
@@ -58,38 +60,41 @@ mod unix {
         }
     }
 
-    /// One server of the cluster: its ports, its store, its process.
-    struct Node {
-        name: String,
-        port: u16,
-        route_port: u16,
-        store: tempfile::TempDir,
-        child: Option<Child>,
-    }
-
     /// Three nats-servers with JetStream, routed to each other; killed when dropped.
     struct Cluster {
-        nodes: Vec<Node>,
+        names: Vec<String>,
+        nodes: Vec<NatsNode>,
     }
 
     impl Cluster {
         fn start() -> Cluster {
-            let mut cluster = Cluster {
-                nodes: (1..=3)
-                    .map(|i| Node {
-                        name: format!("n{i}"),
-                        port: free_port(),
-                        route_port: free_port(),
-                        store: tempfile::tempdir().unwrap(),
-                        child: None,
-                    })
-                    .collect(),
-            };
-            for i in 0..3 {
-                cluster.spawn(i);
+            let names: Vec<String> = (1..=3).map(|i| format!("n{i}")).collect();
+            let route_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+            let routes: Vec<String> = route_ports
+                .iter()
+                .map(|port| format!("nats://127.0.0.1:{port}"))
+                .collect();
+            let nodes: Vec<NatsNode> = (0..3)
+                .map(|i| {
+                    let args = [
+                        "--server_name",
+                        &names[i],
+                        "--cluster_name",
+                        "trail-test",
+                        "--cluster",
+                        &routes[i],
+                        "--routes",
+                        &routes.join(","),
+                    ];
+                    NatsNode::new(free_port(), args.map(str::to_owned).to_vec())
+                })
+                .collect();
+            let mut cluster = Cluster { names, nodes };
+            for node in &mut cluster.nodes {
+                node.spawn();
             }
-            for i in 0..3 {
-                cluster.wait_ready(i);
+            for node in &cluster.nodes {
+                node.wait_ready(Duration::from_secs(60));
             }
             cluster
         }
@@ -101,7 +106,7 @@ mod unix {
         }
 
         fn url(&self, i: usize) -> String {
-            format!("nats://127.0.0.1:{}", self.nodes[i].port)
+            self.nodes[i].url()
         }
 
         /// A server that runs, to ask questions of.
@@ -109,125 +114,25 @@ mod unix {
             let i = self
                 .nodes
                 .iter()
-                .position(|n| n.child.is_some())
+                .position(NatsNode::running)
                 .expect("a server runs");
             self.url(i)
         }
 
-        fn spawn(&mut self, i: usize) {
-            let routes: Vec<String> = self
-                .nodes
-                .iter()
-                .map(|n| format!("nats://127.0.0.1:{}", n.route_port))
-                .collect();
-            let node = &mut self.nodes[i];
-            let child = Command::new("nats-server")
-                .args(["-js", "-sd"])
-                .arg(node.store.path())
-                .args(["-p", &node.port.to_string(), "-a", "127.0.0.1"])
-                .args(["--server_name", &node.name, "--cluster_name", "trail-test"])
-                .args([
-                    "--cluster",
-                    &format!("nats://127.0.0.1:{}", node.route_port),
-                ])
-                .args(["--routes", &routes.join(",")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot run nats-server ({e}): these tests need it on PATH \
-                         (Debian: apt-get install -y nats-server)"
-                    )
-                });
-            node.child = Some(child);
-        }
-
-        /// Waits until server `i` accepts connections and the cluster answers JetStream
-        /// requests through it (a meta leader is elected).
-        fn wait_ready(&self, i: usize) {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while TcpStream::connect(("127.0.0.1", self.nodes[i].port)).is_err() {
-                assert!(Instant::now() < deadline, "nats-server did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let url = self.url(i);
-            block_on(async move {
-                use async_nats::jetstream::context::GetStreamErrorKind;
-                loop {
-                    if let Ok(client) = async_nats::connect(url.as_str()).await {
-                        let js = async_nats::jetstream::new(client);
-                        match js.get_stream("READY").await {
-                            Ok(_) => return,
-                            Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(_)) => {
-                                return
-                            }
-                            Err(_) => {}
-                        }
-                    }
-                    assert!(
-                        Instant::now() < deadline,
-                        "the JetStream cluster did not form"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            });
-        }
-
         /// Kills server `i` at once (SIGKILL): no goodbye to the others, nothing flushed.
         fn kill(&mut self, i: usize) {
-            let mut child = self.nodes[i].child.take().expect("the server runs");
-            child.kill().unwrap();
-            child.wait().unwrap();
+            self.nodes[i].kill();
         }
 
         /// Starts server `i` again on its ports and its store.
         fn restart(&mut self, i: usize) {
-            self.spawn(i);
-            self.wait_ready(i);
+            self.nodes[i].spawn();
+            self.nodes[i].wait_ready(Duration::from_secs(60));
         }
 
         fn index_of(&self, name: &str) -> usize {
-            self.nodes.iter().position(|n| n.name == name).unwrap()
+            self.names.iter().position(|n| n == name).unwrap()
         }
-    }
-
-    impl Drop for Cluster {
-        fn drop(&mut self) {
-            for node in &mut self.nodes {
-                if let Some(mut child) = node.child.take() {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
-            }
-        }
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(future)
-    }
-
-    fn stream_id(dir: &Path) -> String {
-        trail::identity::load(dir, "app")
-            .unwrap()
-            .expect("the stream has an identity")
-            .stream_id
-    }
-
-    fn stderr(o: &Output) -> String {
-        String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
     /// The JetStream stream's message count and its leader's name, as server `url` sees
@@ -309,19 +214,6 @@ mod unix {
         });
         let got: BTreeMap<String, u64> = next.into_iter().map(|(id, n)| (id, n - 1)).collect();
         assert_eq!(&got, expected);
-    }
-
-    fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
-        let deadline = Instant::now() + limit;
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!("the process did not finish in {limit:?}: {}", stderr(&out));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child.wait_with_output().unwrap()
     }
 
     fn ships_every_record_once_in_order_while_the_stream_leader_is_killed() {

@@ -1,0 +1,114 @@
+//! What the `trail` binary's tests share: running the binary, taking turns at the global
+//! writer, seqs read back from text lines, `trail tail -f` followed as it prints, and
+//! (in `nats`) nats-servers for the shipping tests.
+
+// Each test file uses a part of this module.
+#![allow(dead_code)]
+
+#[cfg(unix)]
+pub mod nats;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const TRAIL: &str = env!("CARGO_BIN_EXE_trail");
+
+/// The writer is global: the tests that write streams take turns.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `trail` with `args` to its end.
+pub fn trail(args: &[&str]) -> Output {
+    Command::new(TRAIL)
+        .args(args)
+        .output()
+        .expect("the trail binary runs")
+}
+
+/// The seqs of text records (`@seq=N`), in order.
+pub fn seqs(text: &str) -> Vec<u64> {
+    text.lines()
+        .map(|l| {
+            let at = l.find("@seq=").expect("a text record") + 5;
+            l[at..].split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+/// What a process wrote on standard error, invalid UTF-8 replaced.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The id of the stream `app` in `dir`.
+pub fn stream_id(dir: &Path) -> String {
+    trail::identity::load(dir, "app")
+        .unwrap()
+        .expect("the stream has an identity")
+        .stream_id
+}
+
+/// Waits for `child` to end, `limit` at most: past it, kills the process and fails.
+pub fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("the process did not finish in {limit:?}: {}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `trail tail -f -n 100 DIR` running, its lines collected as it prints them.
+pub struct TailFollow {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: JoinHandle<()>,
+}
+
+impl TailFollow {
+    pub fn start(dir: &Path) -> TailFollow {
+        let mut child = Command::new(TRAIL)
+            .args(["tail", "-f", "-n", "100", dir.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let collected = Arc::clone(&lines);
+        let out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                collected.lock().unwrap().push(line.unwrap());
+            }
+        });
+        TailFollow {
+            child,
+            lines,
+            reader,
+        }
+    }
+
+    /// Waits until `count` lines came (a minute at most) and a while longer, so that
+    /// anything extra shows up too, then stops the tail: the seqs of every line printed.
+    pub fn seqs_after(mut self, count: usize) -> Vec<u64> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.lines.lock().unwrap().len() < count && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        let text = self.lines.lock().unwrap().join("\n");
+        seqs(&text)
+    }
+}

@@ -2,39 +2,10 @@
 //! its buffers, decoding a binary, JSON or CSV record allocates nothing, and the lent
 //! records are the records that iterating gives. A counting global allocator proves it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
 
+use common::counting_alloc::{allocations, uncounted, Counting};
 use trail::Format;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -75,17 +46,14 @@ fn a_lent_record_is_decoded_without_allocating() {
         for expected in &owned[..10] {
             assert_eq!(reader.next_ref().unwrap().unwrap(), expected, "{format:?}");
         }
-        let before = ALLOCATIONS.with(Cell::get);
+        let before = allocations();
         let mut read = 10;
         while let Some(record) = reader.next_ref() {
             let record = record.unwrap();
-            // Compared after counting, outside the count.
-            let counted = ALLOCATIONS.with(Cell::get);
-            assert_eq!(record, &owned[read], "{format:?}");
-            ALLOCATIONS.with(|n| n.set(counted));
+            uncounted(|| assert_eq!(record, &owned[read], "{format:?}"));
             read += 1;
         }
-        let allocations = ALLOCATIONS.with(Cell::get) - before;
+        let allocations = allocations() - before;
         assert_eq!(read as u64, RECORDS, "{format:?}");
         // A longer message or string than any before may grow a buffer once; a record
         // that allocates would count in thousands.

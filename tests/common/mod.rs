@@ -1,6 +1,9 @@
-//! A sink that keeps records in memory, for tests of what the macros capture.
+//! What the library's tests share: a sink that keeps records in memory, for tests of what
+//! the macros capture, and (in `counting_alloc`) an allocator that counts allocations.
 
 #![allow(dead_code)]
+
+pub mod counting_alloc;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 

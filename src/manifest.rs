@@ -8,7 +8,6 @@
 //! outlives the segments that retention deletes, so that a stream whose every sealed
 //! segment was deleted still continues its `seq` instead of starting again at 1.
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -118,7 +117,7 @@ impl ManifestStore {
 /// Makes a rename or a deletion in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -193,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = ManifestStore::path_for(dir.path(), "app");
         // Sparse: the zeros past the limit are never read.
-        File::create(&path)
+        std::fs::File::create(&path)
             .unwrap()
             .set_len(MAX_MANIFEST_BYTES * 16)
             .unwrap();

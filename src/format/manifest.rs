@@ -100,7 +100,8 @@ impl SegmentEntry {
 }
 
 impl Manifest {
-    /// A manifest that lists nothing yet.
+    /// A manifest that lists nothing yet: the writer's start, which the reader never needs.
+    #[cfg(feature = "writer")]
     pub(crate) fn empty(stream: &str) -> Manifest {
         Manifest {
             stream: stream.to_owned(),

@@ -10,11 +10,10 @@
 use std::collections::HashMap;
 
 use crate::encode::bincode::{self, CallsiteRef, FrameRef, PieceRef};
-use crate::encode::{csv, json, text, EncodeValue, RecordView, Shape};
+use crate::encode::{csv, json, text, RecordView};
 use crate::format::binary::header;
 use crate::format::time::TimestampCache;
 use crate::read::{FieldValue, LogRecord};
-use crate::record::ValueRef;
 use crate::Format;
 
 /// Writes [`LogRecord`]s in one format.
@@ -152,32 +151,5 @@ fn view(
         file: &r.file,
         line: r.line,
         thread: &r.thread,
-    }
-}
-
-/// A value read back goes to the encoders as the captured value of the same type would.
-impl<'a> EncodeValue<'a> for &'a FieldValue {
-    type Items = std::slice::Iter<'a, FieldValue>;
-    type Entries = std::iter::Map<
-        std::slice::Iter<'a, (String, FieldValue)>,
-        fn(&'a (String, FieldValue)) -> (ValueRef<'a>, &'a FieldValue),
-    >;
-
-    fn shape(self) -> Shape<ValueRef<'a>, Self::Items, Self::Entries> {
-        Shape::Scalar(match self {
-            FieldValue::Null => ValueRef::Null,
-            FieldValue::Bool(b) => ValueRef::Bool(*b),
-            FieldValue::I64(n) => ValueRef::I64(*n),
-            FieldValue::U64(n) => ValueRef::U64(*n),
-            FieldValue::I128(n) => ValueRef::I128(*n),
-            FieldValue::U128(n) => ValueRef::U128(*n),
-            FieldValue::F64(f) => ValueRef::F64(*f),
-            FieldValue::Str(s) => ValueRef::Str(s),
-            FieldValue::Bytes(b) => ValueRef::Bytes(b),
-            FieldValue::Seq(items) => return Shape::Seq(items.iter()),
-            FieldValue::Map(entries) => {
-                return Shape::Map(entries.iter().map(|(k, v)| (ValueRef::Str(k), v)))
-            }
-        })
     }
 }

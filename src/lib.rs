@@ -214,7 +214,7 @@ pub use dispatch::{
 pub use filter::{set_filter, Directives, ParseFilterError};
 pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
-pub use record::{Decoded, Nested, Reader, Record, ValueRef};
+pub use record::{Decoded, Nested, NestedReader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use thread::thread_name;
 pub use value::{

@@ -19,7 +19,7 @@ use crate::Level;
 
 // The values a record holds are read with the codec's types; they are named here too,
 // where sinks meet them.
-pub use crate::capture::codec::{Nested, Reader, ValueRef};
+pub use crate::capture::codec::{Nested, NestedReader, ValueRef};
 
 /// Flag: the first value captured is the actor.
 pub(crate) const HAS_ACTOR: u8 = 1;
@@ -104,8 +104,8 @@ impl Record {
     /// The captured values in order, the actor first when there is one, for encoders that
     /// write them as they come. `None` when scopes added fields, which need reordering.
     #[cfg(feature = "writer")]
-    pub(crate) fn plain_values(&self) -> Option<Reader<'_>> {
-        self.plain_payload().map(Reader::new)
+    pub(crate) fn plain_values(&self) -> Option<NestedReader<'_>> {
+        self.plain_payload().map(NestedReader::new)
     }
 
     /// The captured bytes of [`plain_values`](Record::plain_values), for encoders that
@@ -168,7 +168,7 @@ impl Record {
         cut.flags = self.flags;
         let bytes = self.payload.as_slice();
         let mut payload = cut.payload_mut();
-        let mut reader = Reader::new(bytes);
+        let mut reader = NestedReader::new(bytes);
         while !reader.at_end() {
             let start = reader.pos();
             if reader.skip_scoped_start() {
@@ -252,7 +252,7 @@ impl Record {
 
     /// Decodes the captured values for reading.
     pub fn decode(&self) -> Decoded<'_> {
-        let mut reader = Reader::new(self.payload.as_slice());
+        let mut reader = NestedReader::new(self.payload.as_slice());
         let actor = if self.has_actor() {
             Some(reader.next().unwrap_or(ValueRef::Invalid))
         } else {

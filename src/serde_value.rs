@@ -595,7 +595,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::capture::codec::Reader;
+    use crate::capture::codec::NestedReader;
     use crate::capture::payload::RecordPayload;
 
     /// The value as captured within `limit` bytes, rendered, and the bytes it took.
@@ -604,7 +604,7 @@ mod tests {
         let mut payload = stored.edit();
         capture_within(&mut payload, value, limit);
         drop(payload);
-        let mut values = Reader::new(stored.as_slice());
+        let mut values = NestedReader::new(stored.as_slice());
         let shown = values.next().expect("one value").to_string();
         assert!(values.next().is_none() && !values.damaged());
         (shown, stored.len())

@@ -8,8 +8,8 @@
 //! end tag. Fields added by scopes follow a marker, as name and value pairs.
 //!
 //! Every writer of payload bytes (the captures in `value`, the serde serializer, scopes,
-//! the record's cut) and every reader ([`Reader`], the binary encoder's transcoder) goes
-//! through the tags defined here, once. The layout is private to this process: the
+//! the record's cut) and every reader ([`NestedReader`], the binary encoder's transcoder)
+//! goes through the tags defined here, once. The layout is private to this process: the
 //! on-disk formats are specified in `docs/FORMAT.md`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -331,17 +331,13 @@ pub struct Nested<'a> {
 
 impl<'a> Nested<'a> {
     /// The elements in order; for a map, keys and values alternate.
-    pub fn iter(&self) -> Reader<'a> {
-        Reader::new(self.bytes)
+    pub fn iter(&self) -> NestedReader<'a> {
+        NestedReader::new(self.bytes)
     }
 
     /// The key-value pairs of a map.
     pub fn entries(&self) -> impl Iterator<Item = (ValueRef<'a>, ValueRef<'a>)> {
-        let mut reader = self.iter();
-        core::iter::from_fn(move || {
-            let key = reader.next()?;
-            Some((key, reader.next().unwrap_or(ValueRef::Invalid)))
-        })
+        super::value_view::Entries(self.iter())
     }
 }
 
@@ -351,17 +347,20 @@ impl core::fmt::Debug for Nested<'_> {
     }
 }
 
-/// Reads values one after another from a payload; stops at the first malformed byte.
+/// Reads values one after another from a payload; stops at the first malformed byte. It
+/// is what [`Nested::iter`] gives: the items of a captured sequence or map. (Not to be
+/// confused with `trail::read::Reader`, which reads records back from files.)
+#[doc(alias = "Reader")]
 #[derive(Clone)]
-pub struct Reader<'a> {
+pub struct NestedReader<'a> {
     bytes: &'a [u8],
     pos: usize,
     damaged: bool,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> NestedReader<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Reader {
+        NestedReader {
             bytes,
             pos: 0,
             damaged: false,
@@ -489,7 +488,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-impl<'a> Iterator for Reader<'a> {
+impl<'a> Iterator for NestedReader<'a> {
     type Item = ValueRef<'a>;
 
     #[inline]
@@ -554,7 +553,7 @@ mod tests {
         drop(p);
         let bytes = stored.as_slice();
         assert_eq!(&bytes[..4], &[tag::NULL, tag::TRUE, tag::FALSE, tag::I64]);
-        let values: Vec<String> = Reader::new(bytes).map(|v| format!("{v:?}")).collect();
+        let values: Vec<String> = NestedReader::new(bytes).map(|v| format!("{v:?}")).collect();
         assert_eq!(
             values,
             [
@@ -587,7 +586,7 @@ mod tests {
             &[tag::SCOPED][..],
             &[99][..],
         ] {
-            let mut reader = Reader::new(bytes);
+            let mut reader = NestedReader::new(bytes);
             assert_eq!(reader.next(), None, "{bytes:?}");
             assert!(reader.damaged(), "{bytes:?}");
         }

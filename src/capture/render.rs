@@ -1,7 +1,8 @@
 //! One text rendering for values, whichever type holds them: the captured [`ValueRef`],
 //! the reader's `FieldValue` and the binary reader's value all `Display` through
-//! [`write_value`], so a value reads the same in a message written by the writer, in one
-//! rebuilt by the reader, and in a field printed by the `trail` CLI.
+//! [`write_value`], which takes any [`ValueView`], so a value reads the same in a message
+//! written by the writer, in one rebuilt by the reader, and in a field printed by the
+//! `trail` CLI.
 //!
 //! The rule: at the top, a string or character is its text as it is, an IP address its
 //! usual form, a number its shortest form, bytes their lower-case hex, an absent value
@@ -10,91 +11,67 @@
 //! quotes strings, so that the structure stays visible; map keys are always quoted so.
 
 use core::fmt;
-use std::net::IpAddr;
 
 use super::codec::ValueRef;
-
-/// A value as the rendering sees it: one level, with its nested content behind
-/// [`RenderValue::each_item`] and [`RenderValue::each_entry`].
-pub(crate) enum Shape<'v> {
-    Null,
-    Bool(bool),
-    I64(i64),
-    U64(u64),
-    I128(i128),
-    U128(u128),
-    F32(f32),
-    F64(f64),
-    Char(char),
-    Str(&'v str),
-    Bytes(&'v [u8]),
-    Ip(IpAddr),
-    Seq,
-    Map,
-    /// Bytes that could not be decoded.
-    Invalid,
-}
-
-/// A type whose values render through [`write_value`].
-pub(crate) trait RenderValue {
-    /// What this value is, one level deep.
-    fn shape(&self) -> Shape<'_>;
-
-    /// Calls `f` with each element of a sequence, in order.
-    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result;
-
-    /// Calls `f` with each key and value of a map, in order.
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result;
-}
+use super::value_view::{key_text, Shape, ValueView};
 
 /// Renders `value` by the module's rule; `nested` inside a sequence or map.
-pub(crate) fn write_value<V: RenderValue + ?Sized>(
+pub(crate) fn write_value<'a, V: ValueView<'a>>(
     f: &mut fmt::Formatter<'_>,
-    value: &V,
+    value: V,
     nested: bool,
 ) -> fmt::Result {
     match value.shape() {
-        Shape::Seq => {
+        Shape::Scalar(scalar) => write_scalar(f, scalar, nested),
+        Shape::Seq(items) => {
             f.write_str("[")?;
-            let mut first = true;
-            value.each_item(&mut |item| {
-                if !core::mem::take(&mut first) {
+            for (i, item) in items.enumerate() {
+                if i > 0 {
                     f.write_str(", ")?;
                 }
-                write_value(f, item, true)
-            })?;
+                write_value(f, item, true)?;
+            }
             f.write_str("]")
         }
-        Shape::Map => {
+        Shape::Map(entries) => {
             f.write_str("{")?;
-            let mut first = true;
-            value.each_entry(&mut |key, item| {
-                if !core::mem::take(&mut first) {
+            for (i, (key, item)) in entries.enumerate() {
+                if i > 0 {
                     f.write_str(", ")?;
                 }
-                write_key(f, key)?;
+                // Always quoted, whatever the key is.
+                fmt::Debug::fmt(&*key_text(key), f)?;
                 f.write_str(": ")?;
-                write_value(f, item, true)
-            })?;
+                write_value(f, item, true)?;
+            }
             f.write_str("}")
         }
-        Shape::Null => f.write_str("null"),
-        Shape::Bool(v) => fmt::Display::fmt(&v, f),
-        Shape::I64(v) => fmt::Display::fmt(&v, f),
-        Shape::U64(v) => fmt::Display::fmt(&v, f),
-        Shape::I128(v) => fmt::Display::fmt(&v, f),
-        Shape::U128(v) => fmt::Display::fmt(&v, f),
-        Shape::F32(v) => fmt::Display::fmt(&v, f),
-        Shape::F64(v) => fmt::Display::fmt(&v, f),
-        Shape::Char(c) if nested => fmt::Debug::fmt(c.encode_utf8(&mut [0; 4]), f),
-        Shape::Char(c) => fmt::Display::fmt(&c, f),
-        Shape::Str(s) if nested => fmt::Debug::fmt(s, f),
-        Shape::Str(s) => f.write_str(s),
-        Shape::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
+    }
+}
+
+/// Renders a value that does not nest by the module's rule.
+#[inline]
+fn write_scalar(f: &mut fmt::Formatter<'_>, value: ValueRef<'_>, nested: bool) -> fmt::Result {
+    match value {
+        ValueRef::Null => f.write_str("null"),
+        ValueRef::Bool(v) => fmt::Display::fmt(&v, f),
+        ValueRef::I64(v) => fmt::Display::fmt(&v, f),
+        ValueRef::U64(v) => fmt::Display::fmt(&v, f),
+        ValueRef::I128(v) => fmt::Display::fmt(&v, f),
+        ValueRef::U128(v) => fmt::Display::fmt(&v, f),
+        ValueRef::F32(v) => fmt::Display::fmt(&v, f),
+        ValueRef::F64(v) => fmt::Display::fmt(&v, f),
+        ValueRef::Char(c) if nested => fmt::Debug::fmt(c.encode_utf8(&mut [0; 4]), f),
+        ValueRef::Char(c) => fmt::Display::fmt(&c, f),
+        ValueRef::Str(s) if nested => fmt::Debug::fmt(s, f),
+        ValueRef::Str(s) => f.write_str(s),
+        ValueRef::Bytes(b) => b.iter().try_for_each(|x| write!(f, "{x:02x}")),
         // An address's text has nothing that quoting would escape.
-        Shape::Ip(ip) if nested => write!(f, "\"{ip}\""),
-        Shape::Ip(ip) => fmt::Display::fmt(&ip, f),
-        Shape::Invalid => f.write_str("<invalid>"),
+        ValueRef::Ip(ip) if nested => write!(f, "\"{ip}\""),
+        ValueRef::Ip(ip) => fmt::Display::fmt(&ip, f),
+        ValueRef::Invalid => f.write_str("<invalid>"),
+        // Never a scalar; rendered the nested way all the same.
+        ValueRef::Seq(_) | ValueRef::Map(_) => write_value(f, value, nested),
     }
 }
 
@@ -110,62 +87,9 @@ pub(crate) fn f32_as_f64(v: f32) -> f64 {
     }
 }
 
-/// A map key: a string, or another value whose top-level text is the key.
-pub(crate) enum Key<'k> {
-    Str(&'k str),
-    Other(&'k dyn fmt::Display),
-}
-
-/// A map key, always quoted: a string key as it is, any other as the string of its text.
-fn write_key(f: &mut fmt::Formatter<'_>, key: Key<'_>) -> fmt::Result {
-    match key {
-        Key::Str(s) => fmt::Debug::fmt(s, f),
-        Key::Other(value) => fmt::Debug::fmt(value.to_string().as_str(), f),
-    }
-}
-
-impl<'a> RenderValue for ValueRef<'a> {
-    fn shape(&self) -> Shape<'_> {
-        match *self {
-            ValueRef::Null => Shape::Null,
-            ValueRef::Bool(v) => Shape::Bool(v),
-            ValueRef::I64(v) => Shape::I64(v),
-            ValueRef::U64(v) => Shape::U64(v),
-            ValueRef::I128(v) => Shape::I128(v),
-            ValueRef::U128(v) => Shape::U128(v),
-            ValueRef::F32(v) => Shape::F32(v),
-            ValueRef::F64(v) => Shape::F64(v),
-            ValueRef::Char(v) => Shape::Char(v),
-            ValueRef::Str(v) => Shape::Str(v),
-            ValueRef::Bytes(v) => Shape::Bytes(v),
-            ValueRef::Ip(v) => Shape::Ip(v),
-            ValueRef::Seq(_) => Shape::Seq,
-            ValueRef::Map(_) => Shape::Map,
-            ValueRef::Invalid => Shape::Invalid,
-        }
-    }
-
-    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result {
-        match self {
-            ValueRef::Seq(nested) => nested.iter().try_for_each(|item| f(&item)),
-            _ => Ok(()),
-        }
-    }
-
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result {
-        match self {
-            ValueRef::Map(nested) => nested.entries().try_for_each(|(key, value)| match key {
-                ValueRef::Str(s) => f(Key::Str(s), &value),
-                other => f(Key::Other(&other), &value),
-            }),
-            _ => Ok(()),
-        }
-    }
-}
-
 impl fmt::Display for ValueRef<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_value(f, self, false)
+        write_value(f, *self, false)
     }
 }
 
@@ -175,7 +99,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::super::codec::{self, Reader};
+    use super::super::codec::{self, NestedReader};
     use super::super::payload::{Payload, RecordPayload};
     use crate::read::FieldValue;
 
@@ -259,7 +183,7 @@ mod tests {
         fn a_captured_value_and_its_read_back_form_render_alike(value in tree()) {
             let mut stored = RecordPayload::new();
             put(&mut stored.edit(), &value);
-            let mut reader = Reader::new(stored.as_slice());
+            let mut reader = NestedReader::new(stored.as_slice());
             let captured = reader.next().expect("one value");
             prop_assert!(reader.next().is_none() && !reader.damaged());
             let read_back = FieldValue::from_captured(captured);
@@ -278,7 +202,7 @@ mod tests {
         ]);
         let mut stored = RecordPayload::new();
         put(&mut stored.edit(), &value);
-        let captured = Reader::new(stored.as_slice()).next().unwrap();
+        let captured = NestedReader::new(stored.as_slice()).next().unwrap();
         let expected = r#"{"1": "10.0.0.7", "k": ["\"", 00ff]}"#;
         assert_eq!(captured.to_string(), expected);
         assert_eq!(FieldValue::from_captured(captured).to_string(), expected);

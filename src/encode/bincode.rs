@@ -11,7 +11,8 @@ use rustc_hash::FxHashMap;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::{EncodeContext, EncodeValue, Encoder, Shape};
+use super::{EncodeContext, Encoder};
+use crate::capture::value_view::{key_text, Shape, ValueView};
 use crate::format::binary::{framed, header, variant};
 use crate::record::ValueRef;
 use crate::{Metadata, Piece, Record};
@@ -102,13 +103,13 @@ impl Serialize for Vals<'_> {
 /// nested `depth` deep.
 struct Val<'a, V>(V, usize, PhantomData<ValueRef<'a>>);
 
-impl<'a, V: EncodeValue<'a>> Val<'a, V> {
+impl<'a, V: ValueView<'a>> Val<'a, V> {
     fn new(value: V, depth: usize) -> Self {
         Val(value, depth, PhantomData)
     }
 }
 
-impl<'a, V: EncodeValue<'a>> Serialize for Val<'a, V> {
+impl<'a, V: ValueView<'a>> Serialize for Val<'a, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         const NAME: &str = "Value";
         let id = u32::from;
@@ -184,7 +185,7 @@ impl Serialize for Bytes<'_> {
 /// A sequence's items, `depth` deep.
 struct SeqOf<'s, V>(&'s [V], usize);
 
-impl<'a, V: EncodeValue<'a>> Serialize for SeqOf<'_, V> {
+impl<'a, V: ValueView<'a>> Serialize for SeqOf<'_, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for item in self.0 {
@@ -197,15 +198,11 @@ impl<'a, V: EncodeValue<'a>> Serialize for SeqOf<'_, V> {
 /// A map's entries, `depth` deep: keys as strings.
 struct MapOf<'s, 'a, V>(&'s [(ValueRef<'a>, V)], usize);
 
-impl<'a, V: EncodeValue<'a>> Serialize for MapOf<'_, 'a, V> {
+impl<'a, V: ValueView<'a>> Serialize for MapOf<'_, 'a, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for (key, value) in self.0 {
-            let key = match key {
-                ValueRef::Str(k) => (*k).to_owned(),
-                other => other.to_string(),
-            };
-            seq.serialize_element(&(key, Val::new(*value, self.1)))?;
+            seq.serialize_element(&(key_text(*key), Val::new(*value, self.1)))?;
         }
         seq.end()
     }
@@ -382,7 +379,7 @@ impl Encoder for BincodeEncoder {
 }
 
 /// A sequence or a map, through serde.
-fn nested_value<'a, V: EncodeValue<'a>>(out: &mut Vec<u8>, v: V) {
+fn nested_value<'a, V: ValueView<'a>>(out: &mut Vec<u8>, v: V) {
     // Writing into a Vec fails only if serialization does, which ours does not.
     let _ = bincode::serde::encode_into_std_write(Val::new(v, 0), out, config());
 }

@@ -2,7 +2,8 @@
 //! by the rules of [`crate::format::csv`].
 
 use super::json::{write_any, write_fields};
-use super::{EncodeContext, EncodeValue, Encoder, RecordView};
+use super::{EncodeContext, Encoder, RecordView};
+use crate::capture::value_view::ValueView;
 use crate::format::csv::{cell, HEADER};
 use crate::format::time::TimestampCache;
 use crate::Record;
@@ -46,7 +47,7 @@ pub(crate) fn write_header(out: &mut Vec<u8>) {
 }
 
 /// Writes one record's row. `scratch` holds the JSON of a cell while it is quoted.
-pub(crate) fn write_row<'a, V: EncodeValue<'a>>(
+pub(crate) fn write_row<'a, V: ValueView<'a>>(
     clock: &mut TimestampCache,
     r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
     formulas: bool,

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use super::{append, EncodeContext, EncodeValue, Encoder, RecordView, Shape};
+use super::{append, EncodeContext, Encoder, RecordView};
+use crate::capture::value_view::{key_text, Shape, ValueView};
 use crate::format::json::{otel_attribute, write_str, JsonProfile, ECS_VERSION};
 use crate::format::time::TimestampCache;
 use crate::record::ValueRef;
@@ -350,7 +351,7 @@ impl Encoder for JsonEncoder {
 
 /// Writes a record's canonical line from its parts. The writer writes the same line
 /// from a call site's parts escaped once (`Site`); this serves records read back.
-pub(crate) fn write_canonical<'a, V: EncodeValue<'a>>(
+pub(crate) fn write_canonical<'a, V: ValueView<'a>>(
     clock: &mut TimestampCache,
     r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
     out: &mut Vec<u8>,
@@ -379,7 +380,7 @@ pub(crate) fn write_canonical<'a, V: EncodeValue<'a>>(
 }
 
 /// Writes key-values as a JSON object, in their order.
-pub(crate) fn write_fields<'a, V: EncodeValue<'a>>(
+pub(crate) fn write_fields<'a, V: ValueView<'a>>(
     fields: impl Iterator<Item = (&'a str, V)>,
     out: &mut Vec<u8>,
 ) {
@@ -462,7 +463,7 @@ pub(crate) fn write_value(value: ValueRef<'_>, out: &mut Vec<u8>, depth: usize) 
 
 /// Writes any value the encoders take as JSON: scalars as [`write_value`] does, and
 /// sequences and maps item by item, cut with a marker past [`MAX_DEPTH`].
-pub(crate) fn write_any<'a, V: EncodeValue<'a>>(value: V, out: &mut Vec<u8>, depth: usize) {
+pub(crate) fn write_any<'a, V: ValueView<'a>>(value: V, out: &mut Vec<u8>, depth: usize) {
     match value.shape() {
         Shape::Scalar(scalar) => write_value(scalar, out, depth),
         _ if depth >= MAX_DEPTH => write_str("[nested deeper than 64 levels]", out),
@@ -476,7 +477,7 @@ pub(crate) fn write_any<'a, V: EncodeValue<'a>>(value: V, out: &mut Vec<u8>, dep
 
 /// The items of a sequence, or the entries of a map with their keys, between `open` and
 /// `close`.
-fn write_items<'a, V: EncodeValue<'a>>(
+fn write_items<'a, V: ValueView<'a>>(
     [open, close]: &[u8; 2],
     items: impl Iterator<Item = (Option<ValueRef<'a>>, V)>,
     out: &mut Vec<u8>,
@@ -488,20 +489,12 @@ fn write_items<'a, V: EncodeValue<'a>>(
             out.push(b',');
         }
         if let Some(key) = key {
-            write_key(key, out);
+            write_str(&key_text(key), out);
             out.push(b':');
         }
         write_any(value, out, depth + 1);
     }
     out.push(*close);
-}
-
-/// Object keys must be strings; the serializer already made them so.
-fn write_key(key: ValueRef<'_>, out: &mut Vec<u8>) {
-    match key {
-        ValueRef::Str(s) => write_str(s, out),
-        other => write_str(&other.to_string(), out),
-    }
 }
 
 #[cfg(test)]

@@ -162,55 +162,6 @@ pub(crate) struct RecordView<'a, V, F> {
     pub(crate) thread: &'a str,
 }
 
-/// A value the encoders write: a captured [`ValueRef`], or a value read back. Scalars are
-/// handed over as a `ValueRef`, so that each format writes them with one piece of code;
-/// only nesting differs between the two.
-pub(crate) trait EncodeValue<'a>: Copy {
-    /// A sequence's items.
-    type Items: Iterator<Item = Self>;
-    /// A map's entries: key and value.
-    type Entries: Iterator<Item = (ValueRef<'a>, Self)>;
-
-    /// The value: a scalar, or a sequence or map to go through.
-    fn shape(self) -> Shape<ValueRef<'a>, Self::Items, Self::Entries>;
-}
-
-/// What an [`EncodeValue`] is.
-pub(crate) enum Shape<S, I, E> {
-    /// A value that does not nest (never [`ValueRef::Seq`] or [`ValueRef::Map`]).
-    Scalar(S),
-    /// A sequence and its items.
-    Seq(I),
-    /// A map and its entries.
-    Map(E),
-}
-
-impl<'a> EncodeValue<'a> for ValueRef<'a> {
-    type Items = crate::record::Reader<'a>;
-    type Entries = Entries<'a>;
-
-    #[inline(always)]
-    fn shape(self) -> Shape<ValueRef<'a>, Self::Items, Self::Entries> {
-        match self {
-            ValueRef::Seq(nested) => Shape::Seq(nested.iter()),
-            ValueRef::Map(nested) => Shape::Map(Entries(nested.iter())),
-            scalar => Shape::Scalar(scalar),
-        }
-    }
-}
-
-/// A captured map's entries: its items taken two by two, a missing last value as null.
-pub(crate) struct Entries<'a>(crate::record::Reader<'a>);
-
-impl<'a> Iterator for Entries<'a> {
-    type Item = (ValueRef<'a>, ValueRef<'a>);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let key = self.0.next()?;
-        Some((key, self.0.next().unwrap_or(ValueRef::Null)))
-    }
-}
-
 /// Turns records into bytes of one format.
 pub(crate) trait Encoder: Send {
     /// Writes what every segment of this format starts with (a header); nothing by default.

@@ -14,7 +14,8 @@
 //! ([`crate::terminal`]), which the reader's JSON parser undoes.
 
 use super::json::write_any;
-use super::{EncodeContext, EncodeValue, Encoder, RecordView, Shape};
+use super::{EncodeContext, Encoder, RecordView};
+use crate::capture::value_view::{Shape, ValueView};
 use crate::format::json::write_str;
 use crate::format::time::TimestampCache;
 use crate::record::ValueRef;
@@ -60,7 +61,7 @@ impl Encoder for TextEncoder {
 }
 
 /// Writes one record's line, its level coloured for a terminal when `colour` is set.
-pub(crate) fn write_line<'a, V: EncodeValue<'a>>(
+pub(crate) fn write_line<'a, V: ValueView<'a>>(
     clock: &mut TimestampCache,
     r: RecordView<'_, V, impl Iterator<Item = (&'a str, V)>>,
     colour: bool,
@@ -119,7 +120,7 @@ pub(crate) fn write_line<'a, V: EncodeValue<'a>>(
 }
 
 /// A string bare if `bare` allows it, anything else as JSON.
-fn write_text_value<'a, V: EncodeValue<'a>>(
+fn write_text_value<'a, V: ValueView<'a>>(
     value: V,
     bare: impl Fn(&str) -> bool,
     out: &mut Vec<u8>,

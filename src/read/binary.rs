@@ -11,9 +11,11 @@ use serde::Serialize;
 use smallvec::SmallVec;
 
 use super::record::{FieldValue, LogRecord};
-use crate::capture::render::{write_value, Key, RenderValue, Shape};
+use crate::capture::render::write_value;
+use crate::capture::value_view::{Shape, ValueView};
 use crate::format::binary::{frame, piece, variant, MAX_DEFINITIONS};
 use crate::limits::MAX_DEPTH;
+use crate::record::ValueRef;
 use crate::Level;
 
 /// One frame's payload as decoded, its strings borrowed from the payload. Its serde
@@ -124,39 +126,35 @@ impl Value<'_> {
     }
 }
 
-impl RenderValue for Value<'_> {
-    fn shape(&self) -> Shape<'_> {
-        match self {
-            Value::Null => Shape::Null,
-            Value::Bool(v) => Shape::Bool(*v),
-            Value::I64(v) => Shape::I64(*v),
-            Value::U64(v) => Shape::U64(*v),
-            Value::I128(v) => Shape::I128(*v),
-            Value::U128(v) => Shape::U128(*v),
-            Value::F32(v) => Shape::F32(*v),
-            Value::F64(v) => Shape::F64(*v),
-            Value::Char(c) => Shape::Char(char::from_u32(*c).unwrap_or('\u{fffd}')),
-            Value::Str(s) => Shape::Str(s),
-            Value::Bytes(b) => Shape::Bytes(b),
-            Value::Ipv4(o) => Shape::Ip(std::net::Ipv4Addr::from(*o).into()),
-            Value::Ipv6(o) => Shape::Ip(std::net::Ipv6Addr::from(*o).into()),
-            Value::Seq(_) => Shape::Seq,
-            Value::Map(_) => Shape::Map,
-        }
-    }
+/// A decoded value renders as the captured value it was written from.
+impl<'v, 'a: 'v> ValueView<'v> for &'v Value<'a> {
+    type Items = std::slice::Iter<'v, Value<'a>>;
+    type Entries = std::iter::Map<
+        std::slice::Iter<'v, (&'a str, Value<'a>)>,
+        fn(&'v (&'a str, Value<'a>)) -> (ValueRef<'v>, &'v Value<'a>),
+    >;
 
-    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result {
-        match self {
-            Value::Seq(items) => items.iter().try_for_each(f),
-            _ => Ok(()),
-        }
-    }
-
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result {
-        match self {
-            Value::Map(entries) => entries.iter().try_for_each(|(k, v)| f(Key::Str(k), v)),
-            _ => Ok(()),
-        }
+    fn shape(self) -> Shape<'v, Self> {
+        Shape::Scalar(match self {
+            Value::Null => ValueRef::Null,
+            Value::Bool(v) => ValueRef::Bool(*v),
+            Value::I64(v) => ValueRef::I64(*v),
+            Value::U64(v) => ValueRef::U64(*v),
+            Value::I128(v) => ValueRef::I128(*v),
+            Value::U128(v) => ValueRef::U128(*v),
+            Value::F32(v) => ValueRef::F32(*v),
+            Value::F64(v) => ValueRef::F64(*v),
+            Value::Char(c) => ValueRef::Char(char::from_u32(*c).unwrap_or('\u{fffd}')),
+            Value::Str(s) => ValueRef::Str(s),
+            Value::Bytes(b) => ValueRef::Bytes(b),
+            Value::Ipv4(o) => ValueRef::Ip(std::net::Ipv4Addr::from(*o).into()),
+            Value::Ipv6(o) => ValueRef::Ip(std::net::Ipv6Addr::from(*o).into()),
+            Value::Seq(items) => return Shape::Seq(items.iter()),
+            Value::Map(entries) => {
+                let entries: Self::Entries = entries.iter().map(|(k, v)| (ValueRef::Str(k), v));
+                return Shape::Map(entries);
+            }
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::capture::render::{write_value, Key, RenderValue, Shape};
+use crate::capture::render::write_value;
+use crate::capture::value_view::{key_text, Shape, ValueView};
 use crate::record::ValueRef;
 use crate::Level;
 
@@ -129,48 +130,39 @@ impl FieldValue {
             ValueRef::Map(nested) => FieldValue::Map(
                 nested
                     .entries()
-                    .map(|(k, v)| {
-                        let key = match k {
-                            ValueRef::Str(s) => s.to_owned(),
-                            other => other.to_string(),
-                        };
-                        (key, FieldValue::from_captured(v))
-                    })
+                    .map(|(k, v)| (key_text(k).into_owned(), FieldValue::from_captured(v)))
                     .collect(),
             ),
         }
     }
 }
 
-impl RenderValue for FieldValue {
-    fn shape(&self) -> Shape<'_> {
-        match self {
-            FieldValue::Null => Shape::Null,
-            FieldValue::Bool(v) => Shape::Bool(*v),
-            FieldValue::I64(v) => Shape::I64(*v),
-            FieldValue::U64(v) => Shape::U64(*v),
-            FieldValue::I128(v) => Shape::I128(*v),
-            FieldValue::U128(v) => Shape::U128(*v),
-            FieldValue::F64(v) => Shape::F64(*v),
-            FieldValue::Str(s) => Shape::Str(s),
-            FieldValue::Bytes(b) => Shape::Bytes(b),
-            FieldValue::Seq(_) => Shape::Seq,
-            FieldValue::Map(_) => Shape::Map,
-        }
-    }
+/// A value read back goes to the encoders and the rendering as the captured value of the
+/// same type would.
+impl<'a> ValueView<'a> for &'a FieldValue {
+    type Items = std::slice::Iter<'a, FieldValue>;
+    type Entries = std::iter::Map<
+        std::slice::Iter<'a, (String, FieldValue)>,
+        fn(&'a (String, FieldValue)) -> (ValueRef<'a>, &'a FieldValue),
+    >;
 
-    fn each_item(&self, f: &mut dyn FnMut(&Self) -> fmt::Result) -> fmt::Result {
-        match self {
-            FieldValue::Seq(items) => items.iter().try_for_each(f),
-            _ => Ok(()),
-        }
-    }
-
-    fn each_entry(&self, f: &mut dyn FnMut(Key<'_>, &Self) -> fmt::Result) -> fmt::Result {
-        match self {
-            FieldValue::Map(entries) => entries.iter().try_for_each(|(k, v)| f(Key::Str(k), v)),
-            _ => Ok(()),
-        }
+    fn shape(self) -> Shape<'a, Self> {
+        Shape::Scalar(match self {
+            FieldValue::Null => ValueRef::Null,
+            FieldValue::Bool(b) => ValueRef::Bool(*b),
+            FieldValue::I64(n) => ValueRef::I64(*n),
+            FieldValue::U64(n) => ValueRef::U64(*n),
+            FieldValue::I128(n) => ValueRef::I128(*n),
+            FieldValue::U128(n) => ValueRef::U128(*n),
+            FieldValue::F64(f) => ValueRef::F64(*f),
+            FieldValue::Str(s) => ValueRef::Str(s),
+            FieldValue::Bytes(b) => ValueRef::Bytes(b),
+            FieldValue::Seq(items) => return Shape::Seq(items.iter()),
+            FieldValue::Map(entries) => {
+                let entries: Self::Entries = entries.iter().map(|(k, v)| (ValueRef::Str(k), v));
+                return Shape::Map(entries);
+            }
+        })
     }
 }
 

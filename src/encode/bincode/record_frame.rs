@@ -7,7 +7,7 @@
 
 use super::nested_value;
 use crate::capture::codec::tag;
-use crate::encode::{EncodeValue, Shape};
+use crate::capture::value_view::{Shape, ValueView};
 use crate::format::binary::{frame, framed, variant};
 use crate::record::ValueRef;
 
@@ -197,7 +197,7 @@ unsafe fn put_varint128(p: *mut u8, n: u128) -> *mut u8 {
 
 /// Writes a record frame, as `write_frame` would write `FrameRef::Record`, without going
 /// through serde: the writer's hot path. Nested values still take serde's path.
-pub(crate) fn write_record<'a, V: EncodeValue<'a>>(
+pub(crate) fn write_record<'a, V: ValueView<'a>>(
     out: &mut Vec<u8>,
     [callsite, thread]: [u32; 2],
     [seq, ts]: [u64; 2],
@@ -364,7 +364,7 @@ fn value(out: &mut Vec<u8>, v: ValueRef<'_>) {
 
 /// Any value the encoders take, in the format's layout: scalars as [`value`] writes them.
 #[inline]
-fn any_value<'a, V: EncodeValue<'a>>(out: &mut Vec<u8>, v: V) {
+fn any_value<'a, V: ValueView<'a>>(out: &mut Vec<u8>, v: V) {
     match v.shape() {
         Shape::Scalar(scalar) => value(out, scalar),
         Shape::Seq(_) | Shape::Map(_) => nested_value(out, v),
@@ -525,7 +525,7 @@ mod tests {
         payload: &[u8],
         has_actor: bool,
     ) -> Option<Vec<u8>> {
-        let mut reader = crate::record::Reader::new(payload);
+        let mut reader = crate::record::NestedReader::new(payload);
         let values: Vec<ValueRef<'_>> = reader.by_ref().collect();
         if reader.damaged()
             || values

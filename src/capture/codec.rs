@@ -350,6 +350,14 @@ impl core::fmt::Debug for Nested<'_> {
 /// Reads values one after another from a payload; stops at the first malformed byte. It
 /// is what [`Nested::iter`] gives: the items of a captured sequence or map. (Not to be
 /// confused with `trail::read::Reader`, which reads records back from files.)
+///
+/// ```
+/// /// The items of a captured sequence, as text.
+/// fn items(nested: trail::Nested<'_>) -> Vec<String> {
+///     let reader: trail::NestedReader<'_> = nested.iter();
+///     reader.map(|item| item.to_string()).collect()
+/// }
+/// ```
 #[doc(alias = "Reader")]
 #[derive(Clone)]
 pub struct NestedReader<'a> {

@@ -5,7 +5,7 @@
 //! (`render.rs`) take any [`ValueView`], so that each writes a scalar with one piece of
 //! code and a type holding values needs one mapping to be written and displayed.
 //!
-//! Everything here is generic and inlined: the writer's encoders are monomorphised for
+//! Nothing here goes through `dyn`: the writer's encoders are monomorphised for
 //! `ValueRef`, whose [`shape`](ValueView::shape) is a copy for every scalar.
 
 use std::borrow::Cow;

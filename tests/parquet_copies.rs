@@ -206,3 +206,43 @@ fn a_copy_that_cannot_be_written_is_counted_and_made_at_the_next_start() {
     let expected: Vec<String> = segments.iter().map(|s| format!("{s}.parquet")).collect();
     assert_eq!(copies(dir.path()), expected);
 }
+
+#[test]
+fn a_stream_that_turns_copies_on_gets_them_for_its_sealed_segments_without_damaged_records() {
+    let _turn = serial();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("app")
+            .install()
+            .unwrap();
+        for i in 0..200_u64 {
+            trail::info!(n = i, "record {i}");
+            if i == 99 {
+                guard.rotate();
+            }
+        }
+    }
+    let segments = listed(dir.path());
+    assert_eq!(segments.len(), 2);
+    assert!(copies(dir.path()).is_empty());
+    // One record of the first segment damaged in place: the copy leaves it out, as the
+    // stream's readers do.
+    let first = dir.path().join(&segments[0]);
+    let text = std::fs::read_to_string(&first).unwrap();
+    let line = text.lines().nth(10).unwrap();
+    let damaged = line.replacen("\"msg\":", "\"msg\"!", 1);
+    std::fs::write(&first, text.replacen(line, &damaged, 1)).unwrap();
+
+    let stats = write(dir.path(), 200, 1, |b| b);
+    assert_eq!(stats.parquet_files, 3);
+    assert_eq!(stats.parquet_errors, 0);
+    let kept = seqs(&copy_of(dir.path(), &segments[0]));
+    assert_eq!(kept.len(), 99);
+    assert!(!kept.contains(&11));
+    assert_eq!(
+        seqs(&copy_of(dir.path(), &segments[1])),
+        (101..=200).collect::<Vec<u64>>()
+    );
+}

@@ -27,6 +27,7 @@ use std::thread::JoinHandle;
 
 use super::ParquetWriter;
 use crate::manifest::{sync_dir, ManifestStore};
+use crate::read::{ReadError, ReadErrorKind};
 use crate::schema::{SegmentSchema, StreamSchema};
 use crate::segment::parse_name;
 use crate::stream::{parquet_path, CompactionCounters, PARQUET_DIR};
@@ -241,15 +242,29 @@ impl CopyError {
 fn scan(source: &Path) -> Result<SegmentSchema, String> {
     let mut summary = SegmentSchema::default();
     let reader = crate::read::open(source).map_err(|e| e.to_string())?;
-    for record in reader.flatten() {
-        summary.add_record(&record);
+    for record in reader {
+        if let Some(record) = readable(record).map_err(|e| e.to_string())? {
+            summary.add_record(&record);
+        }
     }
     Ok(summary)
 }
 
+/// A record read back; `None` for a damaged one, which every reader skips (recovery
+/// reported it). A failure to read the file is an error: a copy without the rest of the
+/// segment's records must not be published.
+fn readable(
+    record: Result<crate::read::LogRecord, ReadError>,
+) -> Result<Option<crate::read::LogRecord>, ReadError> {
+    match record {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.kind() == ReadErrorKind::Io => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Writes the records of `source`, typed by `summary`, to `tmp`, synced when asked.
-/// Records that cannot be read back were reported when the segment was recovered; they
-/// are left out, as every reader leaves them out.
+/// Damaged records are left out, as every reader leaves them out.
 fn write_copy(
     source: &Path,
     base: &str,
@@ -264,7 +279,10 @@ fn write_copy(
         .map_err(|e| CopyError::other(format!("cannot create {}: {e}", tmp.display())))?;
     let failed = |e: &dyn std::fmt::Display| CopyError::other(format!("{}: {e}", tmp.display()));
     let mut writer = ParquetWriter::new(BufWriter::new(file), &schema).map_err(|e| failed(&e))?;
-    for record in reader.flatten() {
+    for record in reader {
+        let Some(record) = readable(record).map_err(|e| CopyError::other(e.to_string()))? else {
+            continue;
+        };
         writer.write(&record).map_err(|e| CopyError {
             message: format!("{}: {e}", source.display()),
             mismatch: true,

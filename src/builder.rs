@@ -56,6 +56,7 @@ pub struct Builder {
     rotation: Rotation,
     retention: Retention,
     compress: bool,
+    parquet: bool,
     schema_summary: bool,
     clock: Arc<dyn Clock>,
     encoder_options: EncoderOptions,
@@ -90,6 +91,7 @@ impl std::fmt::Debug for Builder {
             .field("rotation", &self.rotation)
             .field("retention", &self.retention)
             .field("compress", &self.compress)
+            .field("parquet", &self.parquet)
             .field("schema_summary", &self.schema_summary)
             .field("encoder_options", &self.encoder_options)
             .field("filter", &self.filter)
@@ -112,6 +114,7 @@ impl Default for Builder {
             rotation: Rotation::default(),
             retention: Retention::default(),
             compress: false,
+            parquet: false,
             schema_summary: false,
             clock: Arc::new(SystemClock),
             encoder_options: EncoderOptions::default(),
@@ -475,6 +478,25 @@ impl Builder {
         self
     }
 
+    /// Writes a Parquet copy of each sealed segment on a helper thread (feature
+    /// `parquet`): `DIR/parquet/SEGMENT.parquet`, typed by the segment's schema summary
+    /// (with [`schema_summary`](Builder::schema_summary)) or by its records, and
+    /// published whole (a temporary name, synced as the [`Fsync`] policy syncs sealed
+    /// segments, renamed). Retention deletes a copy with its segment; a copy that a crash
+    /// or an error kept from being made is made at the next start. Failures are counted
+    /// in [`Stats::parquet_errors`](crate::Stats::parquet_errors) and leave the segment as
+    /// it is. docs/SHIPPING.md shows how engines read the copies. Default off; without the
+    /// feature, [`install`](Builder::install) refuses it.
+    ///
+    /// ```no_run
+    /// let guard = trail::builder().dir("/var/log/shop").parquet(true).install()?;
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn parquet(mut self, copy: bool) -> Self {
+        self.parquet = copy;
+        self
+    }
+
     /// The clock that decides rotation and names segments. Default: the system clock.
     /// Events keep the timestamps their callers took.
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -493,6 +515,7 @@ impl Builder {
             rotation: self.rotation,
             retention: self.retention,
             compress: self.compress,
+            parquet: self.parquet.then(Default::default),
             schema_summary: self.schema_summary,
             clock: Arc::clone(&self.clock),
             sync_on_seal: self.fsync != Fsync::Never,
@@ -580,13 +603,17 @@ impl Builder {
         let (sender, receiver) = crossbeam_channel::bounded(1024);
         // The shared half outlives the guard: a caller may still hold it after the
         // uninstall. It is the rings' registry, a sender and a few counters.
-        let shared: &'static Shared = Box::leak(Box::new(Shared::new(
+        let mut new_shared = Shared::new(
             self.capacity,
             self.max_queue_bytes.unwrap_or(usize::MAX),
             sender,
             self.policy,
             self.never_drop,
-        )));
+        );
+        if let Some(counters) = opened.as_ref().and_then(|o| o.files.compaction_counters()) {
+            new_shared.counters.compaction = counters;
+        }
+        let shared: &'static Shared = Box::leak(Box::new(new_shared));
         let (file, next_seq, path) = match opened {
             Some(opened) => {
                 let path = opened.files.path().to_owned();

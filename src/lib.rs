@@ -104,6 +104,9 @@
 //!   crate become trail events.
 //! - `tracing`: `trail::bridge::tracing`, a `tracing-subscriber` layer that writes
 //!   tracing events, with their spans' fields, as trail events.
+//! - `parquet`: `trail::parquet`, the Parquet encoder, and `Builder::parquet`, a Parquet
+//!   copy of each sealed segment made on a helper thread; it brings the Arrow project's
+//!   Parquet writer, which nothing else needs.
 //! - `ship`: `trail::ship`, publishing a stream into NATS JetStream exactly once; it brings
 //!   the NATS client and its async runtime, which nothing else needs.
 //! - `max_level_*`, `release_max_level_*`: compile-time ceilings, above.
@@ -158,6 +161,8 @@ mod stream;
 #[cfg(feature = "writer")]
 mod writer;
 
+#[cfg(feature = "parquet")]
+pub mod parquet;
 #[cfg(feature = "read")]
 pub mod read;
 #[cfg(feature = "read")]

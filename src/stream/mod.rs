@@ -29,7 +29,10 @@ mod seal;
 use allocate::give_back;
 use ownership::{identity, lock, lock_path, no_live_writer};
 use recover::{recover, remove_stale_temporaries};
+pub(crate) use seal::parquet_path;
 use seal::seal;
+#[cfg(feature = "parquet")]
+pub(crate) use seal::PARQUET_DIR;
 
 pub(crate) use crate::segment::PathState;
 
@@ -55,6 +58,32 @@ impl Compressor {
     }
 }
 
+#[cfg(feature = "parquet")]
+use crate::parquet::compact::Compactor;
+
+/// Without the `parquet` feature there is never a compactor.
+#[cfg(not(feature = "parquet"))]
+enum Compactor {}
+
+#[cfg(not(feature = "parquet"))]
+impl Compactor {
+    fn submit(&self, _path: PathBuf, _schema: Option<crate::schema::SegmentSchema>) {
+        match *self {}
+    }
+    fn finish(&mut self) {
+        match *self {}
+    }
+}
+
+/// What the Parquet compactor did, for [`Stats`](crate::Stats).
+#[derive(Debug, Default)]
+pub(crate) struct CompactionCounters {
+    /// Parquet copies published.
+    pub(crate) written: std::sync::atomic::AtomicU64,
+    /// Segments whose copy could not be written.
+    pub(crate) failed: std::sync::atomic::AtomicU64,
+}
+
 /// Everything the file layer needs to know about a stream.
 pub(crate) struct StreamConfig {
     pub(crate) dir: PathBuf,
@@ -64,6 +93,8 @@ pub(crate) struct StreamConfig {
     pub(crate) rotation: Rotation,
     pub(crate) retention: Retention,
     pub(crate) compress: bool,
+    /// Whether sealed segments get a Parquet copy, and the compactor's counters.
+    pub(crate) parquet: Option<Arc<CompactionCounters>>,
     /// Whether sealed segments get their schema summary in the manifest.
     pub(crate) schema_summary: bool,
     pub(crate) clock: Arc<dyn Clock>,
@@ -100,6 +131,7 @@ pub(crate) struct StreamFiles {
     owned: bool,
     manifest: Arc<ManifestStore>,
     compressor: Option<Compressor>,
+    compactor: Option<Compactor>,
     active: ActiveSegment,
     /// Rotations since install.
     pub(crate) rotations: u64,
@@ -196,6 +228,8 @@ impl StreamFiles {
             None
         };
 
+        let compactor = start_compactor(&config, &manifest)?;
+
         let mut files = StreamFiles {
             config,
             lock,
@@ -203,6 +237,7 @@ impl StreamFiles {
             owned: true,
             manifest,
             compressor,
+            compactor,
             active,
             rotations: 0,
             generation: 0,
@@ -212,6 +247,11 @@ impl StreamFiles {
         };
         files.apply_retention();
         Ok(Opened { files, next_seq })
+    }
+
+    /// The Parquet compactor's counters, when it runs.
+    pub(crate) fn compaction_counters(&self) -> Option<Arc<CompactionCounters>> {
+        self.config.parquet.clone()
     }
 
     /// The active segment's path.
@@ -391,7 +431,7 @@ impl StreamFiles {
         seal(
             &self.config,
             &self.manifest,
-            self.compressor.as_ref(),
+            (self.compressor.as_ref(), self.compactor.as_ref()),
             sealed,
         );
         self.apply_retention();
@@ -406,6 +446,7 @@ impl StreamFiles {
             config,
             manifest,
             mut compressor,
+            mut compactor,
             active,
             owned,
             ..
@@ -429,11 +470,48 @@ impl StreamFiles {
                 let _ = std::fs::remove_file(&path);
             }
         } else {
-            seal(&config, &manifest, compressor.as_ref(), active);
+            seal(
+                &config,
+                &manifest,
+                (compressor.as_ref(), compactor.as_ref()),
+                active,
+            );
         }
         if let Some(compressor) = &mut compressor {
             compressor.finish();
         }
+        if let Some(compactor) = &mut compactor {
+            compactor.finish();
+        }
+    }
+}
+
+/// The Parquet compactor, when asked for, with the copies a previous run did not make
+/// queued.
+fn start_compactor(
+    config: &StreamConfig,
+    manifest: &Arc<ManifestStore>,
+) -> Result<Option<Compactor>, Error> {
+    let Some(counters) = &config.parquet else {
+        return Ok(None);
+    };
+    #[cfg(feature = "parquet")]
+    {
+        let compactor = Compactor::start(
+            Arc::clone(manifest),
+            config.sync_on_seal,
+            Arc::clone(counters),
+        )
+        .map_err(|e| Error::io("start the Parquet thread for", &config.dir, e))?;
+        crate::parquet::compact::catch_up(&config.dir, &config.name, manifest, &compactor);
+        Ok(Some(compactor))
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (counters, manifest);
+        Err(Error::config(
+            "Parquet copies need trail's `parquet` feature, which this build does not have",
+        ))
     }
 }
 

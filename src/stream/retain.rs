@@ -1,11 +1,12 @@
 //! Retention applied: the sealed segments that the rules of [`Retention`] no longer
-//! keep are deleted, with their compressed copies, and dropped from the manifest.
+//! keep are deleted, with their compressed and Parquet copies, and dropped from the
+//! manifest.
 //!
 //! [`Retention`]: crate::retention::Retention
 
 use std::io;
 
-use super::{report_manifest_error, StreamFiles};
+use super::{parquet_path, report_manifest_error, StreamFiles};
 use crate::segment::{self, Found};
 
 impl StreamFiles {
@@ -56,7 +57,9 @@ impl StreamFiles {
             return;
         }
         for f in &doomed {
+            // The Parquet copy first, so that no copy outlives its segment but by a crash.
             for path in [
+                parquet_path(&self.config.dir, &f.base),
                 f.path.clone(),
                 self.config.dir.join(format!("{}.gz", f.base)),
                 self.config.dir.join(&f.base),

@@ -1,19 +1,32 @@
 //! Sealing: a finished segment, synced if asked, is listed in the manifest with its
 //! `seq` range, record count, length and checksum (and a torn tail, if a write was given
-//! up), then handed to the compressor. A hidden active segment gets its final name first,
-//! so that the manifest and file sources only ever see it complete.
+//! up), then handed to the compressor and to the Parquet compactor. A hidden active
+//! segment gets its final name first, so that the manifest and file sources only ever see
+//! it complete.
+
+use std::path::{Path, PathBuf};
 
 use super::allocate::give_back;
-use super::{report_manifest_error, ActiveSegment, Compressor, StreamConfig};
+use super::{report_manifest_error, ActiveSegment, Compactor, Compressor, StreamConfig};
 use crate::format::time::rfc3339;
 use crate::manifest::{ManifestStore, SegmentEntry, TornTail, SCHEMA_VERSION};
 use crate::segment::PathState;
 
-/// Lists a finished segment in the manifest and hands it to the compressor.
+/// The subdirectory of a stream's directory that holds the Parquet copies of its sealed
+/// segments: apart from the segments, so that trail's readers never read a record twice.
+pub(crate) const PARQUET_DIR: &str = "parquet";
+
+/// Where the Parquet copy of the sealed segment `base` (its name without `.gz`) goes.
+pub(crate) fn parquet_path(dir: &Path, base: &str) -> PathBuf {
+    dir.join(PARQUET_DIR).join(format!("{base}.parquet"))
+}
+
+/// Lists a finished segment in the manifest and hands it to the compressor and the
+/// Parquet compactor.
 pub(super) fn seal(
     config: &StreamConfig,
     manifest: &ManifestStore,
-    compressor: Option<&Compressor>,
+    (compressor, compactor): (Option<&Compressor>, Option<&Compactor>),
     mut segment: ActiveSegment,
 ) {
     // A segment whose file was removed or replaced meanwhile is not listed: its path is not
@@ -84,8 +97,13 @@ pub(super) fn seal(
         );
     }
     drop(segment.segment.file);
+    let summary = compactor.and_then(|_| entry.schema.clone());
     if let Err(e) = manifest.update(|m| m.segments.push(entry)) {
         report_manifest_error(manifest, &e);
+    }
+    // Before the compressor, which may rename the segment: the compactor follows it.
+    if let Some(compactor) = compactor {
+        compactor.submit(segment.segment.path.clone(), summary);
     }
     if let Some(compressor) = compressor {
         compressor.submit(segment.segment.path);

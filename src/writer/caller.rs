@@ -46,6 +46,12 @@ pub struct Stats {
     pub output_lost: u64,
     /// The most events the queue held at once (all threads' rings), as the writer found it.
     pub queue_high_water: u64,
+    /// Parquet copies of sealed segments written
+    /// ([`Builder::parquet`](crate::Builder::parquet)).
+    pub parquet_files: u64,
+    /// Sealed segments whose Parquet copy could not be written; each is reported on
+    /// standard error, its segment left as it is, and tried again at the next start.
+    pub parquet_errors: u64,
 }
 
 /// What reaches the writer thread on its channel, beside the rings.
@@ -99,6 +105,8 @@ pub(crate) struct Counters {
     /// Records outputs beside the files could not take.
     pub(super) output_lost: AtomicU64,
     pub(super) queue_high_water: AtomicU64,
+    /// The Parquet compactor's counters.
+    pub(crate) compaction: std::sync::Arc<crate::stream::CompactionCounters>,
     /// Records the writer could not hand over at all (the writer had stopped).
     pub(crate) lost: AtomicU64,
     /// The active segment's path, for [`Guard::path`](crate::Guard::path).
@@ -120,6 +128,8 @@ impl Counters {
             queued: 0,
             output_lost: self.output_lost.load(Ordering::Relaxed),
             queue_high_water: self.queue_high_water.load(Ordering::Relaxed),
+            parquet_files: self.compaction.written.load(Ordering::Relaxed),
+            parquet_errors: self.compaction.failed.load(Ordering::Relaxed),
         }
     }
 }

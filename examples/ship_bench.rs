@@ -111,7 +111,7 @@ impl Turn {
     fn show(&self, what: &str, round: u64) {
         let us = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.1}"));
         println!(
-            "  round {round} {what:<6} {:>9.0} messages/s; CPU per message: {} us here ({} on the publishing thread), {} us in the server",
+            "  round {round} {what:<7} {:>9.0} messages/s; CPU per message: {} us here ({} on the publishing thread), {} us in the server",
             self.rate,
             us(self.client_us),
             us(self.main_us),
@@ -152,13 +152,18 @@ fn main() {
     }
 
     let messages = plain_messages(dir.path());
-    let (mut plain, mut shipped) = (Vec::new(), Vec::new());
+    let (mut plain, mut guarded, mut shipped) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         let turn = Turn::measure(&server, records, || {
-            plain_publisher(&server.url, &messages, round)
+            plain_publisher(&server.url, &messages, &format!("plain{round}"), false)
         });
         turn.show("plain", round);
         plain.push(turn.rate);
+        let turn = Turn::measure(&server, records, || {
+            plain_publisher(&server.url, &messages, &format!("guarded{round}"), true)
+        });
+        turn.show("guarded", round);
+        guarded.push(turn.rate);
         let turn = Turn::measure(&server, records, || {
             let mut options = trail::ship::ShipOptions::new(dir.path(), server.url.as_str());
             options.name = Some("app".to_owned());
@@ -173,12 +178,16 @@ fn main() {
         turn.show("ship", round);
         shipped.push(turn.rate);
     }
-    let (plain, shipped) = (median(plain), median(shipped));
+    let (plain, guarded, shipped) = (median(plain), median(guarded), median(shipped));
     println!(
         "plain publisher  {plain:>9.0} messages/s (median; {WINDOW} in flight, no exactly-once guards)"
     );
+    println!(
+        "guarded          {guarded:>9.0} messages/s (median; the same with the shipper's two guard headers)"
+    );
     println!("trail ship       {shipped:>9.0} records/s (median)");
     println!("ratio            {:.2}", shipped / plain);
+    println!("ratio to guarded {:.2}", shipped / guarded);
 
     lag(&server.url, rate, seconds);
 }
@@ -207,7 +216,11 @@ fn plain_messages(dir: &std::path::Path) -> Vec<(HeaderMap, Vec<u8>)> {
 /// Publishes `messages` into a JetStream stream of this round, `WINDOW` in flight,
 /// without message ids or expected sequences: what the client and server do without the
 /// shipper's guards, and without reading or encoding.
-fn plain_publisher(url: &str, messages: &[(HeaderMap, Vec<u8>)], round: u64) -> f64 {
+///
+/// `guarded` adds the shipper's two guards (`Nats-Msg-Id` and
+/// `Nats-Expected-Last-Sequence`), also made before the clock starts: what the server's
+/// exactly-once checks cost, apart from reading.
+fn plain_publisher(url: &str, messages: &[(HeaderMap, Vec<u8>)], name: &str, guarded: bool) -> f64 {
     let records = messages.len();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -217,19 +230,28 @@ fn plain_publisher(url: &str, messages: &[(HeaderMap, Vec<u8>)], round: u64) -> 
             let client = async_nats::connect(url).await.expect("a connection");
             let js = jetstream::new(client);
             js.create_stream(stream::Config {
-                name: format!("PLAIN{round}"),
-                subjects: vec![format!("plain{round}.>")],
+                name: name.to_uppercase(),
+                subjects: vec![format!("{name}.>")],
                 storage: stream::StorageType::File,
                 ..Default::default()
             })
             .await
-            .expect("the PLAIN stream");
+            .expect("the plain publisher's stream");
             // The copies the client takes, made before the clock starts.
             let messages: Vec<(HeaderMap, bytes::Bytes)> = messages
                 .iter()
-                .map(|(headers, body)| (headers.clone(), bytes::Bytes::copy_from_slice(body)))
+                .enumerate()
+                .map(|(i, (headers, body))| {
+                    let mut headers = headers.clone();
+                    if guarded {
+                        let id = format!("0123456789abcdef0123456789abcdef-{}", i + 1);
+                        headers.insert("Nats-Msg-Id", id.as_str());
+                        headers.insert("Nats-Expected-Last-Sequence", i.to_string().as_str());
+                    }
+                    (headers, bytes::Bytes::copy_from_slice(body))
+                })
                 .collect();
-            let subject = format!("plain{round}.0123456789abcdef");
+            let subject = format!("{name}.0123456789abcdef");
             let started = Instant::now();
             let mut window = std::collections::VecDeque::with_capacity(WINDOW);
             for (headers, body) in messages {

@@ -13,7 +13,7 @@
 //! Each source gets a JetStream stream of its own (`NAME_<stream id>`), so the server
 //! sequence every next message will take is known before any answer comes back. Every
 //! message carries `Nats-Expected-Last-Sequence` naming its predecessor's sequence, and up
-//! to 256 are in flight: one that is lost makes every later one name a predecessor that is
+//! to 1,024 are in flight: one that is lost makes every later one name a predecessor that is
 //! not the stream's last, so they are refused whenever they arrive, and nothing is stored
 //! out of order. A JetStream stream `NAME` that already takes the source's subject is used
 //! as it is, one message at a time, guarded by `Nats-Expected-Last-Subject-Sequence`. After
@@ -307,8 +307,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, ShipError> {
 }
 
 /// Messages in flight at once in the per-source layout: enough to keep the connection
-/// busy while the oldest answer travels back.
-const WINDOW: usize = 256;
+/// busy while the oldest answer travels back, and while the server or this thread waits
+/// for a core on a busy machine (the client allows 5,000).
+const WINDOW: usize = 1024;
 
 /// Where the reader stood after a record: a [`Checkpoint`] whose segment name the
 /// records of one segment share, so that keeping one per record costs no copy.

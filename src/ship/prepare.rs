@@ -225,3 +225,146 @@ fn read(job: Job, tx: &mpsc::Sender<Vec<Item>>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::StreamIdentity;
+    use crate::read::{FieldValue, LogRecord};
+    use std::path::Path;
+
+    fn record(seq: u64) -> LogRecord {
+        LogRecord {
+            ts: 1_700_000_000_000_000_000 + seq,
+            level: if seq.is_multiple_of(2) {
+                Level::Warn
+            } else {
+                Level::Info
+            },
+            seq,
+            actor: Some(FieldValue::U64(seq % 7)),
+            target: "shop".into(),
+            msg: format!("order {seq}"),
+            fields: vec![("n".into(), FieldValue::U64(seq))],
+            file: "src/main.rs".into(),
+            line: 4,
+            thread: "main".into(),
+        }
+    }
+
+    /// Writes records `1..=count` as one JSON segment of the stream `app`; returns the
+    /// segment's name and each record's line.
+    fn write_segment(dir: &Path, count: u64) -> (String, Vec<Vec<u8>>) {
+        let name =
+            crate::format::segment_name::file_name("app", 1_700_000_000_000_000_000, "jsonl");
+        let mut encoder = RecordEncoder::new(crate::Format::Json);
+        let (mut file, mut lines) = (Vec::new(), Vec::new());
+        for seq in 1..=count {
+            let mut line = Vec::new();
+            encoder.encode(&record(seq), &mut line);
+            file.extend_from_slice(&line);
+            lines.push(line);
+        }
+        std::fs::write(dir.join(&name), file).unwrap();
+        (name, lines)
+    }
+
+    fn job(dir: &Path, follow: bool, poll: Duration) -> Job {
+        let identity = StreamIdentity {
+            stream_id: "0123456789abcdef0123456789abcdef".into(),
+            service: "shop".into(),
+            host: "here".into(),
+        };
+        Job {
+            dir: dir.to_owned(),
+            name: "app".into(),
+            headers: jetstream::Headers::new(&identity),
+            resume: None,
+            follow,
+            stop: Arc::new(AtomicBool::new(false)),
+            poll,
+        }
+    }
+
+    /// The items up to the next end of a pass, and that end's mark and `last`.
+    fn pass(
+        runtime: &tokio::runtime::Runtime,
+        preparer: &mut Preparer,
+    ) -> (Vec<Prepared>, Option<Mark>, bool) {
+        let mut records = Vec::new();
+        loop {
+            for item in runtime.block_on(preparer.next()).unwrap() {
+                match item {
+                    Item::Record(r) => records.push(r),
+                    Item::PassEnd { mark, last } => return (records, mark, last),
+                    Item::Damaged(e) | Item::Torn(e) => panic!("{e}"),
+                    Item::Failed(e) => panic!("{e}"),
+                }
+            }
+        }
+    }
+
+    fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+        headers.get(name).map(|v| v.as_str()).unwrap_or("")
+    }
+
+    #[test]
+    fn records_come_in_order_with_their_canonical_body_headers_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        // More than two batches.
+        let (segment, lines) = write_segment(dir.path(), 150);
+        let runtime = super::super::runtime().unwrap();
+        let mut preparer =
+            Preparer::start(job(dir.path(), false, Duration::from_millis(10))).unwrap();
+        let (records, mark, last) = pass(&runtime, &mut preparer);
+        assert!(last);
+        assert_eq!(records.len(), 150);
+        let mut offset = 0;
+        for (r, line) in records.iter().zip(&lines) {
+            let seq = r.seq;
+            assert_eq!(&r.body[..], &line[..line.len() - 1], "seq {seq}");
+            assert_eq!(r.level, record(seq).level);
+            let h = &r.headers;
+            assert_eq!(
+                header(h, "Nats-Msg-Id"),
+                format!("0123456789abcdef0123456789abcdef-{seq}")
+            );
+            assert_eq!(header(h, "Trail-Seq"), seq.to_string());
+            assert_eq!(header(h, "Trail-Level"), record(seq).level.as_str());
+            assert_eq!(
+                header(h, "Trail-Stream-Id"),
+                "0123456789abcdef0123456789abcdef"
+            );
+            assert_eq!(header(h, "Trail-Service"), "shop");
+            assert_eq!(header(h, "Trail-Host"), "here");
+            offset += line.len() as u64;
+            assert_eq!(
+                (&*r.mark.segment, r.mark.offset, r.mark.seq),
+                (segment.as_str(), offset, seq)
+            );
+        }
+        let mark = mark.unwrap();
+        assert_eq!((mark.offset, mark.seq), (offset, 150));
+    }
+
+    #[test]
+    fn dropping_a_follower_ends_its_thread_while_it_waits_for_the_next_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        write_segment(dir.path(), 3);
+        let runtime = super::super::runtime().unwrap();
+        let mut preparer = Preparer::start(job(dir.path(), true, Duration::from_secs(60))).unwrap();
+        let (records, _, last) = pass(&runtime, &mut preparer);
+        assert_eq!((records.len(), last), (3, false));
+        // The next pass finds nothing new; the thread then waits a minute.
+        let (records, mark, last) = pass(&runtime, &mut preparer);
+        assert_eq!((records.len(), last), (0, false));
+        assert_eq!(mark.map(|m| m.seq), Some(3));
+        let started = Instant::now();
+        drop(preparer);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

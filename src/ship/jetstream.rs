@@ -7,9 +7,11 @@ use std::time::Duration;
 use async_nats::jetstream::context::{GetStreamErrorKind, PublishErrorKind};
 use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
-use async_nats::HeaderMap;
+use async_nats::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{ShipError, ShipErrorKind, ShipOptions};
+use crate::identity::StreamIdentity;
+use crate::Level;
 
 /// Header with the source's stream id.
 pub const HEADER_STREAM_ID: &str = "Trail-Stream-Id";
@@ -246,7 +248,7 @@ impl Server {
         }
     }
 
-    /// Sends one record, to be stored only if this source's last message on the server
+    /// Sends one record (its headers made by [`Headers`]), to be stored only if this source's last message on the server
     /// is at the sequence `after` (0: none; in the per-source layout, the stream's last
     /// message), so that a copy arriving late, out of order, or
     /// from a second shipper is refused; the message id guards once more within the
@@ -254,14 +256,10 @@ impl Server {
     pub(crate) async fn send(
         &self,
         after: u64,
-        message_id: &str,
         headers: HeaderMap,
         body: bytes::Bytes,
     ) -> Result<Pending, NotSent> {
-        let publish = PublishMessage::build()
-            .payload(body)
-            .headers(headers)
-            .message_id(message_id);
+        let publish = PublishMessage::build().payload(body).headers(headers);
         // In a stream of its own, the source's last message is the stream's last: the
         // stream-wide guard is the one a cluster checks against the messages still being
         // replicated, so many can be in flight.
@@ -280,6 +278,46 @@ impl Server {
             }
             Err(e) => Err(NotSent::Unsure(e.to_string())),
         }
+    }
+}
+
+/// The headers of a source's records: where each comes from, and its message id
+/// `<stream id>-<seq>`. Those that are the same for every record are made once and
+/// copied; the names are static, so that making a record's headers costs a few copies.
+#[derive(Clone)]
+pub(crate) struct Headers {
+    common: HeaderMap,
+    stream_id: String,
+}
+
+impl Headers {
+    pub(crate) fn new(identity: &StreamIdentity) -> Headers {
+        let mut common = HeaderMap::new();
+        common.insert(
+            HeaderName::from_static(HEADER_STREAM_ID),
+            identity.stream_id.as_str(),
+        );
+        common.insert(
+            HeaderName::from_static(HEADER_SERVICE),
+            identity.service.as_str(),
+        );
+        common.insert(HeaderName::from_static(HEADER_HOST), identity.host.as_str());
+        Headers {
+            common,
+            stream_id: identity.stream_id.clone(),
+        }
+    }
+
+    /// The headers of the record `seq`.
+    pub(crate) fn of(&self, seq: u64, level: Level) -> HeaderMap {
+        let mut headers = self.common.clone();
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            format!("{}-{seq}", self.stream_id),
+        );
+        headers.insert(HeaderName::from_static(HEADER_SEQ), HeaderValue::from(seq));
+        headers.insert(HeaderName::from_static(HEADER_LEVEL), level.as_str());
+        headers
     }
 }
 

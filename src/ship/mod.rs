@@ -13,7 +13,7 @@
 //! Each source gets a JetStream stream of its own (`NAME_<stream id>`), so the server
 //! sequence every next message will take is known before any answer comes back. Every
 //! message carries `Nats-Expected-Last-Sequence` naming its predecessor's sequence, and up
-//! to 256 are in flight: one that is lost makes every later one name a predecessor that is
+//! to 1,024 are in flight: one that is lost makes every later one name a predecessor that is
 //! not the stream's last, so they are refused whenever they arrive, and nothing is stored
 //! out of order. A JetStream stream `NAME` that already takes the source's subject is used
 //! as it is, one message at a time, guarded by `Nats-Expected-Last-Subject-Sequence`. After
@@ -22,6 +22,10 @@
 //! the message id and the duplicate window are a second guard. The checkpoint file
 //! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only to
 //! acknowledged records and only saves re-reading: it never decides what is sent.
+//!
+//! A thread of its own reads, decodes and encodes the records and makes their headers,
+//! a bounded channel ahead of the task that publishes, so that the publishing task only
+//! sends and takes answers.
 //!
 //! The JetStream stream must keep each source's newest message (the one this module
 //! creates has no limits); a source whose messages were all removed is shipped again
@@ -48,20 +52,22 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 
-use crate::convert::RecordEncoder;
 use crate::identity::{self, StreamIdentity};
-use crate::read::{Checkpoint, LogRecord, ReadErrorKind, Reader};
+use crate::read::{Checkpoint, Reader};
+use crate::Level;
 
 mod background;
 mod backlog;
 mod checkpoint;
 mod jetstream;
+mod prepare;
 mod progress;
 
 pub(crate) use background::Background;
 
 use jetstream::{Layout, NotSent, Pending, Position, Published, Server};
 pub use jetstream::{HEADER_HOST, HEADER_LEVEL, HEADER_SEQ, HEADER_SERVICE, HEADER_STREAM_ID};
+use prepare::{Item, Prepared, Preparer};
 pub use progress::{Progress, ProgressSnapshot};
 
 /// What to ship, where to, and how.
@@ -301,18 +307,48 @@ fn runtime() -> Result<tokio::runtime::Runtime, ShipError> {
 }
 
 /// Messages in flight at once in the per-source layout: enough to keep the connection
-/// busy while the oldest answer travels back.
-const WINDOW: usize = 256;
+/// busy while the oldest answer travels back, and while the server or this thread waits
+/// for a core on a busy machine (the client allows 5,000).
+const WINDOW: usize = 1024;
+
+/// Where the reader stood after a record: a [`Checkpoint`] whose segment name the
+/// records of one segment share, so that keeping one per record costs no copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Mark {
+    segment: Arc<str>,
+    offset: u64,
+    seq: u64,
+}
+
+impl Mark {
+    fn of(checkpoint: &Checkpoint) -> Mark {
+        Mark {
+            segment: Arc::from(checkpoint.segment.as_str()),
+            offset: checkpoint.offset,
+            seq: checkpoint.seq,
+        }
+    }
+
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            segment: self.segment.to_string(),
+            offset: self.offset,
+            seq: self.seq,
+        }
+    }
+}
 
 /// A record sent and not yet acknowledged, kept until it is, to be sent again if needed.
 struct InFlight {
     seq: u64,
     ts: u64,
-    message_id: String,
-    headers: HeaderMap,
+    level: Level,
+    /// The headers until the first send takes them; a resend makes them again.
+    headers: Option<HeaderMap>,
     body: bytes::Bytes,
-    /// Where the reader stood after this record: saved once the record is acknowledged.
-    checkpoint: Option<Checkpoint>,
+    /// Where the reader stood after this record (or after the records that followed it
+    /// and need no answer): saved once the record is acknowledged.
+    mark: Option<Mark>,
     /// The server's answer to come; `None` when sending failed.
     pending: Option<Pending>,
 }
@@ -337,8 +373,9 @@ struct Run<'a> {
     /// The `seq` of the last record sent.
     last_sent: Option<u64>,
     /// Where the reader stood after the last acknowledged record.
-    acked: Option<Checkpoint>,
-    encoder: RecordEncoder,
+    acked: Option<Mark>,
+    /// Makes a record's headers again, to send it again.
+    headers: jetstream::Headers,
     summary_shipped: u64,
     summary_already: u64,
     summary_damaged: u64,
@@ -386,6 +423,7 @@ impl<'a> Run<'a> {
             .last()
             .await
             .map_err(|e| ShipError::new(ShipErrorKind::Server, e))?;
+        let headers = jetstream::Headers::new(&identity);
         Ok(Run {
             options,
             name,
@@ -399,7 +437,7 @@ impl<'a> Run<'a> {
             tail: position.map_or(0, |p| p.stream_sequence),
             last_sent: None,
             acked: None,
-            encoder: RecordEncoder::new(crate::Format::Json),
+            headers,
             summary_shipped: 0,
             summary_already: 0,
             summary_damaged: 0,
@@ -426,119 +464,150 @@ impl<'a> Run<'a> {
             .map_err(|e| ShipError::new(ShipErrorKind::Local, e.to_string()))
     }
 
+    /// Starts reading from `resume` (the start of the stream if `None`) on a thread of
+    /// its own.
+    fn prepare(&self, resume: Option<Checkpoint>) -> Result<Preparer, ShipError> {
+        Preparer::start(prepare::Job {
+            dir: self.options.dir.clone(),
+            name: self.name.clone(),
+            headers: self.headers.clone(),
+            resume,
+            follow: self.options.follow,
+            stop: self.options.stop.clone(),
+            poll: self.options.poll,
+        })
+    }
+
     async fn ship(&mut self) -> Result<Summary, ShipError> {
         // A checkpoint past what the server holds (the server lost messages, or the
         // JetStream stream is new) is of no use: read from the start.
-        let mut resume = self
+        let resume = self
             .saved_checkpoint()?
             .filter(|cp| self.position.is_some_and(|p| cp.seq <= p.seq));
-        let mut saved = resume.clone();
+        let mut saved = resume.as_ref().map(Mark::of);
         let mut last_save = Instant::now();
         if let (Some(progress), Some(p)) = (&self.options.progress, self.position) {
             progress.at(p.seq, None);
         }
-        loop {
-            let stopping = self.options.stop.load(Ordering::Relaxed);
-            let mut reader = self.open_reader()?;
-            if let Some(cp) = &resume {
-                reader = reader.resume(cp);
+        let mut reading = saved.as_ref().map(|m| m.segment.clone());
+        self.look(reading.as_deref()).await;
+        let mut preparer = self.prepare(resume)?;
+        // The last incomplete record of the latest pass, reported if it is still there at
+        // the end.
+        let mut torn = None;
+        'batches: loop {
+            if self
+                .last_look
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+            {
+                self.look(reading.as_deref()).await;
             }
-            self.look(resume.as_ref().map(|cp| cp.segment.as_str()))
-                .await;
-            let mut torn = None;
-            let mut rewind = false;
-            while let Some(item) = reader.next() {
-                let record = match item {
-                    Ok(record) => record,
-                    // The end of a segment that may still be being written.
-                    Err(e) if e.kind() == ReadErrorKind::Torn => {
-                        torn = Some(e);
-                        continue;
+            if last_save.elapsed() >= Duration::from_millis(500) {
+                if self.acked.is_some() && self.acked != saved {
+                    if let Some(mark) = &self.acked {
+                        self.save_checkpoint(&mark.checkpoint())?;
                     }
-                    Err(e) => {
-                        self.damaged(e);
-                        continue;
+                    saved = self.acked.clone();
+                }
+                last_save = Instant::now();
+            }
+            let batch = match preparer.ready()? {
+                Some(batch) => batch,
+                // Nothing read yet: take the oldest answer meanwhile, so that what is
+                // acknowledged shows while the stream is quiet.
+                None if !self.window.is_empty() => {
+                    if self.settle_front().await? {
+                        preparer = self.rewind(preparer)?;
+                        torn = None;
                     }
-                };
-                let next = self
-                    .position
-                    .map(|p| p.seq)
-                    .max(self.last_sent)
-                    .max(self.refused)
-                    .map_or(1, |s| s + 1);
-                if record.seq < next {
-                    self.summary_already += 1;
                     continue;
                 }
-                if record.seq > next {
-                    self.summary_missing += record.seq - next;
-                    eprintln!(
-                        "trail ship: seq {next}..={} are not in the files (deleted before they were shipped, or damaged): never shipped",
-                        record.seq - 1
-                    );
-                }
-                if self
-                    .last_look
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
-                {
-                    let reading = reader.checkpoint().map(|cp| cp.segment.clone());
-                    self.look(reading.as_deref()).await;
-                }
-                if self.offer(&record, reader.checkpoint().cloned()).await? {
-                    rewind = true;
-                    break;
-                }
-                if last_save.elapsed() >= Duration::from_millis(500) {
-                    if self.acked.is_some() && self.acked != saved {
-                        let cp = self.acked.clone();
-                        if let Some(cp) = &cp {
-                            self.save_checkpoint(cp)?;
+                None => preparer.next().await?,
+            };
+            for item in batch {
+                match item {
+                    Item::Record(record) => {
+                        let next = self
+                            .position
+                            .map(|p| p.seq)
+                            .max(self.last_sent)
+                            .max(self.refused)
+                            .map_or(1, |s| s + 1);
+                        if record.seq < next {
+                            self.summary_already += 1;
+                            continue;
                         }
-                        saved = cp;
+                        if record.seq > next {
+                            self.summary_missing += record.seq - next;
+                            eprintln!(
+                                "trail ship: seq {next}..={} are not in the files (deleted before they were shipped, or damaged): never shipped",
+                                record.seq - 1
+                            );
+                        }
+                        if reading.as_ref() != Some(&record.mark.segment) {
+                            reading = Some(record.mark.segment.clone());
+                        }
+                        if self.offer(record).await? {
+                            preparer = self.rewind(preparer)?;
+                            torn = None;
+                            continue 'batches;
+                        }
                     }
-                    last_save = Instant::now();
+                    Item::Damaged(e) => self.damaged(e),
+                    Item::Torn(e) => torn = Some(e),
+                    Item::PassEnd { mark, last: false } => {
+                        torn = None;
+                        // The records read after the last one sent need no answer (the
+                        // server holds them, or they are damaged): the reader's place
+                        // is saved once what was sent before it is acknowledged.
+                        if mark.is_some() {
+                            match self.window.back_mut() {
+                                Some(flight) => flight.mark = mark,
+                                None => self.acked = mark,
+                            }
+                        }
+                    }
+                    Item::PassEnd { mark, last: true } => {
+                        // Everything read is acknowledged before the checkpoint moves to
+                        // the end.
+                        if self.settle_all().await? {
+                            preparer = self.rewind(preparer)?;
+                            torn = None;
+                            continue 'batches;
+                        }
+                        if mark.is_some() && mark != saved {
+                            if let Some(mark) = &mark {
+                                self.save_checkpoint(&mark.checkpoint())?;
+                            }
+                        }
+                        if let Some(e) = torn.take() {
+                            self.damaged(e);
+                        }
+                        return Ok(Summary {
+                            identity: self.identity.clone(),
+                            shipped: self.summary_shipped,
+                            already_there: self.summary_already,
+                            damaged: self.summary_damaged,
+                            missing: self.summary_missing,
+                            last_seq: self.position.map(|p| p.seq),
+                        });
+                    }
+                    Item::Failed(e) => return Err(e),
                 }
             }
-            // Everything read is acknowledged before the checkpoint moves to the end.
-            if !rewind {
-                rewind = self.settle_all().await?;
-            }
-            if rewind {
-                // The server holds less than was acknowledged: read again from the start.
-                resume = None;
-                continue;
-            }
-            resume = reader.checkpoint().cloned();
-            if resume != saved {
-                if let Some(cp) = &resume {
-                    self.save_checkpoint(cp)?;
-                }
-                saved = resume.clone();
-            }
-            if !self.options.follow || stopping {
-                if let Some(e) = torn {
-                    self.damaged(e);
-                }
-                return Ok(Summary {
-                    identity: self.identity.clone(),
-                    shipped: self.summary_shipped,
-                    already_there: self.summary_already,
-                    damaged: self.summary_damaged,
-                    missing: self.summary_missing,
-                    last_seq: self.position.map(|p| p.seq),
-                });
-            }
-            tokio::time::sleep(self.options.poll).await;
         }
+    }
+
+    /// The server holds less than it acknowledged: ends the reading under way and reads
+    /// again from the start.
+    fn rewind(&self, preparer: Preparer) -> Result<Preparer, ShipError> {
+        drop(preparer);
+        self.prepare(None)
     }
 
     /// Sends one record, first waiting for the oldest answer when the window is full.
     /// `Ok(true)`: the server holds less than it acknowledged; read again from the start.
-    async fn offer(
-        &mut self,
-        record: &LogRecord,
-        checkpoint: Option<Checkpoint>,
-    ) -> Result<bool, ShipError> {
+    async fn offer(&mut self, record: Prepared) -> Result<bool, ShipError> {
         while self.window.len() >= self.window_size {
             if self.settle_front().await? {
                 return Ok(true);
@@ -550,44 +619,32 @@ impl<'a> Run<'a> {
             self.summary_already += 1;
             return Ok(false);
         }
-        let mut body = Vec::with_capacity(256);
-        self.encoder.encode(record, &mut body);
-        if body.last() == Some(&b'\n') {
-            body.pop();
-        }
-        let seq = record.seq.to_string();
-        let mut headers = HeaderMap::new();
-        headers.insert(HEADER_STREAM_ID, self.identity.stream_id.as_str());
-        headers.insert(HEADER_SEQ, seq.as_str());
-        headers.insert(HEADER_LEVEL, record.level.as_str());
-        headers.insert(HEADER_SERVICE, self.identity.service.as_str());
-        headers.insert(HEADER_HOST, self.identity.host.as_str());
+        let seq = record.seq;
         self.window.push_back(InFlight {
-            seq: record.seq,
+            seq,
             ts: record.ts,
-            message_id: format!("{}-{seq}", self.identity.stream_id),
-            headers,
-            body: body.into(),
-            checkpoint,
+            level: record.level,
+            headers: Some(record.headers),
+            body: record.body,
+            mark: Some(record.mark),
             pending: None,
         });
-        self.last_sent = Some(record.seq);
+        self.last_sent = Some(seq);
         match self.transmit(self.window.len() - 1).await {
             Ok(()) => Ok(false),
             Err(NotSent::TooLarge(why)) => {
                 eprintln!(
-                    "trail ship: seq {} is larger than the server accepts ({why}): not shipped",
-                    record.seq
+                    "trail ship: seq {seq} is larger than the server accepts ({why}): not shipped"
                 );
                 self.window.pop_back();
-                self.refused = Some(record.seq);
+                self.refused = Some(seq);
                 self.summary_damaged += 1;
                 Ok(false)
             }
             Err(NotSent::Unsure(why)) => {
                 self.complain(&format!(
-                    "publishing seq {} to {}: {why}; retrying",
-                    record.seq, self.server.subject
+                    "publishing seq {seq} to {}: {why}; retrying",
+                    self.server.subject
                 ));
                 self.repair().await
             }
@@ -603,15 +660,14 @@ impl<'a> Run<'a> {
             Layout::PerSource => self.tail,
             Layout::Shared => self.position.map_or(0, |p| p.stream_sequence),
         };
-        let flight = &self.window[index];
+        let flight = &mut self.window[index];
+        let headers = flight
+            .headers
+            .take()
+            .unwrap_or_else(|| self.headers.of(flight.seq, flight.level));
         let pending = self
             .server
-            .send(
-                after,
-                &flight.message_id,
-                flight.headers.clone(),
-                flight.body.clone(),
-            )
+            .send(after, headers, flight.body.clone())
             .await?;
         self.window[index].pending = Some(pending);
         self.tail = after + 1;
@@ -662,8 +718,8 @@ impl<'a> Run<'a> {
         if let Some(progress) = &self.options.progress {
             progress.shipped(flight.seq, flight.ts, flight.body.len());
         }
-        if flight.checkpoint.is_some() {
-            self.acked = flight.checkpoint;
+        if flight.mark.is_some() {
+            self.acked = flight.mark;
         }
     }
 

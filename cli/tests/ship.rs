@@ -263,6 +263,11 @@ fn two_sources_while_the_server_is_restarted(shared: bool) {
         .iter()
         .map(|dir| ship(dir, &server, &[]).spawn().unwrap())
         .collect();
+    // The restarts begin once each shipper is connected and publishing: a server that is
+    // unreachable when a shipper starts is an error (exit code 3), not a restart to wait out.
+    for id in [&id_a, &id_b] {
+        wait_for_first_record(&server, id);
+    }
     let mut restarts = 0;
     let mut rng = fastrand::Rng::new();
     while restarts < 4 {
@@ -471,6 +476,35 @@ fn wait_for_messages(server: &NatsServer, count: u64) {
     while held(server) < count && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits until the server holds a record of the source `id` (a minute at most).
+fn wait_for_first_record(server: &NatsServer, id: &str) {
+    let url = server.url();
+    let subject = format!("trail.{id}");
+    block_on(async move {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            for name in streams_of(&js, "TRAIL").await {
+                if let Ok(stream) = js.get_stream(&name).await {
+                    if stream
+                        .get_last_raw_message_by_subject(&subject)
+                        .await
+                        .is_ok()
+                    {
+                        return;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no record of {subject} arrived in a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
 }
 
 fn signal(child: &Child, signal: &str) {

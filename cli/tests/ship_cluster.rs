@@ -176,7 +176,10 @@ mod unix {
             let client = async_nats::connect(url.as_str()).await.unwrap();
             let js = async_nats::jetstream::new(client);
             let mut stream = js.get_stream(&stream).await.unwrap();
-            let total = stream.info().await.unwrap().state.messages;
+            // Read as many messages as the sources wrote: a server that has just come back
+            // can answer the stream's state before it has caught up, and a message missing
+            // for real makes the consumer time out below. Extra messages are checked after.
+            let total: u64 = expected.values().sum();
             let consumer = stream
                 .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
                 .await
@@ -209,6 +212,20 @@ mod unix {
                     format!("{source}-{seq}")
                 );
                 *want += 1;
+            }
+            // Nothing beyond them: the stream's state, once the cluster agrees, holds
+            // exactly that many.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let held = stream.info().await.unwrap().state.messages;
+                if held == total {
+                    break;
+                }
+                assert!(
+                    held < total && Instant::now() < deadline,
+                    "the stream holds {held} messages, the sources wrote {total}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             next
         });

@@ -267,7 +267,7 @@ macro_rules! scope {
 /// ```
 #[macro_export]
 macro_rules! event {
-    ($level:expr, $($arg:tt)*) => {
+    ($level:expr_2021, $($arg:tt)*) => {
         $crate::__private::event!($crate, ($level); $($arg)*)
     };
 }

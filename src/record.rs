@@ -334,10 +334,10 @@ impl<'a> Decoded<'a> {
         let secret = |name: &str| secrets.iter().any(|s| s == name);
         const REDACTED: ValueRef<'static> = ValueRef::Str("[REDACTED]");
         for (i, name) in self.meta.fields().iter().enumerate() {
-            if secret(name) {
-                if let Some(value) = self.values.get_mut(i) {
-                    *value = REDACTED;
-                }
+            if secret(name)
+                && let Some(value) = self.values.get_mut(i)
+            {
+                *value = REDACTED;
             }
         }
         for (name, value) in self.scoped.iter_mut() {

@@ -164,10 +164,10 @@ fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
 /// effort, and Unix only: elsewhere a directory cannot be opened to be synced.
 pub(crate) fn sync_dir(path: &Path) {
     #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
-            eprintln!("trail: cannot sync the directory {}: {e}", dir.display());
-        }
+    if let Some(dir) = path.parent()
+        && let Err(e) = File::open(dir).and_then(|d| d.sync_all())
+    {
+        eprintln!("trail: cannot sync the directory {}: {e}", dir.display());
     }
     #[cfg(not(unix))]
     let _ = path;

@@ -80,10 +80,11 @@ fn every_way_into_the_queue_delivers_each_event_once() {
         }
         // Records larger than half the ring and those logged during another capture go
         // by the channel; the others share the thread's ring, in order.
-        if i % 6 != 1 && i % 6 != 2 {
-            if let Some(prev) = last_in_ring.insert(t, i) {
-                assert!(i > prev, "thread {t}: {i} after {prev}");
-            }
+        if i % 6 != 1
+            && i % 6 != 2
+            && let Some(prev) = last_in_ring.insert(t, i)
+        {
+            assert!(i > prev, "thread {t}: {i} after {prev}");
         }
     }
     assert_eq!(seen.len() as u64, THREADS * PER_THREAD);

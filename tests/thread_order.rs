@@ -52,10 +52,10 @@ fn every_threads_seqs_follow_its_logging_order_for_small_and_oversized_events() 
         if record.msg == "large" {
             assert_eq!(record.field("body"), Some(&FieldValue::Str(large.clone())));
         }
-        if let Some(&(before, seq)) = last.get(t) {
-            if *i < before {
-                out_of_order.push((*t, before, seq, *i, record.seq));
-            }
+        if let Some(&(before, seq)) = last.get(t)
+            && *i < before
+        {
+            out_of_order.push((*t, before, seq, *i, record.seq));
         }
         last.insert(*t, (*i, record.seq));
         count += 1;

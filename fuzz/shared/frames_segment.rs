@@ -22,10 +22,10 @@ pub fn frames_segment(data: &[u8]) -> Vec<u8> {
         segment.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
         segment.extend_from_slice(payload);
     }
-    if flags & 2 != 0 {
-        if let Some(at) = first_crc {
-            segment[at] ^= 1;
-        }
+    if flags & 2 != 0
+        && let Some(at) = first_crc
+    {
+        segment[at] ^= 1;
     }
     if flags & 1 != 0 {
         segment.truncate(segment.len().saturating_sub(usize::from(flags >> 2)));

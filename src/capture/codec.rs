@@ -336,7 +336,7 @@ impl<'a> Nested<'a> {
     }
 
     /// The key-value pairs of a map.
-    pub fn entries(&self) -> impl Iterator<Item = (ValueRef<'a>, ValueRef<'a>)> {
+    pub fn entries(&self) -> impl Iterator<Item = (ValueRef<'a>, ValueRef<'a>)> + use<'a> {
         super::value_view::Entries(self.iter())
     }
 }

@@ -334,18 +334,18 @@ impl Encoder for BincodeEncoder {
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         // Most records: no secrets to hide and no scope fields to reorder, so the values
         // go from the payload to the frame as they come.
-        if self.context.secrets.is_empty() {
-            if let Some(payload) = record.plain_payload() {
-                let callsite = self.plain_callsite(record.metadata(), out);
-                let thread = self.thread(record.thread_id(), out);
-                let stamps = [seq, record.timestamp_nanos()];
-                let ids = [callsite, thread];
-                self.record_at = out.len();
-                if transcode_record(out, ids, stamps, payload, record.has_actor()) {
-                    return;
-                }
-                // Nested values and damaged payloads take the path that decodes them.
+        if self.context.secrets.is_empty()
+            && let Some(payload) = record.plain_payload()
+        {
+            let callsite = self.plain_callsite(record.metadata(), out);
+            let thread = self.thread(record.thread_id(), out);
+            let stamps = [seq, record.timestamp_nanos()];
+            let ids = [callsite, thread];
+            self.record_at = out.len();
+            if transcode_record(out, ids, stamps, payload, record.has_actor()) {
+                return;
             }
+            // Nested values and damaged payloads take the path that decodes them.
         }
         let meta = record.metadata();
         let values = self.context.decode(record);

@@ -125,7 +125,11 @@ impl EncodeContext {
         seq: u64,
     ) -> (
         &'s mut TimestampCache,
-        RecordView<'s, ValueRef<'r>, impl Iterator<Item = (&'r str, ValueRef<'r>)> + 's>,
+        RecordView<
+            's,
+            ValueRef<'r>,
+            impl Iterator<Item = (&'r str, ValueRef<'r>)> + 's + use<'r, 's>,
+        >,
     ) {
         let meta = record.metadata();
         let view = RecordView {

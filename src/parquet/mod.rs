@@ -376,13 +376,13 @@ impl Batch {
         self.filled.fill(false);
         for (key, value) in &r.fields {
             // A key given twice in one call keeps its first value, as `LogRecord::field`.
-            if let Some(&i) = columns.index.get(key) {
-                if !self.filled[i] {
-                    self.filled[i] = true;
-                    self.fields[i]
-                        .push(Some(value))
-                        .map_err(|()| mismatch(&format!("field {key}")))?;
-                }
+            if let Some(&i) = columns.index.get(key)
+                && !self.filled[i]
+            {
+                self.filled[i] = true;
+                self.fields[i]
+                    .push(Some(value))
+                    .map_err(|()| mismatch(&format!("field {key}")))?;
             }
         }
         for (column, filled) in self.fields.iter_mut().zip(&self.filled) {

@@ -39,15 +39,15 @@ pub(crate) fn warning(
         .sum();
     let near = |have: u128, limit: u128| have * 5 >= limit * 4;
     let mut reasons = Vec::new();
-    if let Some(keep) = options.keep_segments {
-        if near(count as u128, keep as u128) {
-            reasons.push(format!("retention keeps {keep} segments"));
-        }
+    if let Some(keep) = options.keep_segments
+        && near(count as u128, keep as u128)
+    {
+        reasons.push(format!("retention keeps {keep} segments"));
     }
-    if let Some(keep) = options.keep_bytes {
-        if near(u128::from(bytes), u128::from(keep)) {
-            reasons.push(format!("retention keeps {keep} bytes"));
-        }
+    if let Some(keep) = options.keep_bytes
+        && near(u128::from(bytes), u128::from(keep))
+    {
+        reasons.push(format!("retention keeps {keep} bytes"));
     }
     if let (Some(keep), Some(next)) = (options.keep_age, backlog.get(1)) {
         // A segment is sealed when the next one is opened; its age counts from then.

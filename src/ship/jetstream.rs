@@ -161,16 +161,16 @@ impl Server {
                 ))
             }
         };
-        if let Some((stream, config)) = &existing {
-            if !config.subjects.is_empty() {
-                check(name, config, &subject)?;
-                return Ok(Server {
-                    context,
-                    stream: stream.clone(),
-                    layout: Layout::Shared,
-                    subject,
-                });
-            }
+        if let Some((stream, config)) = &existing
+            && !config.subjects.is_empty()
+        {
+            check(name, config, &subject)?;
+            return Ok(Server {
+                context,
+                stream: stream.clone(),
+                layout: Layout::Shared,
+                subject,
+            });
         }
         let own_name = format!("{name}_{stream_id}");
         let own_config = stream::Config {

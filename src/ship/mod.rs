@@ -575,10 +575,11 @@ impl<'a> Run<'a> {
                             torn = None;
                             continue 'batches;
                         }
-                        if mark.is_some() && mark != saved {
-                            if let Some(mark) = &mark {
-                                self.save_checkpoint(&mark.checkpoint())?;
-                            }
+                        if mark.is_some()
+                            && mark != saved
+                            && let Some(mark) = &mark
+                        {
+                            self.save_checkpoint(&mark.checkpoint())?;
                         }
                         if let Some(e) = torn.take() {
                             self.damaged(e);
@@ -819,11 +820,10 @@ impl<'a> Run<'a> {
         if self
             .last_backlog_check
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(30))
+            && let Some(warning) = backlog::warning(self.options, &self.name, reading)
         {
-            if let Some(warning) = backlog::warning(self.options, &self.name, reading) {
-                self.last_backlog_check = Some(Instant::now());
-                eprintln!("trail ship: {warning}");
-            }
+            self.last_backlog_check = Some(Instant::now());
+            eprintln!("trail ship: {warning}");
         }
     }
 

@@ -83,10 +83,10 @@ pub(super) fn seal(
         // that would say the segment has no fields.
         schema: config.schema_summary.then_some(segment.schema),
     };
-    if config.sync_on_seal {
-        if let Err(e) = segment.segment.file.sync_data() {
-            eprintln!("trail: cannot sync {}: {e}", segment.segment.path.display());
-        }
+    if config.sync_on_seal
+        && let Err(e) = segment.segment.file.sync_data()
+    {
+        eprintln!("trail: cannot sync {}: {e}", segment.segment.path.display());
     }
     // Listed under its final name even if the rename failed: the reader finds a hidden
     // segment under that name, and the next start renames it.

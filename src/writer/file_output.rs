@@ -271,18 +271,18 @@ impl FileOutput {
         let mut done = 0;
         let mut backoff = Duration::from_millis(1);
         while done < self.buf.len() {
-            if done == 0 {
-                if let Err(e) = self.follow_segment() {
-                    if !self.files.owns_stream() {
-                        self.disowned();
-                        return;
-                    }
-                    if !self.failed(&e.to_string(), &mut backoff) {
-                        self.abandon(done);
-                        return;
-                    }
-                    continue;
+            if done == 0
+                && let Err(e) = self.follow_segment()
+            {
+                if !self.files.owns_stream() {
+                    self.disowned();
+                    return;
                 }
+                if !self.failed(&e.to_string(), &mut backoff) {
+                    self.abandon(done);
+                    return;
+                }
+                continue;
             }
             let retry = match self.files.file().write(&self.buf[done..]) {
                 Ok(0) => self.failed_write(io::ErrorKind::WriteZero.into(), &mut backoff),

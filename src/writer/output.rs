@@ -361,10 +361,10 @@ impl Outputs {
         }
         let meta = record.metadata();
         for route in &mut self.routes {
-            if let Some(filter) = &route.filter {
-                if !filter.enabled(meta.target(), meta.level()) {
-                    continue;
-                }
+            if let Some(filter) = &route.filter
+                && !filter.enabled(meta.target(), meta.level())
+            {
+                continue;
             }
             let encoding = &mut self.encodings[route.encoding];
             let bytes: &[u8] = match &mut encoding.encoder {

@@ -291,7 +291,7 @@ fn frames(mut input: impl BufRead, n: usize, max: usize) -> io::Result<Starts> {
                     break;
                 }
                 let skip = (len - 1) as u64;
-                let skipped = io::copy(&mut (&mut input).take(skip), &mut io::sink())?;
+                let skipped = skip_up_to(&mut input, skip)?;
                 if skipped < skip {
                     break;
                 }
@@ -327,6 +327,26 @@ fn frames(mut input: impl BufRead, n: usize, max: usize) -> io::Result<Starts> {
         offset,
         definitions,
     })
+}
+
+/// Skips up to `n` bytes of the input, fewer only at its end; returns how many. Consumed
+/// from the input's buffer: a copy to nowhere cost more than the walk for small frames.
+fn skip_up_to(input: &mut impl BufRead, n: u64) -> io::Result<u64> {
+    let mut left = n;
+    while left > 0 {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes.len(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available == 0 {
+            break;
+        }
+        let take = usize::try_from(left).map_or(available, |left| left.min(available));
+        input.consume(take);
+        left -= take as u64;
+    }
+    Ok(n - left)
 }
 
 fn read_up_to(input: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {

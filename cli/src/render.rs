@@ -107,12 +107,7 @@ fn escape_line(out: &mut Vec<u8>, start: usize, terminator: &[u8]) {
         return;
     }
     let end = out.len() - terminator.len();
-    // Control characters are C0, DEL and C1 (0xC2 0x80..=0x9F in UTF-8): a line without
-    // any of those bytes has nothing to escape.
-    if !out[start..end]
-        .iter()
-        .any(|&b| b < 0x20 || b == 0x7f || b == 0xc2)
-    {
+    if !has_control_bytes(&out[start..end]) {
         return;
     }
     let line = String::from_utf8_lossy(&out[start..end]);
@@ -121,6 +116,18 @@ fn escape_line(out: &mut Vec<u8>, start: usize, terminator: &[u8]) {
         out.extend_from_slice(escaped.as_bytes());
         out.extend_from_slice(terminator);
     }
+}
+
+/// Whether `bytes` may hold a control character: C0, DEL or C1 (0xC2 0x80..=0x9F in
+/// UTF-8). A line without any of those bytes has nothing to escape. Each block is tested
+/// whole, without stopping at the first hit, so that the test runs on vectors: it is made
+/// for every line printed.
+fn has_control_bytes(bytes: &[u8]) -> bool {
+    bytes.chunks(64).any(|block| {
+        block.iter().fold(false, |seen, &b| {
+            seen | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+        })
+    })
 }
 
 #[cfg(test)]
@@ -148,6 +155,22 @@ mod tests {
         let mut out = Vec::new();
         printer.print(&record(), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn control_bytes_are_found_anywhere_in_a_line() {
+        for len in [0, 1, 63, 64, 65, 200] {
+            let clean = vec![b'a'; len];
+            assert!(!has_control_bytes(&clean), "{len}");
+            for at in 0..len {
+                for b in [0x00, 0x1f, 0x7f, 0xc2] {
+                    let mut line = clean.clone();
+                    line[at] = b;
+                    assert!(has_control_bytes(&line), "{len} {at} {b}");
+                }
+            }
+        }
+        assert!(!has_control_bytes("é ✓".as_bytes()));
     }
 
     #[test]

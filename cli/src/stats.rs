@@ -19,12 +19,13 @@ const MAX_DISTINCT: usize = 100_000;
 /// is only counted.
 const MAX_RUNS: usize = 1 << 16;
 
-/// Counts `key` in `counts`, or in `others` once `counts` holds [`MAX_DISTINCT`] keys.
-fn tally(counts: &mut HashMap<String, u64>, key: String, others: &mut u64) {
-    if let Some(n) = counts.get_mut(&key) {
+/// Counts `key` in `counts`, or in `others` once `counts` holds [`MAX_DISTINCT`] keys. The
+/// key is copied only when it is new.
+fn tally(counts: &mut HashMap<String, u64>, key: &str, others: &mut u64) {
+    if let Some(n) = counts.get_mut(key) {
         *n += 1;
     } else if counts.len() < MAX_DISTINCT {
-        counts.insert(key, 1);
+        counts.insert(key.to_owned(), 1);
     } else {
         *others += 1;
     }
@@ -41,6 +42,14 @@ struct Runs {
 
 impl Runs {
     fn add(&mut self, seq: u64) {
+        // In a stream read in order, each seq extends the last run: no run can start
+        // after it.
+        if let Some(mut last) = self.runs.last_entry() {
+            if last.get().checked_add(1) == Some(seq) {
+                *last.get_mut() = seq;
+                return;
+            }
+        }
         let before = self.runs.range(..=seq).next_back().map(|(&s, &e)| (s, e));
         if before.is_some_and(|(_, end)| seq <= end) {
             self.repeated += 1;
@@ -90,7 +99,12 @@ impl Timeline {
     fn add(&mut self, ts: u64) {
         self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
         self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
-        *self.counts.entry(ts / BUCKETS[self.size]).or_insert(0) += 1;
+        let key = ts / BUCKETS[self.size];
+        // Records in time order fall into the last bucket, found without a search.
+        match self.counts.last_entry() {
+            Some(mut last) if *last.key() == key => *last.get_mut() += 1,
+            _ => *self.counts.entry(key).or_insert(0) += 1,
+        }
         while self.counts.len() > 4096 && self.size + 1 < BUCKETS.len() {
             self.regroup(self.size + 1);
         }
@@ -113,7 +127,11 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
     let (mut records, mut torn, mut damaged) = (0u64, 0u64, 0u64);
     let mut times = Timeline::default();
     let mut seqs = Runs::default();
-    for record in trail::read::open(path)? {
+    // An actor's text, written anew for each record into the same buffer.
+    let mut actor_text = String::new();
+    // Each record is decoded into the reader's own, reused from one to the next.
+    let mut reader = trail::read::open(path)?;
+    while let Some(record) = reader.next_ref() {
         let r = match record {
             Ok(r) => r,
             Err(e) => {
@@ -128,14 +146,17 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
         };
         // Gaps are a property of the stream, so every record counts for them.
         seqs.add(r.seq);
-        if !filter.matches(&r) {
+        if !filter.matches(r) {
             continue;
         }
         records += 1;
         *levels.entry(r.level).or_insert(0u64) += 1;
-        tally(&mut targets, r.target.clone(), &mut other_targets);
+        tally(&mut targets, &r.target, &mut other_targets);
         if let Some(actor) = &r.actor {
-            tally(&mut actors, actor.to_string(), &mut other_actors);
+            use std::fmt::Write as _;
+            actor_text.clear();
+            let _ = write!(actor_text, "{actor}");
+            tally(&mut actors, &actor_text, &mut other_actors);
         }
         times.add(r.ts);
     }

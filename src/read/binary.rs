@@ -92,11 +92,17 @@ pub(crate) enum Value<'a> {
 impl Value<'_> {
     /// Stores the value in `slot`, reusing the string `slot` already holds.
     fn store(&self, slot: &mut FieldValue) {
+        // A number into a slot that holds one of the same kind is written in place: what
+        // the slot held need not be dropped.
         match (self, &mut *slot) {
             (Value::Str(s), FieldValue::Str(held)) => {
                 held.clear();
                 held.push_str(s);
             }
+            (Value::U64(v), FieldValue::U64(held)) => *held = *v,
+            (Value::I64(v), FieldValue::I64(held)) if *v < 0 => *held = *v,
+            (Value::F64(v), FieldValue::F64(held)) => *held = *v,
+            (Value::Bool(v), FieldValue::Bool(held)) => *held = *v,
             _ => *slot = self.to_field(),
         }
     }
@@ -171,6 +177,18 @@ impl fmt::Display for Value<'_> {
 pub(crate) struct Dictionary {
     callsites: Vec<Option<Callsite>>,
     threads: Vec<Option<String>>,
+    /// The call site and thread whose text the record last decoded into still holds
+    /// (target, file, thread, field names): a record from the same ones, decoded into the
+    /// same record, leaves that text as it is. Cleared by every definition, as a
+    /// definition may replace an id.
+    filled: Option<(u32, u32)>,
+}
+
+impl Dictionary {
+    /// Says that the next record is decoded into another record than the last one was.
+    pub(crate) fn forget_filled(&mut self) {
+        self.filled = None;
+    }
 }
 
 /// Ids count from 0 in each segment, so a definition either redefines an id or adds the
@@ -196,7 +214,8 @@ fn define<T>(table: &mut Vec<Option<T>>, id: u32, item: T) -> Result<(), String>
 
 /// Decodes one frame payload (its CRC already checked): a definition updates the
 /// dictionary and gives `false`; a record is written into `out`, whose strings and field
-/// list are reused, and gives `true`.
+/// list are reused, and gives `true`. Unless [`Dictionary::forget_filled`] was called,
+/// `out` is taken to be the record the last record was decoded into.
 pub(crate) fn decode(
     dictionary: &mut Dictionary,
     payload: &[u8],
@@ -206,27 +225,29 @@ pub(crate) fn decode(
         bytes: payload,
         at: 0,
     };
-    let frame = cursor
-        .frame()
-        .map_err(|e| format!("frame does not decode: {e}"))?;
-    if cursor.at != payload.len() {
-        return Err(format!(
-            "frame has {} bytes after its content",
-            payload.len() - cursor.at
-        ));
-    }
-    let record = match frame {
-        Frame::Callsite(callsite) => {
-            let id = callsite.id;
-            define(&mut dictionary.callsites, id, callsite)?;
-            return Ok(false);
-        }
-        Frame::Thread { id, name } => {
-            define(&mut dictionary.threads, id, name.to_owned())?;
-            return Ok(false);
-        }
-        Frame::Record(record) => record,
+    let undecodable = |e: String| format!("frame does not decode: {e}");
+    let (id, narrow) = cursor.id("frame variant").map_err(undecodable)?;
+    // A record is read straight from the payload, not through a `Frame`, whose moves
+    // (with its values held inline) cost more than decoding it.
+    let record = match narrow {
+        frame::RECORD => cursor.record().map_err(undecodable)?,
+        _ => match cursor.frame_body(id, narrow).map_err(undecodable)? {
+            Frame::Record(record) => record,
+            Frame::Callsite(callsite) => {
+                cursor.finished(payload)?;
+                dictionary.filled = None;
+                define(&mut dictionary.callsites, callsite.id, callsite)?;
+                return Ok(false);
+            }
+            Frame::Thread { id, name } => {
+                cursor.finished(payload)?;
+                dictionary.filled = None;
+                define(&mut dictionary.threads, id, name.to_owned())?;
+                return Ok(false);
+            }
+        },
     };
+    cursor.finished(payload)?;
     let callsite = dictionary
         .callsites
         .get(record.callsite as usize)
@@ -253,6 +274,10 @@ pub(crate) fn decode(
         let _ = match piece {
             Piece::Lit(text) => msg.write_str(text),
             Piece::Arg(i) => match record.values.get(*i as usize) {
+                // Strings and integers as `Display` writes them, without its machinery.
+                Some(Value::Str(text)) => msg.write_str(text),
+                Some(Value::U64(v)) => msg.write_str(itoa::Buffer::new().format(*v)),
+                Some(Value::I64(v)) => msg.write_str(itoa::Buffer::new().format(*v)),
                 Some(value) => write!(msg, "{value}"),
                 None => return Err(format!("message refers to missing argument {i}")),
             },
@@ -269,21 +294,27 @@ pub(crate) fn decode(
         (Some(actor), Some(slot)) => actor.store(slot),
         (actor, slot) => *slot = actor.as_ref().map(Value::to_field),
     }
-    set(&mut out.target, &callsite.target);
-    set(&mut out.file, &callsite.file);
-    out.line = callsite.line;
-    set(&mut out.thread, thread);
     let n = callsite.fields.len();
-    out.fields.truncate(n);
+    let same = dictionary.filled == Some((record.callsite, record.thread));
+    if !same {
+        set(&mut out.target, &callsite.target);
+        set(&mut out.file, &callsite.file);
+        out.line = callsite.line;
+        set(&mut out.thread, thread);
+        out.fields.truncate(n);
+    }
     for (i, (name, value)) in callsite.fields.iter().zip(&record.values).enumerate() {
         match out.fields.get_mut(i) {
             Some((held, slot)) => {
-                set(held, name);
+                if !same {
+                    set(held, name);
+                }
                 value.store(slot);
             }
             None => out.fields.push((name.clone(), value.to_field())),
         }
     }
+    dictionary.filled = Some((record.callsite, record.thread));
     Ok(true)
 }
 
@@ -352,9 +383,28 @@ impl<'a> Payload<'a> {
         })
     }
 
+    /// A varint of at most 64 bits (`widest` 252 or 253), without the 128-bit arithmetic
+    /// of [`varint`](Payload::varint): most numbers in a record are small.
+    #[inline]
+    fn narrow_varint(&mut self, widest: u8, what: &str) -> Result<u64, String> {
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        let (value, len) = match *rest {
+            [marker, ..] if marker <= 250 => (marker.into(), 1),
+            [251, a, b, ..] => (u16::from_le_bytes([a, b]).into(), 3),
+            [252, a, b, c, d, ..] if widest >= 252 => (u32::from_le_bytes([a, b, c, d]).into(), 5),
+            [253, a, b, c, d, e, f, g, h, ..] if widest >= 253 => {
+                (u64::from_le_bytes([a, b, c, d, e, f, g, h]), 9)
+            }
+            // Errors, with what they name.
+            _ => return self.varint(widest, what).map(|v| v as u64),
+        };
+        self.at += len;
+        Ok(value)
+    }
+
     fn u32(&mut self, what: &str) -> Result<u32, String> {
         // A marker of at most 252 holds at most a u32.
-        self.varint(252, what).map(|v| v as u32)
+        self.narrow_varint(252, what).map(|v| v as u32)
     }
 
     /// A variant id (a `u32`), and the same narrowed to the format's `u8` ids: one too
@@ -365,7 +415,7 @@ impl<'a> Payload<'a> {
     }
 
     fn u64(&mut self, what: &str) -> Result<u64, String> {
-        self.varint(253, what).map(|v| v as u64)
+        self.narrow_varint(253, what)
     }
 
     fn flag(&mut self, what: &str) -> Result<bool, String> {
@@ -408,9 +458,21 @@ impl<'a> Payload<'a> {
         (0..n).map(|_| self.string_owned(what)).collect()
     }
 
-    fn frame(&mut self) -> Result<Frame<'a>, String> {
-        let at = self.at;
-        let (id, narrow) = self.id("frame variant")?;
+    /// Fails if the frame has bytes after its content.
+    fn finished(&self, payload: &[u8]) -> Result<(), String> {
+        if self.at != payload.len() {
+            return Err(format!(
+                "frame has {} bytes after its content",
+                payload.len() - self.at
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rest of a frame whose variant id was read.
+    fn frame_body(&mut self, id: u32, narrow: u8) -> Result<Frame<'a>, String> {
+        // The variant id is the payload's first byte.
+        let at = 0;
         Ok(match narrow {
             frame::CALLSITE => Frame::Callsite(self.callsite()?),
             frame::THREAD => Frame::Thread {
@@ -452,6 +514,8 @@ impl<'a> Payload<'a> {
         })
     }
 
+    // Inlined into `decode`, so that the record is built where it is used, not moved.
+    #[inline(always)]
     fn record(&mut self) -> Result<Record<'a>, String> {
         Ok(Record {
             callsite: self.u32("record call site")?,
@@ -462,32 +526,52 @@ impl<'a> Payload<'a> {
                 true => Some(self.value(0)?),
                 false => None,
             },
-            values: self.values(0)?,
+            values: {
+                let n = self.count(1, "values")?;
+                let mut values = Values::new();
+                for _ in 0..n {
+                    values.push(self.value(0)?);
+                }
+                values
+            },
         })
     }
 
-    /// A list of values at `depth` (0 for a record's own values).
-    fn values<C: FromIterator<Value<'a>>>(&mut self, depth: usize) -> Result<C, String> {
-        let n = self.count(1, "values")?;
-        (0..n).map(|_| self.value(depth)).collect()
-    }
-
-    /// A value nested `depth` lists or maps deep.
+    /// A value nested `depth` lists or maps deep. Inlined where a record's values are
+    /// read: returned through memory, each value cost more than its decoding.
+    #[inline(always)]
     fn value(&mut self, depth: usize) -> Result<Value<'a>, String> {
         let at = self.at;
-        let unzigzag = |n: u128| (n >> 1) as i128 ^ -((n & 1) as i128);
         let (id, narrow) = self.id("value variant")?;
         Ok(match narrow {
             variant::NULL => Value::Null,
             variant::BOOL => Value::Bool(self.flag("bool")?),
-            variant::I64 => Value::I64(unzigzag(self.varint(253, "i64")?) as i64),
+            variant::I64 => {
+                let n = self.narrow_varint(253, "i64")?;
+                Value::I64((n >> 1) as i64 ^ -((n & 1) as i64))
+            }
             variant::U64 => Value::U64(self.u64("u64")?),
-            variant::I128 => Value::I128(unzigzag(self.varint(254, "i128")?)),
-            variant::U128 => Value::U128(self.varint(254, "u128")?),
             variant::F32 => Value::F32(f32::from_le_bytes(self.array("f32")?)),
             variant::F64 => Value::F64(f64::from_le_bytes(self.array("f64")?)),
-            variant::CHAR => Value::Char(self.u32("char")?),
             variant::STR => Value::Str(self.string("string")?),
+            _ => return self.rare_value(id, narrow, at, depth),
+        })
+    }
+
+    /// The value kinds that records seldom hold, and containers, which recurse.
+    #[inline(never)]
+    fn rare_value(
+        &mut self,
+        id: u32,
+        narrow: u8,
+        at: usize,
+        depth: usize,
+    ) -> Result<Value<'a>, String> {
+        let unzigzag = |n: u128| (n >> 1) as i128 ^ -((n & 1) as i128);
+        Ok(match narrow {
+            variant::I128 => Value::I128(unzigzag(self.varint(254, "i128")?)),
+            variant::U128 => Value::U128(self.varint(254, "u128")?),
+            variant::CHAR => Value::Char(self.u32("char")?),
             variant::BYTES => {
                 let n = self.count(1, "bytes")?;
                 Value::Bytes(self.take(n, "bytes")?)
@@ -499,7 +583,14 @@ impl<'a> Payload<'a> {
                     "value at payload byte {at} nests deeper than {MAX_DEPTH} levels"
                 ))
             }
-            variant::SEQ => Value::Seq(self.values(depth + 1)?),
+            variant::SEQ => {
+                let n = self.count(1, "values")?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Seq(items)
+            }
             variant::MAP => {
                 // A key takes at least its length byte, a value at least its variant byte.
                 let n = self.count(2, "map")?;
@@ -691,6 +782,53 @@ mod tests {
             let error = decode_alone(&thread).unwrap_err();
             assert!(error.contains("left can hold"), "{error}");
         }
+    }
+
+    /// A call site defined again under the same id gives the records after it its own
+    /// target and field names, in the record that held one of the first definition's.
+    #[test]
+    fn a_call_site_defined_again_is_the_one_records_take() {
+        let callsite = |target: &str, field: &str| {
+            bytes(&Frame::Callsite(Callsite {
+                id: 0,
+                level: 3,
+                target: target.into(),
+                module: target.into(),
+                file: "f".into(),
+                line: 1,
+                template: String::new(),
+                fields: vec![field.into()],
+                pieces: vec![Piece::Arg(0)],
+            }))
+        };
+        let record = bytes(&Frame::Record(Record {
+            callsite: 0,
+            thread: 0,
+            seq: 1,
+            ts: 1,
+            actor: None,
+            values: vec![Value::U64(5)].into(),
+        }));
+        let mut dictionary = Dictionary::default();
+        let mut out = LogRecord::blank();
+        let thread = bytes(&Frame::Thread {
+            id: 0,
+            name: "main",
+        });
+        assert_eq!(decode(&mut dictionary, &thread, &mut out), Ok(false));
+        assert_eq!(
+            decode(&mut dictionary, &callsite("a", "x"), &mut out),
+            Ok(false)
+        );
+        assert_eq!(decode(&mut dictionary, &record, &mut out), Ok(true));
+        assert_eq!((out.target.as_str(), out.fields[0].0.as_str()), ("a", "x"));
+        assert_eq!(
+            decode(&mut dictionary, &callsite("b", "y"), &mut out),
+            Ok(false)
+        );
+        assert_eq!(decode(&mut dictionary, &record, &mut out), Ok(true));
+        assert_eq!((out.target.as_str(), out.fields[0].0.as_str()), ("b", "y"));
+        assert_eq!(out.msg, "5");
     }
 
     #[test]

@@ -219,8 +219,31 @@ impl Decoder {
     }
 
     /// Decodes one record into `out`; `false` for what is not a record (a header, a
-    /// definition).
-    fn decode(&mut self, offset: u64, record: &[u8], out: &mut LogRecord) -> Result<bool, String> {
+    /// definition). `lent` says that `out` is the reader's own record, which holds the
+    /// last record decoded, so that text the two share can be left in place.
+    fn decode(
+        &mut self,
+        offset: u64,
+        record: &[u8],
+        out: &mut LogRecord,
+        lent: bool,
+    ) -> Result<bool, String> {
+        if !lent {
+            self.dictionary.forget_filled();
+        }
+        let decoded = self.decode_into(offset, record, out);
+        if !lent {
+            self.dictionary.forget_filled();
+        }
+        decoded
+    }
+
+    fn decode_into(
+        &mut self,
+        offset: u64,
+        record: &[u8],
+        out: &mut LogRecord,
+    ) -> Result<bool, String> {
         match self.format {
             FileFormat::Json => json::decode(record, out, &mut self.clock).map(|()| true),
             FileFormat::Csv => record::exact_numbers(|| csv::decode(record, out, &mut self.clock)),
@@ -278,9 +301,12 @@ pub struct Reader {
     max_record: usize,
     stopped: bool,
     line: Vec<u8>,
-    /// The record [`Reader::next_ref`] lends, its buffers reused from one record to the next.
-    record: LogRecord,
+    /// The record [`Reader::next_ref`] lends, its buffers reused from one record to the
+    /// next; boxed, so that taking it out to decode into moves a pointer, not the record.
+    record: Option<Box<LogRecord>>,
     checkpoint: Option<Checkpoint>,
+    /// The index of the source that `checkpoint` names, once a record of it was read.
+    checkpoint_source: Option<usize>,
     /// Definitions to load before reading the source at this index from `skip` (binary).
     preload: Option<(usize, Vec<Vec<u8>>)>,
     /// The directory and stream name, when the reader reads a stream.
@@ -298,8 +324,9 @@ impl Reader {
             max_record: DEFAULT_MAX_RECORD_BYTES,
             stopped: false,
             line: Vec::new(),
-            record: LogRecord::blank(),
+            record: None,
             checkpoint: None,
+            checkpoint_source: None,
             preload: None,
             stream: None,
         }
@@ -348,6 +375,7 @@ impl Reader {
         }
         self.current = None;
         self.checkpoint = Some(checkpoint.clone());
+        self.checkpoint_source = None;
         self
     }
 
@@ -532,11 +560,13 @@ impl Reader {
             decoder: Decoder::new(format),
         };
         let preloaded = preload.is_some();
+        // What is decoded only to learn the definitions goes here.
+        let mut scratch = LogRecord::blank();
         if let Some(definitions) = preload {
             for payload in definitions {
                 // Each was checked when it was found; a bad one is reported where it stands
                 // by a reader that reads the segment whole.
-                let _ = binary::decode(&mut open.decoder.dictionary, &payload, &mut self.record);
+                let _ = binary::decode(&mut open.decoder.dictionary, &payload, &mut scratch);
             }
         }
         if skip > at {
@@ -553,9 +583,9 @@ impl Reader {
                     .map_err(|e| ReadError::io(&path, Some(open.offset), e))?;
                     match what {
                         Line::Whole => {
-                            let _ = open
-                                .decoder
-                                .decode(open.offset, &self.line, &mut self.record);
+                            let _ =
+                                open.decoder
+                                    .decode(open.offset, &self.line, &mut scratch, false);
                         }
                         Line::TooLong | Line::Damaged(_) => {}
                         Line::End | Line::Torn | Line::Unframable(_) => break,
@@ -614,14 +644,18 @@ impl Reader {
     /// # Ok::<(), trail::read::ReadError>(())
     /// ```
     pub fn next_ref(&mut self) -> Option<Result<&LogRecord, ReadError>> {
-        let mut record = std::mem::replace(&mut self.record, LogRecord::blank());
-        let outcome = self.advance(&mut record);
-        self.record = record;
-        outcome.map(|result| result.map(|()| &self.record))
+        let mut record = self
+            .record
+            .take()
+            .unwrap_or_else(|| Box::new(LogRecord::blank()));
+        let outcome = self.advance(&mut record, true);
+        let record: &LogRecord = self.record.insert(record);
+        outcome.map(|result| result.map(|()| record))
     }
 
-    /// Decodes the next record into `out`, or reports the next damage.
-    fn advance(&mut self, out: &mut LogRecord) -> Option<Result<(), ReadError>> {
+    /// Decodes the next record into `out`, or reports the next damage. `lent`: `out` is
+    /// the reader's own record (see [`Decoder::decode`]).
+    fn advance(&mut self, out: &mut LogRecord, lent: bool) -> Option<Result<(), ReadError>> {
         loop {
             if self.stopped {
                 return None;
@@ -652,12 +686,12 @@ impl Reader {
                 }
                 Ok((Line::Whole, consumed)) => {
                     open.offset += consumed;
-                    match open.decoder.decode(start, &self.line, out) {
+                    match open.decoder.decode(start, &self.line, out, lent) {
                         Ok(false) => continue,
                         Ok(true) => {
-                            // Kept in place: a new segment name only when the segment changes.
+                            // Kept in place: a new segment name only when the source changes.
                             match &mut self.checkpoint {
-                                Some(c) if c.segment == source.base => {
+                                Some(c) if self.checkpoint_source == Some(open.source) => {
                                     c.offset = open.offset;
                                     c.seq = out.seq;
                                 }
@@ -666,7 +700,8 @@ impl Reader {
                                         segment: source.base.clone(),
                                         offset: open.offset,
                                         seq: out.seq,
-                                    })
+                                    });
+                                    self.checkpoint_source = Some(open.source);
                                 }
                             }
                             return Some(Ok(()));
@@ -725,7 +760,7 @@ impl Iterator for Reader {
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut record = LogRecord::blank();
-        self.advance(&mut record)
+        self.advance(&mut record, false)
             .map(|result| result.map(|()| record))
     }
 }
@@ -767,6 +802,44 @@ fn file_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lent record keeps the text of the last one where the next shares its call site;
+    /// records read in between into records of their own, of another call site, change
+    /// nothing of that.
+    #[cfg(feature = "writer")]
+    #[test]
+    fn lent_and_owned_records_read_alike_in_any_order() {
+        let mut encoder = crate::convert::RecordEncoder::new(FileFormat::Binary);
+        let mut bytes = Vec::new();
+        encoder.begin_segment(&mut bytes);
+        let mut written = Vec::new();
+        for seq in 1..=12u64 {
+            let mut record = LogRecord::blank();
+            record.seq = seq;
+            record.msg = format!("m{seq}");
+            // Call sites and threads change every few records, each pair in its own way.
+            record.target = ["a", "b", "c"][(seq / 2 % 3) as usize].to_owned();
+            record.thread = ["main", "worker"][(seq / 3 % 2) as usize].to_owned();
+            record.fields = vec![(format!("k{}", seq / 4 % 2), FieldValue::U64(seq))];
+            encoder.encode(&record, &mut bytes);
+            written.push(record);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.20261123T220612.000000000Z.bin");
+        std::fs::write(&path, bytes).unwrap();
+        // Every way of taking the twelve records, each lent or owned.
+        for pattern in 0..1u32 << written.len() {
+            let mut reader = open(&path).unwrap();
+            for (i, expected) in written.iter().enumerate() {
+                let read = match pattern >> i & 1 {
+                    1 => reader.next_ref().unwrap().unwrap().clone(),
+                    _ => reader.next().unwrap().unwrap(),
+                };
+                assert_eq!(&read, expected, "pattern {pattern:#b}, record {i}");
+            }
+            assert!(reader.next_ref().is_none());
+        }
+    }
 
     #[test]
     fn a_file_that_is_not_a_segment_is_an_error_naming_every_extension() {

@@ -107,7 +107,8 @@ pub(crate) fn scan(format: FileFormat, input: impl Read) -> io::Result<Scan> {
             }
             Line::TooLong => scan.damage(offset, "record longer than the limit".into()),
             Line::Damaged(detail) => scan.damage(offset, detail),
-            Line::Whole => match decoder.decode(offset, &record, &mut decoded) {
+            // One record, reused from one to the next.
+            Line::Whole => match decoder.decode(offset, &record, &mut decoded, true) {
                 Ok(false) => {}
                 Ok(true) => {
                     scan.records += 1;

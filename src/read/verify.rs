@@ -126,14 +126,15 @@ pub fn verify(dir: impl AsRef<Path>) -> Result<Verification, ReadError> {
         };
         report.segments += 1;
         let (mut count, mut first, mut last, mut torn_at) = (0u64, None, None, None);
-        let reader = match super::open(path) {
+        let mut reader = match super::open(path) {
             Ok(reader) => reader,
             Err(e) => {
                 report.problem(e.to_string());
                 continue;
             }
         };
-        for record in reader {
+        // Each record is decoded into the reader's own, reused from one to the next.
+        while let Some(record) = reader.next_ref() {
             match record {
                 Ok(r) => {
                     count += 1;

@@ -103,6 +103,13 @@ enum Command {
     /// Publish every record into NATS JetStream, exactly once, and with -f keep following.
     #[cfg(feature = "ship")]
     Ship(ship::ShipArgs),
+    /// `ship` in a build without it: a clear error rather than an unknown command.
+    #[cfg(not(feature = "ship"))]
+    #[command(hide = true)]
+    Ship {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// The stream's columns and types, conflicts, and declared reads for DuckDB, Spark, polars.
     Schema {
         /// A segment file or a stream directory.
@@ -232,6 +239,13 @@ fn main() -> ExitCode {
         Command::Verify { path } => verify::run(&path),
         #[cfg(feature = "ship")]
         Command::Ship(args) => ship::run(args),
+        #[cfg(not(feature = "ship"))]
+        Command::Ship { .. } => Err(Fatal(
+            2,
+            "this trail was built without shipping (cargo feature `ship`): \
+             cargo install --path cli --features ship,parquet"
+                .into(),
+        )),
         Command::Schema { path, output } => schema::run(&path, output),
     };
     match result {
@@ -411,7 +425,9 @@ fn convert(to: ConvertTo, input: &Path, output: &Path) -> Result<u8, Fatal> {
         ConvertTo::Parquet => {
             return Err(Fatal(
                 2,
-                "this trail was built without Parquet (cargo feature `parquet`)".into(),
+                "this trail was built without Parquet (cargo feature `parquet`): \
+                 cargo install --path cli --features ship,parquet"
+                    .into(),
             ))
         }
     };

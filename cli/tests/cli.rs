@@ -694,3 +694,36 @@ fn verify_refuses_a_manifest_past_the_limit_without_reading_it_whole() {
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.contains("larger than the limit of"), "{report}");
 }
+
+/// A tool built without shipping says which feature `trail ship` needs and how to build
+/// it, instead of not knowing the command.
+#[cfg(not(feature = "ship"))]
+#[test]
+fn ship_in_a_tool_built_without_it_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let out = trail(&["ship", path, "--to", "nats://127.0.0.1:1", "--follow"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--features ship"), "{}", stderr(&out));
+}
+
+/// The same for `convert --to parquet` in a tool built without Parquet.
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_in_a_tool_built_without_it_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.parquet");
+    let out = trail(&[
+        "convert",
+        "--to",
+        "parquet",
+        dir.path().to_str().unwrap(),
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--features ship,parquet"),
+        "{}",
+        stderr(&out)
+    );
+}

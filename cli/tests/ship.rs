@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use common::nats::{block_on, free_port, NatsServer};
 use common::{serial, stderr, stream_id, wait_with_timeout, TRAIL};
 use futures_util::StreamExt;
+use trail::ship::__deps::{async_nats, tokio};
 
 /// Writes `count` records into a stream in `dir` that rotates often and compresses
 /// what it seals.

@@ -24,6 +24,7 @@ mod unix {
     use std::time::Instant;
 
     use futures_util::StreamExt;
+    use trail::ship::__deps::{async_nats, tokio};
 
     use super::common::nats::{block_on, free_port, NatsNode};
     use super::common::{stderr, stream_id, wait_with_timeout, TRAIL};

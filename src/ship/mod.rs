@@ -70,6 +70,15 @@ pub use jetstream::{HEADER_HOST, HEADER_LEVEL, HEADER_SEQ, HEADER_SERVICE, HEADE
 use prepare::{Item, Prepared, Preparer};
 pub use progress::{Progress, ProgressSnapshot};
 
+/// The NATS client and the runtime this module is built on, re-exported for the
+/// workspace's own shipping tests, which read records back from JetStream with the same
+/// client: so a build without the feature `ship` compiles neither. Not part of the API.
+#[doc(hidden)]
+pub mod __deps {
+    pub use async_nats;
+    pub use tokio;
+}
+
 /// What to ship, where to, and how.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

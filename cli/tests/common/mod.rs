@@ -5,7 +5,7 @@
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "ship"))]
 pub mod nats;
 
 use std::io::{BufRead, BufReader};

@@ -3,8 +3,10 @@
 //! and say so.
 
 use std::net::{TcpListener, TcpStream};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use trail::ship::__deps::{async_nats, tokio};
 
 /// One nats-server process with JetStream: its port, its store and any further arguments
 /// (a cluster's name and routes), started and stopped at will; killed when dropped.

@@ -76,6 +76,8 @@ pub struct TailFollow {
 }
 
 impl TailFollow {
+    /// Starts `trail tail -f -n 100` on `dir`, which must hold a record, and returns once
+    /// the tail has printed it.
     pub fn start(dir: &Path) -> TailFollow {
         let mut child = Command::new(TRAIL)
             .args(["tail", "-f", "-n", "100", dir.to_str().unwrap()])
@@ -90,11 +92,24 @@ impl TailFollow {
                 collected.lock().unwrap().push(line.unwrap());
             }
         });
-        TailFollow {
+        let tail = TailFollow {
             child,
             lines,
             reader,
+        };
+        // The stream holds a record already: once the tail has printed it, the tail is
+        // following, and whatever is written next comes after its starting point. Without
+        // this wait a slow start (a cold cache, a loaded machine) begins `-n 100` records
+        // before a later end, past the first records.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while tail.lines.lock().unwrap().is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "trail tail -f printed nothing in a minute"
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
+        tail
     }
 
     /// Waits until `count` lines came (a minute at most) and a while longer, so that

@@ -266,7 +266,14 @@ mod unix {
             .and_then(|s| s.1)
             .expect("the replicated stream has a leader");
         let killed = cluster.index_of(&leader);
+        // The leader goes while records are still being shipped; whether the shipper sees
+        // a refusal or only a pause depends on which server it is connected to.
+        let at_kill = stream_state(&cluster.live_url(), &own).map_or(0, |s| s.0);
         cluster.kill(killed);
+        assert!(
+            at_kill < RECORDS,
+            "the shipper finished before the leader was killed"
+        );
         // Shipping goes on with the two servers left, then the third comes back.
         let before = stream_state(&cluster.live_url(), &own).map_or(0, |s| s.0);
         wait_for_messages(&cluster, &own, before + 2_000, Duration::from_secs(60));
@@ -278,7 +285,6 @@ mod unix {
         cluster.restart(killed);
         let out = wait_with_timeout(shipper, Duration::from_secs(150));
         assert!(out.status.success(), "{}", stderr(&out));
-        assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
         let expected = BTreeMap::from([(stream_id(dir.path()), RECORDS)]);
         assert_exactly_once(&cluster.live_url(), &own, &expected);
         // The restarted server caught up and holds the same messages.

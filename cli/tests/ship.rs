@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::nats::{block_on, free_port, NatsServer};
+use common::nats::{block_on, free_port, read_messages, NatsServer};
 use common::{serial, stderr, stream_id, wait_with_timeout, TRAIL};
 use futures_util::StreamExt;
 use trail::ship::__deps::{async_nats, tokio};
@@ -77,18 +77,8 @@ fn read_back(server: &NatsServer, stream: &str) -> Vec<Shipped> {
         let mut out = Vec::new();
         for name in streams_of(&js, &stream).await {
             let mut stream = js.get_stream(&name).await.unwrap();
-            let total = out.len() as u64 + stream.info().await.unwrap().state.messages;
-            let consumer = stream
-                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-                .await
-                .unwrap();
-            let mut messages = consumer.messages().await.unwrap();
-            while (out.len() as u64) < total {
-                let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
-                    .await
-                    .expect("the consumer delivers every message")
-                    .unwrap()
-                    .unwrap();
+            let held = stream.info().await.unwrap().state.messages;
+            for message in read_messages(&stream, held).await {
                 let headers = message
                     .headers
                     .clone()

@@ -23,10 +23,9 @@ mod unix {
     use std::process::{Child, Command, Stdio};
     use std::time::Instant;
 
-    use futures_util::StreamExt;
     use trail::ship::__deps::{async_nats, tokio};
 
-    use super::common::nats::{block_on, free_port, NatsNode};
+    use super::common::nats::{block_on, free_port, read_messages, NatsNode};
     use super::common::{stderr, stream_id, wait_with_timeout, TRAIL};
     use super::Duration;
 
@@ -181,18 +180,8 @@ mod unix {
             // can answer the stream's state before it has caught up, and a message missing
             // for real makes the consumer time out below. Extra messages are checked after.
             let total: u64 = expected.values().sum();
-            let consumer = stream
-                .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-                .await
-                .unwrap();
-            let mut messages = consumer.messages().await.unwrap();
             let mut next: BTreeMap<String, u64> = BTreeMap::new();
-            for _ in 0..total {
-                let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
-                    .await
-                    .expect("the consumer delivers every message")
-                    .unwrap()
-                    .unwrap();
+            for message in read_messages(&stream, total).await {
                 let headers = message
                     .headers
                     .clone()

@@ -174,3 +174,27 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .unwrap()
         .block_on(future)
 }
+
+/// The first `count` messages of a JetStream stream in stream order, read with an ordered
+/// consumer; a message that does not come within 30 seconds fails the test.
+pub async fn read_messages(
+    stream: &async_nats::jetstream::stream::Stream,
+    count: u64,
+) -> Vec<async_nats::jetstream::Message> {
+    use futures_util::StreamExt;
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+            .await
+            .expect("the consumer delivers every message")
+            .unwrap()
+            .unwrap();
+        out.push(message);
+    }
+    out
+}

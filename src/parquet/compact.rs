@@ -114,8 +114,8 @@ impl Drop for Compactor {
 }
 
 /// At start: removes the temporaries a crash left in `DIR/parquet`, and the copies whose
-/// segment retention deleted without them (it deletes the copy first, but a copy may be
-/// published just after), then queues every listed segment that has no copy.
+/// segment is gone (a crash in retention, or a copy placed there by hand), then queues
+/// every listed segment that has no copy.
 pub(crate) fn catch_up(dir: &Path, stream: &str, manifest: &ManifestStore, compactor: &Compactor) {
     let out_dir = dir.join(PARQUET_DIR);
     if let Ok(entries) = std::fs::read_dir(&out_dir) {
@@ -210,7 +210,9 @@ fn compact_from(source: &Path, job: &Job, context: &Context) -> Result<(), Strin
     if context.sync {
         sync_dir(&out_dir).map_err(|e| format!("cannot sync {}: {e}", out_dir.display()))?;
     }
-    // Retention may have deleted the segment while its copy was being written.
+    // Retention may have deleted the segment while its copy was being written. It drops
+    // the segment from the manifest before it deletes the copy, so either it deleted this
+    // copy after the rename, or the manifest read here no longer lists the segment.
     let listed = context
         .manifest
         .snapshot()

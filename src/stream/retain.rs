@@ -56,8 +56,18 @@ impl StreamFiles {
         if doomed.is_empty() {
             return;
         }
+        // The manifest first: a Parquet copy published from here on sees its segment
+        // unlisted and removes itself, and one published before is deleted below, so no
+        // copy outlives its segment (a crash between the two leaves the segments on disk,
+        // and the next start lists them again, copies and all).
+        let result = self.manifest.update(|m| {
+            m.segments
+                .retain(|s| !doomed.iter().any(|f| f.base == s.base()));
+        });
+        if let Err(e) = result {
+            report_manifest_error(&self.manifest, &e);
+        }
         for f in &doomed {
-            // The Parquet copy first, so that no copy outlives its segment but by a crash.
             for path in [
                 parquet_path(&self.config.dir, &f.base),
                 f.path.clone(),
@@ -70,13 +80,6 @@ impl StreamFiles {
                     Err(e) => eprintln!("trail: retention cannot delete {}: {e}", path.display()),
                 }
             }
-        }
-        let result = self.manifest.update(|m| {
-            m.segments
-                .retain(|s| !doomed.iter().any(|f| f.base == s.base()));
-        });
-        if let Err(e) = result {
-            report_manifest_error(&self.manifest, &e);
         }
     }
 }

@@ -86,6 +86,10 @@ struct Args {
     /// stand for a steady service rather than a flood. Unlimited when absent.
     #[arg(long)]
     rate: Option<u64>,
+    /// Whether each sealed segment's schema summary is kept in the manifest (true or
+    /// false); the builder's default when absent.
+    #[arg(long)]
+    schema_summary: Option<bool>,
 }
 
 const SKUS: [&str; 4] = ["A-1001", "B-2002", "C-3003", "D-4004"];
@@ -141,6 +145,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if let Some(keep) = args.keep {
         builder = builder.keep_segments(keep);
+    }
+    if let Some(keep) = args.schema_summary {
+        builder = builder.schema_summary(keep);
     }
     if let Some(dir) = &args.dir {
         builder = builder.dir(dir);

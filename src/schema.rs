@@ -80,6 +80,7 @@ impl Kind {
 impl Kind {
     /// The kind of a captured value, as the reader will read it back (characters and IP
     /// addresses are strings).
+    #[inline]
     pub fn of_captured(value: crate::ValueRef<'_>) -> Kind {
         use crate::ValueRef as V;
         match value {
@@ -106,20 +107,29 @@ impl Kind {
 
 /// Keeps the summary of the segment being written, on the writer thread.
 ///
-/// A call site's field names are fixed and its value kinds rarely change, so the kinds
-/// of each call site's last record are cached: a record whose kinds equal those its call
-/// site already added to this segment costs one comparison of a few bytes.
+/// A call site's field names are fixed and its value kinds rarely change, so the kinds of
+/// each call site's last record are cached, packed four bits to a value in one word: a
+/// record whose kinds its call site already added to this segment costs a walk over its
+/// values' tags and one comparison.
 #[cfg(feature = "writer")]
 pub(crate) struct Collector {
-    /// Off by default: noting a record decodes its values, which costs the writer about
-    /// as much as encoding a binary record.
     enabled: bool,
     secrets: std::sync::Arc<[String]>,
-    /// Call site (its metadata's address) -> the kinds of its last record (the actor's
-    /// first, `None` for no actor) and the segment they were added to.
-    sites: rustc_hash::FxHashMap<usize, (Vec<Option<Kind>>, u64)>,
-    scratch: Vec<Option<Kind>>,
+    /// Direct-mapped by call site (its metadata's address): the site, the segment its
+    /// kinds were added to, and the kinds (see [`Collector::packed_kinds`]). Two sites
+    /// that share a slot take turns, at worst adding their kinds again.
+    cache: Box<[(usize, u64, u64)]>,
 }
+
+/// Slots in [`Collector::cache`], one per value of a hash's top byte: more than the call
+/// sites of most programs.
+#[cfg(feature = "writer")]
+const CACHE_SLOTS: usize = 256;
+
+/// The most fields a call site's kinds are packed for; records of a call site with more
+/// are noted through their decoded values.
+#[cfg(feature = "writer")]
+const PACKED_FIELDS: usize = 15;
 
 #[cfg(feature = "writer")]
 impl Collector {
@@ -128,12 +138,12 @@ impl Collector {
         Collector {
             enabled,
             secrets,
-            sites: Default::default(),
-            scratch: Vec::new(),
+            cache: vec![(0, 0, 0); if enabled { CACHE_SLOTS } else { 0 }].into_boxed_slice(),
         }
     }
 
     /// Notes `record`, written to the segment numbered `segment`, into `summary`.
+    #[inline]
     pub(crate) fn note(
         &mut self,
         record: &crate::Record,
@@ -143,34 +153,103 @@ impl Collector {
         if !self.enabled {
             return;
         }
+        let Some(kinds) = self.packed_kinds(record) else {
+            self.note_decoded(record, summary);
+            return;
+        };
+        let site = std::ptr::from_ref(record.metadata()) as usize;
+        // The multiply spreads addresses a few bytes apart over the slots: its top bits.
+        let slot = ((site as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+        let cached = &mut self.cache[slot];
+        if *cached == (site, segment, kinds) {
+            return;
+        }
+        *cached = (site, segment, kinds);
+        if let Some(actor) = Kind::unpack(kinds) {
+            summary.actor.insert(actor);
+        }
+        for (i, name) in record.metadata().fields().iter().enumerate() {
+            if let Some(kind) = Kind::unpack(kinds >> (4 * (i + 1))) {
+                summary.add_field_kind(name, kind);
+            }
+        }
+    }
+
+    /// The kinds of the actor and of the call site's fields, four bits each (the actor's
+    /// lowest, 0 for none), read from the values' tags: nothing is decoded beyond a
+    /// value's kind. `None` for a record whose scopes added fields, whose call site has
+    /// more than [`PACKED_FIELDS`] fields, or whose bytes do not read back; those are
+    /// noted through [`note_decoded`](Collector::note_decoded).
+    #[inline]
+    fn packed_kinds(&self, record: &crate::Record) -> Option<u64> {
+        let names = record.metadata().fields();
+        if names.len() > PACKED_FIELDS {
+            return None;
+        }
+        let mut values = record.plain_values()?;
+        let mut packed = 0;
+        if record.has_actor() {
+            packed = values.next_kind()?.packed();
+        }
+        for i in 0..names.len() {
+            packed |= values.next_kind()?.packed() << (4 * (i + 1));
+        }
+        // A redacted value is written as a string.
+        if !self.secrets.is_empty() {
+            let secret = |name: &str| self.secrets.iter().any(|s| s == name);
+            let string = Kind::String.packed();
+            if record.has_actor() && secret("actor") {
+                packed = (packed & !0xf) | string;
+            }
+            for (i, name) in names.iter().enumerate() {
+                if secret(name) {
+                    let shift = 4 * (i + 1);
+                    packed = (packed & !(0xf << shift)) | (string << shift);
+                }
+            }
+        }
+        Some(packed)
+    }
+
+    /// Notes a record through its decoded values: the fields its scopes added included.
+    #[cold]
+    fn note_decoded(&mut self, record: &crate::Record, summary: &mut SegmentSchema) {
         let mut values = record.decode();
         values.redact(&self.secrets);
-        self.scratch.clear();
-        self.scratch.push(values.actor().map(Kind::of_captured));
-        self.scratch
-            .extend(values.fields().map(|(_, v)| Some(Kind::of_captured(v))));
-        // Fields a scope added are not the call site's: such records skip the cache.
-        let cached = values.scoped_fields().is_empty();
-        let site = std::ptr::from_ref(record.metadata()) as usize;
-        if cached {
-            if let Some((kinds, seen_in)) = self.sites.get_mut(&site) {
-                if *seen_in == segment && *kinds == self.scratch {
-                    return;
-                }
-                kinds.clone_from(&self.scratch);
-                *seen_in = segment;
-            } else {
-                self.sites.insert(site, (self.scratch.clone(), segment));
-            }
+        if let Some(actor) = values.actor() {
+            summary.actor.insert(Kind::of_captured(actor));
         }
-        if let Some(Some(kind)) = self.scratch.first() {
-            summary.actor.insert(*kind);
+        for (name, value) in values.fields() {
+            summary.add_field_kind(name, Kind::of_captured(value));
         }
-        for ((name, _), kind) in values.fields().zip(&self.scratch[1..]) {
-            if let Some(kind) = kind {
-                summary.add_field_kind(name, *kind);
-            }
-        }
+    }
+}
+
+#[cfg(feature = "writer")]
+impl Kind {
+    /// Every kind, in the order of their packed codes (1 and up; 0 is no value).
+    const ALL: [Kind; 9] = [
+        Kind::Null,
+        Kind::Bool,
+        Kind::Int,
+        Kind::Uint,
+        Kind::Bigint,
+        Kind::Float,
+        Kind::String,
+        Kind::List,
+        Kind::Object,
+    ];
+
+    /// The kind's four-bit code in [`Collector`]'s packed kinds.
+    #[inline]
+    fn packed(self) -> u64 {
+        self as u64 + 1
+    }
+
+    /// The kind whose code is the low four bits of `packed`; `None` for 0.
+    fn unpack(packed: u64) -> Option<Kind> {
+        let code = (packed & 0xf) as usize;
+        code.checked_sub(1).and_then(|i| Kind::ALL.get(i).copied())
     }
 }
 

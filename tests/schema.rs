@@ -17,7 +17,6 @@ fn write(dir: &std::path::Path) -> serde_json::Value {
         .dir(dir)
         .name("shop")
         .rotate_bytes(4096)
-        .schema_summary(true)
         .install()
         .unwrap();
     for i in 0..200_u64 {
@@ -74,8 +73,83 @@ struct Cart {
     skus: Vec<&'static str>,
 }
 
-#[test]
-fn the_writer_summarises_each_sealed_segment_as_its_records_read_back() {
+/// Logs the same kinds as `log_mix` from many call sites at once: more than the writer
+/// keeps in its cache of call sites, so that they take turns in its slots.
+macro_rules! times4 {
+    ($($body:tt)*) => {
+        $($body)* $($body)* $($body)* $($body)*
+    };
+}
+
+/// Logs a stream of mixed kinds: each kind a value can have, kinds that change from one
+/// record to the next at one call site, fields a scope adds, a call site with more fields
+/// than the writer packs, and 512 call sites besides.
+fn log_mix() {
+    let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    for i in 0..400_u64 {
+        let cart = Cart {
+            items: 3,
+            skus: vec!["A-1"],
+        };
+        match i % 10 {
+            0 => trail::info!(actor = i, n = i, "plain {i}"),
+            1 => trail::info!(actor = "svc", n = "text", c = 'x', "strings"),
+            2 => trail::info!(n = u64::MAX, big = i128::MIN, f = 0.5_f32, "wide"),
+            3 => trail::info!(actor = ip, nan = f64::NAN, token = 7, "secret"),
+            4 => trail::info!(cart = #cart, ok = true, "nested"),
+            5 => trail::info!(list = #vec![1, 2], none = Option::<u8>::None, "list"),
+            6 if i > 200 => trail::info!(late = i, "late"),
+            7 => {
+                // One call site whose kinds follow the values: an integer past `i64::MAX`,
+                // a non-finite float, an actor that is sometimes text.
+                let (w, f) = if i % 3 == 0 {
+                    (u64::MAX, f64::INFINITY)
+                } else {
+                    (i, 1.5)
+                };
+                if i % 4 == 3 {
+                    trail::info!(actor = "svc", w = w, f = f, "by value");
+                } else {
+                    trail::info!(actor = i, w = w, f = f, "by value");
+                }
+            }
+            8 => {
+                let _scope = trail::scope!(request = i, region = "eu", token = "t");
+                trail::info!(actor = i, n = i, "scoped");
+            }
+            9 => trail::info!(
+                f1 = 1,
+                f2 = 2,
+                f3 = 3,
+                f4 = 4,
+                f5 = 5,
+                f6 = 6,
+                f7 = 7,
+                f8 = 8,
+                f9 = 9,
+                f10 = 10,
+                f11 = 11,
+                f12 = 12,
+                f13 = 13,
+                f14 = 14,
+                f15 = 15,
+                f16 = "sixteen",
+                f17 = 17.5,
+                "wide call site"
+            ),
+            _ => trail::info!(n = -1_i64, "negative"),
+        }
+        if i % 50 == 0 {
+            times4! { times4! { times4! { times4! { times4! {
+                trail::info!(actor = i, site = i, "many sites");
+            } } } } }
+        }
+    }
+}
+
+/// Writes `log_mix` with the builder's defaults and `redact`, and checks that every sealed
+/// segment's summary in the manifest is what its records read back say.
+fn summaries_agree_with_the_records(redact: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     {
         let _turn = turn();
@@ -83,27 +157,10 @@ fn the_writer_summarises_each_sealed_segment_as_its_records_read_back() {
             .dir(dir.path())
             .name("mix")
             .rotate_bytes(8192)
-            .redact(["token"])
-            .schema_summary(true)
+            .redact(redact.iter().copied())
             .install()
             .unwrap();
-        let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
-        for i in 0..400_u64 {
-            let cart = Cart {
-                items: 3,
-                skus: vec!["A-1"],
-            };
-            match i % 8 {
-                0 => trail::info!(actor = i, n = i, "plain {i}"),
-                1 => trail::info!(actor = "svc", n = "text", c = 'x', "strings"),
-                2 => trail::info!(n = u64::MAX, big = i128::MIN, f = 0.5_f32, "wide"),
-                3 => trail::info!(actor = ip, nan = f64::NAN, token = 7, "secret"),
-                4 => trail::info!(cart = #cart, ok = true, "nested"),
-                5 => trail::info!(list = #vec![1, 2], none = Option::<u8>::None, "list"),
-                6 if i > 200 => trail::info!(late = i, "late"),
-                _ => trail::info!(n = -1_i64, "negative"),
-            }
-        }
+        log_mix();
         drop(guard);
     }
     let manifest: serde_json::Value =
@@ -123,4 +180,42 @@ fn the_writer_summarises_each_sealed_segment_as_its_records_read_back() {
     }
     let (_, sources) = scan(dir.path());
     assert!(sources.from_records.is_empty(), "{sources:?}");
+}
+
+#[test]
+fn the_writer_summarises_each_sealed_segment_as_its_records_read_back() {
+    summaries_agree_with_the_records(&["token"]);
+}
+
+#[test]
+fn a_summary_sees_redacted_values_as_the_strings_written() {
+    summaries_agree_with_the_records(&["actor", "n", "w", "f16", "region"]);
+}
+
+#[test]
+fn a_writer_built_without_summaries_lists_segments_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let _turn = turn();
+        let guard = trail::builder()
+            .dir(dir.path())
+            .name("bare")
+            .rotate_bytes(4096)
+            .schema_summary(false)
+            .install()
+            .unwrap();
+        for i in 0..200_u64 {
+            trail::info!(actor = i, items = i, "order {i}");
+        }
+        drop(guard);
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bare.manifest.json")).unwrap())
+            .unwrap();
+    let segments = manifest["segments"].as_array().unwrap();
+    assert!(segments.len() > 1);
+    assert!(
+        segments.iter().all(|s| s.get("schema").is_none()),
+        "{manifest}"
+    );
 }

@@ -496,6 +496,43 @@ impl<'a> NestedReader<'a> {
     }
 }
 
+#[cfg(feature = "writer")]
+use crate::schema::Kind;
+
+#[cfg(feature = "writer")]
+impl NestedReader<'_> {
+    /// Steps over the next value and tells its kind, as the reader of any format will see
+    /// it; `None` if it is malformed. The kinds most values have are told from their tag
+    /// and fixed bytes alone; strings are only stepped over (they were valid text when
+    /// captured, and checking them again would cost more than the rest).
+    #[inline]
+    pub(crate) fn next_kind(&mut self) -> Option<Kind> {
+        let t = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        Some(match t {
+            tag::NULL => Kind::Null,
+            tag::FALSE | tag::TRUE => Kind::Bool,
+            tag::I64 => Kind::of_captured(decode_i64(self.array()?)),
+            tag::U64 => Kind::of_captured(decode_u64(self.array()?)),
+            tag::F64 => Kind::of_captured(decode_f64(self.array()?)),
+            tag::STR => {
+                self.len_prefixed()?;
+                Kind::String
+            }
+            _ => {
+                self.pos -= 1;
+                return self.read_kind();
+            }
+        })
+    }
+
+    /// [`next_kind`](NestedReader::next_kind) for the rarer kinds: through the value.
+    #[cold]
+    fn read_kind(&mut self) -> Option<Kind> {
+        self.read().map(Kind::of_captured)
+    }
+}
+
 impl<'a> Iterator for NestedReader<'a> {
     type Item = ValueRef<'a>;
 

@@ -9,61 +9,27 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::manifest::{sync_dir, ManifestStore};
+use crate::worker::Worker;
 
-pub(crate) struct Compressor {
-    sender: Option<Sender<PathBuf>>,
-    thread: Option<JoinHandle<()>>,
-}
+/// The compression thread, fed with the paths of sealed segments.
+pub(crate) type Compressor = Worker<PathBuf>;
 
-impl Compressor {
-    pub(crate) fn start(manifest: Arc<ManifestStore>) -> io::Result<Compressor> {
-        let (sender, receiver) = mpsc::channel::<PathBuf>();
-        let thread = std::thread::Builder::new()
-            .name("trail-compress".to_owned())
-            .spawn(move || {
-                for path in receiver {
-                    if let Err(e) = compress(&path, &manifest) {
-                        eprintln!(
-                            "trail: cannot compress {}: {e}; it stays uncompressed",
-                            path.display()
-                        );
-                    }
-                }
-            })?;
-        Ok(Compressor {
-            sender: Some(sender),
-            thread: Some(thread),
-        })
-    }
-
-    /// Queues a sealed segment for compression.
-    pub(crate) fn submit(&self, path: PathBuf) {
-        if let Some(sender) = &self.sender {
-            let _ = sender.send(path);
+/// Starts the compression thread.
+pub(crate) fn start(manifest: Arc<ManifestStore>) -> io::Result<Compressor> {
+    Worker::start("trail-compress", move |path: PathBuf| {
+        if let Err(e) = compress(&path, &manifest) {
+            eprintln!(
+                "trail: cannot compress {}: {e}; it stays uncompressed",
+                path.display()
+            );
         }
-    }
-
-    /// Finishes the queued segments and stops the thread.
-    pub(crate) fn finish(&mut self) {
-        self.sender = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Compressor {
-    fn drop(&mut self) {
-        self.finish();
-    }
+    })
 }
 
 fn gz_path(path: &Path) -> PathBuf {

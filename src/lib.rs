@@ -158,6 +158,8 @@ mod rotation;
 mod segment;
 #[cfg(feature = "writer")]
 mod stream;
+#[cfg(any(feature = "gzip", feature = "parquet"))]
+mod worker;
 #[cfg(feature = "writer")]
 mod writer;
 

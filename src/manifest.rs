@@ -62,7 +62,7 @@ impl ManifestStore {
     }
 
     /// The permission bits of the stream's files.
-    #[cfg(feature = "gzip")]
+    #[cfg(any(feature = "gzip", feature = "parquet"))]
     pub(crate) fn mode(&self) -> u32 {
         self.mode
     }

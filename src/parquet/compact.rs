@@ -21,9 +21,7 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use super::ParquetWriter;
 use crate::manifest::{sync_dir, ManifestStore};
@@ -31,9 +29,10 @@ use crate::read::{ReadError, ReadErrorKind};
 use crate::schema::{SegmentSchema, StreamSchema};
 use crate::segment::parse_name;
 use crate::stream::{parquet_path, CompactionCounters, PARQUET_DIR};
+use crate::worker::Worker;
 
 /// A sealed segment to copy, with its summary when the writer kept one.
-struct Job {
+pub(crate) struct Job {
     segment: PathBuf,
     schema: Option<SegmentSchema>,
 }
@@ -46,70 +45,43 @@ struct Context {
     counters: Arc<CompactionCounters>,
 }
 
-/// The helper thread and the queue of sealed segments to copy.
-pub(crate) struct Compactor {
-    sender: Option<Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
+/// The Parquet thread, fed with sealed segments to copy.
+pub(crate) type Compactor = Worker<Job>;
+
+/// Starts the Parquet thread.
+pub(crate) fn start(
+    manifest: Arc<ManifestStore>,
+    sync: bool,
+    counters: Arc<CompactionCounters>,
+) -> io::Result<Compactor> {
+    let context = Context {
+        manifest,
+        sync,
+        counters,
+    };
+    Worker::start("trail-parquet", move |job: Job| {
+        match compact(&job, &context) {
+            Ok(true) => {
+                context.counters.written.fetch_add(1, Ordering::Relaxed);
+            }
+            // Retention deleted the segment first: there is nothing to copy.
+            Ok(false) => {}
+            Err(e) => {
+                context.counters.failed.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "trail: cannot write the Parquet copy of {}: {e}; the segment is left as it \
+                 is, and the copy is tried again at the next start",
+                    job.segment.display()
+                );
+            }
+        }
+    })
 }
 
-impl Compactor {
-    pub(crate) fn start(
-        manifest: Arc<ManifestStore>,
-        sync: bool,
-        counters: Arc<CompactionCounters>,
-    ) -> io::Result<Compactor> {
-        let (sender, receiver) = mpsc::channel::<Job>();
-        let context = Context {
-            manifest,
-            sync,
-            counters,
-        };
-        let thread = std::thread::Builder::new()
-            .name("trail-parquet".to_owned())
-            .spawn(move || {
-                for job in receiver {
-                    match compact(&job, &context) {
-                        Ok(true) => {
-                            context.counters.written.fetch_add(1, Ordering::Relaxed);
-                        }
-                        // Retention deleted the segment first: there is nothing to copy.
-                        Ok(false) => {}
-                        Err(e) => {
-                            context.counters.failed.fetch_add(1, Ordering::Relaxed);
-                            eprintln!(
-                                "trail: cannot write the Parquet copy of {}: {e}; the segment \
-                                 is left as it is, and the copy is tried again at the next start",
-                                job.segment.display()
-                            );
-                        }
-                    }
-                }
-            })?;
-        Ok(Compactor {
-            sender: Some(sender),
-            thread: Some(thread),
-        })
-    }
-
+impl Worker<Job> {
     /// Queues a sealed segment (its path without `.gz`) for copying.
-    pub(crate) fn submit(&self, segment: PathBuf, schema: Option<SegmentSchema>) {
-        if let Some(sender) = &self.sender {
-            let _ = sender.send(Job { segment, schema });
-        }
-    }
-
-    /// Finishes the queued segments and stops the thread.
-    pub(crate) fn finish(&mut self) {
-        self.sender = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Compactor {
-    fn drop(&mut self) {
-        self.finish();
+    pub(crate) fn copy_segment(&self, segment: PathBuf, schema: Option<SegmentSchema>) {
+        self.submit(Job { segment, schema });
     }
 }
 
@@ -141,7 +113,7 @@ pub(crate) fn catch_up(dir: &Path, stream: &str, manifest: &ManifestStore, compa
     }
     for entry in manifest.snapshot().segments {
         if !parquet_path(dir, entry.base()).exists() {
-            compactor.submit(dir.join(entry.base()), entry.schema);
+            compactor.copy_segment(dir.join(entry.base()), entry.schema);
         }
     }
 }

@@ -67,7 +67,7 @@ enum Compactor {}
 
 #[cfg(not(feature = "parquet"))]
 impl Compactor {
-    fn submit(&self, _path: PathBuf, _schema: Option<crate::schema::SegmentSchema>) {
+    fn copy_segment(&self, _path: PathBuf, _schema: Option<crate::schema::SegmentSchema>) {
         match *self {}
     }
     fn finish(&mut self) {
@@ -207,7 +207,7 @@ impl StreamFiles {
 
         #[cfg(feature = "gzip")]
         let compressor = if config.compress {
-            let compressor = Compressor::start(Arc::clone(&manifest))
+            let compressor = crate::compress::start(Arc::clone(&manifest))
                 .map_err(|e| Error::io("start the compression thread for", &dir, e))?;
             // Sealed segments a previous run did not get to compress.
             for f in &found {
@@ -497,7 +497,7 @@ fn start_compactor(
     };
     #[cfg(feature = "parquet")]
     {
-        let compactor = Compactor::start(
+        let compactor = crate::parquet::compact::start(
             Arc::clone(manifest),
             config.sync_on_seal,
             Arc::clone(counters),

@@ -103,7 +103,7 @@ pub(super) fn seal(
     }
     // Before the compressor, which may rename the segment: the compactor follows it.
     if let Some(compactor) = compactor {
-        compactor.submit(segment.segment.path.clone(), summary);
+        compactor.copy_segment(segment.segment.path.clone(), summary);
     }
     if let Some(compressor) = compressor {
         compressor.submit(segment.segment.path);

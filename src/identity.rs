@@ -45,17 +45,10 @@ pub fn path(dir: &Path, stream: &str) -> PathBuf {
 /// Reads the stream's identity; `Ok(None)` when the stream has none yet.
 pub fn load(dir: &Path, stream: &str) -> io::Result<Option<StreamIdentity>> {
     let path = path(dir, stream);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(identity) = crate::json_file::load::<StreamIdentity>(&path, "a stream identity")?
+    else {
+        return Ok(None);
     };
-    let identity: StreamIdentity = serde_json::from_slice(&bytes).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: not a stream identity: {e}", path.display()),
-        )
-    })?;
     if !valid_id(&identity.stream_id) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

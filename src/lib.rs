@@ -147,6 +147,8 @@ mod format;
 #[cfg(feature = "writer")]
 pub mod identity;
 #[cfg(feature = "writer")]
+mod json_file;
+#[cfg(feature = "writer")]
 mod manifest;
 #[cfg(feature = "writer")]
 mod queue;

@@ -28,17 +28,9 @@ pub(crate) fn default_path(dir: &Path, stream: &str, destination: &str) -> PathB
 
 /// Reads a checkpoint; `Ok(None)` when there is none or it belongs to another stream id.
 pub(crate) fn load(path: &Path, stream_id: &str) -> io::Result<Option<Checkpoint>> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(stored) = crate::json_file::load::<Stored>(path, "a shipping checkpoint")? else {
+        return Ok(None);
     };
-    let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: not a shipping checkpoint: {e}", path.display()),
-        )
-    })?;
     if stored.stream_id != stream_id {
         return Ok(None);
     }

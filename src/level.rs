@@ -238,39 +238,50 @@ impl std::error::Error for ParseLevelError {}
 pub const STATIC_MAX_LEVEL: LevelFilter = static_max_level();
 
 const fn static_max_level() -> LevelFilter {
-    if cfg!(any(
-        feature = "max_level_off",
-        all(not(debug_assertions), feature = "release_max_level_off")
-    )) {
-        LevelFilter::Off
-    } else if cfg!(any(
-        feature = "max_level_fatal",
-        all(not(debug_assertions), feature = "release_max_level_fatal")
-    )) {
-        LevelFilter::Fatal
-    } else if cfg!(any(
-        feature = "max_level_error",
-        all(not(debug_assertions), feature = "release_max_level_error")
-    )) {
-        LevelFilter::Error
-    } else if cfg!(any(
-        feature = "max_level_warn",
-        all(not(debug_assertions), feature = "release_max_level_warn")
-    )) {
-        LevelFilter::Warn
-    } else if cfg!(any(
-        feature = "max_level_info",
-        all(not(debug_assertions), feature = "release_max_level_info")
-    )) {
-        LevelFilter::Info
-    } else if cfg!(any(
-        feature = "max_level_debug",
-        all(not(debug_assertions), feature = "release_max_level_debug")
-    )) {
-        LevelFilter::Debug
-    } else {
-        LevelFilter::Trace
+    // Whether the feature `max_level_X`, or in a release build `release_max_level_X`, is set.
+    macro_rules! capped {
+        ($max:literal, $release:literal) => {
+            cfg!(any(
+                feature = $max,
+                all(not(debug_assertions), feature = $release)
+            ))
+        };
     }
+    // From the most restrictive down: the first ceiling set wins.
+    let ceilings = [
+        (
+            capped!("max_level_off", "release_max_level_off"),
+            LevelFilter::Off,
+        ),
+        (
+            capped!("max_level_fatal", "release_max_level_fatal"),
+            LevelFilter::Fatal,
+        ),
+        (
+            capped!("max_level_error", "release_max_level_error"),
+            LevelFilter::Error,
+        ),
+        (
+            capped!("max_level_warn", "release_max_level_warn"),
+            LevelFilter::Warn,
+        ),
+        (
+            capped!("max_level_info", "release_max_level_info"),
+            LevelFilter::Info,
+        ),
+        (
+            capped!("max_level_debug", "release_max_level_debug"),
+            LevelFilter::Debug,
+        ),
+    ];
+    let mut i = 0;
+    while i < ceilings.len() {
+        if ceilings[i].0 {
+            return ceilings[i].1;
+        }
+        i += 1;
+    }
+    LevelFilter::Trace
 }
 
 #[cfg(test)]

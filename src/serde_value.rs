@@ -145,6 +145,18 @@ impl<'b> ValueSerializer<'b> {
     }
 }
 
+/// The serializer's methods for scalars: each writes its value as the scalar captures do,
+/// narrower integers widened to 64 bits.
+macro_rules! scalars {
+    ($($method:ident($ty:ty) => $encode:ident,)*) => {
+        $(
+            fn $method(self, v: $ty) -> Result<(), Error> {
+                self.fixed(codec::$encode(v.into()))
+            }
+        )*
+    };
+}
+
 impl<'b> ser::Serializer for ValueSerializer<'b> {
     type Ok = ();
     type Error = Error;
@@ -156,47 +168,21 @@ impl<'b> ser::Serializer for ValueSerializer<'b> {
     type SerializeStruct = Compound<'b>;
     type SerializeStructVariant = Compound<'b>;
 
-    fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.fixed(codec::encode_bool(v))
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.fixed(codec::encode_i64(v))
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.fixed(codec::encode_i128(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.fixed(codec::encode_u64(v))
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.fixed(codec::encode_u128(v))
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.fixed(codec::encode_f32(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.fixed(codec::encode_f64(v))
-    }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.fixed(codec::encode_char(v))
+    scalars! {
+        serialize_bool(bool) => encode_bool,
+        serialize_i8(i8) => encode_i64,
+        serialize_i16(i16) => encode_i64,
+        serialize_i32(i32) => encode_i64,
+        serialize_i64(i64) => encode_i64,
+        serialize_i128(i128) => encode_i128,
+        serialize_u8(u8) => encode_u64,
+        serialize_u16(u16) => encode_u64,
+        serialize_u32(u32) => encode_u64,
+        serialize_u64(u64) => encode_u64,
+        serialize_u128(u128) => encode_u128,
+        serialize_f32(f32) => encode_f32,
+        serialize_f64(f64) => encode_f64,
+        serialize_char(char) => encode_char,
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         let left = self.budget.left(self.buf);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{seqs, serial, trail, TailFollow, TRAIL};
+use common::{follow_while_rotating, seqs, serial, trail, TRAIL};
 use trail::read::LogRecord;
 use trail::Format;
 
@@ -506,28 +506,16 @@ fn tail_reads_only_the_end_of_the_stream() {
 fn tail_follow_sees_every_record_once_across_rotations() {
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();
-    let guard = trail::builder()
+    let builder = trail::builder()
         .dir(dir.path())
         .name("app")
         .rotate_bytes(4096)
         .compress(true)
-        .keep_segments(1000)
-        .install()
-        .unwrap();
-    trail::info!(n = 0_u32, "before the tail starts");
-    guard.flush();
-    let tail = TailFollow::start(dir.path());
+        .keep_segments(1000);
     const N: u32 = 3000;
-    for n in 1..N {
-        trail::info!(n, "followed while rotating");
-        if n % 300 == 0 {
-            guard.flush();
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-    let stats = guard.shutdown();
-    assert!(stats.rotations > 20, "{} rotations", stats.rotations);
-    let got = tail.seqs_after(N as usize);
+    let (got, rotations) =
+        follow_while_rotating(dir.path(), builder, N, 300, Duration::from_millis(30));
+    assert!(rotations > 20, "{rotations} rotations");
     let missing: Vec<u64> = (1..=u64::from(N)).filter(|s| !got.contains(s)).collect();
     let repeated = got.len() - (u64::from(N) as usize - missing.len());
     assert!(

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{seqs, serial, trail, TailFollow};
+use common::{follow_while_rotating, seqs, serial, trail};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
@@ -73,26 +73,14 @@ fn cat_verify_stats_and_schema_read_a_stream_whose_active_segment_is_hidden() {
 fn tail_follow_sees_every_record_once_across_the_renames() {
     let _s = serial();
     let dir = tempfile::tempdir().unwrap();
-    let guard = trail::builder()
+    let builder = trail::builder()
         .dir(dir.path())
         .name("app")
         .rotate_bytes(4096)
-        .hide_active_segment(true)
-        .install()
-        .unwrap();
-    trail::info!(n = 0_u32, "before the tail starts");
-    guard.flush();
-    let tail = TailFollow::start(dir.path());
+        .hide_active_segment(true);
     const N: u32 = 3000;
-    for n in 1..N {
-        trail::info!(n, "followed while rotating");
-        if n % 100 == 0 {
-            guard.flush();
-            std::thread::sleep(Duration::from_millis(15));
-        }
-    }
-    let stats = guard.shutdown();
-    assert!(stats.rotations > 20, "{} rotations", stats.rotations);
-    let got = tail.seqs_after(N as usize);
+    let (got, rotations) =
+        follow_while_rotating(dir.path(), builder, N, 100, Duration::from_millis(15));
+    assert!(rotations > 20, "{rotations} rotations");
     assert_eq!(got, (1..=u64::from(N)).collect::<Vec<_>>());
 }

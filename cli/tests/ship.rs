@@ -39,6 +39,24 @@ fn write_stream(dir: &Path, count: u64, format: trail::Format) {
     drop(guard);
 }
 
+/// Writes `count` short records into a stream in `dir` sealed every 32 KiB, keeping the
+/// last `keep` segments when given.
+fn write_small_segments(dir: &Path, count: u64, keep: Option<usize>) {
+    let _turn = serial();
+    let mut builder = trail::builder()
+        .dir(dir)
+        .name("app")
+        .rotate_bytes(32 * 1024);
+    if let Some(keep) = keep {
+        builder = builder.keep_segments(keep);
+    }
+    let guard = builder.install().unwrap();
+    for i in 0..count {
+        trail::info!(n = i, "record {i}");
+    }
+    drop(guard);
+}
+
 fn ship(dir: &Path, server: &NatsServer, extra: &[&str]) -> Command {
     let mut command = Command::new(TRAIL);
     command
@@ -557,20 +575,7 @@ fn records_deleted_before_they_were_shipped_are_reported_as_a_gap() {
     const RECORDS: u64 = 5_000;
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    {
-        let _turn = serial();
-        let guard = trail::builder()
-            .dir(dir.path())
-            .name("app")
-            .rotate_bytes(32 * 1024)
-            .keep_segments(2)
-            .install()
-            .unwrap();
-        for i in 0..RECORDS {
-            trail::info!(n = i, "record {i}");
-        }
-        drop(guard);
-    }
+    write_small_segments(dir.path(), RECORDS, Some(2));
     let out = run(ship(dir.path(), &server, &[]));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let shipped = read_back(&server, "TRAIL");
@@ -706,19 +711,7 @@ fn retention_nearing_the_unshipped_backlog_is_warned_before_it_deletes() {
     const RECORDS: u64 = 5_000;
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    {
-        let _turn = serial();
-        let guard = trail::builder()
-            .dir(dir.path())
-            .name("app")
-            .rotate_bytes(32 * 1024)
-            .install()
-            .unwrap();
-        for i in 0..RECORDS {
-            trail::info!(n = i, "record {i}");
-        }
-        drop(guard);
-    }
+    write_small_segments(dir.path(), RECORDS, None);
     let segments = std::fs::read_dir(dir.path())
         .unwrap()
         .filter(|e| {

@@ -127,3 +127,29 @@ impl TailFollow {
         seqs(&text)
     }
 }
+
+/// Installs `builder`, logs a record, starts `trail tail -f` on `dir`, then logs records
+/// 1 to `count - 1`, flushing and pausing `pause` every `every` of them so that segments
+/// are sealed while the tail follows. Returns the seqs the tail printed and the writer's
+/// rotations.
+pub fn follow_while_rotating(
+    dir: &Path,
+    builder: trail::Builder,
+    count: u32,
+    every: u32,
+    pause: Duration,
+) -> (Vec<u64>, u64) {
+    let guard = builder.install().unwrap();
+    trail::info!(n = 0_u32, "before the tail starts");
+    guard.flush();
+    let tail = TailFollow::start(dir);
+    for n in 1..count {
+        trail::info!(n, "followed while rotating");
+        if n % every == 0 {
+            guard.flush();
+            std::thread::sleep(pause);
+        }
+    }
+    let stats = guard.shutdown();
+    (tail.seqs_after(count as usize), stats.rotations)
+}

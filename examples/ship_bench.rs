@@ -22,7 +22,7 @@ use async_nats::jetstream::{self, stream};
 use async_nats::HeaderMap;
 
 /// Messages in flight at once for the plain publisher, as many as the shipper allows.
-const WINDOW: usize = 256;
+const WINDOW: usize = 1024;
 
 struct Server {
     child: Child,

@@ -123,6 +123,8 @@ pub mod limits;
 mod metadata;
 mod record;
 mod scope;
+mod span;
+mod span_timer;
 mod thread;
 mod value;
 
@@ -221,6 +223,7 @@ pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
 pub use record::{Decoded, Nested, NestedReader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
+pub use span::{SpanContext, SpanTiming};
 pub use thread::thread_name;
 pub use value::{
     debug, display, secret, set_max_value_bytes, Capture, Captured, DebugValue, DisplayValue,
@@ -251,6 +254,18 @@ pub use writer::{Destination, Fsync, Output, ParseFsyncError, ParsePolicyError, 
 /// let rid = "r-81";
 /// let _scope = trail::scope!(actor = uid, request_id = rid);
 /// trail::info!("every event here carries actor 42 and request_id r-81");
+/// ```
+///
+/// With a string literal first, the scope is a *span*: a named unit of work with a span
+/// id, its parent (the thread's innermost span) and a trace id shared with it. Every
+/// event inside carries the span's context, and with
+/// [`Builder::span_records`](crate::Builder) the span writes a record with its timings
+/// when it closes (docs/FORMAT.md, "Spans").
+///
+/// ```
+/// let order_id = 7_u64;
+/// let _span = trail::scope!("charge", order_id);
+/// trail::info!("charged"); // carries order_id and the span "charge"
 /// ```
 #[macro_export]
 macro_rules! scope {

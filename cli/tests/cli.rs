@@ -80,7 +80,9 @@ fn cat_prints_every_record_as_text_json_or_csv() {
 
     let csv = trail(&["cat", "--output", "csv", d]);
     let out = stdout(&csv);
-    assert!(out.starts_with("ts,level,seq,actor,target,msg,fields,file,line,thread\r\n"));
+    assert!(out.starts_with(
+        "ts,level,seq,actor,target,msg,fields,file,line,thread,span,span_id,parent_id,trace_id\r\n"
+    ));
     assert_eq!(out.lines().count(), 61);
 
     let colored = trail(&["cat", "--color", "always", d]);

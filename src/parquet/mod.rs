@@ -25,6 +25,7 @@
 //!     file: "src/main.rs".into(),
 //!     line: 7,
 //!     thread: "main".into(),
+//!     span: None,
 //! };
 //! let mut kinds = SegmentSchema::default();
 //! kinds.add_record(&record);

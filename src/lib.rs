@@ -224,7 +224,37 @@ pub use metadata::{Metadata, Piece};
 pub use record::{Decoded, Nested, NestedReader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
 pub use span::{SpanContext, SpanTiming};
+
 pub use thread::thread_name;
+/// Runs a function, sync or async, inside a span (see [`scope!`]) named after it, with
+/// its arguments as the span's fields, as `tracing::instrument` does.
+///
+/// - `name = "..."`: the span's name; by default the function's.
+/// - `skip(a, b)`, `skip_all`: arguments not captured (`self` never is).
+/// - `fields(FIELD, ...)`: more fields, in the forms of [`info!`]'s (`key = value`,
+///   `key = %value`, `?key`, ...).
+/// - `err`: when the function returns `Err`, an `error` event inside the span with the
+///   error's `Display` as the field `error`.
+///
+/// An argument is captured typed when it is a [`Value`], else through `Debug`. An async
+/// function's span goes along with its future, across `.await`s and threads, and closes
+/// when the future completes or is dropped.
+///
+/// ```
+/// #[trail::instrument(skip(card), fields(region = "eu"), err)]
+/// fn charge(order_id: u64, card: &str) -> Result<u32, String> {
+///     trail::info!("charging"); // in the span `charge`, with order_id and region
+///     Err(format!("card {card} declined"))
+/// }
+///
+/// #[trail::instrument(name = "fetch")]
+/// async fn load(user: u64) -> Vec<u8> {
+///     Vec::new()
+/// }
+/// # let _ = charge(7, "4242");
+/// # drop(load(3));
+/// ```
+pub use trail_macros::instrument;
 pub use value::{
     debug, display, secret, set_max_value_bytes, Capture, Captured, DebugValue, DisplayValue,
     Secret, Value,

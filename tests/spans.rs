@@ -342,3 +342,92 @@ fn without_span_records_spans_write_nothing_of_their_own() {
     assert_eq!(span(&records[0]).name, "request");
     assert!(records[0].span_timing().is_none());
 }
+
+/// The segment file of the stream in `dir`.
+fn segment(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension()
+                .is_some_and(|e| ["jsonl", "csv", "log", "bin"].contains(&e.to_str().unwrap()))
+        })
+        .unwrap()
+}
+
+/// Writes a short stream with spans in `format` and gives its directory and records.
+fn written(format: Format) -> (tempfile::TempDir, Vec<LogRecord>) {
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .format(format)
+        .install()
+        .unwrap();
+    trail::info!("before");
+    {
+        let _request = trail::scope!("request");
+        trail::info!("in request");
+        let _charge = trail::scope!("charge");
+        trail::info!("in charge");
+    }
+    trail::info!("after");
+    drop(guard);
+    let records = read(dir.path());
+    (dir, records)
+}
+
+#[test]
+fn a_damaged_span_context_is_an_error_that_names_the_place_and_the_rest_reads() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for format in [Format::Json, Format::Csv, Format::Text] {
+        let (dir, records) = written(format);
+        let path = segment(dir.path());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let id = span(&records[1]).span_id_hex();
+        let at = text.find(&id).unwrap();
+        std::fs::write(&path, text.replacen(&id, "zz", 1)).unwrap();
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let read: Vec<_> = trail::read::open(dir.path()).unwrap().collect();
+        assert_eq!(read.len(), 4, "{format}");
+        let error = read[1].as_ref().unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("at byte {line_start}")) && error.contains("bad span id"),
+            "{format}: {error}"
+        );
+        assert!(error.contains(&path.display().to_string()), "{format}: {error}");
+        let msgs: Vec<&str> = [0, 2, 3]
+            .iter()
+            .map(|&i| read[i].as_ref().unwrap().msg.as_str())
+            .collect();
+        assert_eq!(msgs, ["before", "in charge", "after"], "{format}");
+    }
+
+    // Binary: the first record in a span with its name cut short, its checksum made good.
+    let (dir, _) = written(Format::Binary);
+    let path = segment(dir.path());
+    let bytes = std::fs::read(&path).unwrap();
+    let mut out = bytes[..16].to_vec();
+    let (mut at, mut cut_at) = (16, None);
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let mut payload = bytes[at + 8..at + 8 + len].to_vec();
+        if payload[0] == 3 && cut_at.is_none() {
+            payload.pop();
+            cut_at = Some(out.len());
+        }
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        at += 8 + len;
+    }
+    std::fs::write(&path, out).unwrap();
+    let read: Vec<_> = trail::read::open(dir.path()).unwrap().collect();
+    assert_eq!(read.len(), 4);
+    let error = read[1].as_ref().unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("at byte {}", cut_at.unwrap())) && error.contains("span name"),
+        "{error}"
+    );
+    assert_eq!(read[2].as_ref().unwrap().msg, "in charge");
+    assert_eq!(span(read[2].as_ref().unwrap()).name, "charge");
+}

@@ -394,7 +394,10 @@ fn a_damaged_span_context_is_an_error_that_names_the_place_and_the_rest_reads() 
             error.contains(&format!("at byte {line_start}")) && error.contains("bad span id"),
             "{format}: {error}"
         );
-        assert!(error.contains(&path.display().to_string()), "{format}: {error}");
+        assert!(
+            error.contains(&path.display().to_string()),
+            "{format}: {error}"
+        );
         let msgs: Vec<&str> = [0, 2, 3]
             .iter()
             .map(|&i| read[i].as_ref().unwrap().msg.as_str())

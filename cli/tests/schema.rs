@@ -43,6 +43,9 @@ fn write_drifting(dir: &Path, builder: trail::Builder) -> (Vec<LogRecord>, trail
         .install()
         .unwrap();
     for i in 0..RECORDS {
+        // Every tenth record in a span, every thirtieth in a child span: the span columns.
+        let _batch = (i % 10 == 0).then(|| trail::scope!("batch"));
+        let _item = (i % 30 == 0).then(|| trail::scope!("item"));
         if i < 50_000 {
             trail::info!(actor = i, order = i, amount = i, sku = "A-1", "order {i}");
         } else if i < 60_000 {
@@ -264,13 +267,29 @@ fn duckdb_reads(format: trail::Format) {
         r#"
 import duckdb, json, sys
 query = {query:?}.rstrip().rstrip(";")
-rows = duckdb.sql(f"SELECT seq, epoch_ns(ts), actor, fields FROM ({{query}}) ORDER BY seq").fetchall()
-for seq, ts, actor, fields in rows:
-    sys.stdout.write(json.dumps([seq, ts, actor, fields]) + "\n")
+rows = duckdb.sql(f"SELECT seq, epoch_ns(ts), actor, fields, span, span_id, parent_id, trace_id FROM ({{query}}) ORDER BY seq").fetchall()
+for row in rows:
+    sys.stdout.write(json.dumps(row) + "\n")
 "#
     );
     let rows = engine_rows(&script);
     assert_rows_match(&rows, &records, dir.path());
+    for (row, r) in rows.iter().zip(&records) {
+        let span = r.span.as_ref();
+        let want = json!([
+            span.map(|s| s.name.clone()),
+            span.map(|s| s.span_id_hex()),
+            span.and_then(|s| s.parent_id_hex()),
+            span.map(|s| s.trace_id_hex()),
+        ]);
+        assert_eq!(
+            json!(row.as_array().unwrap()[4..]),
+            want,
+            "span of seq {}",
+            r.seq
+        );
+    }
+    assert!(records.iter().any(|r| r.span.is_some()));
 }
 
 #[test]

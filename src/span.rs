@@ -118,7 +118,7 @@ impl SpanIds {
     }
 
     /// A span with ids given from elsewhere (an OpenTelemetry context).
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code))]
     pub(crate) fn with_ids(
         name: &'static str,
         trace_id: [u8; 16],

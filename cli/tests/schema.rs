@@ -274,7 +274,13 @@ for row in rows:
     );
     let rows = engine_rows(&script);
     assert_rows_match(&rows, &records, dir.path());
-    for (row, r) in rows.iter().zip(&records) {
+    assert_spans_match(&rows, &records);
+}
+
+/// The rows' span columns (after the four that `assert_rows_match` checks) are the
+/// records' span contexts, NULL outside spans.
+fn assert_spans_match(rows: &[Value], records: &[LogRecord]) {
+    for (row, r) in rows.iter().zip(records) {
         let span = r.span.as_ref();
         let want = json!([
             span.map(|s| s.name.clone()),
@@ -282,12 +288,8 @@ for row in rows:
             span.and_then(|s| s.parent_id_hex()),
             span.map(|s| s.trace_id_hex()),
         ]);
-        assert_eq!(
-            json!(row.as_array().unwrap()[4..]),
-            want,
-            "span of seq {}",
-            r.seq
-        );
+        let got = json!(row.as_array().unwrap()[4..]);
+        assert_eq!(got, want, "span of seq {}", r.seq);
     }
     assert!(records.iter().any(|r| r.span.is_some()));
 }
@@ -325,13 +327,15 @@ ts = table.column("ts").cast(pa.int64()).to_pylist()
 seq = table.column("seq").to_pylist()
 actor = table.column("actor").to_pylist()
 fields = table.column("fields").to_pylist()
-for row in zip(seq, ts, actor, fields):
+spans = [table.column(c).to_pylist() for c in ("span", "span_id", "parent_id", "trace_id")]
+for row in zip(seq, ts, actor, fields, *spans):
     sys.stdout.write(json.dumps(list(row)) + "\n")
 "#,
         path = parquet.to_str().unwrap()
     );
     let rows = engine_rows(&script);
     assert_rows_match(&rows, &records, dir.path());
+    assert_spans_match(&rows, &records);
 }
 
 #[test]

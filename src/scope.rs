@@ -15,7 +15,9 @@
 //! thread; [`current_scope`] takes it along into a future, across `.await`s and threads.
 //!
 //! A test capture ([`testing::capture`](crate::testing::capture)) is a frame of this
-//! stack too, with no values: so it ends with its guard, and goes along into futures.
+//! stack too, with no values: so it ends with its guard, and goes along into futures. So
+//! is a span (`scope!("name", ...)`, see `span`): a frame with ids, whose context every
+//! event inside carries.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -17,6 +17,11 @@
 //!   the caller, the same way.
 //! - `encode/{json,csv,text,bincode}`: the writer's cost of encoding the standard event in
 //!   each format (no file).
+//! - `capture/actor_4_fields_null_sink_in_span` and `enabled/actor_4_fields_in_span`: the
+//!   standard event inside a span (`scope!("charge")`), beside the same event outside.
+//! - `span/trail_enter_exit`: making and leaving a span (`scope!("charge")`, span records
+//!   off); `span/tracing_enter_exit`: the same pair in `tracing` (`info_span!` and
+//!   `enter`), with a `Registry` and a layer that does nothing.
 //!
 //! The latency percentiles and the comparison with other loggers are in `perf/`.
 //!
@@ -118,7 +123,37 @@ fn bench(c: &mut Criterion) {
         .bench_function("actor_4_fields_null_sink", |b| {
             b.iter(|| standard_event(42, black_box(7), 3, 9.5, "A-1001"))
         });
+    {
+        let _span = trail::scope!("charge");
+        c.benchmark_group("capture")
+            .bench_function("actor_4_fields_null_sink_in_span", |b| {
+                b.iter(|| standard_event(42, black_box(7), 3, 9.5, "A-1001"))
+            });
+    }
     trail::clear_sink();
+
+    c.benchmark_group("span")
+        .bench_function("trail_enter_exit", |b| {
+            b.iter(|| {
+                let guard = trail::scope!("charge");
+                black_box(&guard);
+            })
+        });
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        let registry =
+            tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
+        tracing::subscriber::with_default(registry, || {
+            c.benchmark_group("span")
+                .bench_function("tracing_enter_exit", |b| {
+                    b.iter(|| {
+                        let span = tracing::info_span!("charge");
+                        let entered = span.enter();
+                        black_box(&entered);
+                    })
+                });
+        });
+    }
 
     let keep: &'static Keep = Box::leak(Box::new(Keep(std::sync::Mutex::new(None))));
     trail::set_sink(keep, trail::LevelFilter::Info).expect("no sink now");
@@ -167,6 +202,12 @@ fn bench(c: &mut Criterion) {
     in_bursts(c, "actor_4_fields", |i| {
         standard_event(42, black_box(i), 3, 9.5, "A-1001")
     });
+    {
+        let _span = trail::scope!("charge");
+        in_bursts(c, "actor_4_fields_in_span", |i| {
+            standard_event(42, black_box(i), 3, 9.5, "A-1001")
+        });
+    }
     let long = "x".repeat(200);
     in_bursts(c, "str_200", |i| {
         trail::info!(

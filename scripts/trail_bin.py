@@ -114,10 +114,16 @@ def read(path):
         elif kind == 1:
             tid = c.varint()
             threads[tid] = c.string()
-        elif kind == 2:
+        elif kind in (2, 3):
             site, thread, seq, ts = callsites[c.varint()], threads[c.varint()], c.varint(), c.varint()
             actor = c.value() if c.u8() == 1 else None
             values = c.items(c.value)
+            span = None
+            if kind == 3:
+                trace_id, span_id, parent_id = c.take(16).hex(), c.take(8).hex(), c.take(8).hex()
+                span = dict(span=c.string(), span_id=span_id, trace_id=trace_id)
+                if parent_id != "0" * 16:
+                    span["parent_id"] = parent_id
             msg = "".join(p if k == "lit" else text(values[p]) if k == "arg" else text(actor)
                           for k, p in site["pieces"])
             record = dict(seq=seq, ts=ts, level=site["level"], target=site["target"], msg=msg,
@@ -125,6 +131,8 @@ def read(path):
                           line=site["line"], thread=thread)
             if actor is not None:
                 record["actor"] = actor
+            if span is not None:
+                record.update(span)
             yield record
         else:
             raise ValueError(f"{path}: unknown frame kind {kind} at byte {at}")

@@ -11,6 +11,37 @@ pub use trail_macros::{event, scope};
 
 pub use crate::scope::{enter as enter_scope, Frame};
 
+/// A function argument given to `#[trail::instrument]`'s span: captured typed when it is
+/// a [`Value`], through `Debug` otherwise (`(&SpanArg(&x)).put_field(..)` picks
+/// [`SpanArgValue`] first, through auto-ref).
+pub struct SpanArg<'a, T: ?Sized>(pub &'a T);
+
+/// Arguments that are [`Value`]s.
+pub trait SpanArgValue {
+    /// Adds the argument to the frame as the field `name`.
+    fn put_field(&self, frame: &mut Frame, name: &'static str);
+}
+
+impl<T: Value + ?Sized> SpanArgValue for SpanArg<'_, T> {
+    #[inline]
+    fn put_field(&self, frame: &mut Frame, name: &'static str) {
+        frame.field(name, self.0);
+    }
+}
+
+/// Arguments that are only `Debug`.
+pub trait SpanArgDebug {
+    /// Adds the argument's `Debug` rendering to the frame as the field `name`.
+    fn put_field(&self, frame: &mut Frame, name: &'static str);
+}
+
+impl<T: core::fmt::Debug + ?Sized> SpanArgDebug for &SpanArg<'_, T> {
+    #[inline]
+    fn put_field(&self, frame: &mut Frame, name: &'static str) {
+        frame.field(name, &debug(self.0));
+    }
+}
+
 pub use crate::filter::Callsite;
 pub use crate::level::{Level, STATIC_MAX_LEVEL};
 pub use crate::metadata::{Metadata, Piece};

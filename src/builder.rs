@@ -59,6 +59,7 @@ pub struct Builder {
     parquet: bool,
     schema_summary: bool,
     clock: Arc<dyn Clock>,
+    span_records: bool,
     encoder_options: EncoderOptions,
     filter: Option<String>,
     use_env: bool,
@@ -117,6 +118,7 @@ impl Default for Builder {
             parquet: false,
             schema_summary: true,
             clock: Arc::new(SystemClock),
+            span_records: false,
             encoder_options: EncoderOptions::default(),
             filter: None,
             use_env: true,
@@ -505,6 +507,25 @@ impl Builder {
         self
     }
 
+    /// Whether a span writes a record when it closes: its name as the message, its
+    /// fields, ids, start and end, and its busy and idle time (docs/FORMAT.md, "Spans").
+    /// Default: off, and then spans cost no timing at all. Spans measure with the
+    /// builder's [`clock`](Builder::clock).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let _guard = trail::builder().dir(dir.path()).span_records(true).install()?;
+    /// {
+    ///     let _span = trail::scope!("charge", order_id = 7_u64);
+    ///     trail::info!("charged");
+    /// } // the span's record is written here
+    /// # Ok::<(), trail::Error>(())
+    /// ```
+    pub fn span_records(mut self, on: bool) -> Self {
+        self.span_records = on;
+        self
+    }
+
     /// Locks and opens the stream in `dir`, continuing it from the previous run, and
     /// keeps its identity.
     fn open_stream(&self, dir: &std::path::Path) -> Result<crate::stream::Opened, Error> {
@@ -601,6 +622,8 @@ impl Builder {
             .transpose()?;
 
         // Requests (flush, rotate, shutdown), and records from threads that are ending.
+        let span_clock: Arc<dyn crate::span_timer::SpanClock> = Arc::new(Arc::clone(&self.clock));
+        crate::span_timer::configure(self.span_records, Some(span_clock));
         let (sender, receiver) = crossbeam_channel::bounded(1024);
         // The shared half outlives the guard: a caller may still hold it after the
         // uninstall. It is the rings' registry, a sender and a few counters.

@@ -14,6 +14,7 @@ use crate::encode::{csv, json, text, RecordView};
 use crate::format::binary::header;
 use crate::format::time::TimestampCache;
 use crate::read::{FieldValue, LogRecord};
+use crate::span::SpanRef;
 use crate::Format;
 
 /// Writes [`LogRecord`]s in one format.
@@ -26,7 +27,7 @@ use crate::Format;
 ///     ts: 0, level: trail::Level::Info, seq: 1, actor: Some(FieldValue::U64(7)),
 ///     target: "shop".into(), msg: "hello".into(),
 ///     fields: vec![("n".into(), FieldValue::U64(3))],
-///     file: "src/main.rs".into(), line: 4, thread: "main".into(),
+///     file: "src/main.rs".into(), line: 4, thread: "main".into(), span: None,
 /// };
 /// let mut out = Vec::new();
 /// let mut encoder = RecordEncoder::new(trail::Format::Json);
@@ -132,6 +133,7 @@ impl RecordEncoder {
             [r.seq, r.ts],
             r.actor.as_ref(),
             values.chain(std::iter::once(&msg)),
+            r.span.as_ref().map(SpanRef::of),
         );
     }
 }
@@ -151,5 +153,6 @@ fn view(
         file: &r.file,
         line: r.line,
         thread: &r.thread,
+        span: r.span.as_ref().map(SpanRef::of),
     }
 }

@@ -123,6 +123,8 @@ pub mod limits;
 mod metadata;
 mod record;
 mod scope;
+mod span;
+mod span_timer;
 mod thread;
 mod value;
 
@@ -225,7 +227,38 @@ pub use level::{Level, LevelFilter, ParseLevelError, STATIC_MAX_LEVEL};
 pub use metadata::{Metadata, Piece};
 pub use record::{Decoded, Nested, NestedReader, Record, ValueRef};
 pub use scope::{current_scope, Scope, ScopeGuard, Scoped};
+pub use span::{SpanContext, SpanTiming};
+
 pub use thread::thread_name;
+/// Runs a function, sync or async, inside a span (see [`scope!`]) named after it, with
+/// its arguments as the span's fields, as `tracing::instrument` does.
+///
+/// - `name = "..."`: the span's name; by default the function's.
+/// - `skip(a, b)`, `skip_all`: arguments not captured (`self` never is).
+/// - `fields(FIELD, ...)`: more fields, in the forms of [`info!`]'s (`key = value`,
+///   `key = %value`, `?key`, ...).
+/// - `err`: when the function returns `Err`, an `error` event inside the span with the
+///   error's `Display` as the field `error`.
+///
+/// An argument is captured typed when it is a [`Value`], else through `Debug`. An async
+/// function's span goes along with its future, across `.await`s and threads, and closes
+/// when the future completes or is dropped.
+///
+/// ```
+/// #[trail::instrument(skip(card), fields(region = "eu"), err)]
+/// fn charge(order_id: u64, card: &str) -> Result<u32, String> {
+///     trail::info!("charging"); // in the span `charge`, with order_id and region
+///     Err(format!("card {card} declined"))
+/// }
+///
+/// #[trail::instrument(name = "fetch")]
+/// async fn load(user: u64) -> Vec<u8> {
+///     Vec::new()
+/// }
+/// # let _ = charge(7, "4242");
+/// # drop(load(3));
+/// ```
+pub use trail_macros::instrument;
 pub use value::{
     debug, display, secret, set_max_value_bytes, Capture, Captured, DebugValue, DisplayValue,
     Secret, Value,
@@ -255,6 +288,18 @@ pub use writer::{Destination, Fsync, Output, ParseFsyncError, ParsePolicyError, 
 /// let rid = "r-81";
 /// let _scope = trail::scope!(actor = uid, request_id = rid);
 /// trail::info!("every event here carries actor 42 and request_id r-81");
+/// ```
+///
+/// With a string literal first, the scope is a *span*: a named unit of work with a span
+/// id, its parent (the thread's innermost span) and a trace id shared with it. Every
+/// event inside carries the span's context, and with
+/// [`Builder::span_records`](crate::Builder) the span writes a record with its timings
+/// when it closes (docs/FORMAT.md, "Spans").
+///
+/// ```
+/// let order_id = 7_u64;
+/// let _span = trail::scope!("charge", order_id);
+/// trail::info!("charged"); // carries order_id and the span "charge"
 /// ```
 #[macro_export]
 macro_rules! scope {

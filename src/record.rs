@@ -25,6 +25,9 @@ pub use crate::capture::codec::{Nested, NestedReader, ValueRef};
 pub(crate) const HAS_ACTOR: u8 = 1;
 /// Flag: scopes added fields after the call's own values.
 pub(crate) const HAS_SCOPED: u8 = 2;
+/// Flag: the record was captured in a span, whose context ends the payload (see
+/// `span::put_trailer`).
+pub(crate) const HAS_SPAN: u8 = 4;
 
 /// One event, as a sink receives it.
 #[derive(Clone)]
@@ -113,7 +116,31 @@ impl Record {
     #[cfg(feature = "writer")]
     #[inline]
     pub(crate) fn plain_payload(&self) -> Option<&[u8]> {
-        (self.flags & HAS_SCOPED == 0).then(|| self.payload.as_slice())
+        (self.flags & (HAS_SCOPED | HAS_SPAN) == 0).then(|| self.payload.as_slice())
+    }
+
+    /// The captured values, without the span context that may follow them.
+    #[inline]
+    fn values_bytes(&self) -> &[u8] {
+        let bytes = self.payload.as_slice();
+        if self.flags & HAS_SPAN == 0 {
+            return bytes;
+        }
+        crate::span::split_trailer(bytes).map_or(&[], |(values, _)| values)
+    }
+
+    /// The context of the span the record was captured in, borrowed.
+    pub(crate) fn span_ref(&self) -> Option<crate::span::SpanRef<'_>> {
+        if self.flags & HAS_SPAN == 0 {
+            return None;
+        }
+        crate::span::split_trailer(self.payload.as_slice()).map(|(_, span)| span)
+    }
+
+    /// The context of the span the record was captured in: the innermost span of its
+    /// thread when it was captured.
+    pub fn span(&self) -> Option<crate::SpanContext> {
+        self.span_ref().map(crate::span::SpanRef::to_context)
     }
 
     /// The fixed-size part of the record and its payload, for the queue.
@@ -166,7 +193,8 @@ impl Record {
     pub(crate) fn with_values_cut(&self, keep: usize) -> Record {
         let mut cut = Record::new(self.meta, self.ticks, self.thread);
         cut.flags = self.flags;
-        let bytes = self.payload.as_slice();
+        let bytes = self.values_bytes();
+        let trailer = &self.payload.as_slice()[bytes.len()..];
         let mut payload = cut.payload_mut();
         let mut reader = NestedReader::new(bytes);
         while !reader.at_end() {
@@ -186,6 +214,7 @@ impl Record {
                 codec::put_str(&mut payload, codec::cut_marker(value.len()).as_bytes());
             }
         }
+        payload.extend_from_slice(trailer);
         drop(payload);
         cut
     }
@@ -252,7 +281,7 @@ impl Record {
 
     /// Decodes the captured values for reading.
     pub fn decode(&self) -> Decoded<'_> {
-        let mut reader = NestedReader::new(self.payload.as_slice());
+        let mut reader = NestedReader::new(self.values_bytes());
         let actor = if self.has_actor() {
             Some(reader.next().unwrap_or(ValueRef::Invalid))
         } else {

@@ -459,7 +459,8 @@ impl StreamSchema {
              timestampformat = '%Y-%m-%dT%H:%M:%S.%nZ', columns = {{'ts': 'TIMESTAMP_NS', \
              'level': 'VARCHAR', 'seq': 'UBIGINT', 'actor': '{}', 'target': 'VARCHAR', \
              'msg': 'VARCHAR', 'fields': 'STRUCT({})', 'file': 'VARCHAR', 'line': 'UINTEGER', \
-             'thread': 'VARCHAR'}})",
+             'thread': 'VARCHAR', 'span': 'VARCHAR', 'span_id': 'VARCHAR', 'parent_id': \
+             'VARCHAR', 'trace_id': 'VARCHAR'}})",
             sql_string(files),
             self.actor.resolve().duckdb(),
             fields.replace('\'', "''"),
@@ -498,7 +499,8 @@ impl StreamSchema {
     pub fn spark_ddl(&self) -> String {
         format!(
             "ts STRING, level STRING, seq DECIMAL(20,0), actor {}, target STRING, msg STRING, \
-             fields STRUCT<{}>, file STRING, line INT, thread STRING",
+             fields STRUCT<{}>, file STRING, line INT, thread STRING, span STRING, \
+             span_id STRING, parent_id STRING, trace_id STRING",
             self.actor.resolve().spark(),
             self.struct_of(|t| t.spark(), ": ", '`'),
         )
@@ -514,7 +516,9 @@ impl StreamSchema {
         format!(
             "{{\"ts\": pl.String, \"level\": pl.String, \"seq\": pl.UInt64, \"actor\": {}, \
              \"target\": pl.String, \"msg\": pl.String, \"fields\": pl.Struct([{}]), \
-             \"file\": pl.String, \"line\": pl.UInt32, \"thread\": pl.String}}",
+             \"file\": pl.String, \"line\": pl.UInt32, \"thread\": pl.String, \
+             \"span\": pl.String, \"span_id\": pl.String, \"parent_id\": pl.String, \
+             \"trace_id\": pl.String}}",
             self.actor.resolve().polars(),
             fields.join(", ")
         )

@@ -15,7 +15,9 @@
 //! thread; [`current_scope`] takes it along into a future, across `.await`s and threads.
 //!
 //! A test capture ([`testing::capture`](crate::testing::capture)) is a frame of this
-//! stack too, with no values: so it ends with its guard, and goes along into futures.
+//! stack too, with no values: so it ends with its guard, and goes along into futures. So
+//! is a span (`scope!("name", ...)`, see `span`): a frame with ids, whose context every
+//! event inside carries.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -27,7 +29,9 @@ use std::task::{Context, Poll};
 
 use crate::capture::codec;
 use crate::payload::{Payload, RecordPayload};
-use crate::record::{HAS_ACTOR, HAS_SCOPED};
+use crate::record::{HAS_ACTOR, HAS_SCOPED, HAS_SPAN};
+use crate::span::SpanIds;
+use crate::span_timer::SpanTimer;
 use crate::value::{Capture, Value};
 use crate::Metadata;
 
@@ -38,9 +42,29 @@ pub struct Frame {
     actor: Option<Vec<u8>>,
     fields: Vec<(&'static str, Vec<u8>)>,
     capture: Option<Arc<crate::testing::Collector>>,
+    /// The span this frame is, if it has a name.
+    span: Option<SpanFrame>,
+    /// The call site of the span's closing record, until the frame is entered and its
+    /// timer started (only when span records are on).
+    close: Option<Close>,
 }
 
-fn captured<T: Value + ?Sized>(value: &T) -> Vec<u8> {
+/// A frame's span: its ids, and its timer when span records are on.
+#[derive(Clone, Debug)]
+pub(crate) struct SpanFrame {
+    pub(crate) ids: SpanIds,
+    pub(crate) timer: Option<Arc<SpanTimer>>,
+}
+
+/// How a span's closing record is written: its call site, and whether the name follows
+/// the timings as the message's value (a bridge call site) or is the message itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Close {
+    pub(crate) meta: &'static Metadata,
+    pub(crate) name_as_value: bool,
+}
+
+pub(crate) fn captured<T: Value + ?Sized>(value: &T) -> Vec<u8> {
     let mut stored = RecordPayload::new();
     let _ = value.capture(Capture::new(&mut stored.edit()));
     stored.as_slice().to_vec()
@@ -62,6 +86,28 @@ impl Frame {
         self.fields.push((name, captured(value)));
     }
 
+    /// A frame that is a span named `name` (the message of `close`, the call site of
+    /// its closing record), a child of the thread's innermost span.
+    pub fn span(close: &'static Metadata, name: &'static str) -> Frame {
+        let ids = SpanIds::child_of(name, innermost_span().as_ref());
+        Frame::span_with(
+            ids,
+            Close {
+                meta: close,
+                name_as_value: false,
+            },
+        )
+    }
+
+    /// A frame that is the span `ids`, closed with a record at `close`.
+    pub(crate) fn span_with(ids: SpanIds, close: Close) -> Frame {
+        Frame {
+            span: Some(SpanFrame { ids, timer: None }),
+            close: Some(close),
+            ..Frame::default()
+        }
+    }
+
     /// A frame that only holds a test capture.
     pub(crate) fn capturing(collector: Arc<crate::testing::Collector>) -> Frame {
         Frame {
@@ -69,6 +115,54 @@ impl Frame {
             ..Frame::default()
         }
     }
+
+    /// Starts the span's timer, once, if span records are on: from now on the frame
+    /// (and every copy of it) keeps the span open, and the last copy closes it.
+    fn start(&mut self) {
+        let Some(close) = self.close.take() else {
+            return;
+        };
+        if !crate::span_timer::records_on() {
+            return;
+        }
+        if let Some(span) = self.span.as_mut() {
+            span.timer = Some(Arc::new(SpanTimer::new(
+                span.ids,
+                close,
+                self.actor.clone(),
+                self.fields.clone(),
+            )));
+        }
+    }
+
+    /// A frame that is the span `ids`, with captured fields, and no timer of its own: the
+    /// fields of a closed span for its record, or a bridged span around its events.
+    pub(crate) fn span_only(
+        ids: SpanIds,
+        actor: Option<Vec<u8>>,
+        fields: Vec<(&'static str, Vec<u8>)>,
+    ) -> Frame {
+        Frame {
+            actor,
+            fields,
+            span: Some(SpanFrame { ids, timer: None }),
+            ..Frame::default()
+        }
+    }
+}
+
+/// The ids of the thread's innermost span.
+pub(crate) fn innermost_span() -> Option<SpanIds> {
+    if !active() {
+        return None;
+    }
+    STACK.with(|s| {
+        let stack = s.try_borrow().ok()?;
+        stack
+            .iter()
+            .rev()
+            .find_map(|f| f.span.as_ref().map(|s| s.ids))
+    })
 }
 
 thread_local! {
@@ -78,24 +172,46 @@ thread_local! {
 
 /// Pushes a frame; the guard pops it.
 #[doc(hidden)]
-pub fn enter(frame: Frame) -> ScopeGuard {
+pub fn enter(mut frame: Frame) -> ScopeGuard {
+    frame.start();
+    let timer = frame
+        .span
+        .as_ref()
+        .and_then(|s| s.timer.clone())
+        .inspect(|t| t.enter());
     STACK.with(|s| s.borrow_mut().push(frame));
     DEPTH.with(|d| d.set(d.get() + 1));
     ScopeGuard {
+        timer,
         _not_send: PhantomData,
     }
+}
+
+/// Pushes a frame if the thread's stack is still there (not while the thread ends).
+pub(crate) fn try_enter(frame: Frame) -> Option<ScopeGuard> {
+    STACK.try_with(|_| ()).ok()?;
+    DEPTH.try_with(|_| ()).ok()?;
+    Some(enter(frame))
 }
 
 /// While alive, events on this thread carry the scope's fields. Made by [`scope!`](crate::scope!).
 #[must_use = "the scope ends when the guard is dropped: bind it, as in `let _scope = ...`"]
 pub struct ScopeGuard {
+    /// The timer of the span this guard entered, when span records are on.
+    timer: Option<Arc<SpanTimer>>,
     _not_send: PhantomData<Rc<()>>,
 }
 
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
-        STACK.with(|s| s.borrow_mut().pop());
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        // Popped out of the stack's borrow: the last copy of a span closes it with a
+        // record, which reads the stack.
+        let frame = STACK.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        let _ = DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
+        if let Some(timer) = self.timer.take() {
+            timer.exit();
+        }
+        drop(frame);
     }
 }
 
@@ -146,7 +262,8 @@ pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8, meta: &Metadata) 
     });
 }
 
-/// Appends the scopes' fields that the call does not set, innermost first.
+/// Appends the scopes' fields that the call does not set, innermost first, then the
+/// innermost span's context.
 #[cold]
 pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
     STACK.with(|s| {
@@ -165,6 +282,11 @@ pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata)
                 payload.extend_from_slice(value);
                 added.push(name);
             }
+        }
+        // After every value: the span context is read from the end.
+        if let Some(span) = stack.iter().rev().find_map(|f| f.span.as_ref()) {
+            *flags |= HAS_SPAN;
+            crate::span::put_trailer(payload, &span.ids);
         }
     });
 }
@@ -192,6 +314,17 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// These scopes and, innermost, the span `frame`, which starts now (see
+    /// [`Scope::wrap`]); `#[trail::instrument]` wraps an async function's body in it.
+    #[doc(hidden)]
+    pub fn with_span(mut self, mut frame: Frame) -> Scope {
+        frame.start();
+        let mut frames = self.frames.to_vec();
+        frames.push(frame);
+        self.frames = frames.into();
+        self
+    }
+
     /// Enters these scopes on the current thread until the guards are dropped.
     pub fn enter(&self) -> Vec<ScopeGuard> {
         self.frames.iter().cloned().map(enter).collect()
@@ -202,6 +335,17 @@ impl Scope {
         Scoped {
             scope: self,
             future,
+        }
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        // The last copy closes its spans innermost first, as guards would.
+        if let Some(frames) = Arc::get_mut(&mut self.frames) {
+            for frame in frames.iter_mut().rev() {
+                drop(frame.span.take());
+            }
         }
     }
 }

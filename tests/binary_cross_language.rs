@@ -44,6 +44,9 @@ fn a_python_reader_written_from_the_document_agrees_with_the_library() {
     for i in 0..300_i64 {
         let tags = vec!["a", "é\"q"];
         let nested = std::collections::BTreeMap::from([("n", i), ("m", -i)]);
+        // Some records in a root span, some in a child span: the frame with a span context.
+        let _batch = (i % 4 != 0).then(|| trail::scope!("batch", batch = i / 4));
+        let _item = (i % 4 == 3).then(|| trail::scope!("item é"));
         match i % 3 {
             0 => {
                 trail::info!(actor = i as u64, i, neg = -i * 1000, ok = i % 2 == 0, tags = #tags, "event {i} for {}", "ana")
@@ -91,11 +94,25 @@ fn a_python_reader_written_from_the_document_agrees_with_the_library() {
             if let Some(actor) = &r.actor {
                 o["actor"] = to_json(actor);
             }
+            if let Some(span) = &r.span {
+                o["span"] = json!(span.name);
+                o["span_id"] = json!(span.span_id_hex());
+                o["trace_id"] = json!(span.trace_id_hex());
+                if let Some(parent) = span.parent_id_hex() {
+                    o["parent_id"] = json!(parent);
+                }
+            }
             o
         })
         .collect();
     assert_eq!(rust.len(), 300);
     assert_eq!(python.len(), 300);
+    let in_spans = python.iter().filter(|p| p.get("span").is_some()).count();
+    let children = python
+        .iter()
+        .filter(|p| p.get("parent_id").is_some())
+        .count();
+    assert_eq!((in_spans, children), (225, 75));
     for (p, r) in python.iter().zip(&rust) {
         assert_eq!(p, r);
     }

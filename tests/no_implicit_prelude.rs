@@ -25,6 +25,13 @@ mod calls {
         ::trail::fatal!("{} {0} {who} {x:>3}", id, x = 5);
         ::trail::event!(::trail::Level::Info, a = 1, "event");
         ::trail::info!(a = 1);
+        let _span = ::trail::scope!("named", id);
+        let _ = instrumented(2);
+    }
+
+    #[::trail::instrument(fields(n = 1), err)]
+    pub fn instrumented(x: u64) -> ::core::result::Result<u64, &'static str> {
+        ::core::result::Result::Err("no")
     }
 }
 
@@ -33,6 +40,6 @@ fn every_form_expands_without_the_prelude() {
     let _s = common::serial();
     calls::log_every_form();
     let records = common::take();
-    ::std::assert_eq!(records.len(), 8);
+    ::std::assert_eq!(records.len(), 9);
     ::std::assert_eq!(records[5].decode().message(), "1042 1042 ana   5");
 }

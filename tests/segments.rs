@@ -672,7 +672,9 @@ fn csv_segments_each_start_with_the_header_and_the_stream_continues() {
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
         assert!(
-            text.starts_with("ts,level,seq,actor,target,msg,fields,file,line,thread\r\n"),
+            text.starts_with(
+            "ts,level,seq,actor,target,msg,fields,file,line,thread,span,span_id,parent_id,trace_id\r\n"
+        ),
             "{}",
             path.display()
         );

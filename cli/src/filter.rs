@@ -16,6 +16,8 @@ pub struct Filter {
     pub until: Option<u64>,
     pub grep: Option<Regex>,
     pub fields: Vec<(String, String)>,
+    /// The name of the innermost span.
+    pub span: Option<String>,
 }
 
 impl Filter {
@@ -36,6 +38,10 @@ impl Filter {
                 .fields
                 .iter()
                 .all(|(k, v)| field(&r.fields, k).is_some_and(|f| text(f) == *v))
+            && self
+                .span
+                .as_ref()
+                .is_none_or(|name| r.span.as_ref().is_some_and(|s| s.name == *name))
     }
 }
 
@@ -100,6 +106,7 @@ mod tests {
             file: "f.rs".into(),
             line: 1,
             thread: "main".into(),
+            span: None,
         }
     }
 

@@ -143,6 +143,10 @@ struct FilterArgs {
     /// Only records with this field value (key=value, compared as text); repeatable.
     #[arg(long = "field", value_parser = filter::parse_field)]
     fields: Vec<(String, String)>,
+    /// Only records captured in a span of this name (the innermost span), and that span's
+    /// own records.
+    #[arg(long)]
+    span: Option<String>,
 }
 
 impl FilterArgs {
@@ -155,6 +159,7 @@ impl FilterArgs {
             until: self.until,
             grep: self.grep,
             fields: self.fields,
+            span: self.span,
         }
     }
 }

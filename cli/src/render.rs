@@ -147,6 +147,7 @@ mod tests {
             file: "f.rs".into(),
             line: 1,
             thread: "main".into(),
+            span: None,
         }
     }
 

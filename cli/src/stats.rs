@@ -71,6 +71,75 @@ impl Runs {
     }
 }
 
+/// Span durations, per span name, in a log-linear histogram: exact below 256 ns, then 128
+/// buckets per power of two, so that a percentile is within 1% (the bucket's lower bound)
+/// and memory stays bounded whatever the number of spans.
+#[derive(Default)]
+struct Durations {
+    buckets: std::collections::BTreeMap<u32, u64>,
+    count: u64,
+    max: u64,
+}
+
+/// Sub-buckets per power of two: 2^7.
+const SUB_BITS: u32 = 7;
+
+impl Durations {
+    fn add(&mut self, nanos: u64) {
+        *self.buckets.entry(bucket(nanos)).or_insert(0) += 1;
+        self.count += 1;
+        self.max = self.max.max(nanos);
+    }
+
+    /// The nearest-rank percentile `p` (0 to 100): the lower bound of its bucket.
+    fn percentile(&self, p: u64) -> u64 {
+        let rank = (self.count * p).div_ceil(100).max(1);
+        let mut seen = 0;
+        for (&key, &n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                return lower_bound(key);
+            }
+        }
+        self.max
+    }
+}
+
+/// The histogram bucket of `nanos`.
+fn bucket(nanos: u64) -> u32 {
+    let top = 63 - nanos.max(1).leading_zeros();
+    if top <= SUB_BITS {
+        return nanos as u32;
+    }
+    let shift = top - SUB_BITS;
+    let sub = ((nanos >> shift) & ((1 << SUB_BITS) - 1)) as u32;
+    (1 << SUB_BITS) + shift * (1 << SUB_BITS) + sub
+}
+
+/// The smallest duration in bucket `key`.
+fn lower_bound(key: u32) -> u64 {
+    let size = 1 << SUB_BITS;
+    if key < 2 * size {
+        return u64::from(key);
+    }
+    let shift = (key - size) / size;
+    let sub = u64::from((key - size) % size);
+    ((1 << SUB_BITS) + sub) << shift
+}
+
+/// A duration in a short form: `830ns`, `12.5µs`, `3.25ms`, `1.5s`.
+fn short(nanos: u64) -> String {
+    let (value, unit) = match nanos {
+        0..1_000 => return format!("{nanos}ns"),
+        1_000..1_000_000 => (nanos as f64 / 1e3, "µs"),
+        1_000_000..1_000_000_000 => (nanos as f64 / 1e6, "ms"),
+        _ => (nanos as f64 / 1e9, "s"),
+    };
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{unit}")
+}
+
 /// Records per time bucket, at the finest of [`BUCKETS`] that needs at most 4096 of them.
 #[derive(Default)]
 struct Timeline {
@@ -127,6 +196,8 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
     let (mut records, mut torn, mut damaged) = (0u64, 0u64, 0u64);
     let mut times = Timeline::default();
     let mut seqs = Runs::default();
+    let mut spans: HashMap<String, Durations> = HashMap::new();
+    let mut other_spans = 0u64;
     // An actor's text, written anew for each record into the same buffer.
     let mut actor_text = String::new();
     // Each record is decoded into the reader's own, reused from one to the next.
@@ -159,6 +230,18 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
             tally(&mut actors, &actor_text, &mut other_actors);
         }
         times.add(r.ts);
+        if let Some(timing) = r.span_timing() {
+            let took = timing.end_ns.saturating_sub(timing.start_ns);
+            if let Some(durations) = spans.get_mut(&r.msg) {
+                durations.add(took);
+            } else if spans.len() < MAX_DISTINCT {
+                let mut durations = Durations::default();
+                durations.add(took);
+                spans.insert(r.msg.clone(), durations);
+            } else {
+                other_spans += 1;
+            }
+        }
     }
 
     let mut out = String::new();
@@ -186,6 +269,13 @@ pub fn run(path: &Path, filter: &Filter) -> Result<u8, Fatal> {
         let _ = writeln!(
             out,
             "  ({other_targets} records of targets past the first {MAX_DISTINCT})"
+        );
+    }
+    span_section(&mut out, &spans);
+    if other_spans > 0 {
+        let _ = writeln!(
+            out,
+            "  ({other_spans} span records of names past the first {MAX_DISTINCT})"
         );
     }
     histogram(&mut out, times);
@@ -243,6 +333,39 @@ fn section(out: &mut String, title: &str, counts: &HashMap<String, u64>) {
     }
 }
 
+/// Span durations by name, from span records: the ten most frequent names.
+fn span_section(out: &mut String, spans: &HashMap<String, Durations>) {
+    use std::fmt::Write as _;
+    if spans.is_empty() {
+        return;
+    }
+    let mut sorted: Vec<(&String, &Durations)> = spans.iter().collect();
+    sorted.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    let _ = writeln!(
+        out,
+        "\nspan durations (top 10 of {}):\n  {:<30} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        sorted.len(),
+        "span",
+        "count",
+        "p50",
+        "p90",
+        "p99",
+        "max"
+    );
+    for (name, d) in sorted.into_iter().take(10) {
+        let name = trail::terminal::escape_controls(name);
+        let _ = writeln!(
+            out,
+            "  {name:<30} {:>10} {:>9} {:>9} {:>9} {:>9}",
+            d.count,
+            short(d.percentile(50)),
+            short(d.percentile(90)),
+            short(d.percentile(99)),
+            short(d.max)
+        );
+    }
+}
+
 /// Events per time bucket, as bars; the bucket is the smallest of a few round sizes that
 /// gives at most 30 rows.
 fn histogram(out: &mut String, mut times: Timeline) {
@@ -288,6 +411,27 @@ pub fn rfc3339(nanos: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn span_percentiles_are_within_a_percent_and_exact_for_round_values() {
+        for nanos in [0, 1, 255, 256, 1_000, 123_456_789, u64::MAX / 3] {
+            let low = lower_bound(bucket(nanos));
+            assert!(low <= nanos && nanos - low <= nanos / 128, "{nanos}: {low}");
+        }
+        let mut d = Durations::default();
+        // 1 to 100 ms in steps of 2^20 ns, bucket bounds all: exact percentiles.
+        for i in 1..=100u64 {
+            d.add(i << 20);
+        }
+        assert_eq!(d.percentile(50), 50 << 20);
+        assert_eq!(d.percentile(90), 90 << 20);
+        assert_eq!(d.percentile(99), 99 << 20);
+        assert_eq!(d.max, 100 << 20);
+        assert_eq!(short(830), "830ns");
+        assert_eq!(short(12_500), "12.5µs");
+        assert_eq!(short(3_250_000), "3.25ms");
+        assert_eq!(short(2_000_000_000), "2s");
+    }
 
     #[test]
     fn runs_find_gaps_and_repeats_in_any_order() {

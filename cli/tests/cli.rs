@@ -80,7 +80,9 @@ fn cat_prints_every_record_as_text_json_or_csv() {
 
     let csv = trail(&["cat", "--output", "csv", d]);
     let out = stdout(&csv);
-    assert!(out.starts_with("ts,level,seq,actor,target,msg,fields,file,line,thread\r\n"));
+    assert!(out.starts_with(
+        "ts,level,seq,actor,target,msg,fields,file,line,thread,span,span_id,parent_id,trace_id\r\n"
+    ));
     assert_eq!(out.lines().count(), 61);
 
     let colored = trail(&["cat", "--color", "always", d]);
@@ -349,6 +351,65 @@ fn stats_counts_levels_actors_targets_and_finds_gaps_and_torn_records() {
     let text = stdout(&trail(&["stats", dir_arg(dir.path())]));
     assert!(text.contains("1 gaps"), "{text}");
     assert!(text.contains("torn records: 1"), "{text}");
+}
+
+#[test]
+fn cat_filters_by_span_and_stats_gives_span_durations() {
+    let _s = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = trail::testing::ManualClock::new(1_700_000_000_000_000_000);
+    let guard = trail::builder()
+        .dir(dir.path())
+        .span_records(true)
+        .clock(clock.clone())
+        .install()
+        .unwrap();
+    trail::info!("outside");
+    // `charge` takes 1 to 100 ms (in steps of 2^20 ns, which the percentiles give
+    // exactly); `refund` 3 ms, twice.
+    for i in 1..=100_u64 {
+        let _charge = trail::scope!("charge", i);
+        trail::info!("charging {i}");
+        clock.advance(Duration::from_nanos(i << 20));
+    }
+    for _ in 0..2 {
+        let _refund = trail::scope!("refund");
+        clock.advance(Duration::from_millis(3));
+    }
+    drop(guard);
+    let d = dir_arg(dir.path());
+
+    let out = trail(&["cat", "--span", "charge", "--output", "json", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 200, "the events and the span records");
+    assert!(lines.iter().all(|l| l["span"] == "charge"));
+    assert_eq!(lines[0]["msg"], "charging 1");
+    assert_eq!(lines[1]["msg"], "charge");
+    assert_eq!(lines[1]["fields"]["span.busy_ns"], 1 << 20);
+    let refunds = stdout(&trail(&["cat", "--span", "refund", d]));
+    assert_eq!(refunds.lines().count(), 2, "{refunds}");
+    assert!(refunds.contains("@span=refund"), "{refunds}");
+
+    let out = trail(&["stats", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("span durations (top 10 of 2):"), "{text}");
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {text}"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // p50 = 50 * 2^20 ns = 52.43 ms, p90 = 94.37 ms, p99 = 103.81 ms, max = 104.86 ms.
+    assert_eq!(row("charge"), "100 52.43ms 94.37ms 103.81ms 104.86ms");
+    assert_eq!(row("refund"), "2 3ms 3ms 3ms 3ms");
 }
 
 fn segment_files(dir: &Path) -> Vec<PathBuf> {

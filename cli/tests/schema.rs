@@ -43,6 +43,9 @@ fn write_drifting(dir: &Path, builder: trail::Builder) -> (Vec<LogRecord>, trail
         .install()
         .unwrap();
     for i in 0..RECORDS {
+        // Every tenth record in a span, every thirtieth in a child span: the span columns.
+        let _batch = (i % 10 == 0).then(|| trail::scope!("batch"));
+        let _item = (i % 30 == 0).then(|| trail::scope!("item"));
         if i < 50_000 {
             trail::info!(actor = i, order = i, amount = i, sku = "A-1", "order {i}");
         } else if i < 60_000 {
@@ -264,13 +267,31 @@ fn duckdb_reads(format: trail::Format) {
         r#"
 import duckdb, json, sys
 query = {query:?}.rstrip().rstrip(";")
-rows = duckdb.sql(f"SELECT seq, epoch_ns(ts), actor, fields FROM ({{query}}) ORDER BY seq").fetchall()
-for seq, ts, actor, fields in rows:
-    sys.stdout.write(json.dumps([seq, ts, actor, fields]) + "\n")
+rows = duckdb.sql(f"SELECT seq, epoch_ns(ts), actor, fields, span, span_id, parent_id, trace_id FROM ({{query}}) ORDER BY seq").fetchall()
+for row in rows:
+    sys.stdout.write(json.dumps(row) + "\n")
 "#
     );
     let rows = engine_rows(&script);
     assert_rows_match(&rows, &records, dir.path());
+    assert_spans_match(&rows, &records);
+}
+
+/// The rows' span columns (after the four that `assert_rows_match` checks) are the
+/// records' span contexts, NULL outside spans.
+fn assert_spans_match(rows: &[Value], records: &[LogRecord]) {
+    for (row, r) in rows.iter().zip(records) {
+        let span = r.span.as_ref();
+        let want = json!([
+            span.map(|s| s.name.clone()),
+            span.map(|s| s.span_id_hex()),
+            span.and_then(|s| s.parent_id_hex()),
+            span.map(|s| s.trace_id_hex()),
+        ]);
+        let got = json!(row.as_array().unwrap()[4..]);
+        assert_eq!(got, want, "span of seq {}", r.seq);
+    }
+    assert!(records.iter().any(|r| r.span.is_some()));
 }
 
 #[test]
@@ -306,13 +327,15 @@ ts = table.column("ts").cast(pa.int64()).to_pylist()
 seq = table.column("seq").to_pylist()
 actor = table.column("actor").to_pylist()
 fields = table.column("fields").to_pylist()
-for row in zip(seq, ts, actor, fields):
+spans = [table.column(c).to_pylist() for c in ("span", "span_id", "parent_id", "trace_id")]
+for row in zip(seq, ts, actor, fields, *spans):
     sys.stdout.write(json.dumps(list(row)) + "\n")
 "#,
         path = parquet.to_str().unwrap()
     );
     let rows = engine_rows(&script);
     assert_rows_match(&rows, &records, dir.path());
+    assert_spans_match(&rows, &records);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use proc_macro::TokenStream;
 
 mod args;
 mod expand;
+mod instrument;
 mod scope;
 mod template;
 
@@ -26,6 +27,20 @@ pub fn event(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn scope(input: TokenStream) -> TokenStream {
     match syn::parse::<scope::Scope>(input).and_then(scope::expand) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Expands `#[trail::instrument(...)]` on a function: see `trail::instrument`.
+#[proc_macro_attribute]
+pub fn instrument(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let expanded = syn::parse::<instrument::Settings>(attr).and_then(|settings| {
+        let function =
+            syn::parse::<syn::ItemFn>(item).map_err(|e| instrument::not_a_function(e.span()))?;
+        instrument::expand(settings, function)
+    });
+    match expanded {
         Ok(tokens) => tokens.into(),
         Err(err) => err.to_compile_error().into(),
     }

@@ -370,6 +370,7 @@ impl Encoder for BincodeEncoder {
             [seq, record.timestamp_nanos()],
             values.actor(),
             ordered,
+            record.span_ref(),
         );
     }
 

@@ -4,7 +4,7 @@
 use super::json::{write_any, write_fields};
 use super::{EncodeContext, Encoder, RecordView};
 use crate::capture::value_view::ValueView;
-use crate::format::csv::{cell, HEADER};
+use crate::format::csv::{cell, HEADER_WITH_SPANS};
 use crate::format::time::TimestampCache;
 use crate::Record;
 
@@ -42,7 +42,7 @@ impl Encoder for CsvEncoder {
 
 /// Writes the header row that every segment starts with.
 pub(crate) fn write_header(out: &mut Vec<u8>) {
-    out.extend_from_slice(HEADER.as_bytes());
+    out.extend_from_slice(HEADER_WITH_SPANS.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
@@ -79,5 +79,20 @@ pub(crate) fn write_row<'a, V: ValueView<'a>>(
     out.extend_from_slice(itoa::Buffer::new().format(r.line).as_bytes());
     out.push(b',');
     cell(r.thread.as_bytes(), formulas, out);
+    match r.span {
+        Some(span) => {
+            out.push(b',');
+            cell(span.name.as_bytes(), formulas, out);
+            out.push(b',');
+            crate::span::put_hex(&span.span_id, out);
+            out.push(b',');
+            if span.has_parent() {
+                crate::span::put_hex(&span.parent_id, out);
+            }
+            out.push(b',');
+            crate::span::put_hex(&span.trace_id, out);
+        }
+        None => out.extend_from_slice(b",,,,"),
+    }
     out.extend_from_slice(b"\r\n");
 }

@@ -11,9 +11,12 @@ use smallvec::SmallVec;
 
 use super::{append, EncodeContext, Encoder, RecordView};
 use crate::capture::value_view::{key_text, Shape, ValueView};
-use crate::format::json::{otel_attribute, write_str, JsonProfile, ECS_VERSION};
+use crate::format::json::{
+    otel_attribute, write_str, JsonProfile, ECS_VERSION, OTEL_PARENT_ID, OTEL_SPAN_NAME,
+};
 use crate::format::time::TimestampCache;
 use crate::record::ValueRef;
+use crate::span::{put_hex, SpanRef};
 use crate::{Metadata, Piece, Record};
 
 // Nested values deeper than this are cut with a marker, so that a pathological value
@@ -253,6 +256,15 @@ impl JsonEncoder {
         out.extend_from_slice(meta.level().as_str().to_ascii_uppercase().as_bytes());
         out.extend_from_slice(b"\",\"body\":");
         write_str(self.context.message(&values), out);
+        let span = record.span_ref();
+        if let Some(span) = span {
+            // Where the OpenTelemetry log data model puts them: hex, at the top level.
+            out.extend_from_slice(b",\"traceId\":\"");
+            put_hex(&span.trace_id, out);
+            out.extend_from_slice(b"\",\"spanId\":\"");
+            put_hex(&span.span_id, out);
+            out.push(b'"');
+        }
         out.extend_from_slice(b",\"attributes\":{");
         if let Some(actor) = values.actor() {
             out.extend_from_slice(b"\"user.id\":");
@@ -275,6 +287,19 @@ impl JsonEncoder {
         write_str(self.context.thread(record.thread_id()), out);
         out.extend_from_slice(b",\"trail.seq\":");
         out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        if let Some(span) = span {
+            out.push(b',');
+            write_str(OTEL_SPAN_NAME, out);
+            out.push(b':');
+            write_str(span.name, out);
+            if span.has_parent() {
+                out.push(b',');
+                write_str(OTEL_PARENT_ID, out);
+                out.extend_from_slice(b":\"");
+                put_hex(&span.parent_id, out);
+                out.push(b'"');
+            }
+        }
         out.extend_from_slice(b"},\"instrumentationScope\":{\"name\":");
         write_str(meta.target(), out);
         out.extend_from_slice(b"}}\n");
@@ -305,6 +330,19 @@ impl JsonEncoder {
         write_str(self.context.thread(record.thread_id()), out);
         out.extend_from_slice(b",\"event.sequence\":");
         out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        if let Some(span) = record.span_ref() {
+            out.extend_from_slice(b",\"span.name\":");
+            write_str(span.name, out);
+            out.extend_from_slice(b",\"span.id\":\"");
+            put_hex(&span.span_id, out);
+            if span.has_parent() {
+                out.extend_from_slice(b"\",\"span.parent_id\":\"");
+                put_hex(&span.parent_id, out);
+            }
+            out.extend_from_slice(b"\",\"trace.id\":\"");
+            put_hex(&span.trace_id, out);
+            out.push(b'"');
+        }
         out.extend_from_slice(b",\"ecs.version\":\"");
         out.extend_from_slice(ECS_VERSION.as_bytes());
         out.extend_from_slice(b"\"}\n");
@@ -345,8 +383,32 @@ impl Encoder for JsonEncoder {
         Self::fields(&values, out);
         append(out, &site.tail);
         let end = self.thread_end(record.thread_id());
-        append(out, end);
+        match record.span_ref() {
+            None => append(out, end),
+            Some(span) => {
+                // The span context after the thread, before the line's end.
+                append(out, &end[..end.len() - 2]);
+                write_span(span, out);
+                append(out, b"}\n");
+            }
+        }
     }
+}
+
+/// `,"span":…,"span_id":…,"parent_id":…,"trace_id":…`, the ids in hex, `parent_id` only
+/// for a span that has a parent.
+fn write_span(span: SpanRef<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b",\"span\":");
+    write_str(span.name, out);
+    out.extend_from_slice(b",\"span_id\":\"");
+    put_hex(&span.span_id, out);
+    if span.has_parent() {
+        out.extend_from_slice(b"\",\"parent_id\":\"");
+        put_hex(&span.parent_id, out);
+    }
+    out.extend_from_slice(b"\",\"trace_id\":\"");
+    put_hex(&span.trace_id, out);
+    out.push(b'"');
 }
 
 /// Writes a record's canonical line from its parts. The writer writes the same line
@@ -376,6 +438,9 @@ pub(crate) fn write_canonical<'a, V: ValueView<'a>>(
     write_int(r.line, out);
     out.extend_from_slice(b",\"thread\":");
     write_str(r.thread, out);
+    if let Some(span) = r.span {
+        write_span(span, out);
+    }
     out.extend_from_slice(b"}\n");
 }
 

@@ -120,7 +120,7 @@ impl EncodeContext {
     /// The record as the line writers take it, with the clock they write its time with.
     pub(crate) fn view<'s, 'r>(
         &'s mut self,
-        record: &Record,
+        record: &'s Record,
         values: &'s Decoded<'r>,
         seq: u64,
     ) -> (
@@ -143,6 +143,7 @@ impl EncodeContext {
             file: meta.file(),
             line: meta.line(),
             thread: self.threads.get(record.thread_id()),
+            span: record.span_ref(),
         };
         (&mut self.clock, view)
     }
@@ -164,6 +165,8 @@ pub(crate) struct RecordView<'a, V, F> {
     pub(crate) file: &'a str,
     pub(crate) line: u32,
     pub(crate) thread: &'a str,
+    /// The span the record was captured in.
+    pub(crate) span: Option<crate::span::SpanRef<'a>>,
 }
 
 /// Turns records into bytes of one format.

@@ -114,6 +114,18 @@ pub(crate) fn write_line<'a, V: ValueView<'a>>(
     write_text_value(ValueRef::Str(&src), bare_value, out);
     out.extend_from_slice(b" @thread=");
     write_text_value(ValueRef::Str(r.thread), bare_value, out);
+    if let Some(span) = r.span {
+        out.extend_from_slice(b" @span=");
+        write_text_value(ValueRef::Str(span.name), bare_value, out);
+        out.extend_from_slice(b" @span_id=");
+        crate::span::put_hex(&span.span_id, out);
+        if span.has_parent() {
+            out.extend_from_slice(b" @parent_id=");
+            crate::span::put_hex(&span.parent_id, out);
+        }
+        out.extend_from_slice(b" @trace_id=");
+        crate::span::put_hex(&span.trace_id, out);
+    }
     // JSON left DEL and C1 raw in the quoted strings; a terminal must not see them.
     crate::terminal::escape_controls_after(out, start);
     out.push(b'\n');

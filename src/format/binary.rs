@@ -30,6 +30,9 @@ pub(crate) mod frame {
     pub(crate) const THREAD: u8 = 1;
     /// One record.
     pub(crate) const RECORD: u8 = 2;
+    /// One record captured in a span: a record's fields, then the span context (trace
+    /// id, span id, parent id, name).
+    pub(crate) const RECORD_IN_SPAN: u8 = 3;
 }
 
 /// The variant id of each piece of a call site's message.

@@ -62,13 +62,21 @@ impl std::str::FromStr for JsonProfile {
 pub(crate) const ECS_VERSION: &str = "8.11.0";
 
 /// The attributes the OpenTelemetry profile writes itself, beside the event's fields.
-const OTEL_ATTRIBUTES: [&str; 5] = [
+const OTEL_ATTRIBUTES: [&str; 7] = [
     "user.id",
     "code.file.path",
     "code.line.number",
     "thread.name",
     "trail.seq",
+    OTEL_SPAN_NAME,
+    OTEL_PARENT_ID,
 ];
+
+/// The OpenTelemetry profile's attribute for the name of the record's span (the log data
+/// model has the trace and span ids, `traceId` and `spanId`, but no name).
+pub(crate) const OTEL_SPAN_NAME: &str = "trail.span.name";
+/// The OpenTelemetry profile's attribute for the parent of the record's span.
+pub(crate) const OTEL_PARENT_ID: &str = "trail.span.parent_id";
 
 /// Marks, in the OpenTelemetry profile, a field named like one of the profile's own
 /// attributes, or like a marked one: `user.id` becomes `trail.field.user.id`, which

@@ -25,6 +25,7 @@
 //!     file: "src/main.rs".into(),
 //!     line: 7,
 //!     thread: "main".into(),
+//!     span: None,
 //! };
 //! let mut kinds = SegmentSchema::default();
 //! kinds.add_record(&record);
@@ -218,6 +219,8 @@ impl Columns {
             Field::new("line", DataType::UInt32, false),
             text("thread"),
         ]);
+        // The span context, NULL outside spans (docs/FORMAT.md, "Spans").
+        fields.extend(SPAN_COLUMNS.map(|name| Field::new(name, DataType::Utf8, true)));
         Schema::new(fields)
     }
 }
@@ -321,6 +324,9 @@ fn int(v: &FieldValue) -> Option<i128> {
     }
 }
 
+/// The span context's columns, after `thread`.
+const SPAN_COLUMNS: [&str; 4] = ["span", "span_id", "parent_id", "trace_id"];
+
 /// The rows of one row group, column by column.
 struct Batch {
     rows: usize,
@@ -336,6 +342,8 @@ struct Batch {
     file: StringBuilder,
     line: UInt32Builder,
     thread: StringBuilder,
+    /// `SPAN_COLUMNS`, in order.
+    span: [StringBuilder; 4],
 }
 
 impl Batch {
@@ -357,6 +365,7 @@ impl Batch {
             file: StringBuilder::new(),
             line: UInt32Builder::new(),
             thread: StringBuilder::new(),
+            span: std::array::from_fn(|_| StringBuilder::new()),
         }
     }
 
@@ -398,6 +407,16 @@ impl Batch {
         self.file.append_value(&r.file);
         self.line.append_value(r.line);
         self.thread.append_value(&r.thread);
+        let [name, span_id, parent_id, trace_id] = &mut self.span;
+        match &r.span {
+            Some(span) => {
+                name.append_value(&span.name);
+                span_id.append_value(span.span_id_hex());
+                parent_id.append_option(span.parent_id_hex());
+                trace_id.append_value(span.trace_id_hex());
+            }
+            None => self.span.iter_mut().for_each(StringBuilder::append_null),
+        }
         self.rows += 1;
         Ok(())
     }
@@ -427,6 +446,9 @@ impl Batch {
         arrays.push(Arc::new({ self.file }.finish()));
         arrays.push(Arc::new({ self.line }.finish()));
         arrays.push(Arc::new({ self.thread }.finish()));
+        for mut column in self.span {
+            arrays.push(Arc::new(column.finish()));
+        }
         RecordBatch::try_new(schema.clone(), arrays)
     }
 }

@@ -233,8 +233,17 @@ pub(crate) fn decode(
     let (id, narrow) = cursor.id("frame variant").map_err(undecodable)?;
     // A record is read straight from the payload, not through a `Frame`, whose moves
     // (with its values held inline) cost more than decoding it.
+    let mut span = None;
     let record = match narrow {
         frame::RECORD => cursor.record().map_err(undecodable)?,
+        frame::RECORD_IN_SPAN => {
+            let record = cursor.record().map_err(undecodable)?;
+            let (context, used) = super::span::from_binary(&cursor.bytes[cursor.at..])
+                .map_err(|e| undecodable(format!("{e} at payload byte {}", cursor.at)))?;
+            cursor.at += used;
+            span = Some(context);
+            record
+        }
         _ => match cursor.frame_body(id, narrow).map_err(undecodable)? {
             Frame::Record(record) => record,
             Frame::Callsite(callsite) => {
@@ -318,6 +327,7 @@ pub(crate) fn decode(
             None => out.fields.push((name.clone(), value.to_field())),
         }
     }
+    out.span = span;
     dictionary.filled = Some((record.callsite, record.thread));
     Ok(true)
 }

@@ -8,7 +8,7 @@ use smallvec::SmallVec;
 use super::json;
 use super::record::{FieldValue, LogRecord};
 use super::timestamp::TimestampParser;
-use crate::format::csv::HEADER;
+use crate::format::csv::{HEADER, HEADER_WITH_SPANS};
 use crate::Level;
 
 /// Decodes one record (without its line break) into `out`, reusing its buffers; `false`
@@ -19,7 +19,7 @@ pub(crate) fn decode(
     clock: &mut TimestampParser,
 ) -> Result<bool, String> {
     let record = record.strip_suffix(b"\r").unwrap_or(record);
-    if record == HEADER.as_bytes() {
+    if record == HEADER.as_bytes() || record == HEADER_WITH_SPANS.as_bytes() {
         return Ok(false);
     }
     CELLS.with(|cells| {
@@ -47,9 +47,12 @@ fn from_cells(
     out: &mut LogRecord,
     clock: &mut TimestampParser,
 ) -> Result<(), String> {
-    if cells.len() != 10 {
-        return Err(format!("expected 10 columns, found {}", cells.len()));
+    // Ten columns, or fourteen with the span context (a segment from before spans has
+    // ten in every row).
+    if cells.len() != 10 && cells.len() != 14 {
+        return Err(format!("expected 10 or 14 columns, found {}", cells.len()));
     }
+    out.span = super::span::from_cells(&cells[10..])?;
     let cell = |i: usize| cells[i];
     match (cell(3), &mut out.actor) {
         ("", actor) => *actor = None,
@@ -206,7 +209,7 @@ impl Cells {
     }
 
     /// The cells as text.
-    fn strings(&self) -> Result<SmallVec<[&str; 10]>, String> {
+    fn strings(&self) -> Result<SmallVec<[&str; 14]>, String> {
         let ends = &self.ends[..self.count];
         let all = &self.bytes[..ends.last().copied().unwrap_or(0)];
         // The text is checked once; each cell must then start and end on a character.

@@ -8,8 +8,9 @@
 use serde::{Deserialize, Deserializer};
 
 use super::record::{exact_numbers, FieldValue, LogRecord};
+use super::span;
 use super::timestamp::TimestampParser;
-use crate::format::json::OTEL_FIELD_PREFIX;
+use crate::format::json::{OTEL_FIELD_PREFIX, OTEL_PARENT_ID, OTEL_SPAN_NAME};
 use crate::format::time::parse_rfc3339;
 use crate::limits::MAX_DEPTH;
 use crate::Level;
@@ -27,6 +28,10 @@ struct Line {
     file: String,
     line: u32,
     thread: String,
+    span: Option<String>,
+    span_id: Option<String>,
+    parent_id: Option<String>,
+    trace_id: Option<String>,
 }
 
 /// A present `actor` is kept even when it is `null`; a missing one is `None`.
@@ -44,6 +49,10 @@ struct OtelLine {
     attributes: FieldValue,
     #[serde(rename = "instrumentationScope")]
     scope: Scope,
+    #[serde(rename = "traceId")]
+    trace_id: Option<String>,
+    #[serde(rename = "spanId")]
+    span_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +80,14 @@ struct EcsLine {
     thread: String,
     #[serde(rename = "event.sequence")]
     seq: u64,
+    #[serde(rename = "span.name")]
+    span: Option<String>,
+    #[serde(rename = "span.id")]
+    span_id: Option<String>,
+    #[serde(rename = "span.parent_id")]
+    parent_id: Option<String>,
+    #[serde(rename = "trace.id")]
+    trace_id: Option<String>,
 }
 
 /// Decodes one line (without its newline) into `out`, in the canonical keys or one of the
@@ -83,6 +100,8 @@ pub(crate) fn decode(
     if let Ok(text) = std::str::from_utf8(line) {
         let mut direct = Direct { text, at: 0 };
         if direct.record(out, clock).is_some() {
+            // The direct parser takes lines without a span context only.
+            out.span = None;
             return Ok(());
         }
     }
@@ -116,6 +135,12 @@ fn decode_owned(line: &[u8]) -> Result<LogRecord, String> {
         fields,
         file: line.file,
         line: line.line,
+        span: span::from_parts(
+            line.span.as_deref(),
+            line.span_id.as_deref(),
+            line.parent_id.as_deref(),
+            line.trace_id.as_deref(),
+        )?,
         thread: line.thread,
     })
 }
@@ -135,9 +160,12 @@ fn decode_otel(line: &[u8]) -> Result<LogRecord, String> {
         .find(|l| l.severity_number() == line.severity)
         .ok_or_else(|| format!("unknown severityNumber {}", line.severity))?;
     let (mut actor, mut file, mut code_line, mut thread, mut seq) = (None, None, None, None, None);
+    let (mut span_name, mut parent_id) = (None, None);
     let mut fields = Vec::new();
     for (key, value) in map_entries(line.attributes, "\"attributes\"")? {
         match (key.as_str(), value) {
+            (OTEL_SPAN_NAME, FieldValue::Str(s)) => span_name = Some(s),
+            (OTEL_PARENT_ID, FieldValue::Str(s)) => parent_id = Some(s),
             ("user.id", v) => actor = Some(v),
             ("code.file.path", FieldValue::Str(s)) => file = Some(s),
             ("code.line.number", FieldValue::U64(n)) => code_line = u32::try_from(n).ok(),
@@ -163,6 +191,12 @@ fn decode_otel(line: &[u8]) -> Result<LogRecord, String> {
         file: file.ok_or("no code.file.path attribute")?,
         line: code_line.ok_or("no code.line.number attribute")?,
         thread: thread.ok_or("no thread.name attribute")?,
+        span: span::from_parts(
+            span_name.as_deref(),
+            line.span_id.as_deref(),
+            parent_id.as_deref(),
+            line.trace_id.as_deref(),
+        )?,
     })
 }
 
@@ -181,6 +215,12 @@ fn decode_ecs(line: &[u8]) -> Result<LogRecord, String> {
         file: line.file,
         line: line.line,
         thread: line.thread,
+        span: span::from_parts(
+            line.span.as_deref(),
+            line.span_id.as_deref(),
+            line.parent_id.as_deref(),
+            line.trace_id.as_deref(),
+        )?,
     })
 }
 

@@ -42,6 +42,7 @@ mod manifest;
 mod record;
 #[cfg(any(feature = "writer", fuzzing))]
 mod scan;
+mod span;
 mod tail;
 mod text;
 mod timestamp;

@@ -30,12 +30,31 @@ pub struct LogRecord {
     pub line: u32,
     /// The logging thread's name, or its number.
     pub thread: String,
+    /// The innermost span the event was captured in, if any.
+    pub span: Option<crate::SpanContext>,
 }
 
 impl LogRecord {
     /// The value of the field named `key`.
     pub fn field(&self, key: &str) -> Option<&FieldValue> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The timings of a span record (the record a span writes when it closes, told apart
+    /// by its fields `span.start_ns`, `span.end_ns`, `span.busy_ns` and `span.idle_ns`,
+    /// all unsigned integers); `None` for any other record.
+    pub fn span_timing(&self) -> Option<crate::SpanTiming> {
+        let [start, end, busy, idle] =
+            crate::span_timer::CLOSE_FIELDS.map(|name| match self.field(name) {
+                Some(FieldValue::U64(n)) => Some(*n),
+                _ => None,
+            });
+        Some(crate::SpanTiming {
+            start_ns: start?,
+            end_ns: end?,
+            busy_ns: busy?,
+            idle_ns: idle?,
+        })
     }
 
     /// A record with nothing in it yet, for the decoders to fill.
@@ -51,6 +70,7 @@ impl LogRecord {
             file: String::new(),
             line: 0,
             thread: String::new(),
+            span: None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use super::framing::{self, Line};
 use super::FileFormat;
 use crate::format::binary::{self, frame};
-use crate::format::csv::HEADER;
+use crate::format::csv::{starts_with_header, HEADER_WITH_SPANS};
 
 /// Where the last records of one segment start.
 pub(super) struct Starts {
@@ -226,8 +226,8 @@ fn forward_records(mut input: impl BufRead, n: usize, quoted: bool) -> io::Resul
                 }
             }
         }
-        if quoted && first_line.len() <= HEADER.len() + 2 {
-            let want = (HEADER.len() + 2 - first_line.len()).min(chunk.len());
+        if quoted && first_line.len() <= HEADER_WITH_SPANS.len() + 2 {
+            let want = (HEADER_WITH_SPANS.len() + 2 - first_line.len()).min(chunk.len());
             first_line.extend_from_slice(&chunk[..want]);
         }
         let used = chunk.len();
@@ -235,11 +235,7 @@ fn forward_records(mut input: impl BufRead, n: usize, quoted: bool) -> io::Resul
         input.consume(used);
     }
     // The header row is skipped by the decoder; it is no record.
-    let header = first_line.starts_with(HEADER.as_bytes())
-        && matches!(
-            &first_line[HEADER.len()..],
-            [b'\n', ..] | [b'\r', b'\n', ..]
-        );
+    let header = starts_with_header(&first_line);
     if quoted && header && starts.front() == Some(&0) {
         total -= 1;
     }
@@ -365,6 +361,7 @@ fn read_up_to(input: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::csv::HEADER;
 
     /// A CSV row as the writer writes it, its message quoted.
     fn row(seq: u64, msg: &str) -> String {

@@ -1,6 +1,7 @@
 //! Parsing one line of the plain text format back into a [`LogRecord`].
 //!
-//! `TS LEVEL [ACTOR] TARGET: MESSAGE key=value ... @seq=N @src=FILE:LINE @thread=NAME`;
+//! `TS LEVEL [ACTOR] TARGET: MESSAGE key=value ... @seq=N @src=FILE:LINE @thread=NAME`,
+//! then, in a span, `@span=NAME @span_id=HEX [@parent_id=HEX] @trace_id=HEX`;
 //! see the writer's module and `docs/FORMAT.md` for when a part is quoted.
 
 use super::record::{FieldValue, LogRecord};
@@ -50,6 +51,7 @@ pub(crate) fn decode(line: &[u8], clock: &mut TimestampParser) -> Result<LogReco
 
     let mut fields = Vec::new();
     let (mut seq, mut src, mut thread) = (None, None, None);
+    let mut span: [Option<String>; 4] = Default::default();
     while !rest.is_empty() {
         rest = rest
             .strip_prefix(' ')
@@ -66,13 +68,30 @@ pub(crate) fn decode(line: &[u8], clock: &mut TimestampParser) -> Result<LogReco
         let after = after
             .strip_prefix('=')
             .ok_or_else(|| format!("no `=` after the key {key:?}"))?;
-        let (value, after) = value(after, ' ')?;
+        // Span ids are hex, which may start like a number: taken as they are.
+        let (value, after) = match (quoted, key.as_str()) {
+            (false, "@span_id" | "@parent_id" | "@trace_id") => {
+                let end = after.find(' ').unwrap_or(after.len());
+                (FieldValue::Str(after[..end].to_owned()), &after[end..])
+            }
+            _ => value(after, ' ')?,
+        };
         rest = after;
         // Only a bare `@` key is the record's own: a field named `@seq` is quoted.
         match (quoted, key.as_str()) {
             (false, "@seq") => seq = Some(value),
             (false, "@src") => src = Some(value),
             (false, "@thread") => thread = Some(value),
+            (false, key @ ("@span" | "@span_id" | "@parent_id" | "@trace_id")) => {
+                let at = super::span::JSON_KEYS
+                    .iter()
+                    .position(|k| key[1..] == **k)
+                    .unwrap_or(0);
+                span[at] = Some(match value {
+                    FieldValue::Str(s) => s,
+                    other => other.to_string(),
+                });
+            }
             _ => fields.push((key, value)),
         }
     }
@@ -106,6 +125,12 @@ pub(crate) fn decode(line: &[u8], clock: &mut TimestampParser) -> Result<LogReco
         file,
         line,
         thread,
+        span: super::span::from_parts(
+            span[0].as_deref(),
+            span[1].as_deref(),
+            span[2].as_deref(),
+            span[3].as_deref(),
+        )?,
     })
 }
 

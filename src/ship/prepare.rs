@@ -249,6 +249,7 @@ mod tests {
             file: "src/main.rs".into(),
             line: 4,
             thread: "main".into(),
+            span: None,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::capture::codec::tag;
 use crate::capture::value_view::{Shape, ValueView};
 use crate::format::binary::{frame, framed, variant};
 use crate::record::ValueRef;
+use crate::span::SpanRef;
 
 /// Writes a record frame straight from a record's captured bytes: each value's tag and
 /// bytes become the frame's, with no decoded value in between. This is what
@@ -203,13 +204,18 @@ pub(crate) fn write_record<'a, V: ValueView<'a>>(
     [seq, ts]: [u64; 2],
     actor: Option<V>,
     values: impl Iterator<Item = V>,
+    span: Option<SpanRef<'_>>,
 ) {
+    let variant = match span {
+        Some(_) => frame::RECORD_IN_SPAN,
+        None => frame::RECORD,
+    };
     framed(out, |out| {
         out.reserve(1 + 5 + 5 + 9 + 9 + 1);
         // SAFETY: room for the largest encodings of these six items was just reserved.
         unsafe {
             put(out, |p| {
-                let p = put_varint(p, u64::from(frame::RECORD));
+                let p = put_varint(p, u64::from(variant));
                 let p = put_varint(p, u64::from(callsite));
                 let p = put_varint(p, u64::from(thread));
                 let p = put_varint(p, seq);
@@ -237,6 +243,14 @@ pub(crate) fn write_record<'a, V: ValueView<'a>>(
                 varint(&mut wide, count);
                 out.splice(count_at..=count_at, wide);
             }
+        }
+        if let Some(span) = span {
+            // As bincode writes `([u8; 16], [u8; 8], [u8; 8], &str)`: the arrays raw.
+            out.extend_from_slice(&span.trace_id);
+            out.extend_from_slice(&span.span_id);
+            out.extend_from_slice(&span.parent_id);
+            varint(out, span.name.len() as u64);
+            out.extend_from_slice(span.name.as_bytes());
         }
     });
 }
@@ -408,7 +422,7 @@ mod tests {
             values in proptest::collection::vec(scalar(), 0..300),
         ) {
             let mut fast = Vec::new();
-            write_record(&mut fast, ids, stamps, actor, values.iter().copied());
+            write_record(&mut fast, ids, stamps, actor, values.iter().copied(), None);
             let mut slow = Vec::new();
             write_frame(
                 &FrameRef::Record(RecordRef {
@@ -540,7 +554,7 @@ mod tests {
             (true, None) => return None,
         };
         let mut out = b"earlier frames".to_vec();
-        write_record(&mut out, ids, stamps, actor, rest.iter().copied());
+        write_record(&mut out, ids, stamps, actor, rest.iter().copied(), None);
         Some(out)
     }
 }

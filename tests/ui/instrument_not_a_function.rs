@@ -1,0 +1,4 @@
+#[trail::instrument]
+struct Charge;
+
+fn main() {}

@@ -1,0 +1,3 @@
+fn main() {
+    let _span = trail::scope!("", order_id = 7_u64);
+}

@@ -119,6 +119,13 @@ impl Record {
         (self.flags & (HAS_SCOPED | HAS_SPAN) == 0).then(|| self.payload.as_slice())
     }
 
+    /// The call's own values, the actor first when there is one, without the span context
+    /// that may follow them. `None` when scopes added fields.
+    #[cfg(feature = "writer")]
+    pub(crate) fn own_values(&self) -> Option<NestedReader<'_>> {
+        (self.flags & HAS_SCOPED == 0).then(|| NestedReader::new(self.values_bytes()))
+    }
+
     /// The captured values, without the span context that may follow them.
     #[inline]
     fn values_bytes(&self) -> &[u8] {

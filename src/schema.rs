@@ -186,7 +186,7 @@ impl Collector {
         if names.len() > PACKED_FIELDS {
             return None;
         }
-        let mut values = record.plain_values()?;
+        let mut values = record.own_values()?;
         let mut packed = 0;
         if record.has_actor() {
             packed = values.next_kind()?.packed();

@@ -82,7 +82,7 @@ macro_rules! times4 {
 }
 
 /// Logs a stream of mixed kinds: each kind a value can have, kinds that change from one
-/// record to the next at one call site, fields a scope adds, a call site with more fields
+/// record to the next at one call site, fields a scope adds, a span, a call site with more fields
 /// than the writer packs, and 512 call sites besides.
 fn log_mix() {
     let ip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
@@ -113,9 +113,14 @@ fn log_mix() {
                     trail::info!(actor = i, w = w, f = f, "by value");
                 }
             }
-            8 => {
+            8 if i % 20 == 8 => {
                 let _scope = trail::scope!(request = i, region = "eu", token = "t");
                 trail::info!(actor = i, n = i, "scoped");
+            }
+            8 => {
+                // A span adds its context after the call's values, and no field.
+                let _span = trail::scope!("charge");
+                trail::info!(actor = i, n = "in a span", "spanned");
             }
             9 => trail::info!(
                 f1 = 1,

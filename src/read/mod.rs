@@ -672,13 +672,32 @@ impl Reader {
             };
             let source = &self.sources[open.source];
             let start = open.offset;
-            let outcome = framing::next(
-                source.format,
-                &mut *open.input,
-                start,
-                &mut self.line,
-                self.max_record,
-            );
+            // A record the input's buffer holds whole is decoded where it stands; the rest
+            // is framed into `line` first.
+            let mut decoded = None;
+            let outcome = match open.input.fill_buf() {
+                Ok(buffered) => {
+                    match framing::buffered(source.format, buffered, start, self.max_record) {
+                        Some((record, consumed)) => {
+                            decoded =
+                                Some(open.decoder.decode(start, &buffered[record], out, lent));
+                            open.input.consume(consumed);
+                            Some(Ok((Line::Whole, consumed as u64)))
+                        }
+                        None => None,
+                    }
+                }
+                Err(_) => None,
+            }
+            .unwrap_or_else(|| {
+                framing::next(
+                    source.format,
+                    &mut *open.input,
+                    start,
+                    &mut self.line,
+                    self.max_record,
+                )
+            });
             let error = match outcome {
                 Err(e) => {
                     self.current = None;
@@ -690,7 +709,9 @@ impl Reader {
                 }
                 Ok((Line::Whole, consumed)) => {
                     open.offset += consumed;
-                    match open.decoder.decode(start, &self.line, out, lent) {
+                    let decoded = decoded
+                        .unwrap_or_else(|| open.decoder.decode(start, &self.line, out, lent));
+                    match decoded {
                         Ok(false) => continue,
                         Ok(true) => {
                             // Kept in place: a new segment name only when the source changes.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::record::{exact_numbers, FieldValue, LogRecord};
 use super::timestamp::TimestampParser;
+use crate::capture::codec;
 use crate::format::json::OTEL_FIELD_PREFIX;
 use crate::format::time::parse_rfc3339;
 use crate::limits::MAX_DEPTH;
@@ -80,11 +81,8 @@ pub(crate) fn decode(
     out: &mut LogRecord,
     clock: &mut TimestampParser,
 ) -> Result<(), String> {
-    if let Ok(text) = std::str::from_utf8(line) {
-        let mut direct = Direct { text, at: 0 };
-        if direct.record(out, clock).is_some() {
-            return Ok(());
-        }
+    if Direct::new(line).record(out, clock).is_some() {
+        return Ok(());
     }
     *out = exact_numbers(|| decode_owned(line))?;
     Ok(())
@@ -187,7 +185,7 @@ fn decode_ecs(line: &[u8]) -> Result<LogRecord, String> {
 /// Reads `text`, one whole JSON value as the writer writes it, into `slot` (reusing the
 /// string it holds); `None` if the direct parser does not take it on.
 pub(super) fn direct_value(text: &str, slot: &mut FieldValue) -> Option<()> {
-    let mut direct = Direct { text, at: 0 };
+    let mut direct = Direct::new(text.as_bytes());
     direct.value(slot, 0)?;
     (direct.at == text.len()).then_some(())
 }
@@ -195,32 +193,37 @@ pub(super) fn direct_value(text: &str, slot: &mut FieldValue) -> Option<()> {
 /// Reads `text`, one whole JSON object, into `entries` (reusing its keys and strings);
 /// `None` if the direct parser does not take it on.
 pub(super) fn direct_entries(text: &str, entries: &mut Vec<(String, FieldValue)>) -> Option<()> {
-    let mut direct = Direct { text, at: 0 };
+    let mut direct = Direct::new(text.as_bytes());
     direct.entries(entries, 0)?;
     (direct.at == text.len()).then_some(())
 }
 
 /// The direct parser of a canonical line. Each step gives `None` for what it does not
-/// take on, and the line is then decoded again by serde_json from its start.
+/// take on, and the line is then decoded again by serde_json from its start. It reads
+/// bytes: the text of each string is checked as UTF-8 where it is copied, and anything
+/// else that is not ASCII is no JSON it takes on.
 struct Direct<'a> {
-    text: &'a str,
+    bytes: &'a [u8],
     at: usize,
 }
 
-impl Direct<'_> {
+impl<'a> Direct<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Direct { bytes, at: 0 }
+    }
+
     fn record(&mut self, out: &mut LogRecord, clock: &mut TimestampParser) -> Option<()> {
-        self.expect("{\"ts\":")?;
-        self.string(&mut out.msg)?;
-        out.ts = clock.parse(&out.msg).ok()?;
-        self.expect(",\"level\":")?;
-        self.string(&mut out.msg)?;
-        out.level = Level::from_name(&out.msg)?;
-        self.expect(",\"seq\":")?;
+        self.expect(b"{\"ts\":")?;
+        // The writer escapes nothing in a timestamp or a level.
+        out.ts = clock.parse(self.plain_string()?).ok()?;
+        self.expect(b",\"level\":")?;
+        out.level = Level::from_name(self.plain_string()?)?;
+        self.expect(b",\"seq\":")?;
         out.seq = match self.number()? {
             FieldValue::U64(n) => n,
             _ => return None,
         };
-        if self.eat(",\"actor\":") {
+        if self.eat(b",\"actor\":") {
             match &mut out.actor {
                 Some(slot) => self.value(slot, 0)?,
                 slot => {
@@ -232,52 +235,65 @@ impl Direct<'_> {
         } else {
             out.actor = None;
         }
-        self.expect(",\"target\":")?;
+        self.expect(b",\"target\":")?;
         self.string(&mut out.target)?;
-        self.expect(",\"msg\":")?;
+        self.expect(b",\"msg\":")?;
         self.string(&mut out.msg)?;
-        self.expect(",\"fields\":")?;
+        self.expect(b",\"fields\":")?;
         self.entries(&mut out.fields, 0)?;
-        self.expect(",\"file\":")?;
+        self.expect(b",\"file\":")?;
         self.string(&mut out.file)?;
-        self.expect(",\"line\":")?;
+        self.expect(b",\"line\":")?;
         out.line = match self.number()? {
             FieldValue::U64(n) => u32::try_from(n).ok()?,
             _ => return None,
         };
-        self.expect(",\"thread\":")?;
+        self.expect(b",\"thread\":")?;
         self.string(&mut out.thread)?;
-        self.expect("}")?;
-        (self.at == self.text.len()).then_some(())
+        self.expect(b"}")?;
+        (self.at == self.bytes.len()).then_some(())
     }
 
-    fn eat(&mut self, literal: &str) -> bool {
-        let found = self.text.as_bytes()[self.at..].starts_with(literal.as_bytes());
+    // Inlined, so that each literal is compared as the few words it is.
+    #[inline(always)]
+    fn eat<const N: usize>(&mut self, literal: &[u8; N]) -> bool {
+        let found = self.bytes[self.at..].first_chunk::<N>() == Some(literal);
         if found {
-            self.at += literal.len();
+            self.at += N;
         }
         found
     }
 
-    fn expect(&mut self, literal: &str) -> Option<()> {
+    #[inline(always)]
+    fn expect<const N: usize>(&mut self, literal: &[u8; N]) -> Option<()> {
         self.eat(literal).then_some(())
     }
 
     fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.at).copied()
+        self.bytes.get(self.at).copied()
+    }
+
+    /// A string without escapes, borrowed; `None` for any other.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.expect(b"\"")?;
+        let rest = &self.bytes[self.at..];
+        let stop = plain_run(rest)?;
+        if rest[stop] != b'"' {
+            return None;
+        }
+        self.at += stop + 1;
+        codec::utf8(&rest[..stop])
     }
 
     /// A string into `into`, its escapes undone.
     fn string(&mut self, into: &mut String) -> Option<()> {
-        self.expect("\"")?;
+        self.expect(b"\"")?;
         into.clear();
         loop {
-            let rest = &self.text.as_bytes()[self.at..];
-            let stop = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-            // Quotes and backslashes are ASCII, so these are character boundaries.
-            into.push_str(self.text.get(self.at..self.at + stop)?);
+            let rest = &self.bytes[self.at..];
+            let stop = plain_run(rest)?;
+            // Quotes and backslashes are ASCII, so no character is cut at them.
+            into.push_str(codec::utf8(&rest[..stop])?);
             self.at += stop + 1;
             match rest[stop] {
                 b'"' => return Some(()),
@@ -297,13 +313,13 @@ impl Direct<'_> {
                 b'r' => '\r',
                 b't' => '\t',
                 b'u' => {
-                    let hex = self.text.get(self.at..self.at + 4)?;
+                    let hex = self.bytes.get(self.at..self.at + 4)?;
                     self.at += 4;
-                    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return None;
-                    }
+                    let code = hex
+                        .iter()
+                        .try_fold(0u32, |n, &b| Some(n << 4 | char::from(b).to_digit(16)?))?;
                     // Surrogates (pairs or lone) are left to serde_json.
-                    char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+                    char::from_u32(code)?
                 }
                 _ => return None,
             });
@@ -313,9 +329,21 @@ impl Direct<'_> {
     /// A number as serde_json reads it: an integer that fits 64 bits, or a finite float.
     /// Other integers (and `-0`) are read by serde_json, whose rules for them differ.
     fn number(&mut self) -> Option<FieldValue> {
-        let bytes = self.text.as_bytes();
+        let bytes = self.bytes;
         let start = self.at;
         let mut at = start;
+        let negative = bytes.get(at) == Some(&b'-');
+        at += usize::from(negative);
+        // The integer part's value, `None` past 64 bits, taken as its digits are.
+        let first = at;
+        let mut whole = Some(0u64);
+        while let Some(digit) = bytes.get(at).and_then(|&b| char::from(b).to_digit(10)) {
+            whole = whole.and_then(|n| n.checked_mul(10)?.checked_add(digit.into()));
+            at += 1;
+        }
+        if at == first || (at - first > 1 && bytes[first] == b'0') {
+            return None;
+        }
         let digits = |at: &mut usize| {
             let from = *at;
             while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
@@ -323,12 +351,6 @@ impl Direct<'_> {
             }
             *at - from
         };
-        let negative = bytes.get(at) == Some(&b'-');
-        at += usize::from(negative);
-        let whole = digits(&mut at);
-        if whole == 0 || (whole > 1 && bytes[at - whole] == b'0') {
-            return None;
-        }
         let mut float = false;
         if bytes.get(at) == Some(&b'.') {
             at += 1;
@@ -347,22 +369,24 @@ impl Direct<'_> {
             }
             float = true;
         }
-        let text = &self.text[start..at];
         self.at = at;
         if float {
-            return text
+            // ASCII digits, signs, points and exponents only.
+            return std::str::from_utf8(&bytes[start..at])
+                .ok()?
                 .parse::<f64>()
                 .ok()
                 .filter(|f| f.is_finite())
                 .map(FieldValue::F64);
         }
-        if negative {
-            match text.parse::<i64>() {
-                Ok(0) | Err(_) => None,
-                Ok(n) => Some(FieldValue::I64(n)),
+        match (negative, whole?) {
+            (false, n) => Some(FieldValue::U64(n)),
+            (true, 0) => None,
+            // Down to i64::MIN, whose magnitude is one past i64::MAX.
+            (true, n) if n <= i64::MIN.unsigned_abs() => {
+                Some(FieldValue::I64((n as i64).wrapping_neg()))
             }
-        } else {
-            text.parse::<u64>().ok().map(FieldValue::U64)
+            (true, _) => None,
         }
     }
 
@@ -390,31 +414,42 @@ impl Direct<'_> {
                 }
                 self.at += 1;
                 let mut items = Vec::new();
-                if !self.eat("]") {
+                if !self.eat(b"]") {
                     loop {
                         let mut item = FieldValue::Null;
                         self.value(&mut item, depth + 1)?;
                         items.push(item);
-                        if self.eat("]") {
+                        if self.eat(b"]") {
                             break;
                         }
-                        self.expect(",")?;
+                        self.expect(b",")?;
                     }
                 }
                 *slot = FieldValue::Seq(items);
                 Some(())
             }
-            b't' => self.literal("true", slot, FieldValue::Bool(true)),
-            b'f' => self.literal("false", slot, FieldValue::Bool(false)),
-            b'n' => self.literal("null", slot, FieldValue::Null),
+            b't' => self.literal(b"true", slot, FieldValue::Bool(true)),
+            b'f' => self.literal(b"false", slot, FieldValue::Bool(false)),
+            b'n' => self.literal(b"null", slot, FieldValue::Null),
             _ => {
-                *slot = self.number()?;
+                let number = self.number()?;
+                match (&mut *slot, number) {
+                    // Written over in place: a number held has nothing to drop.
+                    (FieldValue::U64(held), FieldValue::U64(n)) => *held = n,
+                    (FieldValue::F64(held), FieldValue::F64(f)) => *held = f,
+                    (slot, number) => *slot = number,
+                }
                 Some(())
             }
         }
     }
 
-    fn literal(&mut self, word: &str, slot: &mut FieldValue, value: FieldValue) -> Option<()> {
+    fn literal<const N: usize>(
+        &mut self,
+        word: &[u8; N],
+        slot: &mut FieldValue,
+        value: FieldValue,
+    ) -> Option<()> {
         self.expect(word)?;
         *slot = value;
         Some(())
@@ -425,27 +460,55 @@ impl Direct<'_> {
         if depth >= MAX_DEPTH {
             return None;
         }
-        self.expect("{")?;
+        self.expect(b"{")?;
         let mut n = 0;
-        if !self.eat("}") {
+        if !self.eat(b"}") {
             loop {
                 if n == entries.len() {
                     entries.push((String::new(), FieldValue::Null));
                 }
                 let (key, value) = &mut entries[n];
                 self.string(key)?;
-                self.expect(":")?;
+                self.expect(b":")?;
                 self.value(value, depth + 1)?;
                 n += 1;
-                if self.eat("}") {
+                if self.eat(b"}") {
                     break;
                 }
-                self.expect(",")?;
+                self.expect(b",")?;
             }
         }
         entries.truncate(n);
         Some(())
     }
+}
+
+/// How many bytes of a string's text come before its first quote, backslash or control
+/// character: eight bytes at a time, each tested with the carry trick (a byte's high bit
+/// is set in `x - 0x0101…` and clear in `x` only where the byte is below the one
+/// subtracted; bytes above the first match may be set too, the first is exact). `None`
+/// if there is none.
+#[inline]
+fn plain_run(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let found = (below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1)
+            | below(x, 0x20))
+            & HIGH;
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = bytes[at..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    Some(at + tail)
 }
 
 #[cfg(test)]
@@ -459,7 +522,7 @@ mod tests {
     }
 
     fn direct(text: &str, out: &mut LogRecord) -> bool {
-        Direct { text, at: 0 }
+        Direct::new(text.as_bytes())
             .record(out, &mut TimestampParser::default())
             .is_some()
     }
@@ -556,6 +619,59 @@ mod tests {
             "the direct parser took {taken} of {} lines",
             lines.len()
         );
+    }
+
+    /// A line whose bytes are not UTF-8, in a string or anywhere else, is left to
+    /// serde_json, whose error it gives.
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_error() {
+        let good = line("", "{\"k\":\"v\"}", "\"m\"");
+        for (from, to) in [
+            ("\"m\"", "\"m\u{1}\""),
+            ("\"v\"", "\"v\u{1}\""),
+            (":7", ":7\u{1}"),
+        ] {
+            let mut bytes = good.replacen(from, to, 1).into_bytes();
+            let at = bytes.iter().position(|&b| b == 1).unwrap();
+            for bad in [0xff, 0xc3] {
+                bytes[at] = bad;
+                let mut out = LogRecord::blank();
+                let error = decode(&bytes, &mut out, &mut TimestampParser::default()).unwrap_err();
+                let serde = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_err();
+                assert_eq!(error, format!("not a trail JSON record: {serde}"));
+            }
+        }
+    }
+
+    /// The word-at-a-time scan stops where a scan byte by byte stops: every byte value
+    /// at every place in a word, and two stops in any places, among any other bytes.
+    #[test]
+    fn a_plain_run_ends_where_a_byte_by_byte_scan_ends() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        for byte in 0..=255u8 {
+            for at in 0..20 {
+                let mut bytes = vec![b'a'; 20];
+                bytes[at] = byte;
+                assert_eq!(plain_run(&bytes), naive(&bytes), "{bytes:?}");
+            }
+        }
+        let stops = [b'"', b'\\', 0, 0x1f, b'\n'];
+        for filler in [b'a', b' ', b'!', b'#', b']', 0x7f, 0x80, 0xc3, 0xff] {
+            for len in 0..20 {
+                let plain = vec![filler; len];
+                assert_eq!(plain_run(&plain), None);
+                for i in 0..len {
+                    for j in i..len {
+                        for (s, t) in stops.iter().flat_map(|s| stops.map(|t| (*s, t))) {
+                            let mut bytes = plain.clone();
+                            bytes[j] = t;
+                            bytes[i] = s;
+                            assert_eq!(plain_run(&bytes), naive(&bytes), "{bytes:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

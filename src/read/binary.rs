@@ -254,7 +254,7 @@ impl<'a> Payload<'a> {
         self.bytes.len() - self.at
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
         if n > self.left() {
             return Err(format!(
@@ -268,14 +268,14 @@ impl<'a> Payload<'a> {
         Ok(taken)
     }
 
-    #[inline]
+    #[inline(always)]
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
         let mut out = [0; N];
         out.copy_from_slice(self.take(N, what)?);
         Ok(out)
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self, what: &str) -> Result<u8, String> {
         Ok(self.take(1, what)?[0])
     }
@@ -301,7 +301,7 @@ impl<'a> Payload<'a> {
 
     /// A varint of at most 64 bits (`widest` 252 or 253), without the 128-bit arithmetic
     /// of [`varint`](Payload::varint): most numbers in a record are small.
-    #[inline]
+    #[inline(always)]
     fn narrow_varint(&mut self, widest: u8, what: &str) -> Result<u64, String> {
         let rest = self.bytes.get(self.at..).unwrap_or_default();
         let (value, len) = match *rest {
@@ -318,7 +318,7 @@ impl<'a> Payload<'a> {
         Ok(value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn u32(&mut self, what: &str) -> Result<u32, String> {
         // A marker of at most 252 holds at most a u32.
         self.narrow_varint(252, what).map(|v| v as u32)
@@ -326,18 +326,18 @@ impl<'a> Payload<'a> {
 
     /// A variant id (a `u32`), and the same narrowed to the format's `u8` ids: one too
     /// large for a `u8` becomes `u8::MAX`, which no variant has.
-    #[inline]
+    #[inline(always)]
     fn id(&mut self, what: &str) -> Result<(u32, u8), String> {
         let id = self.u32(what)?;
         Ok((id, u8::try_from(id).unwrap_or(u8::MAX)))
     }
 
-    #[inline]
+    #[inline(always)]
     fn u64(&mut self, what: &str) -> Result<u64, String> {
         self.narrow_varint(253, what)
     }
 
-    #[inline]
+    #[inline(always)]
     fn flag(&mut self, what: &str) -> Result<bool, String> {
         let at = self.at;
         match self.byte(what)? {
@@ -351,7 +351,7 @@ impl<'a> Payload<'a> {
 
     /// A count of items that take at least `each` bytes apiece: a count that the rest of
     /// the payload cannot hold is refused before anything is allocated for it.
-    #[inline]
+    #[inline(always)]
     fn count(&mut self, each: usize, what: &str) -> Result<usize, String> {
         let at = self.at;
         let n = self.u64(what)?;
@@ -364,7 +364,7 @@ impl<'a> Payload<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, what: &str) -> Result<&'a str, String> {
         let n = self.count(1, what)?;
         let at = self.at;

@@ -138,6 +138,7 @@ impl FieldValue {
 
     /// Makes this value the one `value` reads back as, reusing the string it holds, and
     /// writing a number over one of the same kind in place.
+    #[inline(always)]
     pub(crate) fn set_captured(&mut self, value: ValueRef<'_>) {
         match (value, &mut *self) {
             (ValueRef::Str(s), FieldValue::Str(held)) => {
@@ -148,8 +149,14 @@ impl FieldValue {
             (ValueRef::I64(v), FieldValue::I64(held)) if v < 0 => *held = v,
             (ValueRef::F64(v), FieldValue::F64(held)) => *held = v,
             (ValueRef::Bool(v), FieldValue::Bool(held)) => *held = v,
-            _ => *self = FieldValue::from_captured(value),
+            _ => self.replace_with(value),
         }
+    }
+
+    /// Out of line: a value of another kind than the one held, seldom met in a stream.
+    #[inline(never)]
+    fn replace_with(&mut self, value: ValueRef<'_>) {
+        *self = FieldValue::from_captured(value);
     }
 }
 

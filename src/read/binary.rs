@@ -90,6 +90,9 @@ impl Dictionary {
     }
 }
 
+/// The room for rewritten containers that a dictionary keeps from one record to the next.
+const KEEP_NESTED: usize = 64 * 1024;
+
 /// Ids count from 0 in each segment, so a definition either redefines an id or adds the
 /// next one: an id further ahead would make the reader hold room for every id before it.
 fn define<T>(table: &mut Vec<Option<T>>, id: u32, item: T) -> Result<(), String> {
@@ -147,6 +150,10 @@ pub(crate) fn decode(
     };
     let nested = &mut dictionary.nested;
     nested.clear();
+    if nested.capacity() > KEEP_NESTED {
+        // Not held on to after a record of large containers.
+        *nested = Vec::new();
+    }
     cursor.record(&mut record, nested).map_err(undecodable)?;
     cursor.finished(payload)?;
     if !nested.is_empty() {
@@ -823,6 +830,40 @@ mod tests {
             );
             assert_eq!(out.msg, "[[]] [1]");
         }
+    }
+
+    /// The room a record of large containers took is let go by the next record.
+    #[test]
+    fn large_containers_leave_no_large_buffer_behind() {
+        let mut dictionary = Dictionary::default();
+        let mut out = LogRecord::blank();
+        let thread = bytes(&Frame::Thread {
+            id: 0,
+            name: "main",
+        });
+        let callsite = bytes(&Frame::Callsite(Callsite {
+            id: 0,
+            level: 3,
+            target: "t".into(),
+            module: "t".into(),
+            file: "f".into(),
+            line: 1,
+            template: String::new(),
+            fields: vec![],
+            pieces: vec![],
+        }));
+        decode(&mut dictionary, &thread, &mut out).unwrap();
+        decode(&mut dictionary, &callsite, &mut out).unwrap();
+        let mut large = record_frame(&[1, 13, 253]);
+        large.extend_from_slice(&200_000u64.to_le_bytes());
+        large.resize(large.len() + 200_000, 0);
+        assert_eq!(decode(&mut dictionary, &large, &mut out), Ok(true));
+        assert!(dictionary.nested.capacity() > KEEP_NESTED);
+        assert_eq!(
+            decode(&mut dictionary, &record_frame(&[0]), &mut out),
+            Ok(true)
+        );
+        assert!(dictionary.nested.capacity() <= KEEP_NESTED);
     }
 
     #[test]

@@ -468,6 +468,17 @@ impl<'a> Payload<'a> {
     fn value(&mut self, nested: &mut Vec<u8>) -> Result<ValueRef<'a>, String> {
         let at = self.at;
         let (id, narrow) = self.id("value variant")?;
+        if let variant::SEQ | variant::MAP = narrow {
+            self.rewrite_container(narrow, at, 0, nested)?;
+            return Ok(ValueRef::Invalid);
+        }
+        self.scalar(id, narrow, at)
+    }
+
+    /// A value that is no sequence or map, after its variant id (read at payload byte
+    /// `at`).
+    #[inline(always)]
+    fn scalar(&mut self, id: u32, narrow: u8, at: usize) -> Result<ValueRef<'a>, String> {
         Ok(match narrow {
             variant::NULL => ValueRef::Null,
             variant::BOOL => ValueRef::Bool(self.flag("bool")?),
@@ -476,10 +487,6 @@ impl<'a> Payload<'a> {
             variant::F32 => ValueRef::F32(f32::from_le_bytes(self.array("f32")?)),
             variant::F64 => ValueRef::F64(f64::from_le_bytes(self.array("f64")?)),
             variant::STR => ValueRef::Str(self.string("string")?),
-            variant::SEQ | variant::MAP => {
-                self.rewrite_container(narrow, at, 0, nested)?;
-                ValueRef::Invalid
-            }
             _ => self.rare_scalar(id, narrow, at)?,
         })
     }
@@ -543,18 +550,10 @@ impl<'a> Payload<'a> {
     fn rewrite_value(&mut self, depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
         let at = self.at;
         let (id, narrow) = self.id("value variant")?;
-        let value = match narrow {
-            variant::SEQ | variant::MAP => return self.rewrite_container(narrow, at, depth, out),
-            variant::NULL => ValueRef::Null,
-            variant::BOOL => ValueRef::Bool(self.flag("bool")?),
-            variant::I64 => ValueRef::I64(unzigzag(self.narrow_varint(253, "i64")?)),
-            variant::U64 => ValueRef::U64(self.u64("u64")?),
-            variant::F32 => ValueRef::F32(f32::from_le_bytes(self.array("f32")?)),
-            variant::F64 => ValueRef::F64(f64::from_le_bytes(self.array("f64")?)),
-            variant::STR => ValueRef::Str(self.string("string")?),
-            _ => self.rare_scalar(id, narrow, at)?,
-        };
-        match value {
+        if let variant::SEQ | variant::MAP = narrow {
+            return self.rewrite_container(narrow, at, depth, out);
+        }
+        match self.scalar(id, narrow, at)? {
             ValueRef::Null => out.push(tag::NULL),
             ValueRef::Bool(b) => codec::append(out, codec::encode_bool(b)),
             ValueRef::I64(n) => codec::append(out, codec::encode_i64(n)),
@@ -782,10 +781,8 @@ mod tests {
         decode(&mut Dictionary::default(), payload, &mut out).map(|record| record.then_some(out))
     }
 
-    /// Sequences and maps in the actor and among the values, between scalars, each come
-    /// back in its place, into a fresh record and into one that held them before.
-    #[test]
-    fn containers_among_values_each_read_back_in_their_place() {
+    /// A dictionary that defines thread 0 and call site 0, with `fields` and `pieces`.
+    fn defining(fields: &[&str], pieces: Vec<Piece>) -> Dictionary {
         let mut dictionary = Dictionary::default();
         let mut out = LogRecord::blank();
         let thread = bytes(&Frame::Thread {
@@ -800,11 +797,23 @@ mod tests {
             file: "f".into(),
             line: 1,
             template: String::new(),
-            fields: vec!["m".into(), "n".into(), "s".into()],
-            pieces: vec![Piece::Arg(3), Piece::Lit(" ".into()), Piece::Actor],
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            pieces,
         }));
-        decode(&mut dictionary, &thread, &mut out).unwrap();
-        decode(&mut dictionary, &callsite, &mut out).unwrap();
+        assert_eq!(decode(&mut dictionary, &thread, &mut out), Ok(false));
+        assert_eq!(decode(&mut dictionary, &callsite, &mut out), Ok(false));
+        dictionary
+    }
+
+    /// Sequences and maps in the actor and among the values, between scalars, each come
+    /// back in its place, into a fresh record and into one that held them before.
+    #[test]
+    fn containers_among_values_each_read_back_in_their_place() {
+        let mut dictionary = defining(
+            &["m", "n", "s"],
+            vec![Piece::Arg(3), Piece::Lit(" ".into()), Piece::Actor],
+        );
+        let mut out = LogRecord::blank();
         let mut record = vec![2, 0, 0, 1, 1, 1, 13, 1, 3, 1, 4];
         record.extend_from_slice(&[14, 1, 1, b'k', 9, 1, b'v']);
         record.extend_from_slice(&[3, 2]);
@@ -835,25 +844,8 @@ mod tests {
     /// The room a record of large containers took is let go by the next record.
     #[test]
     fn large_containers_leave_no_large_buffer_behind() {
-        let mut dictionary = Dictionary::default();
+        let mut dictionary = defining(&[], vec![]);
         let mut out = LogRecord::blank();
-        let thread = bytes(&Frame::Thread {
-            id: 0,
-            name: "main",
-        });
-        let callsite = bytes(&Frame::Callsite(Callsite {
-            id: 0,
-            level: 3,
-            target: "t".into(),
-            module: "t".into(),
-            file: "f".into(),
-            line: 1,
-            template: String::new(),
-            fields: vec![],
-            pieces: vec![],
-        }));
-        decode(&mut dictionary, &thread, &mut out).unwrap();
-        decode(&mut dictionary, &callsite, &mut out).unwrap();
         let mut large = record_frame(&[1, 13, 253]);
         large.extend_from_slice(&200_000u64.to_le_bytes());
         large.resize(large.len() + 200_000, 0);

@@ -220,7 +220,7 @@ impl<'a> Direct<'a> {
         out.level = Level::from_name(self.plain_string()?)?;
         self.expect(b",\"seq\":")?;
         out.seq = match self.number()? {
-            FieldValue::U64(n) => n,
+            Number::U64(n) => n,
             _ => return None,
         };
         if self.eat(b",\"actor\":") {
@@ -245,7 +245,7 @@ impl<'a> Direct<'a> {
         self.string(&mut out.file)?;
         self.expect(b",\"line\":")?;
         out.line = match self.number()? {
-            FieldValue::U64(n) => u32::try_from(n).ok()?,
+            Number::U64(n) => u32::try_from(n).ok()?,
             _ => return None,
         };
         self.expect(b",\"thread\":")?;
@@ -288,10 +288,16 @@ impl<'a> Direct<'a> {
     /// A string into `into`, its escapes undone.
     fn string(&mut self, into: &mut String) -> Option<()> {
         self.expect(b"\"")?;
+        let mut rest = &self.bytes[self.at..];
+        let mut stop = plain_run(rest)?;
+        if rest[stop] == b'"' && into.as_bytes() == &rest[..stop] {
+            // The text held already, as keys and names are from one record to the next:
+            // nothing to copy or check.
+            self.at += stop + 1;
+            return Some(());
+        }
         into.clear();
         loop {
-            let rest = &self.bytes[self.at..];
-            let stop = plain_run(rest)?;
             // Quotes and backslashes are ASCII, so no character is cut at them.
             into.push_str(codec::utf8(&rest[..stop])?);
             self.at += stop + 1;
@@ -323,42 +329,45 @@ impl<'a> Direct<'a> {
                 }
                 _ => return None,
             });
+            rest = &self.bytes[self.at..];
+            stop = plain_run(rest)?;
         }
     }
 
     /// A number as serde_json reads it: an integer that fits 64 bits, or a finite float.
     /// Other integers (and `-0`) are read by serde_json, whose rules for them differ.
-    fn number(&mut self) -> Option<FieldValue> {
+    fn number(&mut self) -> Option<Number> {
         let bytes = self.bytes;
         let start = self.at;
         let mut at = start;
         let negative = bytes.get(at) == Some(&b'-');
         at += usize::from(negative);
-        // The integer part's value, `None` past 64 bits, taken as its digits are.
+        // The digits' value, `None` past 64 bits, taken as they are scanned; with a
+        // fraction, its digits count on, and `scale` says how many there are.
         let first = at;
-        let mut whole = Some(0u64);
-        while let Some(digit) = bytes.get(at).and_then(|&b| char::from(b).to_digit(10)) {
-            whole = whole.and_then(|n| n.checked_mul(10)?.checked_add(digit.into()));
-            at += 1;
-        }
-        if at == first || (at - first > 1 && bytes[first] == b'0') {
-            return None;
-        }
-        let digits = |at: &mut usize| {
+        let mut value = Some(0u64);
+        let mut digits = |at: &mut usize| {
             let from = *at;
-            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+            while let Some(digit) = bytes.get(*at).and_then(|&b| char::from(b).to_digit(10)) {
+                value = value.and_then(|n| n.checked_mul(10)?.checked_add(digit.into()));
                 *at += 1;
             }
             *at - from
         };
-        let mut float = false;
+        let whole = digits(&mut at);
+        if whole == 0 || (whole > 1 && bytes[first] == b'0') {
+            return None;
+        }
+        let mut scale = None;
         if bytes.get(at) == Some(&b'.') {
             at += 1;
-            if digits(&mut at) == 0 {
+            let fraction = digits(&mut at);
+            if fraction == 0 {
                 return None;
             }
-            float = true;
+            scale = Some(fraction);
         }
+        let mut exponent = false;
         if matches!(bytes.get(at), Some(b'e' | b'E')) {
             at += 1;
             if matches!(bytes.get(at), Some(b'+' | b'-')) {
@@ -367,26 +376,29 @@ impl<'a> Direct<'a> {
             if digits(&mut at) == 0 {
                 return None;
             }
-            float = true;
+            exponent = true;
         }
         self.at = at;
-        if float {
-            // ASCII digits, signs, points and exponents only.
-            return std::str::from_utf8(&bytes[start..at])
-                .ok()?
+        match (scale, exponent, value) {
+            (None, false, Some(n)) if !negative => Some(Number::U64(n)),
+            (None, false, Some(n)) => match n {
+                0 => None,
+                // Down to i64::MIN, whose magnitude is one past i64::MAX.
+                n if n <= i64::MIN.unsigned_abs() => Some(Number::I64((n as i64).wrapping_neg())),
+                _ => None,
+            },
+            (None, false, None) => None,
+            // Digits that a float holds exactly over a power of ten that it holds exactly:
+            // their quotient, rounded once, is the correctly rounded value.
+            (Some(scale), false, Some(n)) if n < 1 << 53 && scale <= 22 => {
+                let f = n as f64 / POWERS_OF_TEN[scale];
+                Some(Number::F64(if negative { -f } else { f }))
+            }
+            _ => codec::utf8(&bytes[start..at])?
                 .parse::<f64>()
                 .ok()
                 .filter(|f| f.is_finite())
-                .map(FieldValue::F64);
-        }
-        match (negative, whole?) {
-            (false, n) => Some(FieldValue::U64(n)),
-            (true, 0) => None,
-            // Down to i64::MIN, whose magnitude is one past i64::MAX.
-            (true, n) if n <= i64::MIN.unsigned_abs() => {
-                Some(FieldValue::I64((n as i64).wrapping_neg()))
-            }
-            (true, _) => None,
+                .map(Number::F64),
         }
     }
 
@@ -432,12 +444,12 @@ impl<'a> Direct<'a> {
             b'f' => self.literal(b"false", slot, FieldValue::Bool(false)),
             b'n' => self.literal(b"null", slot, FieldValue::Null),
             _ => {
-                let number = self.number()?;
-                match (&mut *slot, number) {
-                    // Written over in place: a number held has nothing to drop.
-                    (FieldValue::U64(held), FieldValue::U64(n)) => *held = n,
-                    (FieldValue::F64(held), FieldValue::F64(f)) => *held = f,
-                    (slot, number) => *slot = number,
+                // Written over in place: a number held has nothing to drop.
+                match (self.number()?, &mut *slot) {
+                    (Number::U64(n), FieldValue::U64(held)) => *held = n,
+                    (Number::F64(f), FieldValue::F64(held)) => *held = f,
+                    (Number::I64(n), FieldValue::I64(held)) => *held = n,
+                    (number, slot) => *slot = number.into(),
                 }
                 Some(())
             }
@@ -482,6 +494,30 @@ impl<'a> Direct<'a> {
         Some(())
     }
 }
+
+/// A JSON number as the direct parser reads it.
+#[derive(Clone, Copy)]
+enum Number {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+impl From<Number> for FieldValue {
+    fn from(number: Number) -> FieldValue {
+        match number {
+            Number::U64(n) => FieldValue::U64(n),
+            Number::I64(n) => FieldValue::I64(n),
+            Number::F64(f) => FieldValue::F64(f),
+        }
+    }
+}
+
+/// 10^0 to 10^22, each exactly a float.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// How many bytes of a string's text come before its first quote, backslash or control
 /// character: eight bytes at a time, each tested with the carry trick (a byte's high bit
@@ -643,6 +679,46 @@ mod tests {
         }
     }
 
+    /// A number read directly is the number serde_json reads, for floats in the shortest
+    /// form the writer prints and in other forms, with few digits and with many.
+    #[test]
+    fn numbers_read_as_serde_json_reads_them() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut texts = Vec::new();
+        for i in 0..20_000u64 {
+            let f = f64::from_bits(next());
+            if f.is_finite() {
+                texts.push(ryu::Buffer::new().format_finite(f).to_owned());
+                texts.push(format!("{f}"));
+            }
+            let cents = (next() % 100_000_000) as f64 / 100.0;
+            texts.push(ryu::Buffer::new().format_finite(cents).to_owned());
+            texts.push(format!(
+                "-{}.{:0>width$}",
+                i,
+                next() % 1000,
+                width = (i % 25) as usize
+            ));
+            texts.push(format!("{}", next() >> (i % 64)));
+            texts.push(format!("-{}", next() >> (i % 64)));
+        }
+        for text in &texts {
+            let direct = Direct::new(text.as_bytes()).number().map(FieldValue::from);
+            let serde = serde_json::from_str::<FieldValue>(text).ok();
+            match direct {
+                Some(value) => assert_eq!(Some(value), serde, "{text}"),
+                // Left to serde_json: an integer past 64 bits, or -0.
+                None => assert!(!text.contains('.'), "{text}"),
+            }
+        }
+    }
+
     /// The word-at-a-time scan stops where a scan byte by byte stops: every byte value
     /// at every place in a word, and two stops in any places, among any other bytes.
     #[test]
@@ -686,5 +762,13 @@ mod tests {
         assert_eq!(out.field("price"), Some(&FieldValue::F64(9.99)));
         assert_eq!(out.actor, Some(FieldValue::U64(1042)));
         assert_eq!(out.ts, 1_795_471_572_000_000_001);
+        // Into the same record: text of the same length, and the same text, read right.
+        let next = text.replace("A-1001", "B-2002");
+        assert!(direct(&next, &mut out));
+        assert_eq!(out.field("sku"), Some(&FieldValue::Str("B-2002".into())));
+        assert_eq!(
+            (out.msg.as_str(), out.target.as_str()),
+            ("added 3 x B-2002", "shop::cart")
+        );
     }
 }

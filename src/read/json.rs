@@ -520,22 +520,13 @@ const POWERS_OF_TEN: [f64; 23] = [
 ];
 
 /// How many bytes of a string's text come before its first quote, backslash or control
-/// character: eight bytes at a time, each tested with the carry trick (a byte's high bit
-/// is set in `x - 0x0101…` and clear in `x` only where the byte is below the one
-/// subtracted; bytes above the first match may be set too, the first is exact). `None`
-/// if there is none.
+/// character, eight bytes at a time (see [`below`]); `None` if there is none.
 #[inline]
 fn plain_run(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
     let mut at = 0;
     while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         let x = u64::from_le_bytes(*word);
-        let found = (below(x ^ (ONES * u64::from(b'"')), 1)
-            | below(x ^ (ONES * u64::from(b'\\')), 1)
-            | below(x, 0x20))
-            & HIGH;
+        let found = equal(x, b'"') | equal(x, b'\\') | below(x, 0x20);
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize / 8);
         }
@@ -545,6 +536,24 @@ fn plain_run(bytes: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
     Some(at + tail)
+}
+
+/// A byte of ones in each of a word's eight bytes.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The bytes of `word` below `n` (at most 0x80), each marked by its high bit, by the carry
+/// trick: a byte's high bit is set in `x - n` and clear in `x` where the byte is below
+/// `n`. The lowest byte marked is exact; a carry can mark bytes above it too, so only
+/// the lowest counts.
+#[inline(always)]
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & 0x8080_8080_8080_8080
+}
+
+/// The bytes of `x` equal to `b`, marked as [`below`] marks them: those of `x ^ b…` below 1.
+#[inline(always)]
+pub(super) fn equal(x: u64, b: u8) -> u64 {
+    below(x ^ (ONES * u64::from(b)), 1)
 }
 
 #[cfg(test)]

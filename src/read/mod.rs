@@ -687,6 +687,8 @@ impl Reader {
                         None => None,
                     }
                 }
+                // Reported as `next` would report it: a second read might not fail again.
+                Err(e) if e.kind() != io::ErrorKind::Interrupted => Some(Err(e)),
                 Err(_) => None,
             }
             .unwrap_or_else(|| {
@@ -862,6 +864,33 @@ mod tests {
                 };
                 assert_eq!(&read, expected, "pattern {pattern:#b}, record {i}");
             }
+            assert!(reader.next_ref().is_none());
+        }
+    }
+
+    /// An input that fails once and then says it has ended: the failure is reported, in
+    /// every format, not taken for the end.
+    #[test]
+    fn a_read_that_fails_once_is_an_error_not_an_end() {
+        struct FailsOnce(bool);
+        impl Read for FailsOnce {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Ok(0);
+                }
+                Err(io::Error::other("the disk went away"))
+            }
+        }
+        for format in [
+            FileFormat::Json,
+            FileFormat::Csv,
+            FileFormat::Text,
+            FileFormat::Binary,
+        ] {
+            let mut reader = from_reader(FailsOnce(false), format, "<input>");
+            let error = reader.next_ref().unwrap().unwrap_err();
+            assert_eq!(error.kind(), ReadErrorKind::Io, "{format:?}");
+            assert!(error.to_string().contains("the disk went away"), "{error}");
             assert!(reader.next_ref().is_none());
         }
     }

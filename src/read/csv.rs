@@ -316,27 +316,15 @@ mod tests {
     #[test]
     fn a_cell_that_is_not_utf8_is_an_error_naming_its_column() {
         let row = b"2026-11-28T06:21:56.580844754Z,error,1,1000,loadgen,m \xff,\"{\"\"k\"\":\"\"\xc3\"\"}\",f.rs,231,main";
-        let error = decode(
-            row,
-            &mut LogRecord::blank(),
-            &mut TimestampParser::default(),
-        );
-        let error = error.unwrap_err();
-        assert!(
-            error.starts_with("not valid CSV: invalid UTF-8 in column 6: "),
-            "{error}"
-        );
+        let column_named = |row: &[u8], column: usize| {
+            let mut out = LogRecord::blank();
+            let error = decode(row, &mut out, &mut TimestampParser::default()).unwrap_err();
+            let named = format!("not valid CSV: invalid UTF-8 in column {column}: ");
+            assert!(error.starts_with(&named), "{error}");
+        };
+        column_named(row, 6);
         let row = [&row[..53], &row[55..]].concat();
-        let error = decode(
-            &row,
-            &mut LogRecord::blank(),
-            &mut TimestampParser::default(),
-        );
-        let error = error.unwrap_err();
-        assert!(
-            error.starts_with("not valid CSV: invalid UTF-8 in column 7: "),
-            "{error}"
-        );
+        column_named(&row, 7);
         // The same bytes made UTF-8 read back as their text.
         let at = row.iter().position(|&b| b == 0xc3).unwrap();
         let row = [&row[..at], "é".as_bytes(), &row[at + 1..]].concat();

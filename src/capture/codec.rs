@@ -69,6 +69,24 @@ pub(crate) fn put<const N: usize>(buf: &mut Payload, value: Fixed<N>) {
     buf.put(value.tag, value.bytes);
 }
 
+/// Appends a value of fixed size to a plain buffer: the binary reader rewrites the
+/// sequences and maps it reads into this layout.
+#[cfg(feature = "read")]
+#[inline]
+pub(crate) fn append<const N: usize>(out: &mut Vec<u8>, value: Fixed<N>) {
+    out.push(value.tag);
+    out.extend_from_slice(&value.bytes);
+}
+
+/// Appends a string or raw bytes (`tag`), `len` long, to a plain buffer.
+#[cfg(feature = "read")]
+#[inline]
+pub(crate) fn append_len_prefixed(out: &mut Vec<u8>, tag: u8, len: u32, bytes: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
 // Each kind: how it is encoded, then how it is decoded.
 
 #[inline(always)]

@@ -1,7 +1,7 @@
-//! One view of a value, whichever type holds it: the captured [`ValueRef`], the reader's
-//! `FieldValue` and the binary reader's value each say what they are one level deep
-//! ([`ValueView::shape`]): a scalar, handed over as a `ValueRef`, or a sequence or map to
-//! go through. The encoders of every format (and so `convert`) and the text rendering
+//! One view of a value, whichever type holds it: the captured [`ValueRef`] (which the
+//! binary reader decodes into too) and the reader's `FieldValue` each say what they are
+//! one level deep ([`ValueView::shape`]): a scalar, handed over as a `ValueRef`, or a
+//! sequence or map to go through. The encoders of every format (and so `convert`) and the text rendering
 //! (`render.rs`) take any [`ValueView`], so that each writes a scalar with one piece of
 //! code and a type holding values needs one mapping to be written and displayed.
 //!

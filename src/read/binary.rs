@@ -1,6 +1,12 @@
-//! Decoding the binary format: a frame's payload into a [`Frame`] that borrows its strings
-//! from the payload, and records, with the segment's dictionary of call sites and threads,
-//! into [`LogRecord`]s (a reused one keeps its buffers, so a record allocates nothing).
+//! Decoding the binary format: definition frames into the segment's dictionary of call
+//! sites and threads, and records, with that dictionary, into [`LogRecord`]s (a reused one
+//! keeps its buffers, so a record allocates nothing).
+//!
+//! A record's values are read as the captured values they were written from
+//! ([`ValueRef`]), strings and bytes borrowed from the payload. A sequence or map is
+//! rewritten, once its every length and depth is checked, into the capture layout, whose
+//! lazy [`Nested`](crate::Nested) the rendering and [`FieldValue`] read like any
+//! captured one.
 //!
 //! The layout (header, framing, variant ids) is [`crate::format::binary`]'s;
 //! `docs/FORMAT.md` specifies every byte.
@@ -10,29 +16,26 @@
 //! beside the checks they prove.
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 use smallvec::SmallVec;
 
 use super::record::{FieldValue, LogRecord};
-use crate::capture::render::write_value;
-use crate::capture::value_view::{Shape, ValueView};
+use crate::capture::codec::{self, tag, NestedReader};
 use crate::format::binary::{frame, piece, variant, MAX_DEFINITIONS};
 use crate::limits::MAX_DEPTH;
 use crate::record::ValueRef;
 use crate::Level;
 
-/// One frame's payload as decoded, its strings borrowed from the payload. Its serde
-/// encoding (variants in the order of their ids) is the reference that the tests pin the
-/// format with.
+/// A definition frame's payload as decoded. Its serde encoding (variants in the order of
+/// their ids) is the reference that the tests pin the format with.
 #[derive(Debug, Serialize)]
 pub(crate) enum Frame<'a> {
     /// Defines a call site for the rest of the segment.
     Callsite(Callsite),
     /// Names a thread for the rest of the segment.
     Thread { id: u32, name: &'a str },
-    /// One record.
-    Record(Record<'a>),
 }
 
 #[derive(Debug, Serialize)]
@@ -55,125 +58,15 @@ pub(crate) enum Piece {
     Actor,
 }
 
-#[derive(Debug, Serialize)]
-pub(crate) struct Record<'a> {
-    pub(crate) callsite: u32,
-    pub(crate) thread: u32,
-    pub(crate) seq: u64,
-    pub(crate) ts: u64,
-    pub(crate) actor: Option<Value<'a>>,
-    #[serde(serialize_with = "values_as_seq")]
-    pub(crate) values: Values<'a>,
-}
-
-/// A record's own values: inline up to eight, so that a common record needs no heap.
-pub(crate) type Values<'a> = SmallVec<[Value<'a>; 8]>;
-
-fn values_as_seq<S: serde::Serializer>(values: &Values<'_>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(values.iter())
-}
-
-/// A value with its type, as captured; strings and bytes borrowed from the payload.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) enum Value<'a> {
-    Null,
-    Bool(bool),
-    I64(i64),
-    U64(u64),
-    I128(i128),
-    U128(u128),
-    F32(f32),
-    F64(f64),
-    Char(u32),
-    Str(&'a str),
-    Bytes(&'a [u8]),
-    Ipv4([u8; 4]),
-    Ipv6([u8; 16]),
-    Seq(Vec<Value<'a>>),
-    Map(Vec<(&'a str, Value<'a>)>),
-}
-
-impl Value<'_> {
-    /// Stores the value in `slot`, reusing the string `slot` already holds.
-    fn store(&self, slot: &mut FieldValue) {
-        // A number into a slot that holds one of the same kind is written in place: what
-        // the slot held need not be dropped.
-        match (self, &mut *slot) {
-            (Value::Str(s), FieldValue::Str(held)) => {
-                held.clear();
-                held.push_str(s);
-            }
-            (Value::U64(v), FieldValue::U64(held)) => *held = *v,
-            (Value::I64(v), FieldValue::I64(held)) if *v < 0 => *held = *v,
-            (Value::F64(v), FieldValue::F64(held)) => *held = *v,
-            (Value::Bool(v), FieldValue::Bool(held)) => *held = *v,
-            _ => *slot = self.to_field(),
-        }
-    }
-
-    fn to_field(&self) -> FieldValue {
-        match self {
-            Value::Null => FieldValue::Null,
-            Value::Bool(b) => FieldValue::Bool(*b),
-            Value::I64(v) => FieldValue::int((*v).into()),
-            Value::U64(v) => FieldValue::int((*v).into()),
-            Value::I128(v) => FieldValue::int(*v),
-            Value::U128(v) => i128::try_from(*v).map_or(FieldValue::U128(*v), FieldValue::int),
-            Value::F32(v) => FieldValue::from_f32(*v),
-            Value::F64(v) => FieldValue::F64(*v),
-            Value::Char(c) => FieldValue::Str(char::from_u32(*c).unwrap_or('\u{fffd}').to_string()),
-            Value::Str(s) => FieldValue::Str((*s).to_owned()),
-            Value::Bytes(b) => FieldValue::Bytes(b.to_vec()),
-            Value::Ipv4(_) | Value::Ipv6(_) => FieldValue::Str(self.to_string()),
-            Value::Seq(items) => FieldValue::Seq(items.iter().map(Value::to_field).collect()),
-            Value::Map(entries) => FieldValue::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.to_field()))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// A decoded value renders as the captured value it was written from.
-impl<'v, 'a: 'v> ValueView<'v> for &'v Value<'a> {
-    type Items = std::slice::Iter<'v, Value<'a>>;
-    type Entries = std::iter::Map<
-        std::slice::Iter<'v, (&'a str, Value<'a>)>,
-        fn(&'v (&'a str, Value<'a>)) -> (ValueRef<'v>, &'v Value<'a>),
-    >;
-
-    fn shape(self) -> Shape<'v, Self> {
-        Shape::Scalar(match self {
-            Value::Null => ValueRef::Null,
-            Value::Bool(v) => ValueRef::Bool(*v),
-            Value::I64(v) => ValueRef::I64(*v),
-            Value::U64(v) => ValueRef::U64(*v),
-            Value::I128(v) => ValueRef::I128(*v),
-            Value::U128(v) => ValueRef::U128(*v),
-            Value::F32(v) => ValueRef::F32(*v),
-            Value::F64(v) => ValueRef::F64(*v),
-            Value::Char(c) => ValueRef::Char(char::from_u32(*c).unwrap_or('\u{fffd}')),
-            Value::Str(s) => ValueRef::Str(s),
-            Value::Bytes(b) => ValueRef::Bytes(b),
-            Value::Ipv4(o) => ValueRef::Ip(std::net::Ipv4Addr::from(*o).into()),
-            Value::Ipv6(o) => ValueRef::Ip(std::net::Ipv6Addr::from(*o).into()),
-            Value::Seq(items) => return Shape::Seq(items.iter()),
-            Value::Map(entries) => {
-                let entries: Self::Entries = entries.iter().map(|(k, v)| (ValueRef::Str(k), v));
-                return Shape::Map(entries);
-            }
-        })
-    }
-}
-
-/// Renders a value in a message exactly as the writer's `{}` does: the text every value
-/// type shares (see `capture::render`).
-impl fmt::Display for Value<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_value(f, self, false)
-    }
+/// A record frame's content, its values as captured.
+struct Record<'a> {
+    callsite: u32,
+    thread: u32,
+    seq: u64,
+    ts: u64,
+    actor: Option<ValueRef<'a>>,
+    /// Inline up to eight, so that a common record needs no heap.
+    values: SmallVec<[ValueRef<'a>; 8]>,
 }
 
 /// What a binary segment has defined so far: its call sites and threads.
@@ -186,6 +79,8 @@ pub(crate) struct Dictionary {
     /// same record, leaves that text as it is. Cleared by every definition, as a
     /// definition may replace an id.
     filled: Option<(u32, u32)>,
+    /// The last record's sequences and maps, rewritten in the capture layout; reused.
+    nested: Vec<u8>,
 }
 
 impl Dictionary {
@@ -194,6 +89,9 @@ impl Dictionary {
         self.filled = None;
     }
 }
+
+/// The room for rewritten containers that a dictionary keeps from one record to the next.
+const KEEP_NESTED: usize = 64 * 1024;
 
 /// Ids count from 0 in each segment, so a definition either redefines an id or adds the
 /// next one: an id further ahead would make the reader hold room for every id before it.
@@ -231,36 +129,49 @@ pub(crate) fn decode(
     };
     let undecodable = |e: String| format!("frame does not decode: {e}");
     let (id, narrow) = cursor.id("frame variant").map_err(undecodable)?;
-    // A record is read straight from the payload, not through a `Frame`, whose moves
-    // (with its values held inline) cost more than decoding it.
-    let mut span = None;
-    let record = match narrow {
-        frame::RECORD => cursor.record().map_err(undecodable)?,
-        frame::RECORD_IN_SPAN => {
-            let record = cursor.record().map_err(undecodable)?;
-            let (context, used) = super::span::from_binary(&cursor.bytes[cursor.at..])
-                .map_err(|e| undecodable(format!("{e} at payload byte {}", cursor.at)))?;
-            cursor.at += used;
-            span = Some(context);
-            record
+    if narrow != frame::RECORD && narrow != frame::RECORD_IN_SPAN {
+        let definition = cursor.definition(id, narrow).map_err(undecodable)?;
+        cursor.finished(payload)?;
+        dictionary.filled = None;
+        match definition {
+            Frame::Callsite(callsite) => define(&mut dictionary.callsites, callsite.id, callsite)?,
+            Frame::Thread { id, name } => define(&mut dictionary.threads, id, name.to_owned())?,
         }
-        _ => match cursor.frame_body(id, narrow).map_err(undecodable)? {
-            Frame::Record(record) => record,
-            Frame::Callsite(callsite) => {
-                cursor.finished(payload)?;
-                dictionary.filled = None;
-                define(&mut dictionary.callsites, callsite.id, callsite)?;
-                return Ok(false);
-            }
-            Frame::Thread { id, name } => {
-                cursor.finished(payload)?;
-                dictionary.filled = None;
-                define(&mut dictionary.threads, id, name.to_owned())?;
-                return Ok(false);
-            }
-        },
+        return Ok(false);
+    }
+    // Filled in place: a record returned by value cost more to move than to decode.
+    let mut record = Record {
+        callsite: 0,
+        thread: 0,
+        seq: 0,
+        ts: 0,
+        actor: None,
+        values: SmallVec::new(),
     };
+    let nested = &mut dictionary.nested;
+    nested.clear();
+    if nested.capacity() > KEEP_NESTED {
+        // Not held on to after a record of large containers.
+        *nested = Vec::new();
+    }
+    cursor.record(&mut record, nested).map_err(undecodable)?;
+    let mut span = None;
+    if narrow == frame::RECORD_IN_SPAN {
+        let (context, used) = super::span::from_binary(&cursor.bytes[cursor.at..])
+            .map_err(|e| undecodable(format!("{e} at payload byte {}", cursor.at)))?;
+        cursor.at += used;
+        span = Some(context);
+    }
     cursor.finished(payload)?;
+    if !nested.is_empty() {
+        // Each container was read as a placeholder and rewritten into `nested`, in order.
+        let mut rewritten = NestedReader::new(nested);
+        for value in record.actor.iter_mut().chain(&mut record.values) {
+            if matches!(value, ValueRef::Invalid) {
+                *value = rewritten.next().unwrap_or(ValueRef::Invalid);
+            }
+        }
+    }
     let callsite = dictionary
         .callsites
         .get(record.callsite as usize)
@@ -288,9 +199,9 @@ pub(crate) fn decode(
             Piece::Lit(text) => msg.write_str(text),
             Piece::Arg(i) => match record.values.get(*i as usize) {
                 // Strings and integers as `Display` writes them, without its machinery.
-                Some(Value::Str(text)) => msg.write_str(text),
-                Some(Value::U64(v)) => msg.write_str(itoa::Buffer::new().format(*v)),
-                Some(Value::I64(v)) => msg.write_str(itoa::Buffer::new().format(*v)),
+                Some(ValueRef::Str(text)) => msg.write_str(text),
+                Some(ValueRef::U64(v)) => msg.write_str(itoa::Buffer::new().format(*v)),
+                Some(ValueRef::I64(v)) => msg.write_str(itoa::Buffer::new().format(*v)),
                 Some(value) => write!(msg, "{value}"),
                 None => return Err(format!("message refers to missing argument {i}")),
             },
@@ -303,9 +214,9 @@ pub(crate) fn decode(
     out.ts = record.ts;
     out.level = level;
     out.seq = record.seq;
-    match (&record.actor, &mut out.actor) {
-        (Some(actor), Some(slot)) => actor.store(slot),
-        (actor, slot) => *slot = actor.as_ref().map(Value::to_field),
+    match (record.actor, &mut out.actor) {
+        (Some(actor), Some(slot)) => slot.set_captured(actor),
+        (actor, slot) => *slot = actor.map(FieldValue::from_captured),
     }
     let n = callsite.fields.len();
     let same = dictionary.filled == Some((record.callsite, record.thread));
@@ -322,9 +233,11 @@ pub(crate) fn decode(
                 if !same {
                     set(held, name);
                 }
-                value.store(slot);
+                slot.set_captured(*value);
             }
-            None => out.fields.push((name.clone(), value.to_field())),
+            None => out
+                .fields
+                .push((name.clone(), FieldValue::from_captured(*value))),
         }
     }
     out.span = span;
@@ -351,10 +264,12 @@ impl<'a> Payload<'a> {
         self.string(what).map(str::to_owned)
     }
 
+    #[inline]
     fn left(&self) -> usize {
         self.bytes.len() - self.at
     }
 
+    #[inline(always)]
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
         if n > self.left() {
             return Err(format!(
@@ -368,12 +283,14 @@ impl<'a> Payload<'a> {
         Ok(taken)
     }
 
+    #[inline(always)]
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
         let mut out = [0; N];
         out.copy_from_slice(self.take(N, what)?);
         Ok(out)
     }
 
+    #[inline(always)]
     fn byte(&mut self, what: &str) -> Result<u8, String> {
         Ok(self.take(1, what)?[0])
     }
@@ -399,7 +316,7 @@ impl<'a> Payload<'a> {
 
     /// A varint of at most 64 bits (`widest` 252 or 253), without the 128-bit arithmetic
     /// of [`varint`](Payload::varint): most numbers in a record are small.
-    #[inline]
+    #[inline(always)]
     fn narrow_varint(&mut self, widest: u8, what: &str) -> Result<u64, String> {
         let rest = self.bytes.get(self.at..).unwrap_or_default();
         let (value, len) = match *rest {
@@ -416,6 +333,7 @@ impl<'a> Payload<'a> {
         Ok(value)
     }
 
+    #[inline(always)]
     fn u32(&mut self, what: &str) -> Result<u32, String> {
         // A marker of at most 252 holds at most a u32.
         self.narrow_varint(252, what).map(|v| v as u32)
@@ -423,15 +341,18 @@ impl<'a> Payload<'a> {
 
     /// A variant id (a `u32`), and the same narrowed to the format's `u8` ids: one too
     /// large for a `u8` becomes `u8::MAX`, which no variant has.
+    #[inline(always)]
     fn id(&mut self, what: &str) -> Result<(u32, u8), String> {
         let id = self.u32(what)?;
         Ok((id, u8::try_from(id).unwrap_or(u8::MAX)))
     }
 
+    #[inline(always)]
     fn u64(&mut self, what: &str) -> Result<u64, String> {
         self.narrow_varint(253, what)
     }
 
+    #[inline(always)]
     fn flag(&mut self, what: &str) -> Result<bool, String> {
         let at = self.at;
         match self.byte(what)? {
@@ -445,6 +366,7 @@ impl<'a> Payload<'a> {
 
     /// A count of items that take at least `each` bytes apiece: a count that the rest of
     /// the payload cannot hold is refused before anything is allocated for it.
+    #[inline(always)]
     fn count(&mut self, each: usize, what: &str) -> Result<usize, String> {
         let at = self.at;
         let n = self.u64(what)?;
@@ -457,13 +379,15 @@ impl<'a> Payload<'a> {
         }
     }
 
+    #[inline(always)]
     fn string(&mut self, what: &str) -> Result<&'a str, String> {
         let n = self.count(1, what)?;
         let at = self.at;
         let bytes = self.take(n, what)?;
-        match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(s),
-            Err(e) => Err(format!("{what} at payload byte {at} is not UTF-8: {e}")),
+        // Nearly every string is ASCII, which the codec checks a word at a time.
+        match codec::utf8(bytes) {
+            Some(s) => Ok(s),
+            None => Err(utf8_error(what, at, bytes)),
         }
     }
 
@@ -483,8 +407,8 @@ impl<'a> Payload<'a> {
         Ok(())
     }
 
-    /// The rest of a frame whose variant id was read.
-    fn frame_body(&mut self, id: u32, narrow: u8) -> Result<Frame<'a>, String> {
+    /// The rest of a definition frame whose variant id was read.
+    fn definition(&mut self, id: u32, narrow: u8) -> Result<Frame<'a>, String> {
         // The variant id is the payload's first byte.
         let at = 0;
         Ok(match narrow {
@@ -493,7 +417,6 @@ impl<'a> Payload<'a> {
                 id: self.u32("thread id")?,
                 name: self.string("thread name")?,
             },
-            frame::RECORD => Frame::Record(self.record()?),
             _ => return Err(format!("unknown frame variant {id} at payload byte {at}")),
         })
     }
@@ -528,95 +451,160 @@ impl<'a> Payload<'a> {
         })
     }
 
-    // Inlined into `decode`, so that the record is built where it is used, not moved.
+    /// A record frame's content, after its variant id, into `record`; its sequences and
+    /// maps are rewritten into `nested` and stand in `record` as [`ValueRef::Invalid`].
     #[inline(always)]
-    fn record(&mut self) -> Result<Record<'a>, String> {
-        Ok(Record {
-            callsite: self.u32("record call site")?,
-            thread: self.u32("record thread")?,
-            seq: self.u64("record seq")?,
-            ts: self.u64("record ts")?,
-            actor: match self.flag("record actor")? {
-                true => Some(self.value(0)?),
-                false => None,
-            },
-            values: {
-                let n = self.count(1, "values")?;
-                let mut values = Values::new();
-                for _ in 0..n {
-                    values.push(self.value(0)?);
-                }
-                values
-            },
-        })
+    fn record(&mut self, record: &mut Record<'a>, nested: &mut Vec<u8>) -> Result<(), String> {
+        record.callsite = self.u32("record call site")?;
+        record.thread = self.u32("record thread")?;
+        record.seq = self.u64("record seq")?;
+        record.ts = self.u64("record ts")?;
+        if self.flag("record actor")? {
+            record.actor = Some(self.value(nested)?);
+        }
+        let n = self.count(1, "values")?;
+        for _ in 0..n {
+            let value = self.value(nested)?;
+            record.values.push(value);
+        }
+        Ok(())
     }
 
-    /// A value nested `depth` lists or maps deep. Inlined where a record's values are
-    /// read: returned through memory, each value cost more than its decoding.
+    /// A record's value. Inlined where a record's values are read: returned through
+    /// memory, each value cost more than its decoding.
     #[inline(always)]
-    fn value(&mut self, depth: usize) -> Result<Value<'a>, String> {
+    fn value(&mut self, nested: &mut Vec<u8>) -> Result<ValueRef<'a>, String> {
         let at = self.at;
         let (id, narrow) = self.id("value variant")?;
+        if let variant::SEQ | variant::MAP = narrow {
+            self.rewrite_container(narrow, at, 0, nested)?;
+            return Ok(ValueRef::Invalid);
+        }
+        self.scalar(id, narrow, at)
+    }
+
+    /// A value that is no sequence or map, after its variant id (read at payload byte
+    /// `at`).
+    #[inline(always)]
+    fn scalar(&mut self, id: u32, narrow: u8, at: usize) -> Result<ValueRef<'a>, String> {
         Ok(match narrow {
-            variant::NULL => Value::Null,
-            variant::BOOL => Value::Bool(self.flag("bool")?),
-            variant::I64 => {
-                let n = self.narrow_varint(253, "i64")?;
-                Value::I64((n >> 1) as i64 ^ -((n & 1) as i64))
-            }
-            variant::U64 => Value::U64(self.u64("u64")?),
-            variant::F32 => Value::F32(f32::from_le_bytes(self.array("f32")?)),
-            variant::F64 => Value::F64(f64::from_le_bytes(self.array("f64")?)),
-            variant::STR => Value::Str(self.string("string")?),
-            _ => return self.rare_value(id, narrow, at, depth),
+            variant::NULL => ValueRef::Null,
+            variant::BOOL => ValueRef::Bool(self.flag("bool")?),
+            variant::I64 => ValueRef::I64(unzigzag(self.narrow_varint(253, "i64")?)),
+            variant::U64 => ValueRef::U64(self.u64("u64")?),
+            variant::F32 => ValueRef::F32(f32::from_le_bytes(self.array("f32")?)),
+            variant::F64 => ValueRef::F64(f64::from_le_bytes(self.array("f64")?)),
+            variant::STR => ValueRef::Str(self.string("string")?),
+            _ => self.rare_scalar(id, narrow, at)?,
         })
     }
 
-    /// The value kinds that records seldom hold, and containers, which recurse.
+    /// The scalar kinds that records seldom hold.
     #[inline(never)]
-    fn rare_value(
+    fn rare_scalar(&mut self, id: u32, narrow: u8, at: usize) -> Result<ValueRef<'a>, String> {
+        Ok(match narrow {
+            variant::I128 => ValueRef::I128(unzigzag128(self.varint(254, "i128")?)),
+            variant::U128 => ValueRef::U128(self.varint(254, "u128")?),
+            // A number that is no Unicode scalar value reads as the replacement character.
+            variant::CHAR => {
+                ValueRef::Char(char::from_u32(self.u32("char")?).unwrap_or('\u{fffd}'))
+            }
+            variant::BYTES => {
+                let n = self.count(1, "bytes")?;
+                ValueRef::Bytes(self.take(n, "bytes")?)
+            }
+            variant::IPV4 => ValueRef::Ip(Ipv4Addr::from(self.array::<4>("IPv4 address")?).into()),
+            variant::IPV6 => ValueRef::Ip(Ipv6Addr::from(self.array::<16>("IPv6 address")?).into()),
+            _ => return Err(format!("unknown value variant {id} at payload byte {at}")),
+        })
+    }
+
+    /// Rewrites a sequence or map (variant `narrow`, read at payload byte `at`) nested
+    /// `depth` containers deep into `out` in the capture layout, checking it whole.
+    #[inline(never)]
+    fn rewrite_container(
         &mut self,
-        id: u32,
         narrow: u8,
         at: usize,
         depth: usize,
-    ) -> Result<Value<'a>, String> {
-        let unzigzag = |n: u128| (n >> 1) as i128 ^ -((n & 1) as i128);
-        Ok(match narrow {
-            variant::I128 => Value::I128(unzigzag(self.varint(254, "i128")?)),
-            variant::U128 => Value::U128(self.varint(254, "u128")?),
-            variant::CHAR => Value::Char(self.u32("char")?),
-            variant::BYTES => {
-                let n = self.count(1, "bytes")?;
-                Value::Bytes(self.take(n, "bytes")?)
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        if depth >= MAX_DEPTH {
+            return Err(format!(
+                "value at payload byte {at} nests deeper than {MAX_DEPTH} levels"
+            ));
+        }
+        if narrow == variant::SEQ {
+            let n = self.count(1, "values")?;
+            out.push(tag::SEQ);
+            for _ in 0..n {
+                self.rewrite_value(depth + 1, out)?;
             }
-            variant::IPV4 => Value::Ipv4(self.array("IPv4 address")?),
-            variant::IPV6 => Value::Ipv6(self.array("IPv6 address")?),
-            variant::SEQ | variant::MAP if depth >= MAX_DEPTH => {
-                return Err(format!(
-                    "value at payload byte {at} nests deeper than {MAX_DEPTH} levels"
-                ))
+        } else {
+            // A key takes at least its length byte, a value at least its variant byte.
+            let n = self.count(2, "map")?;
+            out.push(tag::MAP);
+            for _ in 0..n {
+                let key = self.string("map key")?;
+                append_len_prefixed(out, tag::STR, key.as_bytes(), at)?;
+                self.rewrite_value(depth + 1, out)?;
             }
-            variant::SEQ => {
-                let n = self.count(1, "values")?;
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    items.push(self.value(depth + 1)?);
-                }
-                Value::Seq(items)
-            }
-            variant::MAP => {
-                // A key takes at least its length byte, a value at least its variant byte.
-                let n = self.count(2, "map")?;
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let key = self.string("map key")?;
-                    entries.push((key, self.value(depth + 1)?));
-                }
-                Value::Map(entries)
-            }
-            _ => return Err(format!("unknown value variant {id} at payload byte {at}")),
-        })
+        }
+        out.push(tag::END);
+        Ok(())
+    }
+
+    /// Rewrites any value nested `depth` containers deep into `out` in the capture layout.
+    fn rewrite_value(&mut self, depth: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        let at = self.at;
+        let (id, narrow) = self.id("value variant")?;
+        if let variant::SEQ | variant::MAP = narrow {
+            return self.rewrite_container(narrow, at, depth, out);
+        }
+        match self.scalar(id, narrow, at)? {
+            ValueRef::Null => out.push(tag::NULL),
+            ValueRef::Bool(b) => codec::append(out, codec::encode_bool(b)),
+            ValueRef::I64(n) => codec::append(out, codec::encode_i64(n)),
+            ValueRef::U64(n) => codec::append(out, codec::encode_u64(n)),
+            ValueRef::I128(n) => codec::append(out, codec::encode_i128(n)),
+            ValueRef::U128(n) => codec::append(out, codec::encode_u128(n)),
+            ValueRef::F32(f) => codec::append(out, codec::encode_f32(f)),
+            ValueRef::F64(f) => codec::append(out, codec::encode_f64(f)),
+            ValueRef::Char(c) => codec::append(out, codec::encode_char(c)),
+            ValueRef::Str(s) => append_len_prefixed(out, tag::STR, s.as_bytes(), at)?,
+            ValueRef::Bytes(b) => append_len_prefixed(out, tag::BYTES, b, at)?,
+            ValueRef::Ip(std::net::IpAddr::V4(ip)) => codec::append(out, codec::encode_ipv4(ip)),
+            ValueRef::Ip(std::net::IpAddr::V6(ip)) => codec::append(out, codec::encode_ipv6(ip)),
+            // Neither is read here.
+            ValueRef::Seq(_) | ValueRef::Map(_) | ValueRef::Invalid => out.push(tag::NULL),
+        }
+        Ok(())
+    }
+}
+
+/// Appends a string or bytes in the capture layout; the layout's `u32` length holds any
+/// but one past 4 GiB, which only a reader given a larger record limit could meet.
+fn append_len_prefixed(out: &mut Vec<u8>, tag: u8, bytes: &[u8], at: usize) -> Result<(), String> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| format!("value at payload byte {at} holds more than 4 GiB"))?;
+    codec::append_len_prefixed(out, tag, len, bytes);
+    Ok(())
+}
+
+/// A zigzag-mapped integer's value.
+fn unzigzag(n: u64) -> i64 {
+    (n >> 1) as i64 ^ -((n & 1) as i64)
+}
+
+fn unzigzag128(n: u128) -> i128 {
+    (n >> 1) as i128 ^ -((n & 1) as i128)
+}
+
+#[cold]
+fn utf8_error(what: &str, at: usize, bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => format!("{what} at payload byte {at} is not UTF-8"),
+        Err(e) => format!("{what} at payload byte {at} is not UTF-8: {e}"),
     }
 }
 
@@ -628,34 +616,102 @@ mod tests {
         bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap()
     }
 
-    /// Pins the encoding that docs/FORMAT.md specifies, so that replacing or upgrading
-    /// bincode cannot change the format unnoticed.
+    /// One value decoded from `bytes`, which it must fill; a sequence or map is read back
+    /// from its rewriting into `nested`.
+    fn decode_value<'a>(bytes: &'a [u8], nested: &'a mut Vec<u8>) -> Result<ValueRef<'a>, String> {
+        let mut payload = Payload { bytes, at: 0 };
+        let value = payload.value(&mut *nested)?;
+        assert_eq!(payload.at, bytes.len(), "the whole value is read");
+        let nested: &'a Vec<u8> = nested;
+        Ok(match value {
+            ValueRef::Invalid => NestedReader::new(nested).next().expect("a container"),
+            scalar => scalar,
+        })
+    }
+
+    /// The bytes docs/FORMAT.md specifies for each value kind, at its edges, read back as
+    /// the captured value they were written from.
     #[test]
-    fn values_encode_as_the_format_document_says() {
-        assert_eq!(bytes(&Value::Null), [0]);
-        assert_eq!(bytes(&Value::Bool(true)), [1, 1]);
-        assert_eq!(bytes(&Value::I64(-1)), [2, 1]);
-        assert_eq!(bytes(&Value::I64(1)), [2, 2]);
-        assert_eq!(bytes(&Value::I64(-200)), [2, 251, 0x8f, 0x01]);
-        assert_eq!(bytes(&Value::U64(250)), [3, 250]);
-        assert_eq!(bytes(&Value::U64(251)), [3, 251, 251, 0]);
-        assert_eq!(bytes(&Value::U64(70_000)), [3, 252, 0x70, 0x11, 0x01, 0x00]);
-        assert_eq!(
-            bytes(&Value::U64(1 << 40)),
-            [3, 253, 0, 0, 0, 0, 0, 1, 0, 0]
-        );
-        assert_eq!(bytes(&Value::U128(u128::from(u64::MAX) + 1))[..2], [5, 254]);
-        assert_eq!(bytes(&Value::F32(1.0)), [6, 0, 0, 0x80, 0x3f]);
-        assert_eq!(bytes(&Value::F64(-2.0)), [7, 0, 0, 0, 0, 0, 0, 0, 0xc0]);
-        assert_eq!(bytes(&Value::Char('é' as u32)), [8, 0xe9]);
-        assert_eq!(bytes(&Value::Str("hé")), [9, 3, b'h', 0xc3, 0xa9]);
-        assert_eq!(bytes(&Value::Bytes(&[7, 8])), [10, 2, 7, 8]);
-        assert_eq!(bytes(&Value::Ipv4([10, 0, 0, 1])), [11, 10, 0, 0, 1]);
-        assert_eq!(bytes(&Value::Seq(vec![Value::Null])), [13, 1, 0]);
-        assert_eq!(
-            bytes(&Value::Map(vec![("k", Value::Bool(false))])),
-            [14, 1, 1, b'k', 1, 0]
-        );
+    fn values_decode_as_the_format_document_says() {
+        let ones = |marker: u8, n: usize| {
+            let mut v = vec![marker];
+            v.extend(std::iter::repeat_n(0xff, n));
+            v
+        };
+        let with = |variant: u8, rest: Vec<u8>| [vec![variant], rest].concat();
+        let mut deepest = vec![];
+        for _ in 0..MAX_DEPTH {
+            deepest.extend_from_slice(&[13, 1]);
+        }
+        deepest.extend_from_slice(&[3, 1]);
+        let cases: Vec<(Vec<u8>, ValueRef<'_>)> = vec![
+            (vec![0], ValueRef::Null),
+            (vec![1, 1], ValueRef::Bool(true)),
+            (vec![1, 0], ValueRef::Bool(false)),
+            (vec![2, 1], ValueRef::I64(-1)),
+            (vec![2, 2], ValueRef::I64(1)),
+            (vec![2, 251, 0x8f, 0x01], ValueRef::I64(-200)),
+            (with(2, ones(253, 8)), ValueRef::I64(i64::MIN)),
+            (vec![3, 250], ValueRef::U64(250)),
+            (vec![3, 251, 251, 0], ValueRef::U64(251)),
+            (vec![3, 252, 0x70, 0x11, 0x01, 0x00], ValueRef::U64(70_000)),
+            (vec![3, 253, 0, 0, 0, 0, 0, 1, 0, 0], ValueRef::U64(1 << 40)),
+            (with(3, ones(253, 8)), ValueRef::U64(u64::MAX)),
+            (with(4, ones(254, 16)), ValueRef::I128(i128::MIN)),
+            (vec![4, 5], ValueRef::I128(-3)),
+            (with(5, ones(254, 16)), ValueRef::U128(u128::MAX)),
+            (vec![6, 0, 0, 0x80, 0x3f], ValueRef::F32(1.0)),
+            (vec![6, 0, 0, 0xc0, 0xbf], ValueRef::F32(-1.5)),
+            (vec![7, 0, 0, 0, 0, 0, 0, 0, 0xc0], ValueRef::F64(-2.0)),
+            (
+                with(7, f64::MAX.to_le_bytes().to_vec()),
+                ValueRef::F64(f64::MAX),
+            ),
+            (vec![8, 0xe9], ValueRef::Char('é')),
+            // A surrogate is no character: it reads as the replacement character.
+            (vec![8, 251, 0x00, 0xd8], ValueRef::Char('\u{fffd}')),
+            (vec![9, 3, b'h', 0xc3, 0xa9], ValueRef::Str("hé")),
+            (vec![10, 2, 0, 255], ValueRef::Bytes(&[0, 255])),
+            (vec![11, 10, 0, 0, 1], ValueRef::Ip([10, 0, 0, 1].into())),
+            (with(12, vec![7; 16]), ValueRef::Ip([7u8; 16].into())),
+        ];
+        for (encoded, expected) in &cases {
+            let mut nested = Vec::new();
+            assert_eq!(
+                decode_value(encoded, &mut nested),
+                Ok(*expected),
+                "{encoded:?}"
+            );
+            assert!(nested.is_empty(), "{encoded:?}");
+        }
+        let containers: [(&[u8], &str, &str); 4] = [
+            (&[13, 1, 0], "Seq([Null])", "[null]"),
+            (
+                &[14, 1, 1, b'k', 1, 0],
+                "Map([Str(\"k\"), Bool(false)])",
+                "{\"k\": false}",
+            ),
+            (
+                &[
+                    14, 2, 1, b'k', 13, 2, 9, 1, b'x', 8, 0xe9, 1, b'j', 11, 1, 2, 3, 4,
+                ],
+                "Map([Str(\"k\"), Seq([Str(\"x\"), Char('é')]), Str(\"j\"), Ip(1.2.3.4)])",
+                "{\"k\": [\"x\", \"é\"], \"j\": \"1.2.3.4\"}",
+            ),
+            (
+                &deepest,
+                "",
+                &format!("{}1{}", "[".repeat(64), "]".repeat(64)),
+            ),
+        ];
+        for (encoded, debug, text) in containers {
+            let mut nested = Vec::new();
+            let value = decode_value(encoded, &mut nested).unwrap();
+            if !debug.is_empty() {
+                assert_eq!(format!("{value:?}"), debug);
+            }
+            assert_eq!(value.to_string(), text);
+        }
     }
 
     #[test]
@@ -665,15 +721,6 @@ mod tests {
             name: "main",
         };
         assert_eq!(bytes(&thread), [1, 0, 4, b'm', b'a', b'i', b'n']);
-        let record = Frame::Record(Record {
-            callsite: 3,
-            thread: 0,
-            seq: 7,
-            ts: 1,
-            actor: Some(Value::U64(42)),
-            values: vec![Value::Bool(true)].into(),
-        });
-        assert_eq!(bytes(&record), [2, 3, 0, 7, 1, 1, 3, 42, 1, 1, 1]);
         let callsite = Frame::Callsite(Callsite {
             id: 0,
             level: 3,
@@ -697,44 +744,36 @@ mod tests {
             crate::format::binary::header(),
             *b"TRAILBIN\x01\x00\x00\x00\x00\x00\x00\x00"
         );
-    }
-
-    fn decode_value(bytes: &[u8]) -> Result<Value<'_>, String> {
-        let mut payload = Payload { bytes, at: 0 };
-        let value = payload.value(0)?;
-        assert_eq!(payload.at, bytes.len(), "the whole value is read");
-        Ok(value)
-    }
-
-    #[test]
-    fn every_value_decodes_to_what_was_encoded() {
-        let mut deepest = Value::U64(1);
-        for _ in 0..MAX_DEPTH {
-            deepest = Value::Seq(vec![deepest]);
+        // The document's record: call site 3, thread 0, seq 7, ts 1, actor U64(42), one
+        // value Bool(true).
+        let mut dictionary = Dictionary::default();
+        let mut out = LogRecord::blank();
+        assert_eq!(
+            decode(&mut dictionary, &bytes(&thread), &mut out),
+            Ok(false)
+        );
+        for id in 0..=3 {
+            let define = Frame::Callsite(Callsite {
+                id,
+                level: 3,
+                target: "t".into(),
+                module: "m".into(),
+                file: "f".into(),
+                line: 9,
+                template: "{}".into(),
+                fields: vec!["k".into()],
+                pieces: vec![Piece::Actor, Piece::Lit(" ".into()), Piece::Arg(0)],
+            });
+            assert_eq!(
+                decode(&mut dictionary, &bytes(&define), &mut out),
+                Ok(false)
+            );
         }
-        let values = [
-            Value::Null,
-            Value::Bool(false),
-            Value::I64(i64::MIN),
-            Value::I64(-200),
-            Value::U64(u64::MAX),
-            Value::U64(70_000),
-            Value::I128(i128::MIN),
-            Value::I128(-3),
-            Value::U128(u128::MAX),
-            Value::F32(-1.5),
-            Value::F64(f64::MAX),
-            Value::Char('é' as u32),
-            Value::Str("hé"),
-            Value::Bytes(&[0, 255]),
-            Value::Ipv4([10, 0, 0, 1]),
-            Value::Ipv6([7; 16]),
-            Value::Map(vec![("k", Value::Seq(vec![Value::Null]))]),
-            deepest,
-        ];
-        for value in values {
-            assert_eq!(decode_value(&bytes(&value)), Ok(value.clone()));
-        }
+        let record = [2, 3, 0, 7, 1, 1, 3, 42, 1, 1, 1];
+        assert_eq!(decode(&mut dictionary, &record, &mut out), Ok(true));
+        assert_eq!((out.seq, out.ts, out.msg.as_str()), (7, 1, "42 true"));
+        assert_eq!(out.actor, Some(FieldValue::U64(42)));
+        assert_eq!(out.fields, [("k".to_owned(), FieldValue::Bool(true))]);
     }
 
     /// A record frame (call site 0, thread 0, seq 1, ts 1, no actor) whose values are
@@ -750,6 +789,83 @@ mod tests {
         decode(&mut Dictionary::default(), payload, &mut out).map(|record| record.then_some(out))
     }
 
+    /// A dictionary that defines thread 0 and call site 0, with `fields` and `pieces`.
+    fn defining(fields: &[&str], pieces: Vec<Piece>) -> Dictionary {
+        let mut dictionary = Dictionary::default();
+        let mut out = LogRecord::blank();
+        let thread = bytes(&Frame::Thread {
+            id: 0,
+            name: "main",
+        });
+        let callsite = bytes(&Frame::Callsite(Callsite {
+            id: 0,
+            level: 3,
+            target: "t".into(),
+            module: "t".into(),
+            file: "f".into(),
+            line: 1,
+            template: String::new(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            pieces,
+        }));
+        assert_eq!(decode(&mut dictionary, &thread, &mut out), Ok(false));
+        assert_eq!(decode(&mut dictionary, &callsite, &mut out), Ok(false));
+        dictionary
+    }
+
+    /// Sequences and maps in the actor and among the values, between scalars, each come
+    /// back in its place, into a fresh record and into one that held them before.
+    #[test]
+    fn containers_among_values_each_read_back_in_their_place() {
+        let mut dictionary = defining(
+            &["m", "n", "s"],
+            vec![Piece::Arg(3), Piece::Lit(" ".into()), Piece::Actor],
+        );
+        let mut out = LogRecord::blank();
+        let mut record = vec![2, 0, 0, 1, 1, 1, 13, 1, 3, 1, 4];
+        record.extend_from_slice(&[14, 1, 1, b'k', 9, 1, b'v']);
+        record.extend_from_slice(&[3, 2]);
+        record.extend_from_slice(&[13, 2, 2, 1, 0]);
+        record.extend_from_slice(&[13, 1, 13, 0]);
+        let seq = |items| FieldValue::Seq(items);
+        for _ in 0..2 {
+            assert_eq!(decode(&mut dictionary, &record, &mut out), Ok(true));
+            assert_eq!(out.actor, Some(seq(vec![FieldValue::U64(1)])));
+            assert_eq!(
+                out.fields,
+                [
+                    (
+                        "m".to_owned(),
+                        FieldValue::Map(vec![("k".into(), FieldValue::Str("v".into()))])
+                    ),
+                    ("n".to_owned(), FieldValue::U64(2)),
+                    (
+                        "s".to_owned(),
+                        seq(vec![FieldValue::I64(-1), FieldValue::Null])
+                    ),
+                ]
+            );
+            assert_eq!(out.msg, "[[]] [1]");
+        }
+    }
+
+    /// The room a record of large containers took is let go by the next record.
+    #[test]
+    fn large_containers_leave_no_large_buffer_behind() {
+        let mut dictionary = defining(&[], vec![]);
+        let mut out = LogRecord::blank();
+        let mut large = record_frame(&[1, 13, 253]);
+        large.extend_from_slice(&200_000u64.to_le_bytes());
+        large.resize(large.len() + 200_000, 0);
+        assert_eq!(decode(&mut dictionary, &large, &mut out), Ok(true));
+        assert!(dictionary.nested.capacity() > KEEP_NESTED);
+        assert_eq!(
+            decode(&mut dictionary, &record_frame(&[0]), &mut out),
+            Ok(true)
+        );
+        assert!(dictionary.nested.capacity() <= KEEP_NESTED);
+    }
+
     #[test]
     fn nesting_past_the_limit_is_an_error_not_a_stack_overflow() {
         let mut values = vec![1];
@@ -760,14 +876,22 @@ mod tests {
         let error = decode_alone(&record_frame(&values)).unwrap_err();
         assert!(error.contains("nests deeper than 64 levels"), "{error}");
 
-        let mut one_too_deep = Value::Null;
-        for _ in 0..=MAX_DEPTH {
-            one_too_deep = Value::Map(vec![("k", one_too_deep)]);
-        }
         let mut values = vec![1];
-        values.extend_from_slice(&bytes(&one_too_deep));
+        for _ in 0..=MAX_DEPTH {
+            values.extend_from_slice(&[14, 1, 1, b'k']);
+        }
+        values.push(0);
         let error = decode_alone(&record_frame(&values)).unwrap_err();
         assert!(error.contains("nests deeper than 64 levels"), "{error}");
+        // One level less is within the limit.
+        let mut values = vec![1];
+        for _ in 0..MAX_DEPTH {
+            values.extend_from_slice(&[14, 1, 1, b'k']);
+        }
+        values.push(0);
+        assert!(decode_alone(&record_frame(&values))
+            .unwrap_err()
+            .contains("undefined call site"));
     }
 
     #[test]
@@ -815,14 +939,7 @@ mod tests {
                 pieces: vec![Piece::Arg(0)],
             }))
         };
-        let record = bytes(&Frame::Record(Record {
-            callsite: 0,
-            thread: 0,
-            seq: 1,
-            ts: 1,
-            actor: None,
-            values: vec![Value::U64(5)].into(),
-        }));
+        let record = record_frame(&[1, 3, 5]);
         let mut dictionary = Dictionary::default();
         let mut out = LogRecord::blank();
         let thread = bytes(&Frame::Thread {

@@ -25,7 +25,7 @@ pub(crate) fn decode(
     CELLS.with(|cells| {
         let mut cells = cells.borrow_mut();
         cells.split(record)?;
-        let strings = cells.strings()?;
+        let strings = cells.strings(record)?;
         from_cells(&strings, out, clock)?;
         Ok(true)
     })
@@ -86,10 +86,13 @@ fn from_cells(
     Ok(())
 }
 
-/// Replaces the text of `held`, keeping its buffer.
+/// Replaces the text of `held`, keeping its buffer, unless it holds that text already, as
+/// names do from one record to the next.
 fn set(held: &mut String, text: &str) {
-    held.clear();
-    held.push_str(text);
+    if held != text {
+        held.clear();
+        held.push_str(text);
+    }
 }
 
 thread_local! {
@@ -101,9 +104,18 @@ thread_local! {
 /// One record's cells, split by the rules of RFC 4180 (quotes removed, `""` unescaped).
 struct Cells {
     parser: csv_core::Reader,
+    /// The text of the cells that could not be taken as they stand in the record.
     bytes: Vec<u8>,
     ends: Vec<usize>,
-    count: usize,
+    /// Where each cell's text is.
+    spans: Vec<Span>,
+}
+
+/// Where a cell's text is: a range of the record as it stands, or of [`Cells::bytes`].
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    Record(usize, usize),
+    Own(usize, usize),
 }
 
 impl Cells {
@@ -112,7 +124,7 @@ impl Cells {
             parser: csv_core::Reader::new(),
             bytes: vec![0; 1024],
             ends: vec![0; 16],
-            count: 0,
+            spans: Vec::with_capacity(16),
         }
     }
 
@@ -127,59 +139,80 @@ impl Cells {
     /// Splits a record written as the writer writes one: each cell bare (without quotes,
     /// commas or line breaks) or quoted (its quotes doubled), and nothing else between
     /// cells. `false` for anything else, left to the full parser; for what it takes, the
-    /// cells are the ones that parser makes.
+    /// cells are the ones that parser makes. A cell without doubled quotes is taken where
+    /// it stands in the record, not copied.
     fn split_plain(&mut self, input: &[u8]) -> bool {
         if input.is_empty() {
             return false;
         }
-        self.count = 0;
+        self.spans.clear();
         let mut out = 0;
         let mut at = 0;
         loop {
-            if input.get(at) == Some(&b'"') {
+            let span = if input.get(at) == Some(&b'"') {
                 at += 1;
-                loop {
-                    let Some(quote) = memchr::memchr(b'"', &input[at..]) else {
-                        return false;
-                    };
-                    self.put(&mut out, &input[at..at + quote]);
+                let Some(quote) = memchr::memchr(b'"', &input[at..]) else {
+                    return false;
+                };
+                if input.get(at + quote + 1) != Some(&b'"') {
                     at += quote + 1;
-                    if input.get(at) != Some(&b'"') {
-                        break;
+                    Span::Record(at - quote - 1, at - 1)
+                } else {
+                    // Its quotes undone eight bytes at a time: a JSON cell doubles many.
+                    let from = out;
+                    let end = out + (input.len() - at);
+                    if end > self.bytes.len() {
+                        self.bytes.resize(end.max(self.bytes.len() * 2), 0);
                     }
-                    self.put(&mut out, b"\"");
-                    at += 1;
+                    let text = &mut self.bytes[..];
+                    loop {
+                        match input.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+                            // Whole words are written, the bytes up to a quote kept; a
+                            // word holds no more than the cell's room, which is the rest
+                            // of the record.
+                            Some(word) => {
+                                text[out..out + 8].copy_from_slice(word);
+                                let x = u64::from_le_bytes(*word);
+                                let quotes = json::equal(x, b'"');
+                                let plain = quotes.trailing_zeros() as usize / 8;
+                                at += plain;
+                                out += plain;
+                                if plain == 8 {
+                                    continue;
+                                }
+                            }
+                            None => match input.get(at) {
+                                None => return false,
+                                Some(b'"') => {}
+                                Some(&b) => {
+                                    text[out] = b;
+                                    (at, out) = (at + 1, out + 1);
+                                    continue;
+                                }
+                            },
+                        }
+                        // At a quote: doubled, it stands for one; alone, it ends the cell.
+                        if input.get(at + 1) != Some(&b'"') {
+                            at += 1;
+                            break;
+                        }
+                        text[out] = b'"';
+                        (at, out) = (at + 2, out + 1);
+                    }
+                    Span::Own(from, out)
                 }
             } else {
-                let rest = &input[at..];
-                let len = rest
-                    .iter()
-                    .position(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-                    .unwrap_or(rest.len());
-                self.put(&mut out, &rest[..len]);
+                let len = bare_len(&input[at..]);
                 at += len;
-            }
-            if self.count == self.ends.len() {
-                self.ends.resize(self.ends.len() * 2, 0);
-            }
-            self.ends[self.count] = out;
-            self.count += 1;
+                Span::Record(at - len, at)
+            };
+            self.spans.push(span);
             match input.get(at) {
                 None => return true,
                 Some(b',') => at += 1,
                 Some(_) => return false,
             }
         }
-    }
-
-    /// Appends `bytes` to the cells' text at `out`.
-    fn put(&mut self, out: &mut usize, bytes: &[u8]) {
-        let end = *out + bytes.len();
-        if end > self.bytes.len() {
-            self.bytes.resize(end.max(self.bytes.len() * 2), 0);
-        }
-        self.bytes[*out..end].copy_from_slice(bytes);
-        *out = end;
     }
 
     /// Splits any record the way RFC 4180 readers do, however odd its quoting.
@@ -200,7 +233,12 @@ impl Cells {
                 R::OutputFull => self.bytes.resize(self.bytes.len() * 2, 0),
                 R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 R::Record => {
-                    self.count = ends;
+                    self.spans.clear();
+                    let mut start = 0;
+                    for &end in &self.ends[..ends] {
+                        self.spans.push(Span::Own(start, end));
+                        start = end;
+                    }
                     return Ok(());
                 }
                 R::End => return Err("empty record".into()),
@@ -208,26 +246,48 @@ impl Cells {
         }
     }
 
-    /// The cells as text.
-    fn strings(&self) -> Result<SmallVec<[&str; 14]>, String> {
-        let ends = &self.ends[..self.count];
-        let all = &self.bytes[..ends.last().copied().unwrap_or(0)];
-        // The text is checked once; each cell must then start and end on a character.
-        let text = std::str::from_utf8(all).ok();
+    /// The cells of `record`, which was split last, as text.
+    fn strings<'a>(&'a self, record: &'a [u8]) -> Result<SmallVec<[&'a str; 14]>, String> {
+        // Nearly every record is ASCII, checked at once a word at a time, and so is then
+        // every cell, whose text is the record's less some quotes.
+        let ascii = record.is_ascii();
         let mut cells = SmallVec::new();
-        let mut start = 0;
-        for (i, &end) in ends.iter().enumerate() {
-            let cell = match text.and_then(|text| text.get(start..end)) {
-                Some(cell) => cell,
-                None => std::str::from_utf8(&self.bytes[start..end]).map_err(|e| {
+        for (i, span) in self.spans.iter().enumerate() {
+            let bytes = match *span {
+                Span::Record(start, end) => &record[start..end],
+                Span::Own(start, end) => &self.bytes[start..end],
+            };
+            let cell = match ascii {
+                // SAFETY: ASCII bytes are UTF-8.
+                true => unsafe { std::str::from_utf8_unchecked(bytes) },
+                false => std::str::from_utf8(bytes).map_err(|e| {
                     format!("not valid CSV: invalid UTF-8 in column {}: {e}", i + 1)
                 })?,
             };
             cells.push(cell);
-            start = end;
         }
         Ok(cells)
     }
+}
+
+/// How many bytes of a bare cell come before its first comma, quote or line break,
+/// eight bytes at a time (see `json::equal`).
+#[inline]
+fn bare_len(bytes: &[u8]) -> usize {
+    use json::equal;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word);
+        let found = equal(x, b',') | equal(x, b'"') | equal(x, b'\r') | equal(x, b'\n');
+        if found != 0 {
+            return at + found.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+        .map_or(bytes.len(), |i| at + i)
 }
 
 #[cfg(test)]
@@ -240,19 +300,105 @@ mod tests {
     fn both(record: &[u8]) -> (Option<Split>, Result<Split, String>) {
         let mut cells = Cells::new();
         let cut = |cells: &Cells| {
-            let mut start = 0;
-            cells.ends[..cells.count]
+            cells
+                .spans
                 .iter()
-                .map(|&end| {
-                    let cell = cells.bytes[start..end].to_vec();
-                    start = end;
-                    cell
+                .map(|span| match *span {
+                    Span::Record(start, end) => record[start..end].to_vec(),
+                    Span::Own(start, end) => cells.bytes[start..end].to_vec(),
                 })
                 .collect::<Vec<_>>()
         };
         let plain = cells.split_plain(record).then(|| cut(&cells));
         let full = cells.split_any(record).map(|()| cut(&cells));
         (plain, full)
+    }
+
+    /// Bytes that are not UTF-8 in a cell, taken where it stands or unquoted, are an error
+    /// naming the column.
+    #[test]
+    fn a_cell_that_is_not_utf8_is_an_error_naming_its_column() {
+        let row = b"2026-11-28T06:21:56.580844754Z,error,1,1000,loadgen,m \xff,\"{\"\"k\"\":\"\"\xc3\"\"}\",f.rs,231,main";
+        let column_named = |row: &[u8], column: usize| {
+            let mut out = LogRecord::blank();
+            let error = decode(row, &mut out, &mut TimestampParser::default()).unwrap_err();
+            let named = format!("not valid CSV: invalid UTF-8 in column {column}: ");
+            assert!(error.starts_with(&named), "{error}");
+        };
+        column_named(row, 6);
+        let row = [&row[..53], &row[55..]].concat();
+        column_named(&row, 7);
+        // The same bytes made UTF-8 read back as their text.
+        let at = row.iter().position(|&b| b == 0xc3).unwrap();
+        let row = [&row[..at], "é".as_bytes(), &row[at + 1..]].concat();
+        let mut out = LogRecord::blank();
+        assert_eq!(
+            decode(&row, &mut out, &mut TimestampParser::default()),
+            Ok(true)
+        );
+        assert_eq!(out.fields, [("k".to_owned(), FieldValue::Str("é".into()))]);
+    }
+
+    /// Records long enough to fill words, of the characters that matter to CSV among
+    /// plain text, split the same by the plain splitter, when it takes them, as by the
+    /// full parser; and the word-at-a-time scan of a bare cell stops where a scan byte by
+    /// byte stops, for every byte value at every place in a word.
+    #[test]
+    fn long_records_split_as_the_full_parser_splits_them() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| matches!(c, b',' | b'"' | b'\r' | b'\n'))
+                .unwrap_or(b.len())
+        };
+        for byte in 0..=255u8 {
+            for at in 0..20 {
+                let mut bytes = vec![b'a'; 20];
+                bytes[at] = byte;
+                assert_eq!(bare_len(&bytes), naive(&bytes), "{bytes:?}");
+            }
+        }
+        // Quoted cells with doubled quotes after runs of every length, as JSON cells are.
+        for (n, m) in (0..20).flat_map(|n| (0..20).map(move |m| (n, m))) {
+            let (run, other) = ("x".repeat(n), "é".repeat(m));
+            for record in [
+                format!("a,\"{run}\"\"{other}\"\"\",b"),
+                format!("\"\"\"{run}\"\"\"\"{other}\""),
+                format!("{run},\"{{\"\"k\"\":\"\"{other}\"\"}}\",{run}"),
+            ] {
+                let (plain, full) = both(record.as_bytes());
+                assert_eq!(
+                    Ok(plain.expect("the plain splitter takes it")),
+                    full,
+                    "{record}"
+                );
+            }
+        }
+        let alphabet = [b'"', b',', b'\r', b'\n', b'a', b'b', b'{', 0xc3, 0xa9, b' '];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut taken = 0;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 8 + (state % 40) as usize;
+            let mut bits = state;
+            let record: Vec<u8> = (0..len)
+                .map(|_| {
+                    bits = bits.rotate_left(5) ^ 0x2545_f491_4f6c_dd1d;
+                    // Mostly plain text, so that records hold long cells.
+                    match bits % 24 {
+                        n @ 0..=3 => alphabet[n as usize],
+                        _ => alphabet[4 + (bits >> 8) as usize % 6],
+                    }
+                })
+                .collect();
+            assert_eq!(bare_len(&record), naive(&record), "{record:?}");
+            if let (Some(plain), full) = both(&record) {
+                taken += 1;
+                assert_eq!(Ok(plain), full, "{:?}", String::from_utf8_lossy(&record));
+            }
+        }
+        assert!(taken > 1000, "{taken}");
     }
 
     /// Every record of a few characters that matter to CSV (quotes, commas, line breaks,

@@ -6,6 +6,7 @@
 //! frame whose length is past the limit ends the framing of its segment.
 
 use std::io::{self, BufRead};
+use std::ops::Range;
 
 use super::FileFormat;
 use crate::format::binary::{crc32, frame_prefix, FRAME_PREFIX, HEADER_LEN};
@@ -24,6 +25,46 @@ pub(super) fn next(
         FileFormat::Csv => read_record(input, record, max, true),
         FileFormat::Json | FileFormat::Text => read_record(input, record, max, false),
     }
+}
+
+/// The next record at `offset` when `buffered`, what the input's buffer holds, has all of
+/// it, as it nearly always has: the record's bytes in `buffered` (what [`next`] would copy
+/// out) and how many bytes it takes with its framing. `None` leaves the record to
+/// [`next`]: one that runs past the buffer, and anything [`next`] reports instead of a
+/// whole record (a binary header, a frame past the limit or whose checksum fails, a line
+/// past the limit).
+pub(super) fn buffered(
+    format: FileFormat,
+    buffered: &[u8],
+    offset: u64,
+    max: usize,
+) -> Option<(Range<usize>, usize)> {
+    let end = match format {
+        FileFormat::Binary => {
+            let prefix = buffered
+                .first_chunk::<FRAME_PREFIX>()
+                .filter(|_| offset > 0)?;
+            let (len, crc) = frame_prefix(prefix);
+            let payload = buffered.get(FRAME_PREFIX..FRAME_PREFIX.checked_add(len)?)?;
+            return (len <= max && crc32(payload) == crc)
+                .then_some((FRAME_PREFIX..FRAME_PREFIX + len, FRAME_PREFIX + len));
+        }
+        FileFormat::Csv => {
+            // A line break ends the record where the quotes before it are even.
+            let mut in_quotes = false;
+            let mut from = 0;
+            loop {
+                let at = from + memchr::memchr(b'\n', &buffered[from..])?;
+                in_quotes ^= odd_quotes(&buffered[from..at]);
+                if !in_quotes {
+                    break at;
+                }
+                from = at + 1;
+            }
+        }
+        FileFormat::Json | FileFormat::Text => memchr::memchr(b'\n', buffered)?,
+    };
+    (end <= max).then_some((0..end, end + 1))
 }
 
 /// What [`next`] found.
@@ -99,6 +140,25 @@ pub(super) fn read_up_to(
     out: &mut Vec<u8>,
     n: usize,
 ) -> io::Result<usize> {
+    read_chunks(input, n, |chunk| out.extend_from_slice(chunk))
+}
+
+/// Fills `out` from the input, short only at the end of the input; returns how much.
+fn read_into(input: &mut dyn BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    read_chunks(input, out.len(), |chunk| {
+        out[got..got + chunk.len()].copy_from_slice(chunk);
+        got += chunk.len();
+    })
+}
+
+/// Hands `take` the next `n` bytes of the input chunk by chunk, as the input's buffer
+/// holds them, fewer only at the end of the input; returns how many.
+fn read_chunks(
+    input: &mut dyn BufRead,
+    n: usize,
+    mut take: impl FnMut(&[u8]),
+) -> io::Result<usize> {
     let mut got = 0;
     while got < n {
         let available = match input.fill_buf() {
@@ -109,30 +169,11 @@ pub(super) fn read_up_to(
         if available.is_empty() {
             break;
         }
-        let take = available.len().min(n - got);
-        out.extend_from_slice(&available[..take]);
-        input.consume(take);
-        got += take;
-    }
-    Ok(got)
-}
-
-/// Fills `out` from the input, short only at the end of the input; returns how much.
-fn read_into(input: &mut dyn BufRead, out: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < out.len() {
-        let available = match input.fill_buf() {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            break;
-        }
-        let take = available.len().min(out.len() - got);
-        out[got..got + take].copy_from_slice(&available[..take]);
-        input.consume(take);
-        got += take;
+        let chunk = &available[..available.len().min(n - got)];
+        take(chunk);
+        let len = chunk.len();
+        input.consume(len);
+        got += len;
     }
     Ok(got)
 }
@@ -215,4 +256,68 @@ fn odd_quotes(bytes: &[u8]) -> bool {
         .map(|block| block.iter().map(|&b| u8::from(b == b'"')).sum::<u8>())
         .fold(0u8, |n, sum| n ^ (sum & 1))
         == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::binary::{crc32, FRAME_PREFIX};
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut out = (payload.len() as u32).to_le_bytes().to_vec();
+        out.extend_from_slice(&crc32(payload).to_le_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// Wherever a record is cut off in the input's buffer, and whatever it is (whole, torn,
+    /// too long, damaged, a CSV cell with line breaks), a record found in the buffer is the
+    /// one `next` copies out, with the same length; and whole records are found there.
+    #[test]
+    fn a_record_found_in_the_buffer_is_the_one_next_reads() {
+        let mut damaged = frame(b"abc");
+        damaged[FRAME_PREFIX] ^= 1;
+        let cases: Vec<(FileFormat, Vec<u8>, bool)> = vec![
+            (FileFormat::Json, b"{\"a\":1}\nrest".to_vec(), true),
+            (FileFormat::Json, b"\n".to_vec(), true),
+            (FileFormat::Json, b"{\"a\":\"long line\"}\n".to_vec(), true),
+            (FileFormat::Text, b"one line\r\nnext\n".to_vec(), true),
+            (FileFormat::Csv, b"a,\"x\ny\",\"\"\"\"\nb\n".to_vec(), true),
+            (FileFormat::Csv, b"a,\"x\"\"\n\"\nb".to_vec(), true),
+            (FileFormat::Csv, b"a,\"open\nnever closed\n".to_vec(), false),
+            (FileFormat::Binary, frame(b"payload"), true),
+            (FileFormat::Binary, frame(b""), true),
+            (
+                FileFormat::Binary,
+                [frame(b"one"), frame(b"two")].concat(),
+                true,
+            ),
+            (FileFormat::Binary, damaged, false),
+            (
+                FileFormat::Binary,
+                vec![0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 1],
+                false,
+            ),
+        ];
+        for (format, bytes, whole) in cases {
+            for max in [4, 14, 1 << 20] {
+                for cut in 0..=bytes.len() {
+                    let held = &bytes[..cut];
+                    let found = buffered(format, held, 16, max);
+                    let mut line = Vec::new();
+                    let next = next(format, &mut &bytes[..], 16, &mut line, max).unwrap();
+                    if let Some((range, consumed)) = &found {
+                        assert!(matches!(next.0, Line::Whole), "{format:?} {bytes:?} {cut}");
+                        assert_eq!(next.1, *consumed as u64, "{format:?} {bytes:?} {cut}");
+                        assert_eq!(&held[range.clone()], line, "{format:?} {bytes:?} {cut}");
+                    }
+                    if cut == bytes.len() && max == 1 << 20 {
+                        assert_eq!(found.is_some(), whole, "{format:?} {bytes:?}");
+                    }
+                }
+            }
+        }
+        // A binary segment's header is left to `next`, which checks it.
+        assert_eq!(buffered(FileFormat::Binary, &frame(b"x"), 0, 1 << 20), None);
+    }
 }

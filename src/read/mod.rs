@@ -673,13 +673,34 @@ impl Reader {
             };
             let source = &self.sources[open.source];
             let start = open.offset;
-            let outcome = framing::next(
-                source.format,
-                &mut *open.input,
-                start,
-                &mut self.line,
-                self.max_record,
-            );
+            // A record the input's buffer holds whole is decoded where it stands; the rest
+            // is framed into `line` first.
+            let mut decoded = None;
+            let outcome = match open.input.fill_buf() {
+                Ok(buffered) => {
+                    match framing::buffered(source.format, buffered, start, self.max_record) {
+                        Some((record, consumed)) => {
+                            decoded =
+                                Some(open.decoder.decode(start, &buffered[record], out, lent));
+                            open.input.consume(consumed);
+                            Some(Ok((Line::Whole, consumed as u64)))
+                        }
+                        None => None,
+                    }
+                }
+                // Reported as `next` would report it: a second read might not fail again.
+                Err(e) if e.kind() != io::ErrorKind::Interrupted => Some(Err(e)),
+                Err(_) => None,
+            }
+            .unwrap_or_else(|| {
+                framing::next(
+                    source.format,
+                    &mut *open.input,
+                    start,
+                    &mut self.line,
+                    self.max_record,
+                )
+            });
             let error = match outcome {
                 Err(e) => {
                     self.current = None;
@@ -691,7 +712,9 @@ impl Reader {
                 }
                 Ok((Line::Whole, consumed)) => {
                     open.offset += consumed;
-                    match open.decoder.decode(start, &self.line, out, lent) {
+                    let decoded = decoded
+                        .unwrap_or_else(|| open.decoder.decode(start, &self.line, out, lent));
+                    match decoded {
                         Ok(false) => continue,
                         Ok(true) => {
                             // Kept in place: a new segment name only when the source changes.
@@ -842,6 +865,33 @@ mod tests {
                 };
                 assert_eq!(&read, expected, "pattern {pattern:#b}, record {i}");
             }
+            assert!(reader.next_ref().is_none());
+        }
+    }
+
+    /// An input that fails once and then says it has ended: the failure is reported, in
+    /// every format, not taken for the end.
+    #[test]
+    fn a_read_that_fails_once_is_an_error_not_an_end() {
+        struct FailsOnce(bool);
+        impl Read for FailsOnce {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Ok(0);
+                }
+                Err(io::Error::other("the disk went away"))
+            }
+        }
+        for format in [
+            FileFormat::Json,
+            FileFormat::Csv,
+            FileFormat::Text,
+            FileFormat::Binary,
+        ] {
+            let mut reader = from_reader(FailsOnce(false), format, "<input>");
+            let error = reader.next_ref().unwrap().unwrap_err();
+            assert_eq!(error.kind(), ReadErrorKind::Io, "{format:?}");
+            assert!(error.to_string().contains("the disk went away"), "{error}");
             assert!(reader.next_ref().is_none());
         }
     }

@@ -155,6 +155,29 @@ impl FieldValue {
             ),
         }
     }
+
+    /// Makes this value the one `value` reads back as, reusing the string it holds, and
+    /// writing a number over one of the same kind in place.
+    #[inline(always)]
+    pub(crate) fn set_captured(&mut self, value: ValueRef<'_>) {
+        match (value, &mut *self) {
+            (ValueRef::Str(s), FieldValue::Str(held)) => {
+                held.clear();
+                held.push_str(s);
+            }
+            (ValueRef::U64(v), FieldValue::U64(held)) => *held = v,
+            (ValueRef::I64(v), FieldValue::I64(held)) if v < 0 => *held = v,
+            (ValueRef::F64(v), FieldValue::F64(held)) => *held = v,
+            (ValueRef::Bool(v), FieldValue::Bool(held)) => *held = v,
+            _ => self.replace_with(value),
+        }
+    }
+
+    /// Out of line: a value of another kind than the one held, seldom met in a stream.
+    #[inline(never)]
+    fn replace_with(&mut self, value: ValueRef<'_>) {
+        *self = FieldValue::from_captured(value);
+    }
 }
 
 /// A value read back goes to the encoders and the rendering as the captured value of the

@@ -649,6 +649,7 @@ impl Builder {
                     crate::schema::Collector::new(
                         self.schema_summary,
                         Arc::clone(&self.encoder_options.secrets),
+                        self.format,
                     ),
                 );
                 (Some(file), opened.next_seq, path)

@@ -119,6 +119,12 @@ impl Record {
         (self.flags & (HAS_SCOPED | HAS_SPAN) == 0).then(|| self.payload.as_slice())
     }
 
+    /// Whether scopes added fields after the call's own values.
+    #[cfg(feature = "writer")]
+    pub(crate) fn has_scoped_fields(&self) -> bool {
+        self.flags & HAS_SCOPED != 0
+    }
+
     /// The call's own values, the actor first when there is one, without the span context
     /// that may follow them. `None` when scopes added fields.
     #[cfg(feature = "writer")]

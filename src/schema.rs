@@ -78,8 +78,9 @@ impl Kind {
 }
 
 impl Kind {
-    /// The kind of a captured value, as the reader will read it back (characters and IP
-    /// addresses are strings).
+    /// The kind of a captured value, as the reader will read it back from JSON lines, CSV
+    /// or text (characters, IP addresses and non-finite floats are strings; the binary
+    /// format keeps a non-finite float a float).
     #[inline]
     pub fn of_captured(value: crate::ValueRef<'_>) -> Kind {
         use crate::ValueRef as V;
@@ -115,6 +116,9 @@ impl Kind {
 pub(crate) struct Collector {
     enabled: bool,
     secrets: std::sync::Arc<[String]>,
+    /// Whether the segments are binary, whose readers give a non-finite float back as a
+    /// float; the other formats write it as a string.
+    binary: bool,
     /// Direct-mapped by call site (its metadata's address): the site, the segment its
     /// kinds were added to, and the kinds (see [`Collector::packed_kinds`]). Two sites
     /// that share a slot take turns, at worst adding their kinds again.
@@ -133,27 +137,45 @@ const PACKED_FIELDS: usize = 15;
 
 #[cfg(feature = "writer")]
 impl Collector {
-    /// A collector that sees values as the files do, with `secrets` redacted.
-    pub(crate) fn new(enabled: bool, secrets: std::sync::Arc<[String]>) -> Collector {
+    /// A collector that sees values as files of `format` hold them, with `secrets`
+    /// redacted.
+    pub(crate) fn new(
+        enabled: bool,
+        secrets: std::sync::Arc<[String]>,
+        format: crate::Format,
+    ) -> Collector {
         Collector {
             enabled,
             secrets,
+            binary: format == crate::Format::Binary,
             cache: vec![(0, 0, 0); if enabled { CACHE_SLOTS } else { 0 }].into_boxed_slice(),
         }
     }
 
-    /// Notes `record`, written to the segment numbered `segment`, into `summary`.
+    /// Notes `record`, written to the segment numbered `segment`, into `summary`. `told`
+    /// is what the encoder told of the kinds of the record's actor and values on its
+    /// way through them, packed as here, if it did.
     #[inline]
     pub(crate) fn note(
         &mut self,
         record: &crate::Record,
         segment: u64,
+        told: Option<u64>,
         summary: &mut SegmentSchema,
     ) {
         if !self.enabled {
             return;
         }
-        let Some(kinds) = self.packed_kinds(record) else {
+        let fields = record.metadata().fields().len();
+        let told = told.filter(|_| {
+            // What the encoder saw is what the summary notes only without redaction and
+            // scope fields, and for the call's fields alone (message arguments follow).
+            self.secrets.is_empty() && !record.has_scoped_fields() && fields <= PACKED_FIELDS
+        });
+        let Some(kinds) = told
+            .map(|kinds| kinds & (u64::MAX >> (60 - 4 * fields)))
+            .or_else(|| self.packed_kinds(record))
+        else {
             self.note_decoded(record, summary);
             return;
         };
@@ -183,7 +205,9 @@ impl Collector {
     #[inline]
     fn packed_kinds(&self, record: &crate::Record) -> Option<u64> {
         let names = record.metadata().fields();
-        if names.len() > PACKED_FIELDS {
+        // The walk tells kinds as the text formats hold them; the binary encoder tells
+        // its own (see `note`).
+        if names.len() > PACKED_FIELDS || self.binary {
             return None;
         }
         let mut values = record.own_values()?;
@@ -216,11 +240,15 @@ impl Collector {
     fn note_decoded(&mut self, record: &crate::Record, summary: &mut SegmentSchema) {
         let mut values = record.decode();
         values.redact(&self.secrets);
+        let kind = |value: crate::ValueRef<'_>| match value {
+            crate::ValueRef::F32(_) | crate::ValueRef::F64(_) if self.binary => Kind::Float,
+            _ => Kind::of_captured(value),
+        };
         if let Some(actor) = values.actor() {
-            summary.actor.insert(Kind::of_captured(actor));
+            summary.actor.insert(kind(actor));
         }
         for (name, value) in values.fields() {
-            summary.add_field_kind(name, Kind::of_captured(value));
+            summary.add_field_kind(name, kind(value));
         }
     }
 }
@@ -242,7 +270,7 @@ impl Kind {
 
     /// The kind's four-bit code in [`Collector`]'s packed kinds.
     #[inline]
-    fn packed(self) -> u64 {
+    pub(crate) fn packed(self) -> u64 {
         self as u64 + 1
     }
 

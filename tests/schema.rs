@@ -152,15 +152,16 @@ fn log_mix() {
     }
 }
 
-/// Writes `log_mix` with the builder's defaults and `redact`, and checks that every sealed
-/// segment's summary in the manifest is what its records read back say.
-fn summaries_agree_with_the_records(redact: &[&str]) {
+/// Writes `log_mix` in `format` with the builder's defaults and `redact`, and checks that
+/// every sealed segment's summary in the manifest is what its records read back say.
+fn summaries_agree_with_the_records(format: trail::Format, redact: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     {
         let _turn = turn();
         let guard = trail::builder()
             .dir(dir.path())
             .name("mix")
+            .format(format)
             .rotate_bytes(8192)
             .redact(redact.iter().copied())
             .install()
@@ -189,12 +190,19 @@ fn summaries_agree_with_the_records(redact: &[&str]) {
 
 #[test]
 fn the_writer_summarises_each_sealed_segment_as_its_records_read_back() {
-    summaries_agree_with_the_records(&["token"]);
+    summaries_agree_with_the_records(trail::Format::Json, &["token"]);
 }
 
 #[test]
 fn a_summary_sees_redacted_values_as_the_strings_written() {
-    summaries_agree_with_the_records(&["actor", "n", "w", "f16", "region"]);
+    summaries_agree_with_the_records(trail::Format::Json, &["actor", "n", "w", "f16", "region"]);
+}
+
+/// The binary encoder tells the summary its records' kinds as it writes them.
+#[test]
+fn binary_segments_are_summarised_as_their_records_read_back() {
+    summaries_agree_with_the_records(trail::Format::Binary, &[]);
+    summaries_agree_with_the_records(trail::Format::Binary, &["actor", "n", "region"]);
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub(crate) struct BincodeEncoder {
     /// Where in its output the last record's frame began, after the call site and
     /// thread frames that the record may have needed first.
     record_at: usize,
+    /// The kinds of the last record's values, when it took the transcoding path.
+    kinds: Option<u64>,
 }
 
 /// A frame, borrowed: its variants in the order of their ids in `format::binary::frame`.
@@ -331,7 +333,12 @@ impl Encoder for BincodeEncoder {
         self.last_thread = None;
     }
 
+    fn last_kinds(&self) -> Option<u64> {
+        self.kinds
+    }
+
     fn encode(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
+        self.kinds = None;
         // Most records: no secrets to hide and no scope fields to reorder, so the values
         // go from the payload to the frame as they come.
         if self.context.secrets.is_empty()
@@ -342,7 +349,8 @@ impl Encoder for BincodeEncoder {
             let stamps = [seq, record.timestamp_nanos()];
             let ids = [callsite, thread];
             self.record_at = out.len();
-            if transcode_record(out, ids, stamps, payload, record.has_actor()) {
+            self.kinds = transcode_record(out, ids, stamps, payload, record.has_actor());
+            if self.kinds.is_some() {
                 return;
             }
             // Nested values and damaged payloads take the path that decodes them.

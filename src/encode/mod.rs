@@ -186,6 +186,13 @@ pub(crate) trait Encoder: Send {
     fn last_record_at(&self) -> Option<usize> {
         None
     }
+
+    /// The kinds of the last encoded record's actor and values, packed as the writer's
+    /// schema summary keeps them, when the encoder told them on its way through the
+    /// values; `None` when it did not, and the summary tells them itself.
+    fn last_kinds(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[cfg(test)]

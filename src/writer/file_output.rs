@@ -119,7 +119,9 @@ impl FileOutput {
         self.buffered = Some((self.buffered.map_or(seq, |(first, _)| first), seq));
         let segment = self.files.generation();
         let written = self.cut.as_ref().unwrap_or(record);
-        self.schema.note(written, segment, self.files.schema_mut());
+        let told = self.encoder.last_kinds();
+        self.schema
+            .note(written, segment, told, self.files.schema_mut());
     }
 
     /// The record [`FileOutput::record`] took last, as written, if it had to be cut.

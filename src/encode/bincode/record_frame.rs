@@ -10,21 +10,27 @@ use crate::capture::codec::tag;
 use crate::capture::value_view::{Shape, ValueView};
 use crate::format::binary::{frame, framed, variant};
 use crate::record::ValueRef;
+use crate::schema::Kind;
 use crate::span::SpanRef;
 
 /// Writes a record frame straight from a record's captured bytes: each value's tag and
 /// bytes become the frame's, with no decoded value in between. This is what
-/// `write_record` writes for the same values; false, with `out` as it was, for a payload
+/// `write_record` writes for the same values; `None`, with `out` as it was, for a payload
 /// it leaves to that path: one with nested values, or a malformed one.
+///
+/// Returns the values' kinds as the schema summary packs them (see
+/// `schema::Collector`), told on the way: the actor's in the lowest four bits (0 for no
+/// actor), then each value's, for as many as fit.
 pub(super) fn transcode_record(
     out: &mut Vec<u8>,
     [callsite, thread]: [u32; 2],
     [seq, ts]: [u64; 2],
     payload: &[u8],
     has_actor: bool,
-) -> bool {
+) -> Option<u64> {
     let start = out.len();
     let mut whole = true;
+    let mut kinds = 0u64;
     framed(out, |out| {
         // A value takes at most twice its captured bytes in the frame (a `bool`'s one
         // byte becomes two); the items before the values take at most 31.
@@ -44,7 +50,10 @@ pub(super) fn transcode_record(
             let mut pos = 0;
             if has_actor {
                 match transcode_value(payload, &mut pos, p) {
-                    Some(end) => p = end,
+                    Some((end, kind)) => {
+                        p = end;
+                        kinds = kind;
+                    }
                     None => whole = false,
                 }
             }
@@ -54,7 +63,14 @@ pub(super) fn transcode_record(
             let mut count = 0u64;
             while whole && pos < payload.len() {
                 match transcode_value(payload, &mut pos, p) {
-                    Some(end) => p = end,
+                    Some((end, kind)) => {
+                        p = end;
+                        // Past the sixteenth slot the kinds are not kept (the shift
+                        // would wrap); the summary then reads them itself.
+                        if count < 15 {
+                            kinds |= kind << (4 * (count + 1));
+                        }
+                    }
                     None => whole = false,
                 }
                 count += 1;
@@ -75,53 +91,67 @@ pub(super) fn transcode_record(
     });
     if !whole {
         out.truncate(start);
+        return None;
     }
-    whole
+    Some(kinds)
 }
 
 /// Writes the captured value at `payload[*pos..]` at `p` in the frame's layout and moves
-/// `pos` past it; returns where the written bytes end. `None` for a nested value or a
-/// malformed one.
+/// `pos` past it; returns where the written bytes end and the value's kind, packed (see
+/// [`transcode_record`]). `None` for a nested value or a malformed one.
 ///
 /// # Safety
 ///
 /// `p` must be valid for writes of twice the value's captured bytes.
 #[inline(always)]
-unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option<*mut u8> {
+unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option<(*mut u8, u64)> {
     let t = *payload.get(*pos)?;
     let rest = &payload[*pos + 1..];
-    // Each arm: the frame's bytes, and how many captured bytes followed the tag.
+    // The kind as the summary tells it from the captured value; the arms below that
+    // read the value pass it, the others their tag's one kind.
+    let kind = |value: ValueRef<'_>| Kind::of_captured(value).packed();
+    // Each arm: the frame's bytes, how many captured bytes followed the tag, and the
+    // value's kind (text and addresses are strings).
     // SAFETY (for all arms): each writes at most twice `1 + used` bytes, as the caller
     // vouches room for.
-    let (end, used) = unsafe {
+    let (end, used, kind_code) = unsafe {
         match t {
             tag::NULL => {
                 p.write(variant::NULL);
-                (p.add(1), 0)
+                (p.add(1), 0, kind(ValueRef::Null))
             }
             tag::FALSE | tag::TRUE => {
                 p.write(variant::BOOL);
                 p.add(1).write(t - tag::FALSE);
-                (p.add(2), 0)
+                (p.add(2), 0, kind(ValueRef::Bool(t == tag::TRUE)))
             }
             tag::I64 => {
                 let n = i64::from_le_bytes(*rest.first_chunk()?);
                 p.write(variant::I64);
-                (put_varint(p.add(1), ((n << 1) ^ (n >> 63)) as u64), 8)
+                let end = put_varint(p.add(1), ((n << 1) ^ (n >> 63)) as u64);
+                (end, 8, kind(ValueRef::I64(n)))
             }
             tag::U64 => {
+                let n = u64::from_le_bytes(*rest.first_chunk()?);
                 p.write(variant::U64);
-                (
-                    put_varint(p.add(1), u64::from_le_bytes(*rest.first_chunk()?)),
-                    8,
-                )
+                (put_varint(p.add(1), n), 8, kind(ValueRef::U64(n)))
             }
-            tag::F64 => (put_fixed::<8>(p, variant::F64, rest)?, 8),
-            tag::F32 => (put_fixed::<4>(p, variant::F32, rest)?, 4),
+            // The binary format keeps a non-finite float a float.
+            tag::F64 => (
+                put_fixed::<8>(p, variant::F64, rest)?,
+                8,
+                Kind::Float.packed(),
+            ),
+            tag::F32 => (
+                put_fixed::<4>(p, variant::F32, rest)?,
+                4,
+                Kind::Float.packed(),
+            ),
             tag::CHAR => {
                 let c = char::from_u32(u32::from_le_bytes(*rest.first_chunk()?))?;
                 p.write(variant::CHAR);
-                (put_varint(p.add(1), u64::from(u32::from(c))), 4)
+                let end = put_varint(p.add(1), u64::from(u32::from(c)));
+                (end, 4, kind(ValueRef::Char(c)))
             }
             tag::STR | tag::BYTES => {
                 let len = u32::from_le_bytes(*rest.first_chunk()?) as usize;
@@ -137,27 +167,39 @@ unsafe fn transcode_value(payload: &[u8], pos: &mut usize, p: *mut u8) -> Option
                 let at = put_varint(p.add(1), len as u64);
                 let room = core::slice::from_raw_parts_mut(at.cast(), len);
                 crate::payload::write_uninit(room, bytes);
-                (at.add(len), 4 + len)
+                let told = if t == tag::STR {
+                    Kind::String
+                } else {
+                    Kind::of_captured(ValueRef::Bytes(bytes))
+                };
+                (at.add(len), 4 + len, told.packed())
             }
             tag::I128 => {
                 let n = i128::from_le_bytes(*rest.first_chunk()?);
                 p.write(variant::I128);
-                (put_varint128(p.add(1), ((n << 1) ^ (n >> 127)) as u128), 16)
+                let end = put_varint128(p.add(1), ((n << 1) ^ (n >> 127)) as u128);
+                (end, 16, kind(ValueRef::I128(n)))
             }
             tag::U128 => {
+                let n = u128::from_le_bytes(*rest.first_chunk()?);
                 p.write(variant::U128);
-                (
-                    put_varint128(p.add(1), u128::from_le_bytes(*rest.first_chunk()?)),
-                    16,
-                )
+                (put_varint128(p.add(1), n), 16, kind(ValueRef::U128(n)))
             }
-            tag::IPV4 => (put_fixed::<4>(p, variant::IPV4, rest)?, 4),
-            tag::IPV6 => (put_fixed::<16>(p, variant::IPV6, rest)?, 16),
+            tag::IPV4 => (
+                put_fixed::<4>(p, variant::IPV4, rest)?,
+                4,
+                Kind::String.packed(),
+            ),
+            tag::IPV6 => (
+                put_fixed::<16>(p, variant::IPV6, rest)?,
+                16,
+                Kind::String.packed(),
+            ),
             _ => return None,
         }
     };
     *pos += 1 + used;
-    Some(end)
+    Some((end, kind_code))
 }
 
 /// Writes `tag` and the first `N` bytes of `rest` as they are.
@@ -456,7 +498,7 @@ mod tests {
             }
             let payload = record.plain_payload().expect("no scope fields");
             let mut fast = b"earlier frames".to_vec();
-            prop_assert!(transcode_record(&mut fast, ids, stamps, payload, actor.is_some()));
+            prop_assert!(transcode_record(&mut fast, ids, stamps, payload, actor.is_some()).is_some());
             prop_assert_eq!(fast, reference(ids, stamps, payload, actor.is_some()).unwrap());
         }
 
@@ -469,7 +511,7 @@ mod tests {
             has_actor in any::<bool>(),
         ) {
             let mut out = b"earlier frames".to_vec();
-            let written = transcode_record(&mut out, [1, 2], [3, 4], &payload, has_actor);
+            let written = transcode_record(&mut out, [1, 2], [3, 4], &payload, has_actor).is_some();
             match reference([1, 2], [3, 4], &payload, has_actor) {
                 Some(frame) => {
                     prop_assert!(written);

@@ -206,6 +206,18 @@ pub(crate) fn put_trailer(out: &mut Payload, span: &SpanIds) {
     out.extend_from_slice(&fixed);
 }
 
+/// The trace id, span id and parent id, in that order in 32 bytes: the layout of the
+/// payload's trailer and of a binary record's span context.
+pub(crate) fn split_ids(ids: &[u8; 32]) -> ([u8; 16], [u8; 8], [u8; 8]) {
+    let mut trace_id = [0; 16];
+    let mut span_id = [0; 8];
+    let mut parent_id = [0; 8];
+    trace_id.copy_from_slice(&ids[..16]);
+    span_id.copy_from_slice(&ids[16..24]);
+    parent_id.copy_from_slice(&ids[24..]);
+    (trace_id, span_id, parent_id)
+}
+
 /// Splits a payload with a trailer into its values and its span context; `None` when
 /// the trailer is damaged (it never is unless a bug slipped in).
 pub(crate) fn split_trailer(bytes: &[u8]) -> Option<(&[u8], SpanRef<'_>)> {
@@ -214,12 +226,7 @@ pub(crate) fn split_trailer(bytes: &[u8]) -> Option<(&[u8], SpanRef<'_>)> {
     let name_len = usize::from(u16::from_le_bytes([fixed[32], fixed[33]]));
     let name_at = fixed_at.checked_sub(name_len)?;
     let name = std::str::from_utf8(&bytes[name_at..fixed_at]).ok()?;
-    let mut trace_id = [0; 16];
-    trace_id.copy_from_slice(&fixed[..16]);
-    let mut span_id = [0; 8];
-    span_id.copy_from_slice(&fixed[16..24]);
-    let mut parent_id = [0; 8];
-    parent_id.copy_from_slice(&fixed[24..32]);
+    let (trace_id, span_id, parent_id) = split_ids(fixed.first_chunk()?);
     Some((
         &bytes[..name_at],
         SpanRef {

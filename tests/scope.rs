@@ -1,23 +1,15 @@
 //! Scoped context: every event on the thread carries the scope's actor and fields, its
 //! own values winning; scopes nest; a wrapped future carries them to other threads.
 
+mod common;
+
+use common::futures::block_on;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use trail::read::{FieldValue, LogRecord};
 use trail::Format;
-
-/// Polls a future to completion on the current thread.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
 
 /// Pending once, then ready: the future is polled twice, as across an `.await`.
 struct YieldOnce(bool);

@@ -2,6 +2,9 @@
 //! span id, parent id, trace id), in every format and profile, read back the same; with
 //! span records on, a span writes one record when it closes, timed by the writer's clock.
 
+mod common;
+
+use common::futures::block_on;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -14,16 +17,6 @@ use trail::{Format, JsonProfile, SpanContext};
 
 /// The writer is global: one test at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
 
 fn read(dir: &std::path::Path) -> Vec<LogRecord> {
     trail::read::open(dir)

@@ -3,25 +3,17 @@
 //!
 //! No test here installs a sink: the file checks the capture alone.
 
+mod common;
+
+use common::futures::block_on;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use trail::testing::{capture, capture_at};
 use trail::{Level, LevelFilter, ValueRef};
-
-/// Polls a future to completion on the current thread.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
 
 /// Pending once, then ready: the future is polled twice, as across an `.await`.
 struct YieldOnce(bool);

@@ -14,8 +14,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Token, Type};
 
-use crate::args::{parse_field, Field, Kind};
-use crate::scope::span_frame;
+use crate::args::{parse_field, Field};
+use crate::scope::{captured, span_frame};
 
 /// The attribute's settings.
 #[derive(Default)]
@@ -126,13 +126,7 @@ pub fn expand(settings: Settings, mut function: ItemFn) -> syn::Result<TokenStre
         }
     });
     let adds = settings.fields.iter().map(|field| {
-        let value = &field.value;
-        let wrapped = match field.kind {
-            Kind::Value => quote!(&(#value)),
-            Kind::Display => quote!(&#private::display(&(#value))),
-            Kind::Debug => quote!(&#private::debug(&(#value))),
-            Kind::Serde => quote!(&#private::serde(&(#value))),
-        };
+        let wrapped = captured(&private, field);
         let key = &field.name;
         quote!(__trail_frame.field(#key, #wrapped);)
     });

@@ -62,17 +62,22 @@ impl Parse for Scope {
     }
 }
 
+/// A field's value as a frame takes it: a reference, wrapped by how it is captured.
+pub fn captured(private: &TokenStream, field: &Field) -> TokenStream {
+    let value = &field.value;
+    match field.kind {
+        Kind::Value => quote!(&(#value)),
+        Kind::Display => quote!(&#private::display(&(#value))),
+        Kind::Debug => quote!(&#private::debug(&(#value))),
+        Kind::Serde => quote!(&#private::serde(&(#value))),
+    }
+}
+
 pub fn expand(scope: Scope) -> syn::Result<TokenStream> {
     let krate = &scope.krate;
     let private = quote!(#krate::__private);
     let adds = scope.fields.iter().map(|field| {
-        let value = &field.value;
-        let wrapped = match field.kind {
-            Kind::Value => quote!(&(#value)),
-            Kind::Display => quote!(&#private::display(&(#value))),
-            Kind::Debug => quote!(&#private::debug(&(#value))),
-            Kind::Serde => quote!(&#private::serde(&(#value))),
-        };
+        let wrapped = captured(&private, field);
         if field.name == "actor" {
             quote!(__trail_frame.actor(#wrapped);)
         } else {

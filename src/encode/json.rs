@@ -331,17 +331,7 @@ impl JsonEncoder {
         out.extend_from_slice(b",\"event.sequence\":");
         out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
         if let Some(span) = record.span_ref() {
-            out.extend_from_slice(b",\"span.name\":");
-            write_str(span.name, out);
-            out.extend_from_slice(b",\"span.id\":\"");
-            put_hex(&span.span_id, out);
-            if span.has_parent() {
-                out.extend_from_slice(b"\",\"span.parent_id\":\"");
-                put_hex(&span.parent_id, out);
-            }
-            out.extend_from_slice(b"\",\"trace.id\":\"");
-            put_hex(&span.trace_id, out);
-            out.push(b'"');
+            write_span(span, &ECS_SPAN_KEYS, out);
         }
         out.extend_from_slice(b",\"ecs.version\":\"");
         out.extend_from_slice(ECS_VERSION.as_bytes());
@@ -388,27 +378,46 @@ impl Encoder for JsonEncoder {
             Some(span) => {
                 // The span context after the thread, before the line's end.
                 append(out, &end[..end.len() - 2]);
-                write_span(span, out);
+                write_span(span, &SPAN_KEYS, out);
                 append(out, b"}\n");
             }
         }
     }
 }
 
-/// `,"span":…,"span_id":…,"parent_id":…,"trace_id":…`, the ids in hex, `parent_id` only
-/// for a span that has a parent.
-fn write_span(span: SpanRef<'_>, out: &mut Vec<u8>) {
-    out.extend_from_slice(b",\"span\":");
+/// The keys of a span's name and ids, in the order written: name, span id, parent id,
+/// trace id.
+type SpanKeys = [&'static str; 4];
+
+/// The canonical profile's span keys.
+const SPAN_KEYS: SpanKeys = ["span", "span_id", "parent_id", "trace_id"];
+
+/// Elastic Common Schema's span keys.
+const ECS_SPAN_KEYS: SpanKeys = ["span.name", "span.id", "span.parent_id", "trace.id"];
+
+/// `,"NAME":…,"SPAN ID":…,"PARENT ID":…,"TRACE ID":…` under `keys`, the ids in hex, the
+/// parent id only for a span that has a parent.
+fn write_span(
+    span: SpanRef<'_>,
+    [name, span_id, parent_id, trace_id]: &SpanKeys,
+    out: &mut Vec<u8>,
+) {
+    let hex = |key: &str, id: &[u8], out: &mut Vec<u8>| {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":\"");
+        put_hex(id, out);
+        out.push(b'"');
+    };
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
     write_str(span.name, out);
-    out.extend_from_slice(b",\"span_id\":\"");
-    put_hex(&span.span_id, out);
+    hex(span_id, &span.span_id, out);
     if span.has_parent() {
-        out.extend_from_slice(b"\",\"parent_id\":\"");
-        put_hex(&span.parent_id, out);
+        hex(parent_id, &span.parent_id, out);
     }
-    out.extend_from_slice(b"\",\"trace_id\":\"");
-    put_hex(&span.trace_id, out);
-    out.push(b'"');
+    hex(trace_id, &span.trace_id, out);
 }
 
 /// Writes a record's canonical line from its parts. The writer writes the same line
@@ -439,7 +448,7 @@ pub(crate) fn write_canonical<'a, V: ValueView<'a>>(
     out.extend_from_slice(b",\"thread\":");
     write_str(r.thread, out);
     if let Some(span) = r.span {
-        write_span(span, out);
+        write_span(span, &SPAN_KEYS, out);
     }
     out.extend_from_slice(b"}\n");
 }

@@ -36,14 +36,9 @@ pub(crate) fn from_cells(cells: &[&str]) -> Result<Option<SpanContext>, String> 
 /// Returns the context and how many bytes it took.
 pub(crate) fn from_binary(bytes: &[u8]) -> Result<(SpanContext, usize), String> {
     let ids = bytes
-        .get(..32)
+        .first_chunk::<32>()
         .ok_or_else(|| format!("span ids need 32 bytes, {} remain", bytes.len()))?;
-    let mut trace_id = [0; 16];
-    trace_id.copy_from_slice(&ids[..16]);
-    let mut span_id = [0; 8];
-    span_id.copy_from_slice(&ids[16..24]);
-    let mut parent_id = [0; 8];
-    parent_id.copy_from_slice(&ids[24..32]);
+    let (trace_id, span_id, parent_id) = crate::span::split_ids(ids);
     // The name's length: a varint below 251 is one byte; 251 is a u16 to follow.
     let (len, at) = match bytes.get(32) {
         Some(&n) if n < 251 => (usize::from(n), 33),

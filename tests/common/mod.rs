@@ -1,9 +1,11 @@
 //! What the library's tests share: a sink that keeps records in memory, for tests of what
-//! the macros capture, and (in `counting_alloc`) an allocator that counts allocations.
+//! the macros capture, (in `counting_alloc`) an allocator that counts allocations, and (in
+//! `futures`) a way to run a future without an executor.
 
 #![allow(dead_code)]
 
 pub mod counting_alloc;
+pub mod futures;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 

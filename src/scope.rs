@@ -159,6 +159,7 @@ pub(crate) fn innermost_span() -> Option<SpanIds> {
     STACK.with(|s| {
         let stack = s.try_borrow().ok()?;
         stack
+            .frames
             .iter()
             .rev()
             .find_map(|f| f.span.as_ref().map(|s| s.ids))
@@ -167,7 +168,74 @@ pub(crate) fn innermost_span() -> Option<SpanIds> {
 
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
-    static STACK: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+    static STACK: RefCell<Stack> = const {
+        RefCell::new(Stack {
+            frames: Vec::new(),
+            suffix: Suffix {
+                fresh: false,
+                actor: None,
+                names: Vec::new(),
+                tail: Vec::new(),
+                fields_end: 0,
+                flags: 0,
+            },
+        })
+    };
+}
+
+/// The thread's scopes, innermost last, and the bytes their events get.
+struct Stack {
+    frames: Vec<Frame>,
+    suffix: Suffix,
+}
+
+/// What an event inside the thread's scopes gets, in the payload's own bytes: made once
+/// after the stack changes, then copied into each event, so that an event inside a scope
+/// or span costs a copy, not a walk of the stack.
+struct Suffix {
+    /// Whether the rest was made from the stack as it is.
+    fresh: bool,
+    /// The innermost actor, captured.
+    actor: Option<Vec<u8>>,
+    /// The scopes' field names, innermost first, each once.
+    names: Vec<&'static str>,
+    /// What follows the values of an event that sets none of `names`: the scoped marker
+    /// and each field (up to `fields_end`), then the innermost span's context (see
+    /// [`crate::span::put_trailer`]), if any.
+    tail: Vec<u8>,
+    fields_end: usize,
+    /// The record flags `tail` sets.
+    flags: u8,
+}
+
+impl Stack {
+    /// Makes the suffix again from the frames.
+    #[cold]
+    fn refresh(&mut self) {
+        let suffix = &mut self.suffix;
+        suffix.actor = self.frames.iter().rev().find_map(|f| f.actor.clone());
+        suffix.names.clear();
+        suffix.tail.clear();
+        suffix.flags = 0;
+        let mut bytes = RecordPayload::new();
+        {
+            let mut payload = bytes.edit();
+            merge_fields(
+                &self.frames,
+                &mut payload,
+                &mut suffix.flags,
+                &[],
+                &mut suffix.names,
+            );
+            suffix.fields_end = payload.len();
+            if let Some(span) = self.frames.iter().rev().find_map(|f| f.span.as_ref()) {
+                suffix.flags |= HAS_SPAN;
+                crate::span::put_trailer(&mut payload, &span.ids);
+            }
+        }
+        suffix.tail.extend_from_slice(bytes.as_slice());
+        suffix.fresh = true;
+    }
 }
 
 /// Pushes a frame; the guard pops it.
@@ -179,7 +247,11 @@ pub fn enter(mut frame: Frame) -> ScopeGuard {
         .as_ref()
         .and_then(|s| s.timer.clone())
         .inspect(|t| t.enter());
-    STACK.with(|s| s.borrow_mut().push(frame));
+    STACK.with(|s| {
+        let mut stack = s.borrow_mut();
+        stack.frames.push(frame);
+        stack.suffix.fresh = false;
+    });
     DEPTH.with(|d| d.set(d.get() + 1));
     ScopeGuard {
         timer,
@@ -206,7 +278,14 @@ impl Drop for ScopeGuard {
     fn drop(&mut self) {
         // Popped out of the stack's borrow: the last copy of a span closes it with a
         // record, which reads the stack.
-        let frame = STACK.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        let frame = STACK
+            .try_with(|s| {
+                let mut stack = s.borrow_mut();
+                stack.suffix.fresh = false;
+                stack.frames.pop()
+            })
+            .ok()
+            .flatten();
         let _ = DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
         if let Some(timer) = self.timer.take() {
             timer.exit();
@@ -232,7 +311,7 @@ pub(crate) fn captures() -> Vec<Arc<crate::testing::Collector>> {
         let Ok(stack) = s.try_borrow() else {
             return found;
         };
-        for collector in stack.iter().filter_map(|f| f.capture.as_ref()) {
+        for collector in stack.frames.iter().filter_map(|f| f.capture.as_ref()) {
             // A scope entered again (a future polled where it was made) repeats a frame.
             if !found.iter().any(|c| Arc::ptr_eq(c, collector)) {
                 found.push(Arc::clone(collector));
@@ -248,14 +327,11 @@ pub(crate) fn active() -> bool {
     DEPTH.with(Cell::get) != 0
 }
 
-/// Puts the innermost scope's actor first in the event, if the call names none.
+/// Puts the innermost scope's actor first in the event, whose call names none.
 #[cold]
-pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
-    if meta.has_actor() {
-        return;
-    }
-    STACK.with(|s| {
-        if let Some(actor) = s.borrow().iter().rev().find_map(|f| f.actor.as_ref()) {
+pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8) {
+    with_suffix(|suffix, _| {
+        if let Some(actor) = &suffix.actor {
             *flags |= HAS_ACTOR;
             payload.extend_from_slice(actor);
         }
@@ -266,29 +342,58 @@ pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8, meta: &Metadata) 
 /// innermost span's context.
 #[cold]
 pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
-    STACK.with(|s| {
-        let stack = s.borrow();
-        let mut added: Vec<&'static str> = Vec::new();
-        for frame in stack.iter().rev() {
-            for (name, value) in &frame.fields {
-                if meta.fields().contains(name) || added.contains(name) {
-                    continue;
-                }
-                if added.is_empty() {
-                    codec::start_scoped(payload);
-                }
-                *flags |= HAS_SCOPED;
-                codec::put_str(payload, name.as_bytes());
-                payload.extend_from_slice(value);
-                added.push(name);
-            }
-        }
-        // After every value: the span context is read from the end.
-        if let Some(span) = stack.iter().rev().find_map(|f| f.span.as_ref()) {
-            *flags |= HAS_SPAN;
-            crate::span::put_trailer(payload, &span.ids);
+    with_suffix(|suffix, frames| {
+        let fields = meta.fields();
+        if suffix.names.iter().any(|name| fields.contains(name)) {
+            // The call sets some of the scopes' fields: those are left out.
+            merge_fields(frames, payload, flags, fields, &mut Vec::new());
+            *flags |= suffix.flags & HAS_SPAN;
+            payload.extend_from_slice(&suffix.tail[suffix.fields_end..]);
+        } else {
+            *flags |= suffix.flags;
+            payload.extend_from_slice(&suffix.tail);
         }
     });
+}
+
+/// Runs `f` with the thread's suffix, made again first if the stack changed. An event
+/// logged while the stack changes (a panic there) or while the thread ends gets nothing.
+#[inline(always)]
+fn with_suffix(f: impl FnOnce(&Suffix, &[Frame])) {
+    let _ = STACK.try_with(|s| {
+        let Ok(mut stack) = s.try_borrow_mut() else {
+            return;
+        };
+        if !stack.suffix.fresh {
+            stack.refresh();
+        }
+        f(&stack.suffix, &stack.frames);
+    });
+}
+
+/// Appends the fields of `frames` whose names are not in `set` nor `added`, innermost
+/// first, after the scoped marker; `added` gets their names.
+fn merge_fields(
+    frames: &[Frame],
+    payload: &mut Payload,
+    flags: &mut u8,
+    set: &[&'static str],
+    added: &mut Vec<&'static str>,
+) {
+    for frame in frames.iter().rev() {
+        for (name, value) in &frame.fields {
+            if set.contains(name) || added.contains(name) {
+                continue;
+            }
+            if added.is_empty() {
+                codec::start_scoped(payload);
+            }
+            *flags |= HAS_SCOPED;
+            codec::put_str(payload, name.as_bytes());
+            payload.extend_from_slice(value);
+            added.push(name);
+        }
+    }
 }
 
 /// The scopes active on this thread, to carry into a future; test captures
@@ -303,7 +408,7 @@ pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata)
 /// ```
 pub fn current_scope() -> Scope {
     Scope {
-        frames: STACK.with(|s| s.borrow().clone().into()),
+        frames: STACK.with(|s| s.borrow().frames.clone().into()),
     }
 }
 

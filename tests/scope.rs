@@ -30,7 +30,11 @@ fn str(s: &str) -> FieldValue {
     FieldValue::Str(s.into())
 }
 
+/// The tests of this file install the one global writer in turn.
+static ONE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run(format: Format) -> Vec<LogRecord> {
+    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let guard = trail::builder()
         .dir(dir.path())
@@ -128,4 +132,78 @@ fn events_carry_their_scopes_in_every_format() {
         assert_eq!(r[5].actor, None, "{format}");
         assert!(r[5].fields.is_empty(), "{format}");
     }
+}
+
+/// An event as the next test checks it: message, actor, fields, span name.
+type Seen<'a> = (&'a str, Option<u64>, Vec<(&'a str, u64)>, Option<&'a str>);
+
+/// Each event carries the scopes and span that are entered when it is logged, however the
+/// stack changed since the thread's last event: nothing of a left scope stays, and a call
+/// that sets a scope's field keeps its own value.
+#[test]
+fn events_follow_the_stack_as_it_changes() {
+    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .format(Format::Json)
+        .install()
+        .unwrap();
+    {
+        let _a = trail::scope!(actor = 1_u64, x = 1_u8);
+        trail::info!("a");
+        {
+            let _b = trail::scope!("b", y = 2_u8, x = 3_u8);
+            trail::info!("ab");
+            trail::info!(x = 9_u8, "ab, own x");
+            {
+                let _c = trail::scope!("c", actor = 5_u64);
+                trail::info!("abc");
+            }
+            trail::info!("ab again");
+        }
+        trail::info!("a again");
+    }
+    trail::info!("none");
+    drop(guard);
+    let r: Vec<LogRecord> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let seen: Vec<Seen> = r
+        .iter()
+        .map(|r| {
+            let actor = match r.actor {
+                Some(FieldValue::U64(a)) => Some(a),
+                None => None,
+                ref other => panic!("actor {other:?}"),
+            };
+            let fields = r
+                .fields
+                .iter()
+                .map(|(k, v)| match v {
+                    FieldValue::U64(n) => (k.as_str(), *n),
+                    other => panic!("field {k} = {other:?}"),
+                })
+                .collect();
+            (
+                r.msg.as_str(),
+                actor,
+                fields,
+                r.span.as_ref().map(|s| s.name.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a", Some(1), vec![("x", 1)], None),
+            ("ab", Some(1), vec![("y", 2), ("x", 3)], Some("b")),
+            ("ab, own x", Some(1), vec![("x", 9), ("y", 2)], Some("b")),
+            ("abc", Some(5), vec![("y", 2), ("x", 3)], Some("c")),
+            ("ab again", Some(1), vec![("y", 2), ("x", 3)], Some("b")),
+            ("a again", Some(1), vec![("x", 1)], None),
+            ("none", None, vec![], None),
+        ]
+    );
 }

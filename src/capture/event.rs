@@ -42,8 +42,8 @@ pub fn emit<F: FnOnce(&mut Event)>(meta: &'static Metadata, capture: F) {
         flags: 0,
     };
     let scoped = crate::scope::active();
-    if scoped {
-        crate::scope::add_actor(&mut event.payload, &mut event.flags, meta);
+    if scoped && !meta.has_actor() {
+        crate::scope::add_actor(&mut event.payload, &mut event.flags);
     }
     capture(&mut event);
     if scoped {

@@ -87,7 +87,7 @@ impl Clone for RecordPayload {
 
 /// Copies `src` into `dst`, which has its length.
 ///
-/// Up to 32 bytes are copied inline, as two possibly overlapping loads and stores of the
+/// Up to 64 bytes are copied inline, as two possibly overlapping loads and stores of the
 /// largest size that fits (the way `memcpy` itself treats small sizes), which spares the
 /// short strings most fields carry a call.
 #[inline(always)]
@@ -123,6 +123,7 @@ pub(crate) fn write_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
             4..=7 => ends::<4>(s, d, n),
             8..=15 => ends::<8>(s, d, n),
             16..=32 => ends::<16>(s, d, n),
+            33..=64 => ends::<32>(s, d, n),
             _ => core::ptr::copy_nonoverlapping(s, d, n),
         }
     }

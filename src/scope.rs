@@ -235,7 +235,71 @@ impl Stack {
         }
         suffix.tail.extend_from_slice(bytes.as_slice());
         suffix.fresh = true;
+        let (actor, actor_len) = suffix
+            .actor
+            .as_ref()
+            .map_or((core::ptr::null(), 0), |a| (a.as_ptr(), a.len()));
+        let _ = READY.try_with(|r| {
+            r.set(Ready {
+                fresh: true,
+                actor,
+                actor_len,
+                // With scope fields, each call is checked for its own first.
+                tail: if suffix.names.is_empty() {
+                    suffix.tail.as_ptr()
+                } else {
+                    core::ptr::null()
+                },
+                tail_len: suffix.tail.len(),
+                flags: suffix.flags,
+            })
+        });
     }
+}
+
+/// The suffix's bytes while it is fresh, where an event reads them without borrowing the
+/// stack: the pointers stay valid until the stack changes, which clears this first.
+#[derive(Clone, Copy)]
+struct Ready {
+    /// Whether the rest holds: false until the suffix is made again after a change.
+    fresh: bool,
+    /// The innermost actor; null when there is none.
+    actor: *const u8,
+    actor_len: usize,
+    /// The suffix's tail; null when each call must be checked
+    /// against the scopes' field names.
+    tail: *const u8,
+    tail_len: usize,
+    flags: u8,
+}
+
+impl Ready {
+    const STALE: Ready = Ready {
+        fresh: false,
+        actor: core::ptr::null(),
+        actor_len: 0,
+        tail: core::ptr::null(),
+        tail_len: 0,
+        flags: 0,
+    };
+}
+
+thread_local! {
+    static READY: Cell<Ready> = const { Cell::new(Ready::STALE) };
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // The thread ends: an event logged later, from another thread-local's destructor,
+        // must not read the bytes freed here.
+        let _ = READY.try_with(|r| r.set(Ready::STALE));
+    }
+}
+
+/// Marks the suffix stale, as the stack changes.
+fn stale(stack: &mut Stack) {
+    stack.suffix.fresh = false;
+    let _ = READY.try_with(|r| r.set(Ready::STALE));
 }
 
 /// Pushes a frame; the guard pops it.
@@ -250,7 +314,7 @@ pub fn enter(mut frame: Frame) -> ScopeGuard {
     STACK.with(|s| {
         let mut stack = s.borrow_mut();
         stack.frames.push(frame);
-        stack.suffix.fresh = false;
+        stale(&mut stack);
     });
     DEPTH.with(|d| d.set(d.get() + 1));
     ScopeGuard {
@@ -281,7 +345,7 @@ impl Drop for ScopeGuard {
         let frame = STACK
             .try_with(|s| {
                 let mut stack = s.borrow_mut();
-                stack.suffix.fresh = false;
+                stale(&mut stack);
                 stack.frames.pop()
             })
             .ok()
@@ -328,8 +392,24 @@ pub(crate) fn active() -> bool {
 }
 
 /// Puts the innermost scope's actor first in the event, whose call names none.
-#[cold]
+#[inline(always)]
 pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8) {
+    let ready = READY.with(Cell::get);
+    if !ready.fresh {
+        return add_actor_slow(payload, flags);
+    }
+    if ready.actor.is_null() {
+        return;
+    }
+    *flags |= HAS_ACTOR;
+    // SAFETY: a non-null pointer of `READY` points at bytes of the fresh suffix, which
+    // nothing changes until the stack does, and that clears it first.
+    payload.extend_from_slice(unsafe { core::slice::from_raw_parts(ready.actor, ready.actor_len) });
+}
+
+#[cold]
+#[inline(never)]
+fn add_actor_slow(payload: &mut Payload, flags: &mut u8) {
     with_suffix(|suffix, _| {
         if let Some(actor) = &suffix.actor {
             *flags |= HAS_ACTOR;
@@ -340,8 +420,20 @@ pub(crate) fn add_actor(payload: &mut Payload, flags: &mut u8) {
 
 /// Appends the scopes' fields that the call does not set, innermost first, then the
 /// innermost span's context.
-#[cold]
+#[inline(always)]
 pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
+    let ready = READY.with(Cell::get);
+    if !ready.fresh || ready.tail.is_null() {
+        return add_fields_slow(payload, flags, meta);
+    }
+    *flags |= ready.flags;
+    // SAFETY: as in `add_actor`.
+    payload.extend_from_slice(unsafe { core::slice::from_raw_parts(ready.tail, ready.tail_len) });
+}
+
+#[cold]
+#[inline(never)]
+fn add_fields_slow(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
     with_suffix(|suffix, frames| {
         let fields = meta.fields();
         if suffix.names.iter().any(|name| fields.contains(name)) {

@@ -114,6 +114,31 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+/// Defines the error of parsing a name out of a fixed set: it keeps the text given, and
+/// its message names what was expected (`unknown WHAT "TEXT": expected LIST`).
+#[cfg(any(feature = "writer", feature = "read"))]
+macro_rules! unknown_name_error {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $expected:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            fn new(text: &str) -> $name {
+                $name(text.to_owned())
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!("unknown ", $what, " {:?}: expected ", $expected), self.0)
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
+
 mod capture;
 mod clock;
 mod dispatch;

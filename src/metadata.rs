@@ -69,6 +69,28 @@ impl Metadata {
         }
     }
 
+    /// A call site for the crate's unit tests, where only the level, target, template,
+    /// fields and pieces matter: the module is `trail` and the place this line.
+    #[cfg(all(test, feature = "writer"))]
+    pub(crate) const fn for_test(
+        level: Level,
+        target: &'static str,
+        template: &'static str,
+        fields: &'static [&'static str],
+        pieces: &'static [Piece],
+    ) -> Metadata {
+        Metadata::new(
+            level,
+            target,
+            "trail",
+            file!(),
+            line!(),
+            template,
+            fields,
+            pieces,
+        )
+    }
+
     /// Marks the call site as naming an actor itself; the macros call this.
     #[doc(hidden)]
     pub const fn with_actor(mut self) -> Metadata {

@@ -104,6 +104,26 @@ impl Record {
         self.flags |= HAS_ACTOR;
     }
 
+    /// A record of `meta` for the crate's unit tests: the actor, then `values`, captured
+    /// as the macros would.
+    #[cfg(all(test, feature = "writer"))]
+    pub(crate) fn with_actor_and_values(
+        meta: &'static Metadata,
+        ticks: u64,
+        thread: u64,
+        actor: &dyn crate::Value,
+        values: &[&dyn crate::Value],
+    ) -> Record {
+        let mut record = Record::new(meta, ticks, thread);
+        record.set_actor_flag();
+        let mut payload = record.payload_mut();
+        for value in std::iter::once(&actor).chain(values) {
+            let _ = value.capture(crate::Capture::new(&mut payload));
+        }
+        drop(payload);
+        record
+    }
+
     /// The captured values in order, the actor first when there is one, for encoders that
     /// write them as they come. `None` when scopes added fields, which need reordering.
     #[cfg(feature = "writer")]
@@ -479,25 +499,14 @@ fn write_arg<W: fmt::Write + ?Sized>(out: &mut W, value: ValueRef<'_>) -> fmt::R
 mod tests {
     use super::*;
 
-    static META: Metadata = Metadata::new(
-        Level::Info,
-        "t",
-        "trail::record",
-        file!(),
-        line!(),
-        "",
-        &["small", "large", "nested"],
-        &[],
-    );
+    static META: Metadata =
+        Metadata::for_test(Level::Info, "t", "", &["small", "large", "nested"], &[]);
 
     #[test]
     fn values_cut_for_the_record_limit_keep_their_places_and_the_small_ones() {
-        let mut record = Record::new(&META, 3, 4);
-        record.set_actor_flag();
+        let mut record =
+            Record::with_actor_and_values(&META, 3, 4, &"ana", &[&7_u64, &"\u{1}".repeat(1000)]);
         let mut payload = record.payload_mut();
-        let _ = crate::Capture::new(&mut payload).str("ana");
-        let _ = crate::Capture::new(&mut payload).u64(7);
-        let _ = crate::Capture::new(&mut payload).str(&"\u{1}".repeat(1000));
         // A sequence of two numbers, nested values counted whole.
         codec::open_seq(&mut payload);
         let _ = crate::Capture::new(&mut payload).u64(1);

@@ -50,34 +50,25 @@ impl FromStr for Period {
             "minute" | "minutely" => Ok(Period::Minute),
             "hour" | "hourly" => Ok(Period::Hour),
             "day" | "daily" => Ok(Period::Day),
-            _ => Err(ParsePeriodError(s.to_owned())),
+            _ => Err(ParsePeriodError::new(s)),
         }
     }
 }
 
-/// The error for a string that names no rotation [`Period`].
-///
-/// ```
-/// let err = "weekly".parse::<trail::Period>().unwrap_err();
-/// assert_eq!(
-///     err.to_string(),
-///     "unknown period \"weekly\": expected minute, hour or day"
-/// );
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParsePeriodError(String);
-
-impl fmt::Display for ParsePeriodError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown period {:?}: expected minute, hour or day",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParsePeriodError {}
+unknown_name_error!(
+    /// The error for a string that names no rotation [`Period`].
+    ///
+    /// ```
+    /// let err = "weekly".parse::<trail::Period>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unknown period \"weekly\": expected minute, hour or day"
+    /// );
+    /// ```
+    ParsePeriodError,
+    "period",
+    "minute, hour or day"
+);
 
 /// The rotation settings of a stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

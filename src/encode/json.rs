@@ -237,6 +237,20 @@ impl JsonEncoder {
         });
     }
 
+    /// Writes the record's file, line, thread name and seq, each after its key in `keys`
+    /// (with the separator before it): the profiles name them differently.
+    fn place(&mut self, keys: [&[u8]; 4], record: &Record, seq: u64, out: &mut Vec<u8>) {
+        let meta = record.metadata();
+        out.extend_from_slice(keys[0]);
+        write_str(meta.file(), out);
+        out.extend_from_slice(keys[1]);
+        write_int(meta.line(), out);
+        out.extend_from_slice(keys[2]);
+        write_str(self.context.thread(record.thread_id()), out);
+        out.extend_from_slice(keys[3]);
+        write_int(seq, out);
+    }
+
     fn otel(&mut self, record: &Record, seq: u64, out: &mut Vec<u8>) {
         let meta = record.metadata();
         let values = self.context.decode(record);
@@ -279,14 +293,17 @@ impl JsonEncoder {
             write_value(*value, out, 0);
             out.push(b',');
         });
-        out.extend_from_slice(b"\"code.file.path\":");
-        write_str(meta.file(), out);
-        out.extend_from_slice(b",\"code.line.number\":");
-        out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
-        out.extend_from_slice(b",\"thread.name\":");
-        write_str(self.context.thread(record.thread_id()), out);
-        out.extend_from_slice(b",\"trail.seq\":");
-        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        self.place(
+            [
+                b"\"code.file.path\":",
+                b",\"code.line.number\":",
+                b",\"thread.name\":",
+                b",\"trail.seq\":",
+            ],
+            record,
+            seq,
+            out,
+        );
         if let Some(span) = span {
             out.push(b',');
             write_str(OTEL_SPAN_NAME, out);
@@ -322,14 +339,17 @@ impl JsonEncoder {
         write_str(meta.target(), out);
         out.extend_from_slice(b",\"fields\":{");
         Self::fields(&values, out);
-        out.extend_from_slice(b"},\"log.origin.file.name\":");
-        write_str(meta.file(), out);
-        out.extend_from_slice(b",\"log.origin.file.line\":");
-        out.extend_from_slice(itoa::Buffer::new().format(meta.line()).as_bytes());
-        out.extend_from_slice(b",\"process.thread.name\":");
-        write_str(self.context.thread(record.thread_id()), out);
-        out.extend_from_slice(b",\"event.sequence\":");
-        out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+        self.place(
+            [
+                b"},\"log.origin.file.name\":",
+                b",\"log.origin.file.line\":",
+                b",\"process.thread.name\":",
+                b",\"event.sequence\":",
+            ],
+            record,
+            seq,
+            out,
+        );
         if let Some(span) = record.span_ref() {
             write_span(span, &ECS_SPAN_KEYS, out);
         }
@@ -613,12 +633,9 @@ mod tests {
         ],
     );
 
-    static LITERAL: crate::Metadata = crate::Metadata::new(
+    static LITERAL: crate::Metadata = crate::Metadata::for_test(
         crate::Level::Info,
         "shop",
-        "trail::encode::json",
-        file!(),
-        line!(),
         "added \"it\"",
         &["price", "name"],
         &[Piece::Lit("added \"it\"")],
@@ -640,15 +657,13 @@ mod tests {
 
     #[test]
     fn lines_from_the_payload_match_lines_from_decoded_values() {
-        let mut record = Record::new(&ARGS, 1_795_471_572_123_456_789, 1);
-        record.set_actor_flag();
-        let mut payload = record.payload_mut();
-        let _ = crate::Capture::new(&mut payload).str("ana \"b\"");
-        let _ = crate::Capture::new(&mut payload).f64(9.5);
-        let _ = crate::Capture::new(&mut payload).str("é\n\u{1f600}");
-        let _ = crate::Capture::new(&mut payload).bool(true);
-        let _ = crate::Capture::new(&mut payload).u64(3);
-        drop(payload);
+        let record = Record::with_actor_and_values(
+            &ARGS,
+            1_795_471_572_123_456_789,
+            1,
+            &"ana \"b\"",
+            &[&9.5_f64, &"é\n\u{1f600}", &true, &3_u64],
+        );
         let (fast, slow) = both_ways(&record);
         assert_eq!(fast, slow);
         assert!(

@@ -199,12 +199,9 @@ pub(crate) trait Encoder: Send {
 mod tests {
     use super::*;
 
-    static META: crate::Metadata = crate::Metadata::new(
+    static META: crate::Metadata = crate::Metadata::for_test(
         crate::Level::Info,
         "t",
-        "trail::encode",
-        file!(),
-        line!(),
         "{actor} {0} {1} {2} {3} {4}",
         &[],
         &[
@@ -225,16 +222,13 @@ mod tests {
 
     #[test]
     fn the_fast_message_is_the_formatted_one() {
-        let mut record = Record::new(&META, 0, 1);
-        record.set_actor_flag();
-        let mut payload = record.payload_mut();
-        let _ = crate::Capture::new(&mut payload).str("ana \"b\"");
-        let _ = crate::Capture::new(&mut payload).u64(u64::MAX);
-        let _ = crate::Capture::new(&mut payload).i64(i64::MIN);
-        let _ = crate::Capture::new(&mut payload).f64(0.1);
-        let _ = crate::Capture::new(&mut payload).str("é\n");
-        let _ = crate::Capture::new(&mut payload).bool(true);
-        drop(payload);
+        let record = Record::with_actor_and_values(
+            &META,
+            0,
+            1,
+            &"ana \"b\"",
+            &[&u64::MAX, &i64::MIN, &0.1_f64, &"é\n", &true],
+        );
         let decoded = record.decode();
         let mut text = EncodeContext::default();
         assert_eq!(text.message(&decoded), decoded.message());

@@ -2,8 +2,6 @@
 //! profile that are not plain data (the ECS version, the OpenTelemetry attributes the
 //! profile writes itself and the mark on fields that would collide with them).
 
-use core::fmt;
-
 /// Which field names a JSON line uses.
 ///
 /// ```
@@ -24,23 +22,18 @@ pub enum JsonProfile {
     Ecs,
 }
 
-/// The error for a JSON profile name that is unknown.
-///
-/// ```
-/// let error: trail::ParseJsonProfileError = "gelf".parse::<trail::JsonProfile>().unwrap_err();
-/// assert!(error.to_string().contains("expected canonical, otel or ecs"));
-/// let _: &dyn std::error::Error = &error;
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseJsonProfileError(String);
-
-impl fmt::Display for ParseJsonProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ParseJsonProfileError {}
+unknown_name_error!(
+    /// The error for a JSON profile name that is unknown.
+    ///
+    /// ```
+    /// let error: trail::ParseJsonProfileError = "gelf".parse::<trail::JsonProfile>().unwrap_err();
+    /// assert!(error.to_string().contains("expected canonical, otel or ecs"));
+    /// let _: &dyn std::error::Error = &error;
+    /// ```
+    ParseJsonProfileError,
+    "JSON profile",
+    "canonical, otel or ecs"
+);
 
 impl std::str::FromStr for JsonProfile {
     type Err = ParseJsonProfileError;
@@ -50,9 +43,7 @@ impl std::str::FromStr for JsonProfile {
             "canonical" | "trail" => Ok(JsonProfile::Canonical),
             "otel" | "opentelemetry" => Ok(JsonProfile::OpenTelemetry),
             "ecs" => Ok(JsonProfile::Ecs),
-            _ => Err(ParseJsonProfileError(format!(
-                "unknown JSON profile {s:?}: expected canonical, otel or ecs"
-            ))),
+            _ => Err(ParseJsonProfileError::new(s)),
         }
     }
 }

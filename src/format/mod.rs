@@ -132,22 +132,17 @@ impl fmt::Display for Format {
     }
 }
 
-/// The error for a format name that is unknown.
-///
-/// ```
-/// let error = "yaml".parse::<trail::Format>().unwrap_err();
-/// assert!(error.to_string().contains("unknown format \"yaml\""));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseFormatError(String);
-
-impl fmt::Display for ParseFormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ParseFormatError {}
+unknown_name_error!(
+    /// The error for a format name that is unknown.
+    ///
+    /// ```
+    /// let error = "yaml".parse::<trail::Format>().unwrap_err();
+    /// assert!(error.to_string().contains("unknown format \"yaml\""));
+    /// ```
+    ParseFormatError,
+    "format",
+    "json, csv, text or binary (bincode)"
+);
 
 impl FromStr for Format {
     type Err = ParseFormatError;
@@ -160,11 +155,7 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "text" => Ok(Format::Text),
             "bincode" | "binary" => Ok(Format::Binary),
-            other => Format::from_extension(other).ok_or_else(|| {
-                ParseFormatError(format!(
-                    "unknown format {s:?}: expected json, csv, text or binary (bincode)"
-                ))
-            }),
+            other => Format::from_extension(other).ok_or_else(|| ParseFormatError::new(s)),
         }
     }
 }

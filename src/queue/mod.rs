@@ -512,16 +512,7 @@ fn pause(round: u32) {
 mod tests {
     use super::*;
 
-    static META: Metadata = Metadata::new(
-        crate::Level::Info,
-        "queue",
-        "trail::queue",
-        file!(),
-        line!(),
-        "",
-        &["n"],
-        &[],
-    );
+    static META: Metadata = Metadata::for_test(crate::Level::Info, "queue", "", &["n"], &[]);
 
     fn record(n: u64, ticks: u64) -> Record {
         let mut record = Record::new(&META, ticks, 7);

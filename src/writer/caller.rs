@@ -302,16 +302,8 @@ mod tests {
 
     #[test]
     fn a_full_ring_that_cannot_grow_past_the_total_drops_and_counts() {
-        static META: crate::Metadata = crate::Metadata::new(
-            crate::Level::Info,
-            "queue",
-            "trail::writer",
-            file!(),
-            line!(),
-            "",
-            &["n"],
-            &[],
-        );
+        static META: crate::Metadata =
+            crate::Metadata::for_test(crate::Level::Info, "queue", "", &["n"], &[]);
         let first = crate::queue::FIRST_RING + 32;
         // Room for the first ring and one doubling of it, not for the next.
         let max = first + 2 * first;

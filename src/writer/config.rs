@@ -2,7 +2,6 @@
 //! caller ([`Policy`]) and when written data is synced to the disk ([`Fsync`]). Each
 //! parses from the words a command line or a configuration file uses.
 
-use std::fmt;
 use std::time::Duration;
 
 /// What a full queue does to the caller.
@@ -33,7 +32,7 @@ impl std::str::FromStr for Policy {
             "block" => Ok(Policy::Block),
             "drop" => Ok(Policy::Drop),
             "drop-and-report" | "report" => Ok(Policy::DropAndReport),
-            _ => Err(ParsePolicyError(s.to_owned())),
+            _ => Err(ParsePolicyError::new(s)),
         }
     }
 }
@@ -75,58 +74,40 @@ impl std::str::FromStr for Fsync {
                 .strip_suffix("ms")
                 .and_then(|ms| ms.parse().ok())
                 .map(|ms| Fsync::Every(Duration::from_millis(ms)))
-                .ok_or_else(|| ParseFsyncError(s.to_owned())),
+                .ok_or_else(|| ParseFsyncError::new(s)),
         }
     }
 }
 
-/// The error for a string that names no [`Policy`].
-///
-/// ```
-/// let err = "wait".parse::<trail::Policy>().unwrap_err();
-/// assert_eq!(
-///     err.to_string(),
-///     "unknown policy \"wait\": expected block, drop or drop-and-report"
-/// );
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParsePolicyError(String);
+unknown_name_error!(
+    /// The error for a string that names no [`Policy`].
+    ///
+    /// ```
+    /// let err = "wait".parse::<trail::Policy>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unknown policy \"wait\": expected block, drop or drop-and-report"
+    /// );
+    /// ```
+    ParsePolicyError,
+    "policy",
+    "block, drop or drop-and-report"
+);
 
-impl fmt::Display for ParsePolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown policy {:?}: expected block, drop or drop-and-report",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParsePolicyError {}
-
-/// The error for a string that names no [`Fsync`] policy.
-///
-/// ```
-/// let err = "always".parse::<trail::Fsync>().unwrap_err();
-/// assert_eq!(
-///     err.to_string(),
-///     "unknown fsync policy \"always\": expected never, every-batch, on-rotation or a period such as 100ms"
-/// );
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseFsyncError(String);
-
-impl fmt::Display for ParseFsyncError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown fsync policy {:?}: expected never, every-batch, on-rotation or a period such as 100ms",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParseFsyncError {}
+unknown_name_error!(
+    /// The error for a string that names no [`Fsync`] policy.
+    ///
+    /// ```
+    /// let err = "always".parse::<trail::Fsync>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unknown fsync policy \"always\": expected never, every-batch, on-rotation or a period such as 100ms"
+    /// );
+    /// ```
+    ParseFsyncError,
+    "fsync policy",
+    "never, every-batch, on-rotation or a period such as 100ms"
+);
 
 #[cfg(test)]
 mod tests {

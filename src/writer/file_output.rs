@@ -195,11 +195,7 @@ impl FileOutput {
                 Err(_) if !self.files.owns_stream() => false,
                 Err(e) => {
                     // The next write tries again, and waits until it can.
-                    self.shared
-                        .counters
-                        .io_errors
-                        .fetch_add(1, Ordering::Relaxed);
-                    self.reporter.report(FileErrorKind::Write, || {
+                    self.io_error(FileErrorKind::Write, |_| {
                         format!("{e}; retrying, nothing is dropped")
                     });
                     false
@@ -226,12 +222,7 @@ impl FileOutput {
                 false
             }
             Err(e) => {
-                self.shared
-                    .counters
-                    .io_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                let files = &self.files;
-                self.reporter.report(FileErrorKind::Rotate, || {
+                self.io_error(FileErrorKind::Rotate, |files| {
                     format!(
                         "cannot rotate: {e}; writing on in {}",
                         files.path().display()
@@ -240,6 +231,18 @@ impl FileOutput {
                 false
             }
         }
+    }
+
+    /// Counts an I/O error and reports it, the message made (from the stream's files)
+    /// only when the reporter shows it.
+    #[cold]
+    fn io_error(&mut self, kind: FileErrorKind, message: impl FnOnce(&StreamFiles) -> String) {
+        self.shared
+            .counters
+            .io_errors
+            .fetch_add(1, Ordering::Relaxed);
+        let files = &self.files;
+        self.reporter.report(kind, || message(files));
     }
 
     /// Makes the active segment's path the one [`Guard::path`](crate::Guard::path) gives.
@@ -380,12 +383,7 @@ impl FileOutput {
         if !self.files.first_notice() {
             return;
         }
-        self.shared
-            .counters
-            .io_errors
-            .fetch_add(1, Ordering::Relaxed);
-        let files = &self.files;
-        self.reporter.report(FileErrorKind::LostSegment, || {
+        self.io_error(FileErrorKind::LostSegment, |files| {
             let what = match lost {
                 PathState::Replaced => "was replaced by another file, which is left as it is",
                 _ => "is gone (removed or renamed, alone or with its directory)",
@@ -401,12 +399,7 @@ impl FileOutput {
     /// Syncs the active segment to the disk, as the [`Fsync`] policy asks.
     fn sync(&mut self) {
         if let Err(e) = self.files.file().sync_data() {
-            self.shared
-                .counters
-                .io_errors
-                .fetch_add(1, Ordering::Relaxed);
-            let files = &self.files;
-            self.reporter.report(FileErrorKind::Write, || {
+            self.io_error(FileErrorKind::Write, |files| {
                 format!("cannot sync {}: {e}", files.path().display())
             });
         }

@@ -130,15 +130,15 @@ impl TailFollow {
 
 /// Installs `builder`, logs a record, starts `trail tail -f` on `dir`, then logs records
 /// 1 to `count - 1`, flushing and pausing `pause` every `every` of them so that segments
-/// are sealed while the tail follows. Returns the seqs the tail printed and the writer's
-/// rotations.
-pub fn follow_while_rotating(
+/// are sealed while the tail follows; checks that the writer rotated more than 20 times
+/// and that the tail printed every seq once, in order.
+pub fn follow_sees_every_record_once(
     dir: &Path,
     builder: trail::Builder,
     count: u32,
     every: u32,
     pause: Duration,
-) -> (Vec<u64>, u64) {
+) {
     let guard = builder.install().unwrap();
     trail::info!(n = 0_u32, "before the tail starts");
     guard.flush();
@@ -150,6 +150,16 @@ pub fn follow_while_rotating(
             std::thread::sleep(pause);
         }
     }
-    let stats = guard.shutdown();
-    (tail.seqs_after(count as usize), stats.rotations)
+    let rotations = guard.shutdown().rotations;
+    let got = tail.seqs_after(count as usize);
+    assert!(rotations > 20, "{rotations} rotations");
+    let missing: Vec<u64> = (1..=u64::from(count))
+        .filter(|s| !got.contains(s))
+        .collect();
+    let repeated = got.len() - (count as usize - missing.len());
+    assert!(
+        missing.is_empty() && repeated == 0,
+        "missing {missing:?}, {repeated} repeated"
+    );
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order");
 }

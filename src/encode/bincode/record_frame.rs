@@ -541,16 +541,7 @@ mod tests {
         ]
     }
 
-    static META: Metadata = Metadata::new(
-        crate::Level::Info,
-        "bincode",
-        "trail::encode::bincode",
-        file!(),
-        line!(),
-        "",
-        &[],
-        &[],
-    );
+    static META: Metadata = Metadata::for_test(crate::Level::Info, "bincode", "", &[], &[]);
 
     /// Captures `v` into the record's payload as the macros would.
     fn capture(record: &mut Record, v: ValueRef<'_>) {

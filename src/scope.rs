@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::capture::codec;
-use crate::payload::{Payload, RecordPayload};
+use crate::payload::{Block, Payload, RecordPayload, TWO_BLOCKS};
 use crate::record::{HAS_ACTOR, HAS_SCOPED, HAS_SPAN};
 use crate::span::SpanIds;
 use crate::span_timer::SpanTimer;
@@ -176,6 +176,7 @@ thread_local! {
                 actor: None,
                 names: Vec::new(),
                 tail: Vec::new(),
+                short_tail: None,
                 fields_end: 0,
                 flags: 0,
             },
@@ -203,6 +204,10 @@ struct Suffix {
     /// and each field (up to `fields_end`), then the innermost span's context (see
     /// [`crate::span::put_trailer`]), if any.
     tail: Vec<u8>,
+    /// The tail again, when it is short enough, as the blocks that events copy whole
+    /// (see [`Payload::extend_from_blocks`]): a span with a name of up to 30 bytes and
+    /// no scope fields.
+    short_tail: Option<[Block; 2]>,
     fields_end: usize,
     /// The record flags `tail` sets.
     flags: u8,
@@ -233,7 +238,13 @@ impl Stack {
                 crate::span::put_trailer(&mut payload, &span.ids);
             }
         }
-        suffix.tail.extend_from_slice(bytes.as_slice());
+        let bytes = bytes.as_slice();
+        suffix.tail.extend_from_slice(bytes);
+        suffix.short_tail = (bytes.len() <= TWO_BLOCKS).then(|| {
+            let mut blocks = [[0; 32]; 2];
+            blocks.as_flattened_mut()[..bytes.len()].copy_from_slice(bytes);
+            blocks
+        });
         suffix.fresh = true;
         let (actor, actor_len) = suffix
             .actor
@@ -245,10 +256,9 @@ impl Stack {
                 actor,
                 actor_len,
                 // With scope fields, each call is checked for its own first.
-                tail: if suffix.names.is_empty() {
-                    suffix.tail.as_ptr()
-                } else {
-                    core::ptr::null()
+                tail: match &suffix.short_tail {
+                    Some(blocks) if suffix.names.is_empty() => blocks,
+                    _ => core::ptr::null(),
                 },
                 tail_len: suffix.tail.len(),
                 flags: suffix.flags,
@@ -266,9 +276,9 @@ struct Ready {
     /// The innermost actor; null when there is none.
     actor: *const u8,
     actor_len: usize,
-    /// The suffix's tail; null when each call must be checked
-    /// against the scopes' field names.
-    tail: *const u8,
+    /// The suffix's short tail; null when there is none, or when each call must be
+    /// checked against the scopes' field names.
+    tail: *const [Block; 2],
     tail_len: usize,
     flags: u8,
 }
@@ -428,7 +438,7 @@ pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata)
     }
     *flags |= ready.flags;
     // SAFETY: as in `add_actor`.
-    payload.extend_from_slice(unsafe { core::slice::from_raw_parts(ready.tail, ready.tail_len) });
+    payload.extend_from_blocks(unsafe { &*ready.tail }, ready.tail_len);
 }
 
 #[cold]

@@ -207,3 +207,50 @@ fn events_follow_the_stack_as_it_changes() {
         ]
     );
 }
+
+/// A record's span context is whole whatever room its own values leave: short and long
+/// span names, with values that end anywhere around the record's inline room and past it.
+#[test]
+fn span_context_is_whole_whatever_the_size_of_the_event() {
+    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .format(Format::Bincode)
+        .install()
+        .unwrap();
+    let long_name = "a span with a name long enough to need more than two blocks";
+    let sized = || {
+        for n in 0..320 {
+            let text = "x".repeat(n);
+            trail::info!(n, text, "sized");
+        }
+    };
+    {
+        let _span = trail::scope!("s");
+        sized();
+    }
+    {
+        let _span = trail::scope!("a span with a name long enough to need more than two blocks");
+        sized();
+    }
+    drop(guard);
+    let r: Vec<LogRecord> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(r.len(), 640);
+    for (i, record) in r.iter().enumerate() {
+        let n = i % 320;
+        let span = record.span.as_ref().expect("a span");
+        assert_eq!(span.name, if i < 320 { "s" } else { long_name }, "{i}");
+        assert_eq!(
+            record.fields,
+            [
+                ("n".into(), FieldValue::U64(n as u64)),
+                ("text".into(), str(&"x".repeat(n)))
+            ],
+            "{i}"
+        );
+    }
+}

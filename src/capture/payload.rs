@@ -85,6 +85,11 @@ impl Clone for RecordPayload {
     }
 }
 
+/// Bytes copied as one by [`Payload::extend_from_blocks`].
+pub(crate) type Block = [u8; 32];
+/// The most bytes [`Payload::extend_from_blocks`] appends.
+pub(crate) const TWO_BLOCKS: usize = 64;
+
 /// Copies `src` into `dst`, which has its length.
 ///
 /// Up to 64 bytes are copied inline, as two possibly overlapping loads and stores of the
@@ -196,6 +201,25 @@ impl Payload {
                 self.extend_from_slice(&(n as u32).to_le_bytes());
                 self.extend_from_slice(bytes);
             }
+        }
+    }
+
+    /// Appends the first `len` bytes of `blocks`, at most [`TWO_BLOCKS`] long: while they
+    /// fit in the inline room, as two whole blocks, with no call and no branch on the
+    /// length (the bytes past `len` land in room the payload does not use yet).
+    #[inline(always)]
+    pub(crate) fn extend_from_blocks(&mut self, blocks: &[Block; 2], len: usize) {
+        let at = self.len as usize;
+        if at.saturating_add(TWO_BLOCKS) <= INLINE_CAPACITY {
+            // SAFETY: the invariant of `over`; both blocks end inside the room, which is
+            // not part of `self`, and a block's alignment is 1.
+            unsafe {
+                let dst = (*self.room).as_mut_ptr().add(at).cast::<[Block; 2]>();
+                dst.write_unaligned(*blocks);
+            }
+            self.len += len as u32;
+        } else {
+            self.extend_from_slice(&blocks.as_flattened()[..len]);
         }
     }
 

@@ -652,6 +652,17 @@ fn records_deleted_before_they_were_shipped_are_reported_as_a_gap() {
 
 #[test]
 fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
+    a_record_larger_than_the_servers_limit(false);
+}
+
+#[test]
+fn a_record_too_large_that_ends_the_stream_is_passed_over_without_a_retry() {
+    // The record too large was the one to carry the batch's answer: the record before it,
+    // sent without a reply subject, is sent again asking for one.
+    a_record_larger_than_the_servers_limit(true);
+}
+
+fn a_record_larger_than_the_servers_limit(last: bool) {
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     {
@@ -666,7 +677,9 @@ fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
         let big = "x".repeat(900 * 1024);
         trail::info!(n = 0_u64, "record 0");
         trail::info!(a = big.as_str(), b = big.as_str(), c = big.as_str(), "big");
-        trail::info!(n = 2_u64, "record 2");
+        if !last {
+            trail::info!(n = 2_u64, "record 2");
+        }
         drop(guard);
     }
     let out = wait_with_timeout(
@@ -684,6 +697,8 @@ fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
         "{}",
         stderr(&out)
     );
+    // Nothing was lost or refused: the answers settle everything without a repair.
+    assert!(!stderr(&out).contains("retrying"), "{}", stderr(&out));
     let shipped: Vec<u64> = read_back(&server, "TRAIL").iter().map(|m| m.seq).collect();
     let others: Vec<u64> = written
         .iter()

@@ -15,17 +15,20 @@
 //! message carries `Nats-Expected-Last-Sequence` naming its predecessor's sequence, and up
 //! to 1,024 are in flight: one that is lost makes every later one name a predecessor that is
 //! not the stream's last, so they are refused whenever they arrive, and nothing is stored
-//! out of order. A JetStream stream `NAME` that already takes the source's subject is used
-//! as it is, one message at a time, guarded by `Nats-Expected-Last-Subject-Sequence`. After
-//! any answer other than "stored", the shipper waits for the other answers, asks the
-//! server where the source stands, passes over what it holds and sends the rest again;
-//! the message id and the duplicate window are a second guard. The checkpoint file
+//! out of order. So only one message in 64 (and the last one sent before a wait) asks for
+//! an answer; the others go out as plain NATS publishes on the stream's subject, which the
+//! server stores or refuses alike, silently. An answer "stored at the sequence foreseen"
+//! proves every message before it stored, in order. A JetStream stream `NAME` that
+//! already takes the source's subject is used as it is, one message at a time, each
+//! answered, guarded by `Nats-Expected-Last-Subject-Sequence`. After any answer other than
+//! "stored" where foreseen, the shipper waits for the other answers, asks the server where
+//! the source stands, passes over what it holds and sends the rest again; the message id
+//! and the duplicate window are a second guard. The checkpoint file
 //! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only to
 //! acknowledged records and only saves re-reading: it never decides what is sent.
 //!
-//! A thread of its own reads, decodes and encodes the records and makes their headers,
-//! a bounded channel ahead of the task that publishes, so that the publishing task only
-//! sends and takes answers.
+//! A thread of its own reads, decodes and encodes the records, a bounded channel ahead of
+//! the task that publishes, which makes each record's headers and sends it.
 //!
 //! The JetStream stream must keep each source's newest message (the one this module
 //! creates has no limits); a source whose messages were all removed is shipped again

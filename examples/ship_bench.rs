@@ -183,7 +183,7 @@ fn main() {
         "plain publisher  {plain:>9.0} messages/s (median; {WINDOW} in flight, no exactly-once guards)"
     );
     println!(
-        "guarded          {guarded:>9.0} messages/s (median; the same with the shipper's two guard headers)"
+        "guarded          {guarded:>9.0} messages/s (median; the same with the two guard headers, each answer awaited)"
     );
     println!("trail ship       {shipped:>9.0} records/s (median)");
     println!("ratio            {:.2}", shipped / plain);

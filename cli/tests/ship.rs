@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::nats::{block_on, free_port, read_messages, NatsServer};
+use common::nats::{block_on, free_port, read_messages, LossyRelay, NatsServer};
 use common::{serial, stderr, stream_id, wait_with_timeout, TRAIL};
 use futures_util::StreamExt;
 use trail::ship::__deps::{async_nats, tokio};
@@ -58,11 +58,15 @@ fn write_small_segments(dir: &Path, count: u64, keep: Option<usize>) {
 }
 
 fn ship(dir: &Path, server: &NatsServer, extra: &[&str]) -> Command {
+    ship_to(dir, &server.url(), extra)
+}
+
+fn ship_to(dir: &Path, url: &str, extra: &[&str]) -> Command {
     let mut command = Command::new(TRAIL);
     command
         .arg("ship")
         .arg(dir)
-        .args(["--to", &server.url()])
+        .args(["--to", url])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -295,6 +299,59 @@ fn two_sources_while_the_server_is_restarted(shared: bool) {
         &shipped,
         &BTreeMap::from([(id_a, RECORDS), (id_b, RECORDS)]),
     );
+}
+
+#[test]
+fn messages_lost_inside_a_batch_are_noticed_and_sent_again() {
+    const RECORDS: u64 = 20_000;
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), RECORDS, trail::Format::Json);
+    // Messages sent without a reply subject, alone and two in a row, the first one of
+    // all, and one whose answer was asked for: the server never sees them, and refuses
+    // every later one of the chain.
+    let relay = LossyRelay::start(
+        server.port(),
+        "trail",
+        &[1, 300, 7_000, 7_001, 15_000],
+        &[40],
+    );
+    let out = run(ship_to(dir.path(), &relay.url(), &[]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        relay.lost(),
+        6,
+        "the relay lost fewer messages than planned"
+    );
+    assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
+    let shipped = read_back(&server, "TRAIL");
+    assert_exactly_once(
+        &shipped,
+        &BTreeMap::from([(stream_id(dir.path()), RECORDS)]),
+    );
+}
+
+#[test]
+fn a_source_ships_exactly_once_while_the_server_is_killed_again_and_again() {
+    const RECORDS: u64 = 60_000;
+    let mut server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_stream(dir.path(), RECORDS, trail::Format::Json);
+    let id = stream_id(dir.path());
+    let shipper = ship(dir.path(), &server, &[]).spawn().unwrap();
+    wait_for_first_record(&server, &id);
+    // Killed with messages in its socket and in the client's buffers, batches half sent
+    // and their answers never given; whatever the store kept is what it holds after.
+    let mut rng = fastrand::Rng::new();
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(rng.u64(100..600)));
+        server.kill_and_restart();
+    }
+    let out = wait_with_timeout(shipper, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("retrying"), "{}", stderr(&out));
+    let shipped = read_back(&server, "TRAIL");
+    assert_exactly_once(&shipped, &BTreeMap::from([(id, RECORDS)]));
 }
 
 #[test]
@@ -595,6 +652,17 @@ fn records_deleted_before_they_were_shipped_are_reported_as_a_gap() {
 
 #[test]
 fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
+    a_record_larger_than_the_servers_limit(false);
+}
+
+#[test]
+fn a_record_too_large_that_ends_the_stream_is_passed_over_without_a_retry() {
+    // The record too large was the one to carry the batch's answer: the record before it,
+    // sent without a reply subject, is sent again asking for one.
+    a_record_larger_than_the_servers_limit(true);
+}
+
+fn a_record_larger_than_the_servers_limit(last: bool) {
     let server = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     {
@@ -609,7 +677,9 @@ fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
         let big = "x".repeat(900 * 1024);
         trail::info!(n = 0_u64, "record 0");
         trail::info!(a = big.as_str(), b = big.as_str(), c = big.as_str(), "big");
-        trail::info!(n = 2_u64, "record 2");
+        if !last {
+            trail::info!(n = 2_u64, "record 2");
+        }
         drop(guard);
     }
     let out = wait_with_timeout(
@@ -627,6 +697,8 @@ fn a_record_larger_than_the_servers_limit_is_reported_and_shipping_goes_on() {
         "{}",
         stderr(&out)
     );
+    // Nothing was lost or refused: the answers settle everything without a repair.
+    assert!(!stderr(&out).contains("retrying"), "{}", stderr(&out));
     let shipped: Vec<u64> = read_back(&server, "TRAIL").iter().map(|m| m.seq).collect();
     let others: Vec<u64> = written
         .iter()

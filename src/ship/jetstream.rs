@@ -31,10 +31,11 @@ pub(crate) struct Position {
     pub(crate) seq: u64,
 }
 
-/// What became of a message sent.
+/// What the server answered to a message sent with a reply subject.
 pub(crate) enum Published {
-    /// Stored, at this position.
-    Stored(Position),
+    /// The message's id is held at this sequence of the JetStream stream: the message was
+    /// stored there now, or (`duplicate`) a copy of it was stored there before.
+    Stored { sequence: u64, duplicate: bool },
     /// Not stored, or not known to be: ask the server where the source stands.
     Unsure(String),
 }
@@ -53,6 +54,10 @@ pub(crate) enum Layout {
 
 pub(crate) struct Server {
     context: jetstream::Context,
+    /// The connection under the context, for messages sent without a reply subject.
+    client: async_nats::Client,
+    /// `subject` as the client takes it, shared by every message instead of copied.
+    to: async_nats::Subject,
     /// The JetStream stream this source's messages are stored in.
     stream: stream::Stream,
     pub(crate) layout: Layout,
@@ -69,6 +74,9 @@ pub(crate) enum NotSent {
     /// Never to be stored: the message is larger than the server accepts.
     TooLarge(String),
 }
+
+/// How long a message may wait to be sent, and then for its answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub(crate) async fn connect(options: &ShipOptions) -> Result<async_nats::Client, ShipError> {
     let mut connect = async_nats::ConnectOptions::new()
@@ -137,9 +145,10 @@ impl Server {
         stream_id: &str,
     ) -> Result<Server, ShipError> {
         let context = jetstream::ContextBuilder::new()
-            .timeout(Duration::from_secs(3))
-            .build(client);
+            .timeout(ANSWER_TIMEOUT)
+            .build(client.clone());
         let subject = format!("{}.{stream_id}", options.subject);
+        let to = async_nats::Subject::from(subject.as_str());
         let name = &options.jetstream_stream;
         let existing = match context.get_stream(name).await {
             Ok(mut stream) => {
@@ -167,6 +176,8 @@ impl Server {
             check(name, config, &subject)?;
             return Ok(Server {
                 context,
+                client,
+                to,
                 stream: stream.clone(),
                 layout: Layout::Shared,
                 subject,
@@ -194,6 +205,8 @@ impl Server {
         check(&own_name, &info.config, &subject)?;
         Ok(Server {
             context,
+            client,
+            to,
             stream: own,
             layout: Layout::PerSource,
             subject,
@@ -248,17 +261,47 @@ impl Server {
         }
     }
 
-    /// Sends one record (its headers made by [`Headers`]), to be stored only if this source's last message on the server
-    /// is at the sequence `after` (0: none; in the per-source layout, the stream's last
-    /// message), so that a copy arriving late, out of order, or
-    /// from a second shipper is refused; the message id guards once more within the
-    /// duplicate window. The answer comes through [`answer`].
+    /// Sends one record (its headers made by [`Headers`]), to be stored only if this
+    /// source's last message on the server is at the sequence `after` (0: none; in the
+    /// per-source layout, the stream's last message), so that a copy arriving late, out
+    /// of order, or from a second shipper is refused; the message id guards once more
+    /// within the duplicate window.
+    ///
+    /// With `reply`, the server answers (through [`answer`]). Without it (per-source
+    /// layout only), the message goes out as a plain NATS publish on the stream's subject:
+    /// the server stores it or refuses it just the same, silently. Such a message is
+    /// known to be stored once a later one, guarded by the sequence this one takes, is
+    /// answered "stored": each message of the chain is stored only after its predecessor.
     pub(crate) async fn send(
         &self,
         after: u64,
-        headers: HeaderMap,
+        mut headers: HeaderMap,
         body: bytes::Bytes,
-    ) -> Result<Pending, NotSent> {
+        reply: bool,
+    ) -> Result<Option<Pending>, NotSent> {
+        if !reply && self.layout == Layout::PerSource {
+            headers.insert(
+                async_nats::header::NATS_EXPECTED_LAST_SEQUENCE,
+                HeaderValue::from(after),
+            );
+            // The client queues the message behind those sent before on the same
+            // connection, so the server meets them in the order sent. The wait for room
+            // in the client's queue is bounded as a JetStream publish's is, so that a
+            // server away does not hold the shipper past a stop.
+            let sent = self
+                .client
+                .publish_with_headers(self.to.clone(), headers, body);
+            return match tokio::time::timeout(ANSWER_TIMEOUT, sent).await {
+                Ok(Ok(())) => Ok(None),
+                Ok(Err(e))
+                    if e.kind() == async_nats::client::PublishErrorKind::MaxPayloadExceeded =>
+                {
+                    Err(NotSent::TooLarge(e.to_string()))
+                }
+                Ok(Err(e)) => Err(NotSent::Unsure(e.to_string())),
+                Err(_) => Err(NotSent::Unsure("timed out waiting to send".to_owned())),
+            };
+        }
         let publish = PublishMessage::build().payload(body).headers(headers);
         // In a stream of its own, the source's last message is the stream's last: the
         // stream-wide guard is the one a cluster checks against the messages still being
@@ -267,12 +310,8 @@ impl Server {
             Layout::PerSource => publish.expected_last_sequence(after),
             Layout::Shared => publish.expected_last_subject_sequence(after),
         };
-        match self
-            .context
-            .send_publish(self.subject.clone(), publish)
-            .await
-        {
-            Ok(pending) => Ok(pending),
+        match self.context.send_publish(self.to.clone(), publish).await {
+            Ok(pending) => Ok(Some(pending)),
             Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
                 Err(NotSent::TooLarge(e.to_string()))
             }
@@ -282,54 +321,58 @@ impl Server {
 }
 
 /// The headers of a source's records: where each comes from, and its message id
-/// `<stream id>-<seq>`. Those that are the same for every record are made once and
-/// copied; the names are static, so that making a record's headers costs a few copies.
-#[derive(Clone)]
+/// `<stream id>-<seq>`. A map per level holds the headers that do not change from one
+/// record to the next, with room for the rest, so that a record's headers are one copy of
+/// it and three more values (the message id, `seq` and the guard), with no rehashing.
 pub(crate) struct Headers {
-    common: HeaderMap,
-    stream_id: String,
+    by_level: [HeaderMap; Level::ALL.len()],
+    /// `<stream id>-`, the message id's beginning.
+    id_prefix: String,
 }
 
 impl Headers {
     pub(crate) fn new(identity: &StreamIdentity) -> Headers {
-        let mut common = HeaderMap::new();
-        common.insert(
-            HeaderName::from_static(HEADER_STREAM_ID),
-            identity.stream_id.as_str(),
-        );
-        common.insert(
-            HeaderName::from_static(HEADER_SERVICE),
-            identity.service.as_str(),
-        );
-        common.insert(HeaderName::from_static(HEADER_HOST), identity.host.as_str());
+        let by_level = Level::ALL.map(|level| {
+            let mut common = HeaderMap::new();
+            common.insert(
+                HeaderName::from_static(HEADER_STREAM_ID),
+                identity.stream_id.as_str(),
+            );
+            common.insert(
+                HeaderName::from_static(HEADER_SERVICE),
+                identity.service.as_str(),
+            );
+            common.insert(HeaderName::from_static(HEADER_HOST), identity.host.as_str());
+            common.insert(HeaderName::from_static(HEADER_LEVEL), level.as_str());
+            common
+        });
         Headers {
-            common,
-            stream_id: identity.stream_id.clone(),
+            by_level,
+            id_prefix: format!("{}-", identity.stream_id),
         }
     }
 
-    /// The headers of the record `seq`.
+    /// The headers of the record `seq`, but the guard, which [`Server::send`] adds.
     pub(crate) fn of(&self, seq: u64, level: Level) -> HeaderMap {
-        let mut headers = self.common.clone();
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            format!("{}-{seq}", self.stream_id),
-        );
-        headers.insert(HeaderName::from_static(HEADER_SEQ), HeaderValue::from(seq));
-        headers.insert(HeaderName::from_static(HEADER_LEVEL), level.as_str());
+        let mut headers = self.by_level[level as usize - 1].clone();
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(seq);
+        let mut id = String::with_capacity(self.id_prefix.len() + digits.len());
+        id.push_str(&self.id_prefix);
+        id.push_str(digits);
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
+        headers.insert(HeaderName::from_static(HEADER_SEQ), digits);
         headers
     }
 }
 
-/// What became of a message sent.
+/// What became of a message sent with a reply subject.
 pub(crate) async fn answer(pending: Pending) -> Published {
     match pending.await {
-        // A duplicate names the copy stored earlier, which may not be the last one.
-        Ok(ack) if ack.duplicate => Published::Unsure("a duplicate of a stored message".into()),
-        Ok(ack) => Published::Stored(Position {
-            stream_sequence: ack.sequence,
-            seq: 0,
-        }),
+        Ok(ack) => Published::Stored {
+            sequence: ack.sequence,
+            duplicate: ack.duplicate,
+        },
         Err(e) => Published::Unsure(e.to_string()),
     }
 }

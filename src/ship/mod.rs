@@ -15,17 +15,20 @@
 //! message carries `Nats-Expected-Last-Sequence` naming its predecessor's sequence, and up
 //! to 1,024 are in flight: one that is lost makes every later one name a predecessor that is
 //! not the stream's last, so they are refused whenever they arrive, and nothing is stored
-//! out of order. A JetStream stream `NAME` that already takes the source's subject is used
-//! as it is, one message at a time, guarded by `Nats-Expected-Last-Subject-Sequence`. After
-//! any answer other than "stored", the shipper waits for the other answers, asks the
-//! server where the source stands, passes over what it holds and sends the rest again;
-//! the message id and the duplicate window are a second guard. The checkpoint file
+//! out of order. So only one message in 64 (and the last one sent before a wait) asks for
+//! an answer; the others go out as plain NATS publishes on the stream's subject, which the
+//! server stores or refuses alike, silently. An answer "stored at the sequence foreseen"
+//! proves every message before it stored, in order. A JetStream stream `NAME` that
+//! already takes the source's subject is used as it is, one message at a time, each
+//! answered, guarded by `Nats-Expected-Last-Subject-Sequence`. After any answer other than
+//! "stored" where foreseen, the shipper waits for the other answers, asks the server where
+//! the source stands, passes over what it holds and sends the rest again; the message id
+//! and the duplicate window are a second guard. The checkpoint file
 //! (`NAME.ship-JETSTREAM.json` beside the manifest, replaced atomically) advances only to
 //! acknowledged records and only saves re-reading: it never decides what is sent.
 //!
-//! A thread of its own reads, decodes and encodes the records and makes their headers,
-//! a bounded channel ahead of the task that publishes, so that the publishing task only
-//! sends and takes answers.
+//! A thread of its own reads, decodes and encodes the records, a bounded channel ahead of
+//! the task that publishes, which makes each record's headers and sends it.
 //!
 //! The JetStream stream must keep each source's newest message (the one this module
 //! creates has no limits); a source whose messages were all removed is shipped again
@@ -49,8 +52,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use async_nats::HeaderMap;
 
 use crate::identity::{self, StreamIdentity};
 use crate::read::{Checkpoint, Reader};
@@ -320,6 +321,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, ShipError> {
 /// for a core on a busy machine (the client allows 5,000).
 const WINDOW: usize = 1024;
 
+/// In the per-source layout, at most this many messages in a row go without a reply
+/// subject: the answer to the next settles them all (see [`Run::transmit`]).
+const ANSWER_EVERY: usize = 64;
+
 /// Where the reader stood after a record: a [`Checkpoint`] whose segment name the
 /// records of one segment share, so that keeping one per record costs no copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -352,14 +357,25 @@ struct InFlight {
     seq: u64,
     ts: u64,
     level: Level,
-    /// The headers until the first send takes them; a resend makes them again.
-    headers: Option<HeaderMap>,
     body: bytes::Bytes,
     /// Where the reader stood after this record (or after the records that followed it
     /// and need no answer): saved once the record is acknowledged.
     mark: Option<Mark>,
-    /// The server's answer to come; `None` when sending failed.
-    pending: Option<Pending>,
+    /// The sequence of the JetStream stream this record takes if stored (per-source
+    /// layout): one more than the guard it was sent with.
+    sequence: u64,
+    answer: Answer,
+}
+
+/// What tells whether a record sent was stored.
+enum Answer {
+    /// The server's answer to this message, to come.
+    Due(Pending),
+    /// Sent without a reply subject: stored if and only if the next message of the
+    /// window that has an answer is stored at the sequence foretold for it.
+    Implied,
+    /// Not sent, or its answer was already taken: ask the server.
+    Unknown,
 }
 
 /// One shipping run: the source, the server, and where the source stands there.
@@ -383,7 +399,7 @@ struct Run<'a> {
     last_sent: Option<u64>,
     /// Where the reader stood after the last acknowledged record.
     acked: Option<Mark>,
-    /// Makes a record's headers again, to send it again.
+    /// Makes a record's headers each time it is sent.
     headers: jetstream::Headers,
     summary_shipped: u64,
     summary_already: u64,
@@ -479,7 +495,6 @@ impl<'a> Run<'a> {
         Preparer::start(prepare::Job {
             dir: self.options.dir.clone(),
             name: self.name.clone(),
-            headers: self.headers.clone(),
             resume,
             follow: self.options.follow,
             stop: self.options.stop.clone(),
@@ -533,7 +548,10 @@ impl<'a> Run<'a> {
                 }
                 None => preparer.next().await?,
             };
-            for item in batch {
+            // The last record of a batch is answered, and so no record waits on an answer
+            // that nothing asked for while the reader finds nothing new.
+            let last_record = batch.iter().rposition(|i| matches!(i, Item::Record(_)));
+            for (index, item) in batch.into_iter().enumerate() {
                 match item {
                     Item::Record(record) => {
                         let next = self
@@ -556,7 +574,8 @@ impl<'a> Run<'a> {
                         if reading.as_ref() != Some(&record.mark.segment) {
                             reading = Some(record.mark.segment.clone());
                         }
-                        if self.offer(record).await? {
+                        let reply = Some(index) == last_record || (index + 1) % ANSWER_EVERY == 0;
+                        if self.offer(record, reply).await? {
                             preparer = self.rewind(preparer)?;
                             torn = None;
                             continue 'batches;
@@ -615,9 +634,10 @@ impl<'a> Run<'a> {
         self.prepare(None)
     }
 
-    /// Sends one record, first waiting for the oldest answer when the window is full.
+    /// Sends one record, first waiting for the oldest answer when the window is full;
+    /// with `reply`, the server is asked to answer it (see [`Run::transmit`]).
     /// `Ok(true)`: the server holds less than it acknowledged; read again from the start.
-    async fn offer(&mut self, record: Prepared) -> Result<bool, ShipError> {
+    async fn offer(&mut self, record: Prepared, reply: bool) -> Result<bool, ShipError> {
         while self.window.len() >= self.window_size {
             if self.settle_front().await? {
                 return Ok(true);
@@ -634,13 +654,13 @@ impl<'a> Run<'a> {
             seq,
             ts: record.ts,
             level: record.level,
-            headers: Some(record.headers),
             body: record.body,
             mark: Some(record.mark),
-            pending: None,
+            sequence: 0,
+            answer: Answer::Unknown,
         });
         self.last_sent = Some(seq);
-        match self.transmit(self.window.len() - 1).await {
+        match self.transmit(self.window.len() - 1, reply).await {
             Ok(()) => Ok(false),
             Err(NotSent::TooLarge(why)) => {
                 eprintln!(
@@ -665,49 +685,121 @@ impl<'a> Run<'a> {
     /// its predecessor gets: in the per-source layout the one before it in the window
     /// (each message stored takes the next sequence of this source's stream), in the
     /// shared layout this source's last acknowledged message (nothing else is in flight).
-    async fn transmit(&mut self, index: usize) -> Result<(), NotSent> {
+    ///
+    /// In the per-source layout only the messages sent with `reply` are answered; the
+    /// others are known stored once a later answer says "stored" at the sequence
+    /// foretold for it, since each message is stored only after its predecessor. Not
+    /// asking for an answer spares the server an acknowledgement and the client an
+    /// inbox, a timer and the parsing of the answer, for most messages.
+    async fn transmit(&mut self, index: usize, reply: bool) -> Result<(), NotSent> {
         let after = match self.server.layout {
             Layout::PerSource => self.tail,
             Layout::Shared => self.position.map_or(0, |p| p.stream_sequence),
         };
-        let flight = &mut self.window[index];
-        let headers = flight
-            .headers
-            .take()
-            .unwrap_or_else(|| self.headers.of(flight.seq, flight.level));
-        let pending = self
-            .server
-            .send(after, headers, flight.body.clone())
-            .await?;
-        self.window[index].pending = Some(pending);
+        self.send_again(index, after, reply).await?;
         self.tail = after + 1;
         Ok(())
     }
 
-    /// Waits for the oldest answer. `Ok(true)`: read again from the start.
+    /// Sends the record at `index` of the window guarded by `after`.
+    async fn send_again(&mut self, index: usize, after: u64, reply: bool) -> Result<(), NotSent> {
+        let reply = reply || self.server.layout == Layout::Shared;
+        let flight = &self.window[index];
+        let headers = self.headers.of(flight.seq, flight.level);
+        let pending = self
+            .server
+            .send(after, headers, flight.body.clone(), reply)
+            .await?;
+        let flight = &mut self.window[index];
+        flight.sequence = after + 1;
+        flight.answer = match pending {
+            Some(pending) => Answer::Due(pending),
+            None => Answer::Implied,
+        };
+        Ok(())
+    }
+
+    /// Waits for the oldest answer, which settles every record sent before it too.
+    /// `Ok(true)`: read again from the start.
     async fn settle_front(&mut self) -> Result<bool, ShipError> {
-        let Some(mut flight) = self.window.pop_front() else {
+        if self.window.is_empty() {
             return Ok(false);
+        }
+        let index = match self
+            .window
+            .iter()
+            .position(|f| !matches!(f.answer, Answer::Implied))
+        {
+            Some(index) => index,
+            None => {
+                // The message meant to carry the answer was not sent (too large, or
+                // found on the server already): send the last one again, asking for an
+                // answer. The copy has the same guard and message id, so the server
+                // stores at most one of the two, and answers for either.
+                let last = self.window.len() - 1;
+                let after = self.window[last].sequence - 1;
+                if let Err(NotSent::TooLarge(why) | NotSent::Unsure(why)) =
+                    self.send_again(last, after, true).await
+                {
+                    self.complain(&format!(
+                        "publishing seq {} to {}: {why}; retrying",
+                        self.window[last].seq, self.server.subject
+                    ));
+                    return self.repair().await;
+                }
+                last
+            }
         };
-        let answer = match flight.pending.take() {
-            Some(pending) => jetstream::answer(pending).await,
-            None => Published::Unsure("not sent".to_owned()),
+        let answer = match std::mem::replace(&mut self.window[index].answer, Answer::Unknown) {
+            Answer::Due(pending) => jetstream::answer(pending).await,
+            Answer::Implied | Answer::Unknown => Published::Unsure("not sent".to_owned()),
         };
-        match answer {
-            Published::Stored(p) => {
+        let (seq, foretold) = (self.window[index].seq, self.window[index].sequence);
+        let stored_at = match answer {
+            // In a stream of its own, a message stored at the sequence foretold (or whose
+            // copy was) proves the chain before it stored, each message once, in order.
+            Published::Stored { sequence, .. }
+                if self.server.layout == Layout::PerSource && sequence == foretold =>
+            {
+                Ok(sequence)
+            }
+            // In the shared layout, a duplicate names a copy stored earlier, which may
+            // not be this source's last message.
+            Published::Stored {
+                sequence,
+                duplicate: false,
+            } if self.server.layout == Layout::Shared => Ok(sequence),
+            Published::Stored {
+                sequence,
+                duplicate,
+            } => Err(format!(
+                "{} at sequence {sequence}, where {foretold} was foreseen",
+                if duplicate {
+                    "a copy was stored"
+                } else {
+                    "stored"
+                }
+            )),
+            Published::Unsure(why) => Err(why),
+        };
+        match stored_at {
+            Ok(stream_sequence) => {
                 self.position = Some(Position {
-                    stream_sequence: p.stream_sequence,
-                    seq: flight.seq,
+                    stream_sequence,
+                    seq,
                 });
-                self.acknowledged(flight);
+                for _ in 0..=index {
+                    if let Some(flight) = self.window.pop_front() {
+                        self.acknowledged(flight);
+                    }
+                }
                 Ok(false)
             }
-            Published::Unsure(why) => {
+            Err(why) => {
                 self.complain(&format!(
-                    "publishing seq {} to {}: {why}; retrying",
-                    flight.seq, self.server.subject
+                    "publishing seq {seq} to {}: {why}; retrying",
+                    self.server.subject
                 ));
-                self.window.push_front(flight);
                 self.repair().await
             }
         }
@@ -746,7 +838,8 @@ impl<'a> Run<'a> {
             // them keeps a dead connection from costing a timeout per message.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
             for flight in &mut self.window {
-                if let Some(pending) = flight.pending.take() {
+                if let Answer::Due(pending) = std::mem::replace(&mut flight.answer, Answer::Unknown)
+                {
                     let _ = tokio::time::timeout_at(deadline, jetstream::answer(pending)).await;
                 }
             }
@@ -797,8 +890,11 @@ impl<'a> Run<'a> {
             }
             // Another shipper of this stream may be further on.
             self.last_sent = self.last_sent.max(now_seq);
-            for index in 0..self.window.len() {
-                match self.transmit(index).await {
+            let count = self.window.len();
+            for index in 0..count {
+                // An answer for every batch's worth, as when the records were first sent.
+                let reply = index + 1 == count || (index + 1) % ANSWER_EVERY == 0;
+                match self.transmit(index, reply).await {
                     Ok(()) => {}
                     Err(NotSent::TooLarge(why)) | Err(NotSent::Unsure(why)) => {
                         self.complain(&format!(

@@ -1,6 +1,10 @@
 //! Reading, decoding and encoding on a thread of their own, so that the publishing task
 //! only publishes: the records come to it through a bounded channel, each with its
-//! canonical JSON body and its headers made, in the order of the files.
+//! canonical JSON body made, in the order of the files.
+//!
+//! The headers are made by the publishing task, which also frees them once they are
+//! written to the connection: memory allocated on one thread and freed on another is
+//! slow to allocate again. For the same reason the bodies of a batch share one buffer.
 //!
 //! The thread follows the stream as the publisher used to: one pass over the files from
 //! where the last one ended, then, when following, a pause and another pass, until `stop`
@@ -13,10 +17,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use async_nats::HeaderMap;
+use bytes::BytesMut;
 use tokio::sync::mpsc;
 
-use super::jetstream;
 use super::{Mark, ShipError, ShipErrorKind};
 use crate::convert::RecordEncoder;
 use crate::read::{Checkpoint, ReadError, ReadErrorKind};
@@ -35,7 +38,6 @@ pub(crate) struct Prepared {
     pub(crate) seq: u64,
     pub(crate) ts: u64,
     pub(crate) level: Level,
-    pub(crate) headers: HeaderMap,
     /// The canonical JSON line, without its newline.
     pub(crate) body: bytes::Bytes,
     /// Where the reader stood after this record.
@@ -63,8 +65,6 @@ pub(crate) enum Item {
 pub(crate) struct Job {
     pub(crate) dir: PathBuf,
     pub(crate) name: String,
-    /// Makes each record's headers.
-    pub(crate) headers: jetstream::Headers,
     pub(crate) resume: Option<Checkpoint>,
     pub(crate) follow: bool,
     pub(crate) stop: Arc<AtomicBool>,
@@ -127,11 +127,12 @@ fn ended() -> ShipError {
 
 fn read(job: Job, tx: &mpsc::Sender<Vec<Item>>) {
     let mut encoder = RecordEncoder::new(crate::Format::Json);
-    let headers = &job.headers;
     let mut resume = job.resume;
     let mut segment: Arc<str> = Arc::from("");
     let mut batch = Vec::with_capacity(BATCH);
-    let mut body_len = 256;
+    // One line encoded at a time, then copied into the batch's shared buffer.
+    let mut line = Vec::new();
+    let mut bodies = BytesMut::new();
     loop {
         let last = !job.follow || job.stop.load(Ordering::Relaxed);
         let mut reader = match crate::read::open_stream(&job.dir, &job.name) {
@@ -152,13 +153,17 @@ fn read(job: Job, tx: &mpsc::Sender<Vec<Item>>) {
         while let Some(next) = reader.next_ref() {
             let item = match next {
                 Ok(record) => {
-                    let mut body = Vec::with_capacity(body_len + 16);
-                    encoder.encode(record, &mut body);
-                    if body.last() == Some(&b'\n') {
-                        body.pop();
+                    line.clear();
+                    encoder.encode(record, &mut line);
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
                     }
-                    body_len = body.len();
-                    let headers = headers.of(record.seq, record.level);
+                    if bodies.capacity() < line.len() {
+                        // Room for about a batch of lines like this one.
+                        bodies.reserve(line.len().max(256) * BATCH);
+                    }
+                    bodies.extend_from_slice(&line);
+                    let body = bodies.split().freeze();
                     let (seq, ts, level) = (record.seq, record.ts, record.level);
                     // The reader stands right after this record.
                     let Some(cp) = reader.checkpoint() else {
@@ -172,8 +177,7 @@ fn read(job: Job, tx: &mpsc::Sender<Vec<Item>>) {
                         seq,
                         ts,
                         level,
-                        headers,
-                        body: body.into(),
+                        body,
                         mark: Mark {
                             segment: segment.clone(),
                             offset: cp.offset,
@@ -228,9 +232,11 @@ fn read(job: Job, tx: &mpsc::Sender<Vec<Item>>) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::jetstream;
     use super::*;
     use crate::identity::StreamIdentity;
     use crate::read::{FieldValue, LogRecord};
+    use async_nats::HeaderMap;
     use std::path::Path;
 
     fn record(seq: u64) -> LogRecord {
@@ -270,16 +276,18 @@ mod tests {
         (name, lines)
     }
 
-    fn job(dir: &Path, follow: bool, poll: Duration) -> Job {
-        let identity = StreamIdentity {
+    fn identity() -> StreamIdentity {
+        StreamIdentity {
             stream_id: "0123456789abcdef0123456789abcdef".into(),
             service: "shop".into(),
             host: "here".into(),
-        };
+        }
+    }
+
+    fn job(dir: &Path, follow: bool, poll: Duration) -> Job {
         Job {
             dir: dir.to_owned(),
             name: "app".into(),
-            headers: jetstream::Headers::new(&identity),
             resume: None,
             follow,
             stop: Arc::new(AtomicBool::new(false)),
@@ -320,12 +328,15 @@ mod tests {
         let (records, mark, last) = pass(&runtime, &mut preparer);
         assert!(last);
         assert_eq!(records.len(), 150);
+        // The publishing task makes each record's headers from what the reader gives it.
+        let headers = jetstream::Headers::new(&identity());
         let mut offset = 0;
         for (r, line) in records.iter().zip(&lines) {
             let seq = r.seq;
             assert_eq!(&r.body[..], &line[..line.len() - 1], "seq {seq}");
             assert_eq!(r.level, record(seq).level);
-            let h = &r.headers;
+            let h = &headers.of(r.seq, r.level);
+            assert_eq!(h.len(), 6, "seq {seq}: {h:?}");
             assert_eq!(
                 header(h, "Nats-Msg-Id"),
                 format!("0123456789abcdef0123456789abcdef-{seq}")

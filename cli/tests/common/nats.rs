@@ -155,6 +155,16 @@ impl NatsServer {
         self.node.stop();
         self.spawn();
     }
+
+    /// Kills the server at once (SIGKILL), and starts it again on the same port and store.
+    pub fn kill_and_restart(&mut self) {
+        self.node.kill();
+        self.spawn();
+    }
+
+    pub fn port(&self) -> u16 {
+        self.node.port
+    }
 }
 
 /// A loopback port that no one listens on.
@@ -197,4 +207,140 @@ pub async fn read_messages(
         out.push(message);
     }
     out
+}
+
+/// A relay between NATS clients and a server on loopback that passes everything on but
+/// the messages published on `subject.…` that it is told to lose: the `n`-th sent
+/// without a reply subject for each `n` in `unanswered`, the `n`-th sent with one for
+/// each `n` in `answered` (counted from 1 over every connection). The server never sees
+/// those, as when a connection drops data. Stops relaying new connections when dropped.
+pub struct LossyRelay {
+    pub port: u16,
+    lost: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LossyRelay {
+    pub fn start(
+        server_port: u16,
+        subject: &str,
+        unanswered: &[u64],
+        answered: &[u64],
+    ) -> LossyRelay {
+        use std::sync::atomic::{AtomicBool, AtomicU64};
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let lost = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let plan = Arc::new(Mutex::new(LossPlan {
+            prefix: format!("{subject}."),
+            unanswered: unanswered.to_vec(),
+            answered: answered.to_vec(),
+            counts: (0, 0),
+        }));
+        let (lost_, stop_) = (lost.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop_.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                            continue;
+                        };
+                        let (to_client, from_server) =
+                            (client.try_clone().unwrap(), server.try_clone().unwrap());
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut &from_server, &mut &to_client);
+                            let _ = to_client.shutdown(std::net::Shutdown::Both);
+                        });
+                        let (plan, lost) = (plan.clone(), lost_.clone());
+                        std::thread::spawn(move || {
+                            let _ = relay_client(client, &server, &plan, &lost);
+                            let _ = server.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        LossyRelay { port, lost, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// How many messages were lost so far.
+    pub fn lost(&self) -> u64 {
+        self.lost.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for LossyRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+struct LossPlan {
+    prefix: String,
+    unanswered: Vec<u64>,
+    answered: Vec<u64>,
+    /// Messages on the subjects seen so far: without a reply subject, with one.
+    counts: (u64, u64),
+}
+
+impl LossPlan {
+    /// Whether to lose this message, from its protocol line's words after the verb.
+    fn lose(&mut self, words: &[&str], headers: bool) -> bool {
+        if !words.first().is_some_and(|s| s.starts_with(&self.prefix)) {
+            return false;
+        }
+        // SUBJECT [REPLY] [HEADER_BYTES] TOTAL_BYTES
+        let reply = words.len() == if headers { 4 } else { 3 };
+        if reply {
+            self.counts.1 += 1;
+            self.answered.contains(&self.counts.1)
+        } else {
+            self.counts.0 += 1;
+            self.unanswered.contains(&self.counts.0)
+        }
+    }
+}
+
+/// Relays what a client sends, protocol line by protocol line, leaving out the messages
+/// the plan loses.
+fn relay_client(
+    client: TcpStream,
+    mut server: &TcpStream,
+    plan: &std::sync::Mutex<LossPlan>,
+    lost: &std::sync::atomic::AtomicU64,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, Read, Write};
+    let mut client = std::io::BufReader::new(client);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if client.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let headers = words.first() == Some(&"HPUB");
+        if !(headers || words.first() == Some(&"PUB")) {
+            server.write_all(&line)?;
+            continue;
+        }
+        let total: usize = words.last().and_then(|w| w.parse().ok()).unwrap_or(0);
+        let mut payload = vec![0; total + 2];
+        client.read_exact(&mut payload)?;
+        if plan.lock().unwrap().lose(&words[1..], headers) {
+            lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            continue;
+        }
+        server.write_all(&line)?;
+        server.write_all(&payload)?;
+    }
 }

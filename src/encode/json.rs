@@ -440,6 +440,13 @@ fn write_span(
     hex(trace_id, &span.trace_id, out);
 }
 
+/// Writes `key` (with the separator before it and the colon after it), then `value` as a
+/// JSON string.
+fn write_key_str(key: &[u8], value: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(key);
+    write_str(value, out);
+}
+
 /// Writes a record's canonical line from its parts. The writer writes the same line
 /// from a call site's parts escaped once (`Site`); this serves records read back.
 pub(crate) fn write_canonical<'a, V: ValueView<'a>>(
@@ -455,18 +462,14 @@ pub(crate) fn write_canonical<'a, V: ValueView<'a>>(
         out.extend_from_slice(b",\"actor\":");
         write_any(actor, out, 0);
     }
-    out.extend_from_slice(b",\"target\":");
-    write_str(r.target, out);
-    out.extend_from_slice(b",\"msg\":");
-    write_str(r.msg, out);
+    write_key_str(b",\"target\":", r.target, out);
+    write_key_str(b",\"msg\":", r.msg, out);
     out.extend_from_slice(b",\"fields\":");
     write_fields(r.fields, out);
-    out.extend_from_slice(b",\"file\":");
-    write_str(r.file, out);
+    write_key_str(b",\"file\":", r.file, out);
     out.extend_from_slice(b",\"line\":");
     write_int(r.line, out);
-    out.extend_from_slice(b",\"thread\":");
-    write_str(r.thread, out);
+    write_key_str(b",\"thread\":", r.thread, out);
     if let Some(span) = r.span {
         write_span(span, &SPAN_KEYS, out);
     }

@@ -133,12 +133,7 @@ fn decode_owned(line: &[u8]) -> Result<LogRecord, String> {
         fields,
         file: line.file,
         line: line.line,
-        span: span::from_parts(
-            line.span.as_deref(),
-            line.span_id.as_deref(),
-            line.parent_id.as_deref(),
-            line.trace_id.as_deref(),
-        )?,
+        span: span::from_keys(&line.span, &line.span_id, &line.parent_id, &line.trace_id)?,
         thread: line.thread,
     })
 }
@@ -189,12 +184,7 @@ fn decode_otel(line: &[u8]) -> Result<LogRecord, String> {
         file: file.ok_or("no code.file.path attribute")?,
         line: code_line.ok_or("no code.line.number attribute")?,
         thread: thread.ok_or("no thread.name attribute")?,
-        span: span::from_parts(
-            span_name.as_deref(),
-            line.span_id.as_deref(),
-            parent_id.as_deref(),
-            line.trace_id.as_deref(),
-        )?,
+        span: span::from_keys(&span_name, &line.span_id, &parent_id, &line.trace_id)?,
     })
 }
 
@@ -213,12 +203,7 @@ fn decode_ecs(line: &[u8]) -> Result<LogRecord, String> {
         file: line.file,
         line: line.line,
         thread: line.thread,
-        span: span::from_parts(
-            line.span.as_deref(),
-            line.span_id.as_deref(),
-            line.parent_id.as_deref(),
-            line.trace_id.as_deref(),
-        )?,
+        span: span::from_keys(&line.span, &line.span_id, &line.parent_id, &line.trace_id)?,
     })
 }
 

@@ -24,6 +24,21 @@ pub(crate) fn from_parts(
     }
 }
 
+/// [`from_parts`] for the keys of a JSON line, as its parser keeps them.
+pub(crate) fn from_keys(
+    name: &Option<String>,
+    span_id: &Option<String>,
+    parent_id: &Option<String>,
+    trace_id: &Option<String>,
+) -> Result<Option<SpanContext>, String> {
+    from_parts(
+        name.as_deref(),
+        span_id.as_deref(),
+        parent_id.as_deref(),
+        trace_id.as_deref(),
+    )
+}
+
 /// The span context of a CSV row: its cells after the ten fixed ones, empty when the
 /// record has none.
 pub(crate) fn from_cells(cells: &[&str]) -> Result<Option<SpanContext>, String> {

@@ -263,6 +263,11 @@ impl CapturedEvent {
         self.record.decode().fields().collect()
     }
 
+    /// The innermost span the event was logged in, if any: its name and ids.
+    pub fn span(&self) -> Option<crate::SpanContext> {
+        self.record.span()
+    }
+
     /// The record itself, as a sink would receive it (timestamp, thread, metadata).
     pub fn record(&self) -> &Record {
         &self.record

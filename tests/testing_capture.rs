@@ -208,3 +208,23 @@ fn a_failed_assertion_lists_every_captured_event() {
     });
     assert!(text.ends_with("; nothing was captured"), "{text}");
 }
+
+#[test]
+fn a_captured_event_tells_the_span_it_was_logged_in() {
+    let cap = capture();
+    trail::info!("outside");
+    {
+        let _request = trail::scope!("request");
+        let _charge = trail::scope!("charge", order = 7_u64);
+        trail::info!("inside");
+    }
+    let events = cap.events();
+    assert_eq!(events[0].span(), None);
+    let span = events[1].span().expect("logged in a span");
+    assert_eq!(span.name, "charge");
+    assert!(
+        span.parent_id_hex().is_some(),
+        "charge is a child of request"
+    );
+    assert_eq!(events[1].field("order"), Some(trail::ValueRef::U64(7)));
+}

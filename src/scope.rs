@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::capture::codec;
-use crate::payload::{Block, Payload, RecordPayload, TWO_BLOCKS};
+use crate::payload::{Block, Payload, RecordPayload};
 use crate::record::{HAS_ACTOR, HAS_SCOPED, HAS_SPAN};
 use crate::span::SpanIds;
 use crate::span_timer::SpanTimer;
@@ -176,7 +176,7 @@ thread_local! {
                 actor: None,
                 names: Vec::new(),
                 tail: Vec::new(),
-                short_tail: None,
+                blocks: [[0; 32]; 4],
                 fields_end: 0,
                 flags: 0,
             },
@@ -204,10 +204,10 @@ struct Suffix {
     /// and each field (up to `fields_end`), then the innermost span's context (see
     /// [`crate::span::put_trailer`]), if any.
     tail: Vec<u8>,
-    /// The tail again, when it is short enough, as the blocks that events copy whole
-    /// (see [`Payload::extend_from_blocks`]): a span with a name of up to 30 bytes and
-    /// no scope fields.
-    short_tail: Option<[Block; 2]>,
+    /// The tail again, as the blocks that events copy whole (see
+    /// [`Payload::extend_from_blocks`]), when it fits: a span with a name of up to 30
+    /// bytes and no scope fields takes two, a few fields more take four.
+    blocks: [Block; 4],
     fields_end: usize,
     /// The record flags `tail` sets.
     flags: u8,
@@ -240,11 +240,13 @@ impl Stack {
         }
         let bytes = bytes.as_slice();
         suffix.tail.extend_from_slice(bytes);
-        suffix.short_tail = (bytes.len() <= TWO_BLOCKS).then(|| {
-            let mut blocks = [[0; 32]; 2];
-            blocks.as_flattened_mut()[..bytes.len()].copy_from_slice(bytes);
-            blocks
-        });
+        let blocks = suffix.blocks.as_flattened_mut();
+        let fits = bytes.len() <= blocks.len();
+        if fits {
+            blocks[..bytes.len()].copy_from_slice(bytes);
+        }
+        // The calls known not to set a scope field were known for the scopes before.
+        let _ = DISJOINT.try_with(|d| d.iter().for_each(|site| site.set(0)));
         suffix.fresh = true;
         let (actor, actor_len) = suffix
             .actor
@@ -255,12 +257,14 @@ impl Stack {
                 fresh: true,
                 actor,
                 actor_len,
-                // With scope fields, each call is checked for its own first.
-                tail: match &suffix.short_tail {
-                    Some(blocks) if suffix.names.is_empty() => blocks,
-                    _ => core::ptr::null(),
+                tail: if fits {
+                    suffix.blocks.as_ptr()
+                } else {
+                    core::ptr::null()
                 },
+                wide: suffix.tail.len() > 2 * size_of::<Block>(),
                 tail_len: suffix.tail.len(),
+                checked: !suffix.names.is_empty(),
                 flags: suffix.flags,
             })
         });
@@ -276,11 +280,15 @@ struct Ready {
     /// The innermost actor; null when there is none.
     actor: *const u8,
     actor_len: usize,
-    /// The suffix's short tail; null when there is none, or when each call must be
-    /// checked against the scopes' field names.
-    tail: *const [Block; 2],
+    /// The suffix's tail in blocks; null when it is too long for them.
+    tail: *const Block,
+    /// Whether the tail takes four blocks, not two.
+    wide: bool,
     tail_len: usize,
     flags: u8,
+    /// Whether the scopes have fields, which a call may set itself: then only a call
+    /// known not to (see [`DISJOINT`]) takes the tail as it is.
+    checked: bool,
 }
 
 impl Ready {
@@ -289,13 +297,30 @@ impl Ready {
         actor: core::ptr::null(),
         actor_len: 0,
         tail: core::ptr::null(),
+        wide: false,
         tail_len: 0,
         flags: 0,
+        checked: false,
     };
 }
 
 thread_local! {
     static READY: Cell<Ready> = const { Cell::new(Ready::STALE) };
+    /// Call sites (by their metadata's address) found to set none of the scopes' fields
+    /// since the suffix was last made, in a small table with one site per slot.
+    static DISJOINT: [Cell<usize>; 16] = const { [const { Cell::new(0) }; 16] };
+}
+
+/// The slot of `DISJOINT` for the call site at `address`.
+#[inline(always)]
+fn disjoint_slot(address: usize) -> usize {
+    ((address as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize
+}
+
+/// Whether the call site at `address` is known to set none of the scopes' fields.
+#[inline(always)]
+fn known_disjoint(address: usize) -> bool {
+    DISJOINT.with(|d| d[disjoint_slot(address)].get() == address)
 }
 
 impl Drop for Stack {
@@ -433,12 +458,19 @@ fn add_actor_slow(payload: &mut Payload, flags: &mut u8) {
 #[inline(always)]
 pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
     let ready = READY.with(Cell::get);
-    if !ready.fresh || ready.tail.is_null() {
+    let address = meta as *const Metadata as usize;
+    if !ready.fresh || ready.tail.is_null() || (ready.checked && !known_disjoint(address)) {
         return add_fields_slow(payload, flags, meta);
     }
     *flags |= ready.flags;
-    // SAFETY: as in `add_actor`.
-    payload.extend_from_blocks(unsafe { &*ready.tail }, ready.tail_len);
+    // SAFETY: as in `add_actor`; the suffix holds four blocks.
+    unsafe {
+        if ready.wide {
+            payload.extend_from_blocks(&*ready.tail.cast::<[Block; 4]>(), ready.tail_len);
+        } else {
+            payload.extend_from_blocks(&*ready.tail.cast::<[Block; 2]>(), ready.tail_len);
+        }
+    }
 }
 
 #[cold]
@@ -454,6 +486,10 @@ fn add_fields_slow(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
         } else {
             *flags |= suffix.flags;
             payload.extend_from_slice(&suffix.tail);
+            if !suffix.names.is_empty() {
+                let address = meta as *const Metadata as usize;
+                let _ = DISJOINT.try_with(|d| d[disjoint_slot(address)].set(address));
+            }
         }
     });
 }

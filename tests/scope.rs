@@ -254,3 +254,46 @@ fn span_context_is_whole_whatever_the_size_of_the_event() {
         );
     }
 }
+
+/// Logs from one call site, with its own field `x`.
+fn shared_site(x: u8) {
+    trail::info!(x, "shared");
+}
+
+/// A call site that set none of one stack's scope fields may set one of the next stack's:
+/// what was learnt of it does not outlive the stack it was learnt for.
+#[test]
+fn a_call_site_is_checked_again_when_the_scopes_change() {
+    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let guard = trail::builder()
+        .dir(dir.path())
+        .format(Format::Bincode)
+        .install()
+        .unwrap();
+    {
+        let _s = trail::scope!("one", y = 1_u8);
+        shared_site(5);
+        shared_site(6);
+    }
+    {
+        let _s = trail::scope!("two", x = 2_u8, z = 3_u8);
+        shared_site(7);
+        shared_site(8);
+    }
+    drop(guard);
+    let fields: Vec<Vec<(String, FieldValue)>> = trail::read::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap().fields)
+        .collect();
+    let u = |k: &str, n: u64| (k.to_owned(), FieldValue::U64(n));
+    assert_eq!(
+        fields,
+        [
+            vec![u("x", 5), u("y", 1)],
+            vec![u("x", 6), u("y", 1)],
+            vec![u("x", 7), u("z", 3)],
+            vec![u("x", 8), u("z", 3)],
+        ]
+    );
+}

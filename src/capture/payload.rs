@@ -87,8 +87,6 @@ impl Clone for RecordPayload {
 
 /// Bytes copied as one by [`Payload::extend_from_blocks`].
 pub(crate) type Block = [u8; 32];
-/// The most bytes [`Payload::extend_from_blocks`] appends.
-pub(crate) const TWO_BLOCKS: usize = 64;
 
 /// Copies `src` into `dst`, which has its length.
 ///
@@ -204,17 +202,17 @@ impl Payload {
         }
     }
 
-    /// Appends the first `len` bytes of `blocks`, at most [`TWO_BLOCKS`] long: while they
-    /// fit in the inline room, as two whole blocks, with no call and no branch on the
-    /// length (the bytes past `len` land in room the payload does not use yet).
+    /// Appends the first `len` bytes of `blocks`: while they fit in the inline room, as
+    /// whole blocks, with no call and no branch on the length (the bytes past `len` land
+    /// in room the payload does not use yet).
     #[inline(always)]
-    pub(crate) fn extend_from_blocks(&mut self, blocks: &[Block; 2], len: usize) {
+    pub(crate) fn extend_from_blocks<const N: usize>(&mut self, blocks: &[Block; N], len: usize) {
         let at = self.len as usize;
-        if at.saturating_add(TWO_BLOCKS) <= INLINE_CAPACITY {
-            // SAFETY: the invariant of `over`; both blocks end inside the room, which is
+        if at.saturating_add(N * size_of::<Block>()) <= INLINE_CAPACITY {
+            // SAFETY: the invariant of `over`; the blocks end inside the room, which is
             // not part of `self`, and a block's alignment is 1.
             unsafe {
-                let dst = (*self.room).as_mut_ptr().add(at).cast::<[Block; 2]>();
+                let dst = (*self.room).as_mut_ptr().add(at).cast::<[Block; N]>();
                 dst.write_unaligned(*blocks);
             }
             self.len += len as u32;

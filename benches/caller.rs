@@ -18,7 +18,9 @@
 //! - `encode/{json,csv,text,bincode}`: the writer's cost of encoding the standard event in
 //!   each format (no file).
 //! - `capture/actor_4_fields_null_sink_in_span` and `enabled/actor_4_fields_in_span`: the
-//!   standard event inside a span (`scope!("charge")`), beside the same event outside.
+//!   standard event inside a span (`scope!("charge")`), beside the same event outside;
+//!   `enabled/actor_4_fields_in_span_with_field` inside a span with a field of its own
+//!   (`scope!("charge", request_id = "r-81")`), as `#[trail::instrument]` makes them.
 //! - `span/trail_enter_exit`: making and leaving a span (`scope!("charge")`, span records
 //!   off); `span/tracing_enter_exit`: the same pair in `tracing` (`info_span!` and
 //!   `enter`), with a `Registry` and a layer that does nothing.
@@ -205,6 +207,12 @@ fn bench(c: &mut Criterion) {
     {
         let _span = trail::scope!("charge");
         in_bursts(c, "actor_4_fields_in_span", |i| {
+            standard_event(42, black_box(i), 3, 9.5, "A-1001")
+        });
+    }
+    {
+        let _span = trail::scope!("charge", request_id = "r-81");
+        in_bursts(c, "actor_4_fields_in_span_with_field", |i| {
             standard_event(42, black_box(i), 3, 9.5, "A-1001")
         });
     }

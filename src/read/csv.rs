@@ -92,18 +92,20 @@ impl<'a> Row<'a> {
         out.line = u32::try_from(self.integer()?).ok()?;
         self.expect(b',')?;
         self.text(&mut out.thread)?;
-        out.span = if self.at == self.bytes.len() {
-            None
-        } else {
-            let mut parts = [""; 4];
-            for part in &mut parts {
-                self.expect(b',')?;
-                *part = self.borrowed()?;
+        out.span = match &self.bytes[self.at..] {
+            // Ten columns, or fourteen outside spans.
+            b"" | b",,,," => None,
+            _ => {
+                let mut parts = [""; 4];
+                for part in &mut parts {
+                    self.expect(b',')?;
+                    *part = self.borrowed()?;
+                }
+                if self.at != self.bytes.len() {
+                    return None;
+                }
+                super::span::from_cells(&parts).ok()?
             }
-            if self.at != self.bytes.len() {
-                return None;
-            }
-            super::span::from_cells(&parts).ok()?
         };
         Some(())
     }

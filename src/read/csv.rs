@@ -1,13 +1,21 @@
 //! Decoding one CSV record (RFC 4180) into a [`LogRecord`].
 //!
-//! Columns: `ts,level,seq,actor,target,msg,fields,file,line,thread`. `actor` (empty when
-//! the event has none) and `fields` hold JSON, so that values keep their types.
+//! Columns: `ts,level,seq,actor,target,msg,fields,file,line,thread`, then the span
+//! context's four in rows written since spans. `actor` (empty when the event has none) and
+//! `fields` hold JSON, so that values keep their types.
+//!
+//! A row as the writer writes it is read in one pass, each cell where it stands, straight
+//! into the record (the JSON of `actor` and `fields` too, its doubled quotes read as
+//! quotes). Any other row, and anything that pass does not take on, is split into its
+//! cells by the rules of RFC 4180 and read from them, which gives the same record, or the
+//! error.
 
 use smallvec::SmallVec;
 
 use super::json;
-use super::record::{FieldValue, LogRecord};
+use super::record::{exact_numbers, FieldValue, LogRecord};
 use super::timestamp::TimestampParser;
+use crate::capture::codec;
 use crate::format::csv::{HEADER, HEADER_WITH_SPANS};
 use crate::Level;
 
@@ -19,16 +27,291 @@ pub(crate) fn decode(
     clock: &mut TimestampParser,
 ) -> Result<bool, String> {
     let record = record.strip_suffix(b"\r").unwrap_or(record);
+    if Row::new(record).record(out, clock).is_some() {
+        return Ok(true);
+    }
+    by_cells(record, out, clock)
+}
+
+/// Decodes any row from its cells, split by the rules of RFC 4180: what the direct reader
+/// does not take on, and the error for a row that is no record.
+fn by_cells(
+    record: &[u8],
+    out: &mut LogRecord,
+    clock: &mut TimestampParser,
+) -> Result<bool, String> {
     if record == HEADER.as_bytes() || record == HEADER_WITH_SPANS.as_bytes() {
         return Ok(false);
     }
-    CELLS.with(|cells| {
-        let mut cells = cells.borrow_mut();
-        cells.split(record)?;
-        let strings = cells.strings(record)?;
-        from_cells(&strings, out, clock)?;
-        Ok(true)
+    exact_numbers(|| {
+        CELLS.with(|cells| {
+            let mut cells = cells.borrow_mut();
+            cells.split(record)?;
+            let strings = cells.strings(record)?;
+            from_cells(&strings, out, clock)?;
+            Ok(true)
+        })
     })
+}
+
+/// The direct reader of a row as the writer writes it. Each step gives `None` for what
+/// it does not take on (a cell quoted that the writer leaves bare, text that is not UTF-8,
+/// a JSON value that is an array, an object or a string with escapes, a number past 64
+/// bits, ...), and the row is then read again from its cells. It never reads past the
+/// row, and holds nothing but what it writes into the record. A quote that ends a quoted
+/// cell needs no check that it is not doubled: a comma or the row's end must follow it.
+struct Row<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Row<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Row { bytes, at: 0 }
+    }
+
+    fn record(&mut self, out: &mut LogRecord, clock: &mut TimestampParser) -> Option<()> {
+        // The canonical timestamp is 30 bytes, each checked: no scan for its end.
+        out.ts = clock.canonical(self.bytes.get(..30)?)?;
+        self.at = 30;
+        self.expect(b',')?;
+        out.level = self.level()?;
+        self.expect(b',')?;
+        out.seq = self.integer()?;
+        self.expect(b',')?;
+        self.actor(&mut out.actor)?;
+        self.expect(b',')?;
+        self.text(&mut out.target)?;
+        self.expect(b',')?;
+        self.text(&mut out.msg)?;
+        self.expect(b',')?;
+        self.fields(&mut out.fields)?;
+        self.expect(b',')?;
+        self.text(&mut out.file)?;
+        self.expect(b',')?;
+        out.line = u32::try_from(self.integer()?).ok()?;
+        self.expect(b',')?;
+        self.text(&mut out.thread)?;
+        out.span = match &self.bytes[self.at..] {
+            // Ten columns, or fourteen outside spans.
+            b"" | b",,,," => None,
+            _ => {
+                let mut parts = [""; 4];
+                for part in &mut parts {
+                    self.expect(b',')?;
+                    *part = self.borrowed()?;
+                }
+                if self.at != self.bytes.len() {
+                    return None;
+                }
+                super::span::from_cells(&parts).ok()?
+            }
+        };
+        Some(())
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.bytes.get(self.at) == Some(&byte);
+        self.at += usize::from(found);
+        found
+    }
+
+    #[inline(always)]
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.eat(byte).then_some(())
+    }
+
+    /// A cell without quotes: its bytes up to the next comma, quote or line break. The
+    /// caller checks that a comma or the row's end follows, as it must for a bare cell.
+    #[inline]
+    fn bare(&mut self) -> &'a [u8] {
+        let rest = &self.bytes[self.at..];
+        let len = bare_len(rest);
+        self.at += len;
+        &rest[..len]
+    }
+
+    /// The value of the decimal digits here, as `str::parse` reads a cell of them; `None`
+    /// for none or past 64 bits. Anything but a comma or the row's end after them (a sign
+    /// before them) is no cell the direct reader takes on.
+    #[inline]
+    fn integer(&mut self) -> Option<u64> {
+        let start = self.at;
+        let mut n = 0u64;
+        while let Some(digit) = self.bytes.get(self.at).map(|b| b.wrapping_sub(b'0')) {
+            if digit > 9 {
+                break;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+            self.at += 1;
+        }
+        // Nineteen digits never overflow; longer runs are left to `str::parse`.
+        (1..=19).contains(&(self.at - start)).then_some(n)
+    }
+
+    /// The level cell as the writer writes it, its name in lower case, else as
+    /// [`Level::from_name`] reads it.
+    #[inline]
+    fn level(&mut self) -> Option<Level> {
+        let (level, len) = match self.bytes[self.at..].first_chunk::<5>() {
+            Some(b"error") => (Level::Error, 5),
+            Some(b"fatal") => (Level::Fatal, 5),
+            Some(b"debug") => (Level::Debug, 5),
+            Some(b"trace") => (Level::Trace, 5),
+            Some([b'i', b'n', b'f', b'o', _]) => (Level::Info, 4),
+            Some([b'w', b'a', b'r', b'n', _]) => (Level::Warn, 4),
+            _ => return Level::from_name(codec::utf8(self.bare())?),
+        };
+        // The name whole, not the start of a longer cell, which the caller's comma checks.
+        self.at += len;
+        Some(level)
+    }
+
+    /// A text cell, bare or quoted without doubled quotes, as it stands in the row.
+    fn borrowed(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return codec::utf8(self.bare());
+        }
+        let rest = &self.bytes[self.at..];
+        let quote = memchr::memchr(b'"', rest)?;
+        self.at += quote;
+        self.expect(b'"')?;
+        codec::utf8(&rest[..quote])
+    }
+
+    /// A text cell into `held`, unless it holds that text already, as names do from one
+    /// record to the next.
+    fn text(&mut self, held: &mut String) -> Option<()> {
+        if !self.eat(b'"') {
+            return set_bytes(held, self.bare());
+        }
+        let rest = &self.bytes[self.at..];
+        let mut quote = memchr::memchr(b'"', rest)?;
+        if rest.get(quote + 1) != Some(&b'"') {
+            self.at += quote + 1;
+            return set_bytes(held, &rest[..quote]);
+        }
+        // Doubled quotes, each standing for one: the text is put together from the runs
+        // between them. A quote is ASCII, so no character is cut at one.
+        held.clear();
+        loop {
+            let rest = &self.bytes[self.at..];
+            held.push_str(codec::utf8(&rest[..quote])?);
+            self.at += quote + 1;
+            if !self.eat(b'"') {
+                return Some(());
+            }
+            held.push('"');
+            quote = memchr::memchr(b'"', &self.bytes[self.at..])?;
+        }
+    }
+
+    /// The actor cell: empty for none, else one JSON value, bare or quoted.
+    fn actor(&mut self, actor: &mut Option<FieldValue>) -> Option<()> {
+        if matches!(self.bytes.get(self.at), None | Some(b',')) {
+            *actor = None;
+            return Some(());
+        }
+        let slot = actor.get_or_insert(FieldValue::Null);
+        if self.eat(b'"') {
+            self.json_value(slot)?;
+            self.expect(b'"')
+        } else {
+            // A bare cell holds no quote, so no JSON string: a number or a literal,
+            // which a comma or the row's end must follow.
+            self.json_value(slot)
+        }
+    }
+
+    /// The fields cell: a JSON object, quoted (its quotes doubled) unless it is empty.
+    fn fields(&mut self, entries: &mut Vec<(String, FieldValue)>) -> Option<()> {
+        if !self.eat(b'"') {
+            self.expect(b'{')?;
+            self.expect(b'}')?;
+            entries.clear();
+            return Some(());
+        }
+        self.expect(b'{')?;
+        let mut n = 0;
+        if !self.eat(b'}') {
+            loop {
+                if n == entries.len() {
+                    entries.push((String::new(), FieldValue::Null));
+                }
+                let (key, value) = &mut entries[n];
+                self.json_string(key)?;
+                self.expect(b':')?;
+                self.json_value(value)?;
+                n += 1;
+                if self.eat(b'}') {
+                    break;
+                }
+                self.expect(b',')?;
+            }
+        }
+        entries.truncate(n);
+        self.expect(b'"')
+    }
+
+    /// A JSON number, literal or string (in a quoted cell) into `slot`, reusing the
+    /// string it holds; arrays and objects are for the full parser.
+    fn json_value(&mut self, slot: &mut FieldValue) -> Option<()> {
+        let (word, value): (&[u8], _) = match *self.bytes.get(self.at)? {
+            b'"' => {
+                if !matches!(slot, FieldValue::Str(_)) {
+                    *slot = FieldValue::Str(String::new());
+                }
+                let FieldValue::Str(text) = slot else {
+                    return None;
+                };
+                return self.json_string(text);
+            }
+            b't' => (b"true", FieldValue::Bool(true)),
+            b'f' => (b"false", FieldValue::Bool(false)),
+            b'n' => (b"null", FieldValue::Null),
+            _ => {
+                self.at += json::direct_number(&self.bytes[self.at..], slot)?;
+                return Some(());
+            }
+        };
+        if !self.bytes[self.at..].starts_with(word) {
+            return None;
+        }
+        self.at += word.len();
+        *slot = value;
+        Some(())
+    }
+
+    /// A JSON string in a quoted cell, `""text""`, into `into` unless it holds that text
+    /// already; one with escapes or control characters is for the full parser.
+    fn json_string(&mut self, into: &mut String) -> Option<()> {
+        if !self.bytes[self.at..].starts_with(b"\"\"") {
+            return None;
+        }
+        self.at += 2;
+        let rest = &self.bytes[self.at..];
+        let stop = json::plain_run(rest)?;
+        // The string ends at a doubled quote; a quote alone would end the cell.
+        if !rest[stop..].starts_with(b"\"\"") {
+            return None;
+        }
+        set_bytes(into, &rest[..stop])?;
+        self.at += stop + 2;
+        Some(())
+    }
+}
+
+/// Replaces the text of `held` with `bytes`, keeping its buffer, unless it holds that
+/// text already; `None` if the bytes are not UTF-8.
+#[inline]
+fn set_bytes(held: &mut String, bytes: &[u8]) -> Option<()> {
+    if held.as_bytes() != bytes {
+        let text = codec::utf8(bytes)?;
+        held.clear();
+        held.push_str(text);
+    }
+    Some(())
 }
 
 /// A JSON cell into `slot`: directly when the cell is as the writer writes it, else with
@@ -312,6 +595,149 @@ mod tests {
         let plain = cells.split_plain(record).then(|| cut(&cells));
         let full = cells.split_any(record).map(|()| cut(&cells));
         (plain, full)
+    }
+
+    /// The record from the cells the full parser splits, as `decode` would give it.
+    fn by_full_parser(row: &[u8], out: &mut LogRecord, cells: &mut Cells) -> Result<bool, String> {
+        if row == HEADER.as_bytes() || row == HEADER_WITH_SPANS.as_bytes() {
+            return Ok(false);
+        }
+        exact_numbers(|| {
+            cells.split_any(row)?;
+            let strings = cells.strings(row)?;
+            from_cells(&strings, out, &mut TimestampParser::default())?;
+            Ok(true)
+        })
+    }
+
+    /// Rows of every shape the writer writes, and rows damaged from them a byte or three at
+    /// a time, are read alike by the direct reader, when it takes them on, by `decode` and
+    /// from the cells of the full parser, into a fresh record or one that held another
+    /// record before; and the direct reader takes on the rows the writer writes.
+    #[test]
+    fn the_direct_reader_reads_what_the_cells_give() {
+        let ts = "2026-11-28T06:21:56.580844754Z";
+        let fields = r#""{""order_id"":0,""quantity"":1,""price"":9.99,""sku"":""A-1001""}""#;
+        let row = |actor: &str, msg: &str, fields: &str, rest: &str| {
+            format!("{ts},error,1,{actor},loadgen,{msg},{fields},examples/loadgen.rs,231,loadgen-0{rest}")
+        };
+        let span = ",charge,b7ad6b7169203331,,0af7651916cd43dd8448eb211c80319c";
+        let mut seeds = vec![
+            row("1000", "payment declined for order 0", fields, ""),
+            row("1000", "payment declined", fields, ",,,,"),
+            row("1000", "payment declined", fields, span),
+            row("", "m", "{}", ""),
+            row(r#""""alice""""#, "m", "{}", ",,,,"),
+            row(r#""""""""#, "m", "{}", ""),
+            row("\"7\"", "m", "{}", ""),
+            row("-5", "\"say \"\"hi\"\", then\nbye\"", fields, ""),
+            row("1.5e3", "\"a,b\"", fields, ""),
+            row("true", "\"\"", fields, ""),
+            row("null", "\"\"\"\"\"\"\"\"", fields, ""),
+            row("18446744073709551616", "m", fields, ""),
+            row(
+                "1",
+                "m",
+                r#""{""n"":-0,""f"":false,""t"":true,""z"":null,""s"":""""}""#,
+                "",
+            ),
+            row("1", "m", r#""{""a"":[1,{""b"":null}],""k"":{}}""#, ""),
+            row(
+                "1",
+                "m",
+                r#""{""s"":""tab\t \"" é"",""u"":""\u00e9""}""#,
+                "",
+            ),
+            row(
+                "1",
+                "m",
+                r#""{""big"":340282366920938463463374607431768211456}""#,
+                "",
+            ),
+            row(
+                "1",
+                "é ✓",
+                r#""{""é"":""ü"",""k"":""v""}""#,
+                ",\"sp,an\",b7ad6b7169203331,,0af7651916cd43dd8448eb211c80319c",
+            ),
+            row("1", "m", fields, ",charge,,,"),
+            row("1", "m", fields, ",,,"),
+            row("1", "m", fields, ",,,,,"),
+            format!("{ts},INFO,+5,1,t,m,{{}},f.rs,4294967296,main"),
+            format!("{ts},warn,007,1,\"t\",m,{{}},f.rs,0,\"main\""),
+            format!("2026-11-28T06:21:56Z,warn,7,1,t,m,{{}},f.rs,0,main"),
+            format!("2026-02-30T06:21:56.580844754Z,warn,7,1,t,m,{{}},f.rs,0,main"),
+            format!("{ts},loud,7,1,t,m,{{}},f.rs,0,main"),
+        ];
+        for level in ["trace", "debug", "info", "warn", "error", "fatal", "Fatal"] {
+            seeds.push(format!("{ts},{level},9,1,t,m,{{}},f.rs,0,main"));
+        }
+        for (seq, line) in [
+            ("99999999999999999999", "0"),
+            ("18446744073709551615", "4294967296"),
+            ("0000000000000000000012", "4294967295"),
+        ] {
+            seeds.push(format!("{ts},info,{seq},1,t,m,{{}},f.rs,{line},main"));
+        }
+        seeds.push(HEADER.to_owned());
+        let alphabet = [
+            b'"', b',', b'\r', b'\n', b'\\', b'{', b'}', b'[', b':', b'0', b'9', b'-', b'.', b'e',
+            b'a', b' ', b't', 0xc3, 0xa9, 0xff,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut rows: Vec<Vec<u8>> = seeds.iter().map(|s| s.as_bytes().to_vec()).collect();
+        for seed in &seeds {
+            for _ in 0..1000 {
+                let mut row = seed.as_bytes().to_vec();
+                for _ in 0..1 + next() % 3 {
+                    let at = next() as usize % (row.len() + 1);
+                    let byte = alphabet[next() as usize % alphabet.len()];
+                    match next() % 3 {
+                        0 if at < row.len() => row[at] = byte,
+                        1 if at < row.len() => {
+                            row.remove(at);
+                        }
+                        _ => row.insert(at, byte),
+                    }
+                }
+                rows.push(row);
+            }
+        }
+        let (mut taken, mut writers) = (0, 0);
+        let mut reused = LogRecord::blank();
+        let mut clock = TimestampParser::default();
+        let mut full = Cells::new();
+        for (i, row) in rows.iter().enumerate() {
+            let shown = String::from_utf8_lossy(row);
+            let mut by_cells_out = LogRecord::blank();
+            let cells = by_full_parser(row, &mut by_cells_out, &mut full);
+            let mut direct_out = LogRecord::blank();
+            if Row::new(row).record(&mut direct_out, &mut clock).is_some() {
+                taken += 1;
+                writers += usize::from(i < seeds.len());
+                assert_eq!(cells, Ok(true), "{shown}");
+                assert_eq!(direct_out, by_cells_out, "{shown}");
+            }
+            let decoded = decode(row, &mut reused, &mut clock);
+            let stripped = row.strip_suffix(b"\r").unwrap_or(row);
+            let mut expected = LogRecord::blank();
+            let cells = by_full_parser(stripped, &mut expected, &mut full);
+            assert_eq!(decoded, cells, "{shown}");
+            if decoded == Ok(true) {
+                assert_eq!(reused, expected, "{shown}");
+            }
+        }
+        // Every seed but those with a number past 64 bits or `-0`, a nested value, an
+        // escape, a damaged span context, a sign, a short or impossible timestamp, an
+        // unknown level, twenty digits or more, or the header.
+        assert_eq!(writers, 20, "of {} seeds", seeds.len());
+        assert!(taken > 2000, "{taken} of {}", rows.len());
     }
 
     /// Bytes that are not UTF-8 in a cell, taken where it stands or unquoted, are an error

@@ -223,6 +223,14 @@ pub(super) fn direct_entries(text: &str, entries: &mut Vec<(String, FieldValue)>
     (direct.at == text.len()).then_some(())
 }
 
+/// Reads the JSON number that `bytes` starts with into `slot`, as a value is read in a
+/// line; returns how many bytes it took, `None` if the direct parser does not take it on.
+pub(super) fn direct_number(bytes: &[u8], slot: &mut FieldValue) -> Option<usize> {
+    let mut direct = Direct::new(bytes);
+    direct.number()?.store(slot);
+    Some(direct.at)
+}
+
 /// The direct parser of a canonical line. Each step gives `None` for what it does not
 /// take on, and the line is then decoded again by serde_json from its start. It reads
 /// bytes: the text of each string is checked as UTF-8 where it is copied, and anything
@@ -469,13 +477,7 @@ impl<'a> Direct<'a> {
             b'f' => self.literal(b"false", slot, FieldValue::Bool(false)),
             b'n' => self.literal(b"null", slot, FieldValue::Null),
             _ => {
-                // Written over in place: a number held has nothing to drop.
-                match (self.number()?, &mut *slot) {
-                    (Number::U64(n), FieldValue::U64(held)) => *held = n,
-                    (Number::F64(f), FieldValue::F64(held)) => *held = f,
-                    (Number::I64(n), FieldValue::I64(held)) => *held = n,
-                    (number, slot) => *slot = number.into(),
-                }
+                self.number()?.store(slot);
                 Some(())
             }
         }
@@ -528,6 +530,20 @@ enum Number {
     F64(f64),
 }
 
+impl Number {
+    /// Puts the number into `slot`, written over in place when it holds one of the same
+    /// kind: a number held has nothing to drop.
+    #[inline]
+    fn store(self, slot: &mut FieldValue) {
+        match (self, slot) {
+            (Number::U64(n), FieldValue::U64(held)) => *held = n,
+            (Number::F64(f), FieldValue::F64(held)) => *held = f,
+            (Number::I64(n), FieldValue::I64(held)) => *held = n,
+            (number, slot) => *slot = number.into(),
+        }
+    }
+}
+
 impl From<Number> for FieldValue {
     fn from(number: Number) -> FieldValue {
         match number {
@@ -547,7 +563,7 @@ const POWERS_OF_TEN: [f64; 23] = [
 /// How many bytes of a string's text come before its first quote, backslash or control
 /// character, eight bytes at a time (see [`below`]); `None` if there is none.
 #[inline]
-fn plain_run(bytes: &[u8]) -> Option<usize> {
+pub(super) fn plain_run(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         let x = u64::from_le_bytes(*word);

@@ -251,7 +251,7 @@ impl Decoder {
     ) -> Result<bool, String> {
         match self.format {
             FileFormat::Json => json::decode(record, out, &mut self.clock).map(|()| true),
-            FileFormat::Csv => record::exact_numbers(|| csv::decode(record, out, &mut self.clock)),
+            FileFormat::Csv => csv::decode(record, out, &mut self.clock),
             FileFormat::Text => {
                 *out = record::exact_numbers(|| text::decode(record, &mut self.clock))?;
                 Ok(true)

@@ -22,7 +22,7 @@ impl TimestampParser {
     }
 
     /// The canonical form only; `None` for anything else, valid or not.
-    fn canonical(&mut self, ts: &[u8]) -> Option<u64> {
+    pub(super) fn canonical(&mut self, ts: &[u8]) -> Option<u64> {
         let ts: &[u8; 30] = ts.try_into().ok()?;
         if ts[10] != b'T' || ts[13] != b':' || ts[16] != b':' || ts[19] != b'.' || ts[29] != b'Z' {
             return None;

@@ -33,7 +33,9 @@ fn str(s: &str) -> FieldValue {
 /// The tests of this file install the one global writer in turn.
 static ONE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn run(format: Format) -> Vec<LogRecord> {
+/// Runs `log` with a writer of `format` installed, one test of this file at a time, and
+/// reads back what it wrote.
+fn logged(format: Format, log: impl FnOnce()) -> Vec<LogRecord> {
     let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let guard = trail::builder()
@@ -41,31 +43,37 @@ fn run(format: Format) -> Vec<LogRecord> {
         .format(format)
         .install()
         .unwrap();
-    {
-        let uid = 42_u64;
-        let rid = "r-81";
-        let _outer = trail::scope!(actor = uid, request_id = rid, region = "eu");
-        trail::info!("in the scope {}", 5);
-        trail::info!(actor = 7_u64, region = "us", "own values win");
-        {
-            let _inner = trail::scope!(request_id = "r-82", step = 2_u32);
-            trail::info!(n = 1_u8, "inner scope");
-        }
-        std::thread::scope(|s| {
-            s.spawn(|| trail::info!("another thread"));
-        });
-        let job = trail::current_scope().wrap(async {
-            YieldOnce(false).await;
-            trail::info!("in a future, after an await");
-        });
-        std::thread::spawn(move || block_on(job)).join().unwrap();
-    }
-    trail::info!("after the scope");
+    log();
     drop(guard);
     trail::read::open(dir.path())
         .unwrap()
         .map(|r| r.unwrap())
         .collect()
+}
+
+fn run(format: Format) -> Vec<LogRecord> {
+    logged(format, || {
+        {
+            let uid = 42_u64;
+            let rid = "r-81";
+            let _outer = trail::scope!(actor = uid, request_id = rid, region = "eu");
+            trail::info!("in the scope {}", 5);
+            trail::info!(actor = 7_u64, region = "us", "own values win");
+            {
+                let _inner = trail::scope!(request_id = "r-82", step = 2_u32);
+                trail::info!(n = 1_u8, "inner scope");
+            }
+            std::thread::scope(|s| {
+                s.spawn(|| trail::info!("another thread"));
+            });
+            let job = trail::current_scope().wrap(async {
+                YieldOnce(false).await;
+                trail::info!("in a future, after an await");
+            });
+            std::thread::spawn(move || block_on(job)).join().unwrap();
+        }
+        trail::info!("after the scope");
+    })
 }
 
 #[test]
@@ -142,34 +150,24 @@ type Seen<'a> = (&'a str, Option<u64>, Vec<(&'a str, u64)>, Option<&'a str>);
 /// that sets a scope's field keeps its own value.
 #[test]
 fn events_follow_the_stack_as_it_changes() {
-    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let guard = trail::builder()
-        .dir(dir.path())
-        .format(Format::Json)
-        .install()
-        .unwrap();
-    {
-        let _a = trail::scope!(actor = 1_u64, x = 1_u8);
-        trail::info!("a");
+    let r = logged(Format::Json, || {
         {
-            let _b = trail::scope!("b", y = 2_u8, x = 3_u8);
-            trail::info!("ab");
-            trail::info!(x = 9_u8, "ab, own x");
+            let _a = trail::scope!(actor = 1_u64, x = 1_u8);
+            trail::info!("a");
             {
-                let _c = trail::scope!("c", actor = 5_u64);
-                trail::info!("abc");
+                let _b = trail::scope!("b", y = 2_u8, x = 3_u8);
+                trail::info!("ab");
+                trail::info!(x = 9_u8, "ab, own x");
+                {
+                    let _c = trail::scope!("c", actor = 5_u64);
+                    trail::info!("abc");
+                }
+                trail::info!("ab again");
             }
-            trail::info!("ab again");
+            trail::info!("a again");
         }
-        trail::info!("a again");
-    }
-    trail::info!("none");
-    drop(guard);
-    let r: Vec<LogRecord> = trail::read::open(dir.path())
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+        trail::info!("none");
+    });
     let seen: Vec<Seen> = r
         .iter()
         .map(|r| {
@@ -212,38 +210,39 @@ fn events_follow_the_stack_as_it_changes() {
 /// span names, with values that end anywhere around the record's inline room and past it.
 #[test]
 fn span_context_is_whole_whatever_the_size_of_the_event() {
-    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let guard = trail::builder()
-        .dir(dir.path())
-        .format(Format::Bincode)
-        .install()
-        .unwrap();
-    let long_name = "a span with a name long enough to need more than two blocks";
-    let sized = || {
-        for n in 0..320 {
-            let text = "x".repeat(n);
-            trail::info!(n, text, "sized");
+    // Names whose context takes two blocks, four, and more than the blocks hold.
+    const MIDDLE: &str = "a span with a name long enough to need four blocks";
+    const LONG: &str =
+        "a span with a name so long that its context is more than four blocks of bytes, \
+                        which events copy another way";
+    let r = logged(Format::Bincode, || {
+        let sized = || {
+            for n in 0..320 {
+                let text = "x".repeat(n);
+                trail::info!(n, text, "sized");
+            }
+        };
+        {
+            let _span = trail::scope!("s");
+            sized();
         }
-    };
-    {
-        let _span = trail::scope!("s");
-        sized();
-    }
-    {
-        let _span = trail::scope!("a span with a name long enough to need more than two blocks");
-        sized();
-    }
-    drop(guard);
-    let r: Vec<LogRecord> = trail::read::open(dir.path())
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    assert_eq!(r.len(), 640);
+        {
+            let _span = trail::scope!("a span with a name long enough to need four blocks");
+            sized();
+        }
+        {
+            let _span = trail::scope!(
+                "a span with a name so long that its context is more than four blocks of bytes, \
+                 which events copy another way"
+            );
+            sized();
+        }
+    });
+    assert_eq!(r.len(), 960);
     for (i, record) in r.iter().enumerate() {
         let n = i % 320;
         let span = record.span.as_ref().expect("a span");
-        assert_eq!(span.name, if i < 320 { "s" } else { long_name }, "{i}");
+        assert_eq!(span.name, ["s", MIDDLE, LONG][i / 320], "{i}");
         assert_eq!(
             record.fields,
             [
@@ -264,28 +263,19 @@ fn shared_site(x: u8) {
 /// what was learnt of it does not outlive the stack it was learnt for.
 #[test]
 fn a_call_site_is_checked_again_when_the_scopes_change() {
-    let _one = ONE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let guard = trail::builder()
-        .dir(dir.path())
-        .format(Format::Bincode)
-        .install()
-        .unwrap();
-    {
-        let _s = trail::scope!("one", y = 1_u8);
-        shared_site(5);
-        shared_site(6);
-    }
-    {
-        let _s = trail::scope!("two", x = 2_u8, z = 3_u8);
-        shared_site(7);
-        shared_site(8);
-    }
-    drop(guard);
-    let fields: Vec<Vec<(String, FieldValue)>> = trail::read::open(dir.path())
-        .unwrap()
-        .map(|r| r.unwrap().fields)
-        .collect();
+    let records = logged(Format::Bincode, || {
+        {
+            let _s = trail::scope!("one", y = 1_u8);
+            shared_site(5);
+            shared_site(6);
+        }
+        {
+            let _s = trail::scope!("two", x = 2_u8, z = 3_u8);
+            shared_site(7);
+            shared_site(8);
+        }
+    });
+    let fields: Vec<Vec<(String, FieldValue)>> = records.into_iter().map(|r| r.fields).collect();
     let u = |k: &str, n: u64| (k.to_owned(), FieldValue::U64(n));
     assert_eq!(
         fields,

@@ -135,6 +135,12 @@ impl Frame {
         }
     }
 
+    /// Replaces the frame's fields.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn set_fields(&mut self, fields: Vec<(&'static str, Vec<u8>)>) {
+        self.fields = fields;
+    }
+
     /// A frame that is the span `ids`, with captured fields, and no timer of its own: the
     /// fields of a closed span for its record, or a bridged span around its events.
     pub(crate) fn span_only(

@@ -62,10 +62,10 @@ fn now() -> u64 {
 /// One span's timing and what its closing record says.
 #[derive(Debug)]
 pub(crate) struct SpanTimer {
-    ids: SpanIds,
+    /// The span as its closing record is written inside it: ids, actor and fields.
+    frame: Frame,
+    name: &'static str,
     close: Close,
-    actor: Option<Vec<u8>>,
-    fields: Vec<(&'static str, Vec<u8>)>,
     start: u64,
     /// Enters not yet exited, on any thread.
     entered: AtomicU32,
@@ -75,7 +75,7 @@ pub(crate) struct SpanTimer {
 }
 
 impl SpanTimer {
-    /// A span starting now.
+    /// The span `ids`, starting now, with the actor and fields its closing record carries.
     pub(crate) fn new(
         ids: SpanIds,
         close: Close,
@@ -83,10 +83,9 @@ impl SpanTimer {
         fields: Vec<(&'static str, Vec<u8>)>,
     ) -> SpanTimer {
         SpanTimer {
-            ids,
+            frame: Frame::span_only(ids, actor, fields),
+            name: ids.name,
             close,
-            actor,
-            fields,
             start: now(),
             entered: AtomicU32::new(0),
             entered_at: AtomicU64::new(0),
@@ -98,7 +97,7 @@ impl SpanTimer {
     /// change while it lives).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn set_fields(&mut self, fields: Vec<(&'static str, Vec<u8>)>) {
-        self.fields = fields;
+        self.frame.set_fields(fields);
     }
 
     /// The span is entered (a guard made, a poll begun).
@@ -137,16 +136,11 @@ impl Drop for SpanTimer {
         if !crate::__private::enabled(meta.level()) {
             return;
         }
-        let frame = Frame::span_only(
-            self.ids,
-            self.actor.take(),
-            std::mem::take(&mut self.fields),
-        );
         // A span dropped while its thread ends has no stack left to write from.
-        let Some(_guard) = crate::scope::try_enter(frame) else {
+        let Some(_guard) = crate::scope::try_enter(std::mem::take(&mut self.frame)) else {
             return;
         };
-        let name = self.ids.name;
+        let name = self.name;
         let start = self.start;
         let name_as_value = self.close.name_as_value;
         crate::capture::event::emit(meta, |e| {

@@ -192,8 +192,10 @@ fn ships_every_record_exactly_once_while_the_shipper_is_killed_again_and_again()
     let started = Instant::now();
     while kills < 12 {
         let mut child = ship(dir.path(), &server, &[]).spawn().unwrap();
-        // Anywhere from while it connects to deep into publishing.
-        std::thread::sleep(Duration::from_millis(rng.u64(10..1500)));
+        // Anywhere from while it connects to well into publishing: a turn ships at most
+        // about a tenth of the records at the shipper's pace on two cores (about 100,000
+        // a second), so that it is killed at least ten times before it is done.
+        std::thread::sleep(Duration::from_millis(rng.u64(10..300)));
         let finished = child.try_wait().unwrap().is_some();
         child.kill().unwrap();
         let status = child.wait().unwrap();
@@ -211,6 +213,16 @@ fn ships_every_record_exactly_once_while_the_shipper_is_killed_again_and_again()
     let last = run(ship(dir.path(), &server, &[]));
     assert!(last.status.success(), "{}", stderr(&last));
     let id = stream_id(dir.path());
+    // The killed turns were killed while shipping, not only while connecting.
+    let there: u64 = stderr(&last)
+        .split_once(" already there)")
+        .and_then(|(before, _)| before.rsplit_once('(')?.1.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        there > 0,
+        "the killed turns shipped nothing: {}",
+        stderr(&last)
+    );
     let shipped = read_back(&server, "TRAIL");
     assert_exactly_once(&shipped, &BTreeMap::from([(id.clone(), RECORDS)]));
 

@@ -178,11 +178,10 @@ thread_local! {
         RefCell::new(Stack {
             frames: Vec::new(),
             suffix: Suffix {
-                fresh: false,
                 actor: None,
                 names: Vec::new(),
                 tail: Vec::new(),
-                blocks: [[0; 32]; 4],
+                tail_len: 0,
                 fields_end: 0,
                 flags: 0,
             },
@@ -197,23 +196,21 @@ struct Stack {
 }
 
 /// What an event inside the thread's scopes gets, in the payload's own bytes: made once
-/// after the stack changes, then copied into each event, so that an event inside a scope
-/// or span costs a copy, not a walk of the stack.
+/// after the stack changes (whether it is made for the stack as it is, [`READY`] says),
+/// then copied into each event, so that an event inside a scope or span costs a copy,
+/// not a walk of the stack.
 struct Suffix {
-    /// Whether the rest was made from the stack as it is.
-    fresh: bool,
     /// The innermost actor, captured.
     actor: Option<Vec<u8>>,
     /// The scopes' field names, innermost first, each once.
     names: Vec<&'static str>,
-    /// What follows the values of an event that sets none of `names`: the scoped marker
-    /// and each field (up to `fields_end`), then the innermost span's context (see
-    /// [`crate::span::put_trailer`]), if any.
+    /// What follows the values of an event that sets none of `names`, `tail_len` bytes:
+    /// the scoped marker and each field (up to `fields_end`), then the innermost span's
+    /// context (see [`crate::span::put_trailer`]), if any. Zeros pad it to four blocks at
+    /// least, which events copy whole (see [`Payload::extend_from_blocks`]): a span with
+    /// a name of up to 30 bytes and no scope fields takes two, a few fields more four.
     tail: Vec<u8>,
-    /// The tail again, as the blocks that events copy whole (see
-    /// [`Payload::extend_from_blocks`]), when it fits: a span with a name of up to 30
-    /// bytes and no scope fields takes two, a few fields more take four.
-    blocks: [Block; 4],
+    tail_len: usize,
     fields_end: usize,
     /// The record flags `tail` sets.
     flags: u8,
@@ -244,16 +241,11 @@ impl Stack {
                 crate::span::put_trailer(&mut payload, &span.ids);
             }
         }
-        let bytes = bytes.as_slice();
-        suffix.tail.extend_from_slice(bytes);
-        let blocks = suffix.blocks.as_flattened_mut();
-        let fits = bytes.len() <= blocks.len();
-        if fits {
-            blocks[..bytes.len()].copy_from_slice(bytes);
-        }
+        suffix.tail.extend_from_slice(bytes.as_slice());
+        suffix.tail_len = suffix.tail.len();
+        suffix.tail.resize(suffix.tail_len.max(FOUR_BLOCKS), 0);
         // The calls known not to set a scope field were known for the scopes before.
         let _ = DISJOINT.try_with(|d| d.iter().for_each(|site| site.set(0)));
-        suffix.fresh = true;
         let (actor, actor_len) = suffix
             .actor
             .as_ref()
@@ -263,13 +255,13 @@ impl Stack {
                 fresh: true,
                 actor,
                 actor_len,
-                tail: if fits {
-                    suffix.blocks.as_ptr()
+                tail: if suffix.tail_len <= FOUR_BLOCKS {
+                    suffix.tail.as_ptr().cast()
                 } else {
                     core::ptr::null()
                 },
-                wide: suffix.tail.len() > 2 * size_of::<Block>(),
-                tail_len: suffix.tail.len(),
+                wide: suffix.tail_len > FOUR_BLOCKS / 2,
+                tail_len: suffix.tail_len,
                 checked: !suffix.names.is_empty(),
                 flags: suffix.flags,
             })
@@ -277,11 +269,15 @@ impl Stack {
     }
 }
 
+/// The bytes of four blocks.
+const FOUR_BLOCKS: usize = 4 * size_of::<Block>();
+
 /// The suffix's bytes while it is fresh, where an event reads them without borrowing the
 /// stack: the pointers stay valid until the stack changes, which clears this first.
 #[derive(Clone, Copy)]
 struct Ready {
-    /// Whether the rest holds: false until the suffix is made again after a change.
+    /// Whether the suffix is made for the stack as it is, and the rest holds: false
+    /// from a change of the stack until the suffix is made again.
     fresh: bool,
     /// The innermost actor; null when there is none.
     actor: *const u8,
@@ -333,13 +329,12 @@ impl Drop for Stack {
     fn drop(&mut self) {
         // The thread ends: an event logged later, from another thread-local's destructor,
         // must not read the bytes freed here.
-        let _ = READY.try_with(|r| r.set(Ready::STALE));
+        stale();
     }
 }
 
 /// Marks the suffix stale, as the stack changes.
-fn stale(stack: &mut Stack) {
-    stack.suffix.fresh = false;
+fn stale() {
     let _ = READY.try_with(|r| r.set(Ready::STALE));
 }
 
@@ -355,7 +350,7 @@ pub fn enter(mut frame: Frame) -> ScopeGuard {
     STACK.with(|s| {
         let mut stack = s.borrow_mut();
         stack.frames.push(frame);
-        stale(&mut stack);
+        stale();
     });
     DEPTH.with(|d| d.set(d.get() + 1));
     ScopeGuard {
@@ -385,9 +380,9 @@ impl Drop for ScopeGuard {
         // record, which reads the stack.
         let frame = STACK
             .try_with(|s| {
-                let mut stack = s.borrow_mut();
-                stale(&mut stack);
-                stack.frames.pop()
+                let frame = s.borrow_mut().frames.pop();
+                stale();
+                frame
             })
             .ok()
             .flatten();
@@ -469,7 +464,7 @@ pub(crate) fn add_fields(payload: &mut Payload, flags: &mut u8, meta: &Metadata)
         return add_fields_slow(payload, flags, meta);
     }
     *flags |= ready.flags;
-    // SAFETY: as in `add_actor`; the suffix holds four blocks.
+    // SAFETY: as in `add_actor`; zeros pad the tail to four blocks at least.
     unsafe {
         if ready.wide {
             payload.extend_from_blocks(&*ready.tail.cast::<[Block; 4]>(), ready.tail_len);
@@ -488,10 +483,10 @@ fn add_fields_slow(payload: &mut Payload, flags: &mut u8, meta: &Metadata) {
             // The call sets some of the scopes' fields: those are left out.
             merge_fields(frames, payload, flags, fields, &mut Vec::new());
             *flags |= suffix.flags & HAS_SPAN;
-            payload.extend_from_slice(&suffix.tail[suffix.fields_end..]);
+            payload.extend_from_slice(&suffix.tail[suffix.fields_end..suffix.tail_len]);
         } else {
             *flags |= suffix.flags;
-            payload.extend_from_slice(&suffix.tail);
+            payload.extend_from_slice(&suffix.tail[..suffix.tail_len]);
             if !suffix.names.is_empty() {
                 let address = meta as *const Metadata as usize;
                 let _ = DISJOINT.try_with(|d| d[disjoint_slot(address)].set(address));
@@ -508,7 +503,7 @@ fn with_suffix(f: impl FnOnce(&Suffix, &[Frame])) {
         let Ok(mut stack) = s.try_borrow_mut() else {
             return;
         };
-        if !stack.suffix.fresh {
+        if !READY.with(Cell::get).fresh {
             stack.refresh();
         }
         f(&stack.suffix, &stack.frames);

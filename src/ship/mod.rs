@@ -325,6 +325,13 @@ const WINDOW: usize = 1024;
 /// subject: the answer to the next settles them all (see [`Run::transmit`]).
 const ANSWER_EVERY: usize = 64;
 
+/// Whether the record at `index` of a run of records sent in a row, whose last is at
+/// `last`, asks for an answer: every [`ANSWER_EVERY`]th, and the last, so that none waits
+/// on an answer that nothing asked for.
+fn asks_answer(index: usize, last: usize) -> bool {
+    index == last || (index + 1).is_multiple_of(ANSWER_EVERY)
+}
+
 /// Where the reader stood after a record: a [`Checkpoint`] whose segment name the
 /// records of one segment share, so that keeping one per record costs no copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -548,8 +555,7 @@ impl<'a> Run<'a> {
                 }
                 None => preparer.next().await?,
             };
-            // The last record of a batch is answered, and so no record waits on an answer
-            // that nothing asked for while the reader finds nothing new.
+            // A batch's records are a run: its last record asks for an answer.
             let last_record = batch.iter().rposition(|i| matches!(i, Item::Record(_)));
             for (index, item) in batch.into_iter().enumerate() {
                 match item {
@@ -574,7 +580,7 @@ impl<'a> Run<'a> {
                         if reading.as_ref() != Some(&record.mark.segment) {
                             reading = Some(record.mark.segment.clone());
                         }
-                        let reply = Some(index) == last_record || (index + 1) % ANSWER_EVERY == 0;
+                        let reply = last_record.is_some_and(|last| asks_answer(index, last));
                         if self.offer(record, reply).await? {
                             preparer = self.rewind(preparer)?;
                             torn = None;
@@ -696,13 +702,13 @@ impl<'a> Run<'a> {
             Layout::PerSource => self.tail,
             Layout::Shared => self.position.map_or(0, |p| p.stream_sequence),
         };
-        self.send_again(index, after, reply).await?;
+        self.send_record(index, after, reply).await?;
         self.tail = after + 1;
         Ok(())
     }
 
-    /// Sends the record at `index` of the window guarded by `after`.
-    async fn send_again(&mut self, index: usize, after: u64, reply: bool) -> Result<(), NotSent> {
+    /// Sends (or sends again) the record at `index` of the window, guarded by `after`.
+    async fn send_record(&mut self, index: usize, after: u64, reply: bool) -> Result<(), NotSent> {
         let reply = reply || self.server.layout == Layout::Shared;
         let flight = &self.window[index];
         let headers = self.headers.of(flight.seq, flight.level);
@@ -739,7 +745,7 @@ impl<'a> Run<'a> {
                 let last = self.window.len() - 1;
                 let after = self.window[last].sequence - 1;
                 if let Err(NotSent::TooLarge(why) | NotSent::Unsure(why)) =
-                    self.send_again(last, after, true).await
+                    self.send_record(last, after, true).await
                 {
                     self.complain(&format!(
                         "publishing seq {} to {}: {why}; retrying",
@@ -892,9 +898,7 @@ impl<'a> Run<'a> {
             self.last_sent = self.last_sent.max(now_seq);
             let count = self.window.len();
             for index in 0..count {
-                // An answer for every batch's worth, as when the records were first sent.
-                let reply = index + 1 == count || (index + 1) % ANSWER_EVERY == 0;
-                match self.transmit(index, reply).await {
+                match self.transmit(index, asks_answer(index, count - 1)).await {
                     Ok(()) => {}
                     Err(NotSent::TooLarge(why)) | Err(NotSent::Unsure(why)) => {
                         self.complain(&format!(
